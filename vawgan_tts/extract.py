@@ -1,0 +1,270 @@
+"""Corpus-level extraction: WAVs -> one ``.npz`` per utterance, a manifest, a failure report and
+normalization statistics, in parallel, resumable, and never stopped by one bad file."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .audio import AUDIO_SUFFIXES, read_audio
+from .errors import VawganError
+from .features import (
+    F0_CEIL_HZ,
+    F0_FLOOR_HZ,
+    MODEL_DIM,
+    FeatureStats,
+    analyze,
+    frame_sums,
+    load_features,
+    save_features,
+)
+from .fileio import remove_stale_temporaries, write_text_atomic
+
+MANIFEST = "manifest.tsv"
+FAILED = "failed.tsv"
+STATS = "stats.npz"
+_UNSAFE = re.compile(r"[^\w.\-]+")
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisOptions:
+    fs: int | None = None  # resample to this rate; None keeps each file's own
+    f0_method: str = "harvest"
+    f0_floor: float = F0_FLOOR_HZ
+    f0_ceil: float = F0_CEIL_HZ
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    utt: str
+    source: Path
+    target: Path
+
+
+@dataclasses.dataclass
+class Outcome:
+    utt: str
+    source: str
+    status: str  # "ok" | "skipped" | "failed"
+    frames: int = 0
+    seconds: float = 0.0  # audio duration
+    reason: str = ""
+    sums: tuple | None = None  # frame_sums() of c1..c39, for the corpus statistics
+
+
+@dataclasses.dataclass
+class ExtractSummary:
+    outcomes: list[Outcome]
+    wall_seconds: float
+    out_dir: Path
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def frames(self) -> int:
+        return sum(o.frames for o in self.outcomes if o.status != "failed")
+
+
+# ------------------------------------------------------------------------------------ inputs
+
+
+def utterance_id(relative: Path) -> str:
+    """Utterance id from a path relative to its root: folders joined by '_', no suffix, and
+    characters unsafe in a file name replaced, so an id is always a plain file name."""
+    parts = list(relative.with_suffix("").parts)
+    return _UNSAFE.sub("_", "_".join(parts)).strip("._") or "utt"
+
+
+def collect_inputs(specs: Sequence[str | Path]) -> list[tuple[str, Path]]:
+    """Expand files, folders (searched recursively for .wav/.flac) and list files (one path per
+    line, relative to the list's folder) into sorted ``(utt_id, path)`` pairs.
+
+    Raises VawganError for a missing input, an empty selection, or two inputs mapping to one id.
+    """
+    pairs: list[tuple[str, Path]] = []
+    for spec in specs:
+        p = Path(spec)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_SUFFIXES and f.is_file())
+            pairs += [(utterance_id(f.relative_to(p)), f) for f in found]
+        elif p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES:
+            pairs.append((utterance_id(Path(p.name)), p))
+        elif p.is_file():
+            pairs += _read_list(p)
+        else:
+            raise VawganError(p, "no such file or folder")
+    if not pairs:
+        raise VawganError(", ".join(map(str, specs)), "no .wav or .flac files found")
+    seen: dict[str, Path] = {}
+    for utt, path in pairs:
+        if utt in seen and seen[utt].resolve() != path.resolve():
+            raise VawganError(path, f"utterance id {utt!r} is also the id of {seen[utt]}; rename one")
+        seen[utt] = path
+    return sorted(seen.items())
+
+
+def _read_list(list_file: Path) -> list[tuple[str, Path]]:
+    try:
+        lines = list_file.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise VawganError(list_file, "neither audio (.wav/.flac) nor a UTF-8 list of paths") from None
+    pairs = []
+    for n, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        p = Path(line) if Path(line).is_absolute() else list_file.parent / line
+        if not p.is_file():
+            raise VawganError(list_file, f"line {n}: {line} does not exist")
+        pairs.append((utterance_id(Path(p.name)), p))
+    return pairs
+
+
+# ------------------------------------------------------------------------------------ one file
+
+
+def extract_file(source: str | Path, options: AnalysisOptions = AnalysisOptions()):
+    """Read and analyse one audio file; returns :class:`~vawgan_tts.features.Features`."""
+    x, fs = read_audio(source, options.fs)
+    return analyze(x, fs, options.f0_method, options.f0_floor, options.f0_ceil, source=source)
+
+
+def _process(job: Job, options: AnalysisOptions, overwrite: bool) -> Outcome:
+    """Worker body: never raises for a bad input, reports it."""
+    src = str(job.source)
+    try:
+        if not overwrite and _is_current(job):
+            feats = load_features(job.target)
+            return Outcome(job.utt, src, "skipped", feats.n_frames, _duration(feats), sums=frame_sums(feats.mcep))
+        feats = extract_file(job.source, options)
+        save_features(job.target, feats)
+        return Outcome(job.utt, src, "ok", feats.n_frames, _duration(feats), sums=frame_sums(feats.mcep))
+    except VawganError as e:
+        return Outcome(job.utt, src, "failed", reason=e.reason)
+    except MemoryError:
+        return Outcome(job.utt, src, "failed", reason="out of memory")
+    except OSError as e:  # disk full, permissions: name it, do not crash the pool
+        return Outcome(job.utt, src, "failed", reason=f"{type(e).__name__}: {e.strerror or e}")
+
+
+def _is_current(job: Job) -> bool:
+    try:
+        return job.target.stat().st_mtime >= job.source.stat().st_mtime
+    except FileNotFoundError:
+        return False
+
+
+def _duration(feats) -> float:
+    return feats.n_frames * feats.frame_period / 1000.0
+
+
+# ---------------------------------------------------------------------------------- the corpus
+
+
+def run(
+    inputs: Sequence[str | Path],
+    out_dir: str | Path,
+    options: AnalysisOptions = AnalysisOptions(),
+    jobs: int | None = None,
+    overwrite: bool = False,
+    on_progress: Callable[[Outcome], None] | None = None,
+    map_fn: Callable | None = None,
+) -> ExtractSummary:
+    """Extract every input into ``out_dir``; write manifest, failure report and statistics.
+
+    ``jobs`` processes (default: all cores) share the files. ``map_fn(fn, jobs)`` may replace the
+    local pool (the Dask back end does). Each finished file is passed to ``on_progress``.
+    """
+    start = time.perf_counter()
+    out_dir = Path(out_dir)
+    pairs = collect_inputs(inputs)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)
+    job_list = [Job(utt, src, out_dir / f"{utt}.npz") for utt, src in pairs]
+    jobs = jobs or os.cpu_count() or 1
+    outcomes = list(_map_jobs(job_list, options, overwrite, jobs, on_progress, map_fn))
+    outcomes.sort(key=lambda o: o.utt)
+    _write_reports(out_dir, outcomes)
+    return ExtractSummary(outcomes, time.perf_counter() - start, out_dir)
+
+
+def _map_jobs(job_list, options, overwrite, jobs, on_progress, map_fn) -> Iterable[Outcome]:
+    def report(outcome: Outcome) -> Outcome:
+        if on_progress is not None:
+            on_progress(outcome)
+        return outcome
+
+    if map_fn is not None:
+        for outcome in map_fn(_process, job_list, options, overwrite):
+            yield report(outcome)
+    elif jobs == 1 or len(job_list) == 1:
+        for job in job_list:
+            yield report(_process(job, options, overwrite))
+    else:
+        # forkserver: workers fork from a clean server that preloaded this module, so they start
+        # fast and never inherit the parent's threads (progress display, torch, BLAS pools).
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = [pool.submit(_process, job, options, overwrite) for job in job_list]
+            try:
+                for fut in as_completed(futures):
+                    yield report(fut.result())
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+
+
+def _write_reports(out_dir: Path, outcomes: list[Outcome]) -> None:
+    rows = ["utt\tsource\tframes\tstatus"]
+    rows += [f"{o.utt}\t{o.source}\t{o.frames}\t{o.status}" for o in outcomes]
+    write_text_atomic(out_dir / MANIFEST, "\n".join(rows) + "\n")
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        rows = ["utt\tsource\treason"] + [f"{o.utt}\t{o.source}\t{_one_line(o.reason)}" for o in failed]
+        write_text_atomic(out_dir / FAILED, "\n".join(rows) + "\n")
+    else:
+        (out_dir / FAILED).unlink(missing_ok=True)
+    good = [o.sums for o in outcomes if o.sums is not None]
+    if good:
+        s = np.zeros(MODEL_DIM)
+        ss = np.zeros(MODEL_DIM)
+        n = 0
+        for a, b, c in good:
+            s += a
+            ss += b
+            n += c
+        FeatureStats.from_sums(s, ss, n).save(out_dir / STATS)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def read_manifest(feats_dir: str | Path) -> list[str]:
+    """Utterance ids with features in ``feats_dir`` (status ok or skipped), in manifest order."""
+    path = Path(feats_dir) / MANIFEST
+    if not path.is_file():
+        raise VawganError(feats_dir, f"no {MANIFEST}: not an extraction folder (run `vawgan extract`)")
+    ids = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()[1:], 2):
+        cols = line.split("\t")
+        if len(cols) != 4:
+            raise VawganError(path, f"line {n}: expected 4 tab-separated columns, got {len(cols)}")
+        if cols[3] in ("ok", "skipped"):
+            ids.append(cols[0])
+    return ids
