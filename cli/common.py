@@ -97,3 +97,6 @@ Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel process
 IdsOption = Annotated[
     Path | None, typer.Option("--ids", help="File of utterance ids to use, one per line [default: all].")
 ]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML file; its tables set the defaults, options override.")
+]

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from cli.common import (
     EXIT_PARTIAL,
+    ConfigOption,
     IdsOption,
     console,
     default_jobs,
@@ -39,16 +40,21 @@ def extract(
     wavs: Annotated[list[Path], typer.Argument(help="WAV/FLAC files, folders (searched recursively) or list files.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Feature folder to write.")],
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Parallel processes [default: all cores].")] = None,
+    config: ConfigOption = None,
     fs: Annotated[Optional[int], typer.Option("--fs", min=1000, help="Resample to this rate (Hz) [default: keep each file's].")] = None,
-    f0_method: Annotated[F0Method, typer.Option("--f0-method", help="WORLD F0 estimator.")] = F0Method.harvest,
-    f0_floor: Annotated[float, typer.Option("--f0-floor", help="Lowest F0 searched (Hz).")] = 71.0,
-    f0_ceil: Annotated[float, typer.Option("--f0-ceil", help="Highest F0 searched (Hz).")] = 800.0,
+    f0_method: Annotated[Optional[F0Method], typer.Option("--f0-method", help="WORLD F0 estimator [default: harvest].")] = None,
+    f0_floor: Annotated[Optional[float], typer.Option("--f0-floor", help="Lowest F0 searched (Hz) [default: 71].")] = None,
+    f0_ceil: Annotated[Optional[float], typer.Option("--f0-ceil", help="Highest F0 searched (Hz) [default: 800].")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Re-extract files whose features are up to date.")] = False,
 ):
     """WORLD analysis + 39-dim mel-cepstra of every input, in parallel; resumable."""
     from vawgan_tts import extract as X
+    from vawgan_tts.config import ExtractConfig, load_section
 
-    options = X.AnalysisOptions(fs=fs, f0_method=f0_method.value, f0_floor=f0_floor, f0_ceil=f0_ceil)
+    options = load_section(
+        config, "extract", ExtractConfig,
+        fs=fs, f0_method=f0_method and f0_method.value, f0_floor=f0_floor, f0_ceil=f0_ceil,
+    )
     n_files = len(X.collect_inputs(wavs))
     with progress_bar("files") as progress:
         task = progress.add_task("extract", total=n_files)

@@ -4,7 +4,8 @@ Public API. Torch-dependent parts are imported lazily so feature extraction stay
 """
 
 from .errors import VawganError
-from .extract import AnalysisOptions, collect_inputs, extract_file
+from .config import ExtractConfig
+from .extract import collect_inputs, extract_file
 from .features import (
     FRAME_PERIOD_MS,
     MCEP_ORDER,
@@ -18,7 +19,7 @@ from .synthesis import synthesize
 from . import metrics
 
 __all__ = [
-    "VawganError", "AnalysisOptions", "collect_inputs", "extract_file", "FRAME_PERIOD_MS",
+    "VawganError", "ExtractConfig", "collect_inputs", "extract_file", "FRAME_PERIOD_MS",
     "MCEP_ORDER", "Features", "FeatureStats", "analyze", "load_features", "save_features",
     "synthesize", "metrics",
 ]

@@ -16,9 +16,8 @@ import numpy as np
 
 from .audio import AUDIO_SUFFIXES, read_audio
 from .errors import VawganError
+from .config import ExtractConfig
 from .features import (
-    F0_CEIL_HZ,
-    F0_FLOOR_HZ,
     MODEL_DIM,
     FeatureStats,
     analyze,
@@ -32,14 +31,6 @@ MANIFEST = "manifest.tsv"
 FAILED = "failed.tsv"
 STATS = "stats.npz"
 _UNSAFE = re.compile(r"[^\w.\-]+")
-
-
-@dataclasses.dataclass(frozen=True)
-class AnalysisOptions:
-    fs: int | None = None  # resample to this rate; None keeps each file's own
-    f0_method: str = "harvest"
-    f0_floor: float = F0_FLOOR_HZ
-    f0_ceil: float = F0_CEIL_HZ
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,8 +80,9 @@ def utterance_id(relative: Path) -> str:
 
 
 def collect_inputs(specs: Sequence[str | Path]) -> list[tuple[str, Path]]:
-    """Expand files, folders (searched recursively for .wav/.flac) and list files (one path per
-    line, relative to the list's folder) into sorted ``(utt_id, path)`` pairs.
+    """Expand files, folders (searched recursively for .wav/.flac) and list files into sorted
+    ``(utt_id, path)`` pairs. A list file has one path per line (relative to the list's folder), or,
+    like Kaldi's wav.scp, ``utt_id<TAB>path``; '#' starts a comment line.
 
     Raises VawganError for a missing input, an empty selection, or two inputs mapping to one id.
     """
@@ -126,23 +118,26 @@ def _read_list(list_file: Path) -> list[tuple[str, Path]]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        p = Path(line) if Path(line).is_absolute() else list_file.parent / line
+        utt, tab, path = line.partition("\t")
+        if not tab:  # one column: a path, id from its name
+            utt, path = "", line
+        p = Path(path) if Path(path).is_absolute() else list_file.parent / path
         if not p.is_file():
-            raise VawganError(list_file, f"line {n}: {line} does not exist")
-        pairs.append((utterance_id(Path(p.name)), p))
+            raise VawganError(list_file, f"line {n}: {path} does not exist")
+        pairs.append((utterance_id(Path(utt or p.name)), p))
     return pairs
 
 
 # ------------------------------------------------------------------------------------ one file
 
 
-def extract_file(source: str | Path, options: AnalysisOptions = AnalysisOptions()):
+def extract_file(source: str | Path, options: ExtractConfig = ExtractConfig()):
     """Read and analyse one audio file; returns :class:`~vawgan_tts.features.Features`."""
     x, fs = read_audio(source, options.fs)
     return analyze(x, fs, options.f0_method, options.f0_floor, options.f0_ceil, source=source)
 
 
-def _process(job: Job, options: AnalysisOptions, overwrite: bool) -> Outcome:
+def _process(job: Job, options: ExtractConfig, overwrite: bool) -> Outcome:
     """Worker body: never raises for a bad input, reports it."""
     src = str(job.source)
     try:
@@ -177,7 +172,7 @@ def _duration(feats) -> float:
 def run(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
-    options: AnalysisOptions = AnalysisOptions(),
+    options: ExtractConfig = ExtractConfig(),
     jobs: int | None = None,
     overwrite: bool = False,
     on_progress: Callable[[Outcome], None] | None = None,

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Allison 8 kHz recipe (Kaldi style): ./run.sh [--stage N] [--stop-stage M] [--conf conf/demo.toml] [--jobs J]
+#   stage 0  data:      fetch Debian asterisk-core-sounds-en-wav into downloads/, write data/ lists
+#   stage 1  features:  WORLD + mel-cepstra of every prompt into dump/feats/
+#   stage 2  copy:      analysis-synthesis of the eval list, re-extracted and scored against natural
+set -euo pipefail
+cd "$(dirname "$0")"
+
+stage=0
+stop_stage=100
+conf=conf/default.toml
+jobs=$(nproc)
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stage) stage=$2; shift 2 ;;
+    --stop-stage) stop_stage=$2; shift 2 ;;
+    --conf) conf=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[ -f "$conf" ] || { echo "run.sh: no config $conf" >&2; exit 2; }
+vawgan=${VAWGAN:-vawgan}
+python=${PYTHON:-python3}
+tag=$(basename "$conf" .toml)
+feats=dump/feats
+exp=exp/$tag
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  echo "== stage 0: data"
+  local/download.sh downloads
+  "$python" local/make_lists.py downloads/root/usr/share/asterisk/sounds/en_US_f_Allison data
+fi
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  echo "== stage 1: features"
+  "$vawgan" extract data/wav.scp -o "$feats" --config "$conf" --jobs "$jobs"
+fi
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  echo "== stage 2: analysis-synthesis (copy) of the eval list"
+  "$vawgan" synth "$feats" -o "$exp/copy/wav" --copy --ids data/eval.ids
+  # Re-analyse what the vocoder made: the MCD against the originals is the vocoder's own loss.
+  "$vawgan" extract "$exp/copy/wav" -o "$exp/copy/feats" --config "$conf" --jobs "$jobs"
+  "$vawgan" eval --natural "$feats" --generated natural_self="$feats" --generated copy="$exp/copy/feats" \
+    --ids data/eval.ids -o "$exp/eval_copy"
+fi
+echo "done: $(pwd)/$exp"

@@ -1,0 +1,119 @@
+"""Configuration: frozen dataclasses per concern, read from and written to TOML.
+
+A recipe's ``conf/*.toml`` has one table per concern (``[extract]``, ``[train]``, ...). Unknown keys
+and wrong types are errors naming the file, so a typo never silently falls back to a default.
+The effective configuration is written next to every run and stored in its checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tomli_w
+
+from .errors import VawganError
+from .features import F0_CEIL_HZ, F0_FLOOR_HZ, F0_METHODS
+from .fileio import write_text_atomic
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractConfig:
+    """WORLD analysis settings of ``vawgan extract``."""
+
+    fs: int | None = None  # resample to this rate (Hz); None keeps each file's own
+    f0_method: str = "harvest"
+    f0_floor: float = F0_FLOOR_HZ
+    f0_ceil: float = F0_CEIL_HZ
+
+    def __post_init__(self):
+        if self.f0_method not in F0_METHODS:
+            raise VawganError(None, f"f0_method {self.f0_method!r}: choose from {', '.join(F0_METHODS)}")
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise VawganError(path, "no such config file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise VawganError(path, f"not valid TOML ({e})") from None
+
+
+def from_dict(cls: type[T], data: dict[str, Any], where: str | Path | None = None) -> T:
+    """Build dataclass ``cls`` from ``data``; nested dataclasses from nested tables."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise VawganError(where, f"unknown key(s) in [{_section(cls)}]: {', '.join(unknown)}; known: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _coerce(hints[name], value, f"{_section(cls)}.{name}", where)
+    try:
+        return cls(**kwargs)
+    except VawganError as e:
+        raise VawganError(where, e.reason) from None
+
+
+def _section(cls) -> str:
+    return getattr(cls, "SECTION", cls.__name__)
+
+
+def _coerce(hint, value, key: str, where):
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise VawganError(where, f"{key} must be a table")
+        return from_dict(hint, value, where)
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        for opt in options:
+            try:
+                return _coerce(opt, value, key, where)
+            except VawganError:
+                continue
+        raise VawganError(where, f"{key} = {value!r} is not a {' or '.join(o.__name__ for o in options)}")
+    if origin in (tuple, list):
+        (inner, *_) = typing.get_args(hint) or (Any,)
+        if not isinstance(value, (list, tuple)):
+            raise VawganError(where, f"{key} must be a list")
+        return tuple(_coerce(inner, v, key, where) for v in value) if origin is tuple else [
+            _coerce(inner, v, key, where) for v in value]
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is Any or (isinstance(hint, type) and isinstance(value, hint) and not (hint is int and isinstance(value, bool))):
+        return value
+    raise VawganError(where, f"{key} = {value!r} is not a {getattr(hint, '__name__', hint)}")
+
+
+def to_dict(obj) -> dict[str, Any]:
+    """Dataclass -> plain dict, None values left out (TOML has no null)."""
+    def clean(v):
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items() if x is not None}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+    return clean(dataclasses.asdict(obj))
+
+
+def save_toml(path: str | Path, tables: dict[str, Any]) -> None:
+    """Write ``{section: dataclass or dict}`` as TOML, atomically."""
+    data = {k: to_dict(v) if dataclasses.is_dataclass(v) else v for k, v in tables.items()}
+    write_text_atomic(path, tomli_w.dumps(data))
+
+
+def load_section(path: str | Path | None, section: str, cls: type[T], **overrides) -> T:
+    """``[section]`` of a TOML file as ``cls``, with non-None ``overrides`` applied on top."""
+    data = dict(load_toml(path).get(section, {})) if path is not None else {}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return from_dict(cls, data, path)
