@@ -112,8 +112,12 @@ def evaluate(
             gen = load_features(gen_path)
             _check_compatible(nat, gen, gen_path, nat_path)
             c_gen = gen.mcep[:, 1:]
-            mcd = M.mel_cepstral_distortion(c_nat, c_gen, mask=speech)
-            gen_speech = speech if gen.n_frames == nat.n_frames else speech_mask(gen.mcep[:, 0], speech_threshold_db)
+            i, j = M.align(c_nat, c_gen)
+            keep = speech[i]
+            mcd = float(np.mean(M.frame_mcd(c_nat[i[keep]], c_gen[j[keep]])))
+            # The generated frames aligned to natural speech frames: same selection for GV.
+            gen_speech = np.zeros(len(c_gen), bool)
+            gen_speech[j[keep]] = True
             acc[name].add(c_gen, gen_speech, mcd)
 
     freqs = M.ms_frequencies(M.MS_FFT_SIZE, frame_period)

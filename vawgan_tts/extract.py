@@ -16,7 +16,7 @@ import numpy as np
 
 from .audio import AUDIO_SUFFIXES, read_audio
 from .errors import VawganError
-from .config import ExtractConfig
+from .config import ExtractConfig, save_toml
 from .features import (
     MODEL_DIM,
     FeatureStats,
@@ -30,6 +30,7 @@ from .fileio import remove_stale_temporaries, write_text_atomic
 MANIFEST = "manifest.tsv"
 FAILED = "failed.tsv"
 STATS = "stats.npz"
+SETTINGS = "extract.toml"  # the analysis settings, so later stages can analyse alike
 _UNSAFE = re.compile(r"[^\w.\-]+")
 
 
@@ -102,6 +103,8 @@ def collect_inputs(specs: Sequence[str | Path]) -> list[tuple[str, Path]]:
         raise VawganError(", ".join(map(str, specs)), "no .wav or .flac files found")
     seen: dict[str, Path] = {}
     for utt, path in pairs:
+        if utt == Path(STATS).stem:
+            raise VawganError(path, f"utterance id {utt!r} is reserved for {STATS}; rename the file")
         if utt in seen and seen[utt].resolve() != path.resolve():
             raise VawganError(path, f"utterance id {utt!r} is also the id of {seen[utt]}; rename one")
         seen[utt] = path
@@ -193,6 +196,7 @@ def run(
     outcomes = list(_map_jobs(job_list, options, overwrite, jobs, on_progress, map_fn))
     outcomes.sort(key=lambda o: o.utt)
     _write_reports(out_dir, outcomes)
+    save_toml(out_dir / SETTINGS, {"extract": options})
     return ExtractSummary(outcomes, time.perf_counter() - start, out_dir)
 
 

@@ -96,6 +96,14 @@ def frame_mcd(ref: np.ndarray, gen: np.ndarray) -> np.ndarray:
     return _MCD_CONST * np.sqrt(np.sum(diff**2, axis=-1))
 
 
+def align(ref: np.ndarray, gen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frame pairs of two trajectories: the identity when T1 == T2, else :func:`dtw_path`."""
+    if len(ref) == len(gen):
+        i = np.arange(len(ref))
+        return i, i
+    return dtw_path(ref, gen)
+
+
 def mel_cepstral_distortion(ref: np.ndarray, gen: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Mean MCD (dB) of two trajectories (T1, D), (T2, D); aligned by DTW when T1 ≠ T2.
 
@@ -103,10 +111,7 @@ def mel_cepstral_distortion(ref: np.ndarray, gen: np.ndarray, mask: np.ndarray |
     """
     ref = np.asarray(ref)
     gen = np.asarray(gen)
-    if ref.shape[0] == gen.shape[0]:
-        i = j = np.arange(ref.shape[0])
-    else:
-        i, j = dtw_path(ref, gen)
+    i, j = align(ref, gen)
     if mask is not None:
         keep = np.asarray(mask)[i]
         i, j = i[keep], j[keep]

@@ -1,0 +1,38 @@
+# The two commands of the README: `make demo` and `make test`. `make bench` runs benchmarks/.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ALLISON := recipes/allison_8k/downloads
+DEMO_CONF ?= conf/demo.toml
+
+.PHONY: demo test bench install data clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Installed marker: reinstall when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --disable-pip-version-check "setuptools<81" wheel
+	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# The Allison prompts (Debian asterisk-core-sounds-en-wav), fetched once into a git-ignored folder.
+data: $(ALLISON)/.done
+$(ALLISON)/.done:
+	recipes/allison_8k/local/download.sh $(ALLISON)
+
+test: install data
+	$(BIN)/python -m pytest -q
+
+demo: install data
+	cd recipes/allison_8k && PATH=$(CURDIR)/$(BIN):$$PATH PYTHON=$(CURDIR)/$(BIN)/python ./run.sh --conf $(DEMO_CONF)
+
+bench: install data
+	$(BIN)/python benchmarks/bench_extract.py
+
+clean:
+	rm -rf recipes/*/dump recipes/*/exp recipes/*/data

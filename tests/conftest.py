@@ -1,0 +1,66 @@
+"""Shared fixtures: real recorded speech only.
+
+- ``arctic_wav``: the CMU ARCTIC utterance that ships with pysptk (16 kHz, male).
+- ``allison_dir``: Debian's Allison prompts (8 kHz, female), fetched by `make data` / `make test`
+  into recipes/allison_8k/downloads. A missing corpus fails the tests that need it, loudly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+ALLISON = REPO / "recipes/allison_8k/downloads/root/usr/share/asterisk/sounds/en_US_f_Allison"
+FEW_PROMPTS = ("vm-forward-multiple", "activated", "conf-onlyperson", "digits/5", "letters/m", "vm-goodbye")
+
+
+@pytest.fixture(scope="session")
+def arctic_wav() -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pysptk
+
+    return Path(pysptk.util.example_audio_file())
+
+
+@pytest.fixture(scope="session")
+def allison_dir() -> Path:
+    if not ALLISON.is_dir():
+        pytest.fail(f"{ALLISON} missing: run `make data` (make test fetches it)")
+    return ALLISON
+
+
+@pytest.fixture()
+def allison_few(allison_dir, tmp_path) -> Path:
+    """A folder with a handful of Allison prompts, sub-folders kept."""
+    out = tmp_path / "wavs"
+    for name in FEW_PROMPTS:
+        dst = out / f"{name}.wav"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(allison_dir / f"{name}.wav", dst)
+    return out
+
+
+def write_broken_files(folder: Path) -> dict[str, str]:
+    """Bad inputs mixed into a corpus; returns {utt id: words its reason must contain}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "empty.wav").write_bytes(b"")
+    (folder / "not_audio.wav").write_text("this is a text file, not a RIFF WAVE\n")
+    x = np.zeros(8000)
+    x[100] = np.nan
+    sf.write(folder / "nan_samples.wav", x, 8000, subtype="FLOAT")
+    sf.write(folder / "all_zero.wav", np.zeros(16000), 8000, subtype="PCM_16")
+    sf.write(folder / "too_short.wav", 0.1 * np.random.default_rng(0).standard_normal(100), 8000)
+    return {
+        "empty": "not readable",
+        "not_audio": "not readable",
+        "nan_samples": "non-finite",
+        "all_zero": "silence",
+        "too_short": "too short",
+    }

@@ -1,0 +1,74 @@
+"""`vawgan` through typer's CliRunner: the paths users take, including the failure paths."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.vawgan import app
+from conftest import write_broken_files
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def test_extract_synth_eval_end_to_end(allison_few, tmp_path):
+    feats, wavs, refeats = tmp_path / "feats", tmp_path / "copy", tmp_path / "copy_feats"
+    r = invoke("extract", allison_few, "-o", feats, "--f0-method", "dio", "--jobs", "2")
+    assert r.exit_code == 0, r.output
+    assert "extracted" in r.output and len(list(feats.glob("*.npz"))) == 6 + 1  # + stats.npz
+    r = invoke("synth", feats, "-o", wavs, "--copy")
+    assert r.exit_code == 0, r.output
+    assert len(list(wavs.glob("*.wav"))) == 6
+    r = invoke("extract", wavs, "-o", refeats, "--f0-method", "dio", "-j", "1")
+    assert r.exit_code == 0, r.output
+    r = invoke("eval", "--natural", feats, "--generated", f"copy={refeats}", "-o", tmp_path / "eval")
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "eval" / "metrics.json").read_text())["systems"]["copy"]
+    assert 0.5 < m["mcd_db"] < 6.0 and m["utterances"] == 6
+    assert "MCD" in r.output
+
+
+def test_extract_with_broken_files_exits_1_and_names_each(allison_few, tmp_path):
+    reasons = write_broken_files(allison_few / "broken")
+    r = invoke("extract", allison_few, "-o", tmp_path / "feats", "--f0-method", "dio", "-j", "2")
+    assert r.exit_code == 1
+    failed = (tmp_path / "feats" / "failed.tsv").read_text()
+    for utt, words in reasons.items():
+        assert f"{utt}.wav" in r.output.replace("\n", "").replace(" ", "") or utt in failed
+        line = next(ln for ln in failed.splitlines() if ln.startswith(f"broken_{utt}\t"))
+        assert words in line
+    assert len(list((tmp_path / "feats").glob("*.npz"))) == 6 + 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["extract", "nowhere/", "-o", "x"], "no such file or folder"),
+        (["synth", "nowhere", "-o", "x"], "give --copy"),
+        (["eval", "--natural", "nowhere", "--generated", "a=b", "-o", "x"], "no such folder"),
+        (["eval", "--natural", ".", "--generated", "ab", "-o", "x"], "NAME=DIR"),
+        (["extract", "x.wav"], "Missing option"),
+        (["extract", ".", "-o", "x", "--f0-method", "yin"], "yin"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_clear_line(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = invoke(*args)
+    assert r.exit_code == 2, r.output
+    assert message in r.output
+
+
+def test_extract_config_file_and_override(allison_few, tmp_path):
+    conf = tmp_path / "c.toml"
+    conf.write_text('[extract]\nf0_method = "dio"\nf0_floor = 80.0\n')
+    r = invoke("extract", allison_few / "activated.wav", "-o", tmp_path / "f", "-c", conf, "--fs", "16000")
+    assert r.exit_code == 0, r.output
+    conf.write_text('[extract]\nf0_metod = "dio"\n')
+    r = invoke("extract", allison_few / "activated.wav", "-o", tmp_path / "g", "-c", conf)
+    assert r.exit_code == 2 and "f0_metod" in r.output

@@ -1,0 +1,133 @@
+import numpy as np
+import pytest
+
+from vawgan_tts.audio import read_audio
+from vawgan_tts.errors import VawganError
+from vawgan_tts.features import (
+    _band_centres,
+    MCEP_DIM,
+    FeatureStats,
+    analyze,
+    code_aperiodicity,
+    decode_aperiodicity,
+    load_features,
+    mcep_alpha,
+    save_features,
+    speech_mask,
+)
+
+
+@pytest.fixture(scope="module")
+def arctic_feats(arctic_wav):
+    x, fs = read_audio(arctic_wav)
+    return x, fs, analyze(x, fs, "dio")
+
+
+def test_frame_count_and_shapes(arctic_feats):
+    x, fs, f = arctic_feats
+    expected = len(x) / fs / 0.005
+    assert abs(f.n_frames - expected) <= 1 + 1e-9
+    assert f.mcep.shape == (f.n_frames, MCEP_DIM) and f.mcep.dtype == np.float32
+    assert f.f0.shape == f.vuv.shape == (f.n_frames,)
+    assert f.bap.shape[0] == f.n_frames and f.bap.shape[1] == 1  # WORLD: one 3 kHz band at 16 kHz
+    assert np.array_equal(f.vuv, f.f0 > 0)
+    assert 0.3 < f.vuv.mean() < 0.9  # a read sentence is mostly, not entirely, voiced
+
+
+@pytest.mark.parametrize("method", ["harvest", "dio"])
+@pytest.mark.parametrize("fs", [8000, 16000])
+def test_f0_of_a_200hz_tone(method, fs):
+    t = np.arange(int(0.6 * fs)) / fs
+    x = 0.5 * np.sin(2 * np.pi * 200.0 * t) + 0.001 * np.random.default_rng(1).standard_normal(len(t))
+    f = analyze(x, fs, method)
+    voiced = f.f0[f.vuv][10:-10]
+    assert len(voiced) > 50
+    assert abs(np.median(voiced) - 200.0) / 200.0 < 0.02
+
+
+def test_alpha_follows_rate():
+    assert mcep_alpha(8000) == pytest.approx(0.312, abs=1e-3)
+    assert mcep_alpha(16000) == pytest.approx(0.41, abs=1e-3)
+    assert mcep_alpha(22050) == pytest.approx(0.455, abs=1e-3)
+    assert mcep_alpha(44100) == pytest.approx(0.544, abs=1e-3)
+
+
+def test_mel_cepstrum_tracks_the_envelope(arctic_feats):
+    """c0 follows the frame power: loud frames have larger c0 than silent ones."""
+    x, fs, f = arctic_feats
+    hop = int(fs * 0.005)
+    # WORLD frame i is centred on sample i * hop.
+    power = np.array([np.mean(x[max(i * hop - hop, 0) : i * hop + hop] ** 2) for i in range(f.n_frames)])
+    r = np.corrcoef(np.log(power + 1e-10), f.mcep[:, 0])[0, 1]
+    assert r > 0.8
+
+
+@pytest.mark.parametrize("fs", [8000, 16000, 48000])
+def test_aperiodicity_coding_round_trip(fs):
+    fft_size = 1024
+    freqs = np.linspace(0, fs / 2, fft_size // 2 + 1)
+    # A smooth aperiodicity: -40 dB at 0 Hz rising linearly (in dB) to 0 dB at fs/2.
+    ap = np.tile(10 ** ((-40 + 40 * freqs / (fs / 2)) / 20), (5, 1))
+    bap = code_aperiodicity(ap, fs)
+    assert bap.shape[0] == 5 and bap.shape[1] >= 1
+    back = decode_aperiodicity(bap, fs, fft_size)
+    assert back.shape == ap.shape
+    # Above the first band the coding is exact for an aperiodicity linear in dB; below it WORLD's
+    # decoder anchors -60 dB at 0 Hz.
+    above = freqs >= _band_centres(fs)[0]
+    err_db = np.abs(20 * np.log10(back[:, above]) - 20 * np.log10(ap[:, above]))
+    assert err_db.max() < 0.5
+
+
+def test_save_load_round_trip(arctic_feats, tmp_path):
+    _, _, f = arctic_feats
+    save_features(tmp_path / "a.npz", f)
+    g = load_features(tmp_path / "a.npz")
+    for key in ("mcep", "f0", "vuv", "bap"):
+        assert np.array_equal(getattr(f, key), getattr(g, key))
+    assert (g.fs, g.frame_period, g.alpha, g.fft_size) == (f.fs, f.frame_period, f.alpha, f.fft_size)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]  # no temporary left behind
+
+
+def test_load_rejects_broken_feature_files(arctic_feats, tmp_path):
+    _, _, f = arctic_feats
+    np.savez(tmp_path / "missing.npz", mcep=f.mcep)
+    with pytest.raises(VawganError, match="missing f0"):
+        load_features(tmp_path / "missing.npz")
+    save_features(tmp_path / "shape.npz", f.replace(mcep=f.mcep[:, :25]))
+    with pytest.raises(VawganError, match=r"shape \(\d+, 25\)"):
+        load_features(tmp_path / "shape.npz")
+    bad = f.mcep.copy()
+    bad[3, 4] = np.nan
+    save_features(tmp_path / "nan.npz", f.replace(mcep=bad))
+    with pytest.raises(VawganError, match="non-finite"):
+        load_features(tmp_path / "nan.npz")
+    (tmp_path / "trunc.npz").write_bytes((tmp_path / "nan.npz").read_bytes()[:200])
+    with pytest.raises(VawganError, match="trunc.npz: not readable"):
+        load_features(tmp_path / "trunc.npz")
+
+
+def test_refuses_input_with_nothing_to_analyse():
+    with pytest.raises(VawganError, match="too short"):
+        analyze(0.1 * np.ones(100), 8000)
+    with pytest.raises(VawganError, match="all silence"):
+        analyze(np.full(8000, 3e-5), 8000)
+
+
+def test_speech_mask_threshold():
+    c0 = np.array([-1.0, -1.0 - 29 / 8.6859, -1.0 - 31 / 8.6859, -12.0])
+    assert speech_mask(c0, 30.0).tolist() == [True, True, False, False]
+
+
+def test_stats_from_sums_equal_direct(arctic_feats):
+    _, _, f = arctic_feats
+    c = f.mcep[:, 1:].astype(np.float64)
+    half = len(c) // 2
+    a, b = FeatureStats.from_frames(c[:half]), FeatureStats.from_frames(c[half:])
+    merged = FeatureStats.from_sums(
+        a.mean * a.count + b.mean * b.count,
+        (a.std**2 + a.mean**2) * a.count + (b.std**2 + b.mean**2) * b.count,
+        a.count + b.count,
+    )
+    np.testing.assert_allclose(merged.mean, c.mean(0), rtol=1e-10)
+    np.testing.assert_allclose(merged.std, c.std(0), rtol=1e-8)

@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+
+from vawgan_tts import metrics as M
+from vawgan_tts.audio import read_audio
+from vawgan_tts.features import analyze
+
+
+@pytest.fixture(scope="module")
+def c(arctic_wav):
+    x, fs = read_audio(arctic_wav)
+    return analyze(x, fs, "dio").mcep[:, 1:].astype(np.float64)
+
+
+def test_identity_gives_zero(c):
+    gv = M.global_variance(c)
+    assert M.log_gv_distance(gv, gv) == pytest.approx(0.0, abs=1e-9)
+    ms = M.modulation_spectrum(c)
+    assert M.ms_distance(ms, ms, M.ms_frequencies()) == pytest.approx(0.0, abs=1e-9)
+    assert M.mel_cepstral_distortion(c, c) == 0.0
+
+
+def test_scaling_multiplies_gv_by_s_squared(c):
+    s = 0.3
+    mu = c.mean(0)
+    scaled = s * (c - mu) + mu
+    np.testing.assert_allclose(M.global_variance(scaled), s**2 * M.global_variance(c), rtol=1e-10)
+    # A uniform shrink by s² is |10 log10 s²| dB from natural in every dimension.
+    d = M.log_gv_distance(M.global_variance(c), M.global_variance(scaled))
+    assert d == pytest.approx(abs(20 * np.log10(s)), rel=1e-6)
+
+
+def test_gv_matches_numpy_variance_definition():
+    x = np.array([[1.0, 0.0], [3.0, 0.0], [5.0, 6.0]])
+    np.testing.assert_allclose(M.global_variance(x), [8 / 3, 8.0])
+
+
+def test_sinusoid_puts_ms_peak_at_its_frequency():
+    t = np.arange(2000) * 0.005  # 10 s at 200 Hz frame rate
+    freqs = M.ms_frequencies(4096, 5.0)
+    for f_mod in (2.0, 4.0, 12.5):
+        traj = np.stack([np.sin(2 * np.pi * f_mod * t), 0.1 * np.cos(2 * np.pi * 7.0 * t)], axis=1)
+        ms = M.modulation_spectrum(traj)
+        assert abs(freqs[np.argmax(ms[:, 0])] - f_mod) <= freqs[1]
+        assert abs(freqs[np.argmax(ms[:, 1])] - 7.0) <= freqs[1]
+
+
+def test_ms_of_scaled_trajectory_shifts_by_20log10_s(c):
+    ms, ms_half = M.modulation_spectrum(c), M.modulation_spectrum(0.5 * c)
+    d = M.ms_distance(ms, ms_half, M.ms_frequencies())
+    assert d == pytest.approx(20 * np.log10(2), rel=1e-6)
+
+
+def test_long_trajectories_average_segments():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3 * 4096 + 100, 3))
+    p = M.modulation_power(x)
+    assert p.shape == (2049, 3)
+    # White noise: power per bin ≈ variance, flat over frequency.
+    assert 0.8 < np.median(p) < 1.2
+
+
+def test_batched_equals_unbatched(c):
+    a, b = c[:300], c[300:600]
+    batch = np.stack([a, b])
+    np.testing.assert_allclose(M.global_variance(batch), np.stack([M.global_variance(a), M.global_variance(b)]))
+    np.testing.assert_allclose(M.modulation_spectrum(batch), np.stack([M.modulation_spectrum(a), M.modulation_spectrum(b)]))
+    gv = M.global_variance(batch)
+    np.testing.assert_allclose(M.log_gv_distance(gv, gv[::-1]), [M.log_gv_distance(gv[0], gv[1])] * 2)
+    np.testing.assert_allclose(M.frame_mcd(batch, batch[::-1])[0], M.frame_mcd(a, b))
+
+
+def test_mcd_analytic_value():
+    ref = np.zeros((10, 39))
+    gen = np.zeros((10, 39))
+    gen[:, 0] = 0.1
+    gen[:, 5] = -0.2
+    expected = 10 / np.log(10) * np.sqrt(2 * (0.1**2 + 0.2**2))
+    assert M.mel_cepstral_distortion(ref, gen) == pytest.approx(expected, rel=1e-12)
+
+
+def test_mcd_aligns_different_lengths_with_dtw(c):
+    stretched = np.repeat(c[:400], 2, axis=0)  # same content, twice as slow
+    assert M.mel_cepstral_distortion(c[:400], stretched) == pytest.approx(0.0, abs=1e-9)
+    # Without alignment the same pair is far apart.
+    assert np.mean(M.frame_mcd(c[:400], stretched[:400])) > 1.0
+
+
+def test_mcd_mask_keeps_chosen_reference_frames(c):
+    gen = c.copy()
+    gen[:100] += 0.5
+    mask = np.zeros(len(c), bool)
+    mask[100:] = True
+    assert M.mel_cepstral_distortion(c, gen, mask=mask) == 0.0
+    assert M.mel_cepstral_distortion(c, gen, mask=~mask) > 10.0

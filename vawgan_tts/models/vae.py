@@ -1,0 +1,46 @@
+"""Frame VAE over normalized mel-cepstral frames: encoder x -> (μ, log σ²), decoder z -> x̂."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layers import mlp
+
+
+class FrameVAE(nn.Module):
+    """Encoder D -> hidden... -> (μ, log σ²) of a J-dim latent; decoder J -> reversed hidden -> D.
+
+    With ``learn_variance`` the decoder also holds a per-dimension observation log-variance (a
+    calibrated decoder, Rybkin et al. 2021); otherwise the observation variance is fixed at 1.
+    """
+
+    def __init__(self, dim: int = 39, hidden: tuple[int, ...] = (256, 128), latent: int = 64, learn_variance: bool = True):
+        super().__init__()
+        self.encoder = mlp([dim, *hidden], final=nn.ReLU())
+        self.to_mu = nn.Linear(hidden[-1], latent)
+        self.to_logvar = nn.Linear(hidden[-1], latent)
+        self.decoder = mlp([latent, *reversed(hidden), dim])
+        self.obs_logvar = nn.Parameter(torch.zeros(dim), requires_grad=learn_variance)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encoder(x)
+        return self.to_mu(h), self.to_logvar(h)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def decoder_parameters(self) -> list[nn.Parameter]:
+        """The generator of VAWGAN: the decoder and its observation variance."""
+        return [*self.decoder.parameters(), self.obs_logvar]
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return [*self.encoder.parameters(), *self.to_mu.parameters(), *self.to_logvar.parameters()]
+
+    @staticmethod
+    def sample(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Deterministic reconstruction through z = μ (used for enhancement)."""
+        return self.decode(self.encode(x)[0])
