@@ -1,0 +1,51 @@
+"""Checkpoints: atomic to write, safe to load.
+
+A checkpoint is a plain dict of tensors, numbers and strings, so it loads with
+``torch.load(weights_only=True)``: a crafted file cannot run code. Layout (role-keyed)::
+
+    {"version": 1, "task": "vawgan", "config": {...}, "extra": {...},
+     "model": {"vae": state_dict, "critic": state_dict}, "optim": {"vae": ..., "critic": ...},
+     "progress": {"stage": i, "epoch": e, "batch": b, "step": s}, "stages_done": [...],
+     "rng": {"torch": ByteTensor, "cuda": [ByteTensor, ...]}}
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import VawganError
+from .fileio import atomic_path
+
+CHECKPOINT_VERSION = 1
+REQUIRED = ("version", "task", "config", "model", "progress")
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save({"version": CHECKPOINT_VERSION, **payload}, tmp)
+    return path
+
+
+def load_checkpoint(path: str | Path, task: str | None = None) -> dict[str, Any]:
+    """Load and check a checkpoint; ``task`` names the task it must belong to."""
+    path = Path(path)
+    if not path.is_file():
+        raise VawganError(path, "no such checkpoint")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise VawganError(path, f"not a loadable checkpoint (truncated, or not written by vawgan-tts): {first[:200]}") from None
+    if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED):
+        raise VawganError(path, "not a vawgan-tts checkpoint (missing keys)")
+    if ckpt["version"] != CHECKPOINT_VERSION:
+        raise VawganError(path, f"checkpoint format {ckpt['version']}, this version reads {CHECKPOINT_VERSION}")
+    if task is not None and ckpt["task"] != task:
+        raise VawganError(path, f"checkpoint of task {ckpt['task']!r}, expected {task!r}")
+    return ckpt

@@ -1,0 +1,1 @@
+"""Datasets: speech frames, images, the toy mixture, text pairs."""

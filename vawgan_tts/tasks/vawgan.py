@@ -1,0 +1,189 @@
+"""VAWGAN: a frame VAE, then a Wasserstein critic, then adversarial training of the decoder.
+
+Stages (data, not branches in the trainer):
+  vae     the VAE alone: Gaussian negative log-likelihood + KL
+  critic  the critic alone against reconstructions of the (frozen) VAE
+  adv     per batch: (1) update the critic, (2) update the VAE, where the decoder (the generator)
+          gets L_vae + L_adv and the encoder L_vae only
+
+Two corrections to the method as first described (see docs/design.md): the generator is the decoder
+only, and the gradient penalty penalizes gradient norms away from 1 (Gulrajani et al. 2017).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from ..config import to_dict
+from ..errors import VawganError
+from ..features import MODEL_DIM
+from ..models.critic import Critic
+from ..models.vae import FrameVAE
+from ..trainer import Stage, StepContext
+
+LOG_2PI = math.log(2 * math.pi)
+CRITICS = ("gp", "clip")
+
+
+@dataclasses.dataclass(frozen=True)
+class VAWGANConfig:
+    """Model, loss and stage settings. Defaults: a VAE that reconstructs (see docs/design.md);
+    ``conf/seed.toml`` of the recipe holds the seed method's settings."""
+
+    latent: int = 64
+    hidden: tuple[int, ...] = (256, 128)
+    critic_hidden: tuple[int, ...] = (64, 32)
+    lr: float = 1e-3
+    critic_lr: float = 1e-4
+    critic_beta1: float = 0.5
+    vae_epochs: int = 25
+    critic_epochs: int = 5
+    adv_epochs: int = 25
+    critic: str = "gp"  # gp: WGAN-GP; clip: weight clipping
+    gp_lambda: float = 10.0
+    clip: float = 0.01
+    n_critic: int = 1  # critic updates per generator update in the adversarial stage
+    decoder_variance: str = "learned"  # learned (per dimension) | unit
+    dim_reduction: str = "sum"  # how NLL and KL combine over dimensions: sum (the ELBO) | mean (seed)
+    kl_weight: float = 1.0
+    kl_warmup_epochs: float = 0.0  # KL weight ramps linearly from 0 over these VAE-stage epochs
+    adv_weight: float = 1.0  # scale of L_adv in the decoder's loss
+    silence_threshold_db: float | None = 30.0  # training frames this far below their utterance's peak are dropped
+
+    SECTION = "vawgan"
+
+    def __post_init__(self):
+        if self.critic not in CRITICS:
+            raise VawganError(None, f"critic {self.critic!r}: choose gp or clip")
+        if self.decoder_variance not in ("learned", "unit"):
+            raise VawganError(None, f"decoder_variance {self.decoder_variance!r}: choose learned or unit")
+        if self.dim_reduction not in ("sum", "mean"):
+            raise VawganError(None, f"dim_reduction {self.dim_reduction!r}: choose sum or mean")
+
+    def stages(self) -> tuple[Stage, ...]:
+        return (Stage("vae", self.vae_epochs), Stage("critic", self.critic_epochs), Stage("adv", self.adv_epochs))
+
+
+def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """E[(‖∇D(x̂)‖₂ − 1)²] at x̂ = εx + (1−ε)x̃, ε ~ U(0, 1) per sample (Gulrajani et al. 2017).
+    The penalty grows with any departure from unit norm: it never rewards large gradients."""
+    eps = torch.rand(real.shape[0], 1, device=real.device, dtype=real.dtype)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+class VAWGANTask:
+    name = "vawgan"
+    metric_names = ("vae_loss", "nll", "kl", "kl_weight", "adv_loss", "critic_loss",
+                    "d_real", "d_fake", "w_distance", "gp", "alpha")
+
+    def __init__(self, config: VAWGANConfig = VAWGANConfig(), extra: dict | None = None):
+        self.config = config
+        self.stages = config.stages()
+        self.vae = FrameVAE(MODEL_DIM, config.hidden, config.latent, config.decoder_variance == "learned")
+        self.critic = Critic(MODEL_DIM, config.critic_hidden)
+        self.extra = extra or {}  # normalization stats, feature settings: stored in checkpoints
+        self._steps = {"vae": self._vae_step, "critic": self._critic_step, "adv": self._adv_step}
+
+    # ------------------------------------------------------------------------ protocol
+
+    def modules(self):
+        return {"vae": self.vae, "critic": self.critic}
+
+    def make_optimizers(self):
+        c = self.config
+        betas = (c.critic_beta1, 0.999) if c.critic == "clip" else (c.critic_beta1, 0.9)
+        return {
+            "vae": torch.optim.Adam(self.vae.parameters(), lr=c.lr),
+            "critic": torch.optim.Adam(self.critic.parameters(), lr=c.critic_lr, betas=betas),
+        }
+
+    def config_dict(self):
+        return to_dict(self.config)
+
+    def extra_state(self):
+        return self.extra
+
+    def train_step(self, x: torch.Tensor, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
+        return self._steps[stage](x, ctx)
+
+    # --------------------------------------------------------------------------- losses
+
+    def _reduce(self, per_dim: torch.Tensor) -> torch.Tensor:
+        """(B, D) -> scalar: sum or mean over dimensions, mean over the batch."""
+        return (per_dim.sum(-1) if self.config.dim_reduction == "sum" else per_dim.mean(-1)).mean()
+
+    def nll(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Gaussian negative log-likelihood ½(log 2π + log σ² + (x − y)²/σ²) per dimension."""
+        logvar = self.vae.obs_logvar
+        return self._reduce(0.5 * (LOG_2PI + logvar + (x - y) ** 2 * torch.exp(-logvar)))
+
+    def kl(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """KL(q(z|x) ‖ N(0, I)) per latent dimension."""
+        return self._reduce(-0.5 * (1 + logvar - mu**2 - torch.exp(logvar)))
+
+    def kl_weight(self, ctx: StepContext, stage: str) -> float:
+        c = self.config
+        if stage != "vae" or c.kl_warmup_epochs <= 0:
+            return c.kl_weight
+        return c.kl_weight * min(1.0, ctx.epoch_progress / c.kl_warmup_epochs)
+
+    # ---------------------------------------------------------------------------- steps
+
+    def _vae_step(self, x, ctx):
+        mu, logvar = self.vae.encode(x)
+        y = self.vae.decode(FrameVAE.sample(mu, logvar))
+        nll, kl = self.nll(x, y), self.kl(mu, logvar)
+        beta = self.kl_weight(ctx, "vae")
+        loss = nll + beta * kl
+        ctx.step("vae", loss)
+        return {"vae_loss": loss.detach(), "nll": nll.detach(), "kl": kl.detach(), "kl_weight": torch.tensor(beta)}
+
+    def _update_critic(self, x, ctx):
+        # (1) Update the critic on real frames vs reconstructions; the VAE is not touched.
+        with torch.no_grad():
+            mu, logvar = self.vae.encode(x)
+            fake = self.vae.decode(FrameVAE.sample(mu, logvar))
+        d_real, d_fake = self.critic(x).mean(), self.critic(fake).mean()
+        w_distance = d_real - d_fake
+        loss = -w_distance
+        gp = torch.zeros((), device=x.device)
+        if self.config.critic == "gp":
+            gp = gradient_penalty(self.critic, x, fake)
+            loss = loss + self.config.gp_lambda * gp
+        ctx.step("critic", loss)
+        if self.config.critic == "clip":
+            with torch.no_grad():
+                for p in self.critic.parameters():
+                    p.clamp_(-self.config.clip, self.config.clip)
+        return {"critic_loss": loss.detach(), "d_real": d_real.detach(), "d_fake": d_fake.detach(),
+                "w_distance": w_distance.detach(), "gp": gp.detach()}
+
+    def _critic_step(self, x, ctx):
+        return self._update_critic(x, ctx)
+
+    def _adv_step(self, x, ctx):
+        for _ in range(self.config.n_critic):
+            out = self._update_critic(x, ctx)
+        # (2) Update the VAE: the encoder on L_vae only, the decoder (generator) on L_vae + L_adv.
+        self.critic.requires_grad_(False)
+        try:
+            mu, logvar = self.vae.encode(x)
+            z = FrameVAE.sample(mu, logvar)
+            nll, kl = self.nll(x, self.vae.decode(z)), self.kl(mu, logvar)
+            l_vae = nll + self.config.kl_weight * kl
+            # The adversarial path starts from a detached z, so it cannot reach the encoder.
+            y_gen = self.vae.decode(z.detach())
+            e1 = -self.nll(x, y_gen)  # mean log-likelihood
+            e2 = self.critic(y_gen).mean()  # mean critic score of the reconstructions
+            alpha = (e1 / e2).abs().detach()  # so that neither term swamps the other
+            l_adv = -(e1 + alpha * e2)
+            ctx.step("vae", l_vae + self.config.adv_weight * l_adv)
+        finally:
+            self.critic.requires_grad_(True)
+        return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
+                      "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": torch.tensor(self.config.kl_weight)}

@@ -1,0 +1,384 @@
+"""THE training loop, shared by every task (VAWGAN, image VAE/GAN, toy WGAN, seq2seq).
+
+The trainer owns: stages and epochs, batching, device choice, seeding, AMP on CUDA, gradient
+clipping, logging every step to ``log.csv``, a progress bar with the live losses, checkpoints
+(periodic and per stage, atomic, with config + task state + RNG states), ``--resume`` and
+``--dry-run``. A task owns the math of one step. The trainer imports no model.
+
+A task provides (see :class:`Task`): ``name``, ``stages`` (data: :class:`Stage`), ``metric_names``
+(the log columns), ``modules()`` (role -> nn.Module), ``make_optimizers()`` (name -> optimizer,
+called after the modules moved to the device), ``train_step(batch, stage, ctx)`` returning a dict
+of detached scalar tensors, ``config_dict()`` and ``extra_state()`` (stored in checkpoints).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import io
+import math
+import signal
+import time
+from pathlib import Path
+from typing import Any, Iterable, Protocol, Sequence
+
+import torch
+from torch import nn
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .errors import VawganError
+from .fileio import write_text_atomic
+
+LOG_CSV = "log.csv"
+CHECKPOINTS = "checkpoints"
+LAST = "last.pt"
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One phase of training: a name the task dispatches on, and how many epochs it runs."""
+
+    name: str
+    epochs: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerConfig:
+    batch_size: int = 128
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    amp: bool = True  # bf16 autocast on CUDA where supported; ignored on CPU
+    checkpoint_every: int = 1000  # steps between periodic checkpoints; 0: only at stage ends
+    grad_clip: float = 0.0  # max gradient norm per optimizer step; 0: off
+    log_flush: int = 50  # steps between writes of log.csv (one device sync per flush)
+
+    SECTION = "train"
+
+
+class Task(Protocol):
+    name: str
+    stages: Sequence[Stage]
+    metric_names: Sequence[str]
+
+    def modules(self) -> dict[str, nn.Module]: ...
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
+    def train_step(self, batch: Any, stage: str, ctx: "StepContext") -> dict[str, torch.Tensor]: ...
+    def config_dict(self) -> dict: ...
+    def extra_state(self) -> dict: ...
+
+
+@dataclasses.dataclass
+class Position:
+    """Where training is: the next batch to run is ``batch`` of ``epoch`` of stage ``stage``."""
+
+    stage: int = 0
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+
+
+class StepContext:
+    """Handed to ``task.train_step``: optimizer steps go through here, so the trainer owns
+    zeroing, backward, gradient clipping and the step itself."""
+
+    def __init__(self, optimizers: dict[str, torch.optim.Optimizer], grad_clip: float):
+        self.optimizers = optimizers
+        self.grad_clip = grad_clip
+        self.epoch_progress = 0.0  # epochs done in the current stage, fractional
+
+    def step(self, name: str, loss: torch.Tensor) -> None:
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.grad_clip > 0:
+            params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+            torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
+        opt.step()
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def choose_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise VawganError(None, "--device cuda: no CUDA device is available (use --device cpu or auto)")
+    if name not in ("cpu", "cuda"):
+        raise VawganError(None, f"--device {name!r}: choose auto, cpu or cuda")
+    return torch.device(name)
+
+
+def _to(batch, device: torch.device):
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_to(b, device) for b in batch)
+    return batch
+
+
+class Trainer:
+    """Runs a task's stages over ``batches`` (an object with ``__len__`` and
+    ``epoch(generator, start)``, e.g. :class:`~vawgan_tts.batching.TensorBatches`)."""
+
+    def __init__(self, task: Task, batches, out_dir: str | Path, config: TrainerConfig = TrainerConfig(),
+                 progress: bool = True):
+        self.task = task
+        self.batches = batches
+        self.out_dir = Path(out_dir)
+        self.config = config
+        self.device = choose_device(config.device)
+        for m in task.modules().values():
+            m.to(self.device)
+        self.optimizers = task.make_optimizers()
+        self.ctx = StepContext(self.optimizers, config.grad_clip)
+        self.position = Position()
+        self.stages_done: list[str] = []
+        self.show_progress = progress
+        self.dry_run_metrics: dict[str, dict[str, float]] = {}
+        self._log_rows: list[tuple[int, str, int, dict[str, torch.Tensor]]] = []
+        use_amp = config.amp and self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self._autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else contextlib.nullcontext
+
+    # ----------------------------------------------------------------------------- paths
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.out_dir / CHECKPOINTS
+
+    def stage_checkpoint(self, stage: str) -> Path:
+        return self.checkpoint_dir / f"{stage}.pt"
+
+    # ------------------------------------------------------------------------ checkpoints
+
+    def state(self) -> dict[str, Any]:
+        rng = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "task": self.task.name,
+            "config": self.task.config_dict(),
+            "extra": self.task.extra_state(),
+            "model": {k: m.state_dict() for k, m in self.task.modules().items()},
+            "optim": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "progress": dataclasses.asdict(self.position),
+            "stages_done": list(self.stages_done),
+            "rng": rng,
+        }
+
+    def save(self, path: Path) -> Path:
+        self._flush_log()
+        return save_checkpoint(path, self.state())
+
+    def load(self, path: Path, restore_position: bool) -> dict:
+        ckpt = load_checkpoint(path, self.task.name)
+        modules = self.task.modules()
+        missing = sorted(set(modules) - set(ckpt["model"]))
+        if missing:
+            raise VawganError(path, f"checkpoint lacks model part(s) {', '.join(missing)}")
+        try:
+            for k, m in modules.items():
+                m.load_state_dict(ckpt["model"][k])
+            for k, o in self.optimizers.items():
+                if k in ckpt.get("optim", {}):
+                    o.load_state_dict(ckpt["optim"][k])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise VawganError(path, f"does not fit this model configuration ({str(e).splitlines()[0][:200]})") from None
+        self.stages_done = list(ckpt.get("stages_done", []))
+        if restore_position:
+            self.position = Position(**ckpt["progress"])
+            torch.set_rng_state(ckpt["rng"]["torch"])
+            if "cuda" in ckpt["rng"] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
+        return ckpt
+
+    # ---------------------------------------------------------------------------- logging
+
+    def _log_header(self) -> list[str]:
+        return ["step", "stage", "epoch", *self.task.metric_names]
+
+    def _start_log(self, resume_step: int | None) -> None:
+        path = self.out_dir / LOG_CSV
+        keep = []
+        if resume_step is not None and path.is_file():
+            with open(path, newline="") as f:
+                keep = [r for r in csv.reader(f)][1:]
+            keep = [r for r in keep if r and int(r[0]) <= resume_step]  # later rows are redone
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(self._log_header())
+        w.writerows(keep)
+        write_text_atomic(path, buf.getvalue())
+
+    def _flush_log(self) -> dict[str, float]:
+        """Write buffered rows: one device->host copy for all of them. Returns the last row."""
+        if not self._log_rows:
+            return {}
+        names = list(self.task.metric_names)
+        rows = []
+        last: dict[str, float] = {}
+        keys = sorted({k for *_, m in self._log_rows for k in m})
+        stacked = {}
+        for k in keys:
+            vals = [m[k].float() if k in m else torch.tensor(float("nan"), device=self.device) for *_, m in self._log_rows]
+            stacked[k] = torch.stack([v.reshape(()) for v in vals]).cpu().tolist()
+        for i, (step, stage, epoch, m) in enumerate(self._log_rows):
+            row = [step, stage, epoch]
+            for n in names:
+                row.append(f"{stacked[n][i]:.6g}" if n in m else "")
+            rows.append(row)
+        last = {k: stacked[k][-1] for k in self._log_rows[-1][3]}
+        with open(self.out_dir / LOG_CSV, "a", newline="") as f:
+            csv.writer(f).writerows(rows)
+        self._log_rows.clear()
+        return last
+
+    # ------------------------------------------------------------------------------- loop
+
+    def fit(self, stages: Iterable[str] | None = None, resume: bool = False, dry_run: bool = False,
+            overwrite: bool = False) -> Position:
+        """Run ``stages`` (default: all, in the task's order). ``resume`` continues from
+        ``checkpoints/last.pt``; a plan that starts after the first stage loads the previous
+        stage's checkpoint. ``dry_run`` runs one batch of each stage and writes nothing."""
+        names = [s.name for s in self.task.stages]
+        wanted = list(stages) if stages is not None else names
+        unknown = [s for s in wanted if s not in names]
+        if unknown:
+            raise VawganError(None, f"unknown stage(s) {', '.join(unknown)}; this task has {', '.join(names)}")
+        plan = [i for i, s in enumerate(self.task.stages) if s.name in wanted]
+        if plan != list(range(plan[0], plan[-1] + 1)):
+            raise VawganError(None, f"stages must be consecutive: {', '.join(names)}")
+
+        if not dry_run:
+            self._prepare(plan, resume, overwrite)
+        else:
+            self.position = Position(stage=plan[0])
+        if self.show_progress and not dry_run:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                           TimeRemainingColumn(), TextColumn("{task.fields[losses]}"), console=Console(stderr=True))
+        else:
+            bar = None
+        previous = signal.getsignal(signal.SIGTERM)
+        with contextlib.ExitStack() as stack:
+            if bar is not None:
+                stack.enter_context(bar)
+            with contextlib.suppress(ValueError):  # not the main thread: no handler
+                signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+                stack.callback(signal.signal, signal.SIGTERM, previous)
+            try:
+                self._run(plan, dry_run, bar)
+            except KeyboardInterrupt:
+                if not dry_run:
+                    self.save(self.checkpoint_dir / LAST)
+                raise
+        return self.position
+
+    def _prepare(self, plan: list[int], resume: bool, overwrite: bool) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        last = self.checkpoint_dir / LAST
+        first = self.task.stages[plan[0]]
+        if resume:
+            if not last.is_file():
+                raise VawganError(last, "nothing to resume: no checkpoint (run without --resume)")
+            self.load(last, restore_position=True)
+            if self.position.stage < plan[0]:
+                raise VawganError(last, f"the run stopped in stage {self.task.stages[self.position.stage].name!r}, before {first.name!r}; resume that stage first")
+            self._start_log(self.position.step)
+            return
+        done = [self.task.stages[i].name for i in plan if self.stage_checkpoint(self.task.stages[i].name).is_file()]
+        if done and not overwrite:
+            raise VawganError(self.out_dir, f"already holds trained stage(s) {', '.join(done)}; use --resume to continue or --overwrite to start again")
+        if plan[0] > 0:
+            prev = self.task.stages[plan[0] - 1].name
+            ckpt_path = self.stage_checkpoint(prev)
+            if not ckpt_path.is_file():
+                raise VawganError(ckpt_path, f"stage {first.name!r} needs stage {prev!r} first (run --stage {prev})")
+            ckpt = self.load(ckpt_path, restore_position=False)
+            self.position = Position(stage=plan[0], step=ckpt["progress"]["step"])
+            self._start_log(self.position.step)
+        else:
+            self.position = Position()
+            self._start_log(None)
+
+    def _epoch_generator(self, stage: int, epoch: int) -> torch.Generator:
+        # The shuffle order depends only on (seed, stage, epoch): a resumed run redraws it.
+        return torch.Generator().manual_seed(self.config.seed * 1_000_003 + stage * 10_007 + epoch)
+
+    def _run(self, plan: list[int], dry_run: bool, bar) -> None:
+        pos = self.position
+        n_batches = len(self.batches)
+        for si in plan:
+            if si < pos.stage:
+                continue
+            stage = self.task.stages[si]
+            task_id = None
+            if bar is not None:
+                total = stage.epochs * n_batches
+                task_id = bar.add_task(f"{stage.name:>8s}", total=total, completed=pos.epoch * n_batches + pos.batch, losses="")
+            for m in self.task.modules().values():
+                m.train()
+            for epoch in range(pos.epoch if si == pos.stage else 0, stage.epochs):
+                start = pos.batch if (si == pos.stage and epoch == pos.epoch) else 0
+                for i, batch in enumerate(self.batches.epoch(self._epoch_generator(si, epoch), start), start):
+                    self.ctx.epoch_progress = epoch + i / n_batches
+                    with self._autocast():
+                        metrics = self.task.train_step(_to(batch, self.device), stage.name, self.ctx)
+                    pos.stage, pos.epoch, pos.batch, pos.step = si, epoch, i + 1, pos.step + 1
+                    if dry_run:
+                        vals = {k: float(v) for k, v in metrics.items()}
+                        bad = [k for k, v in vals.items() if not math.isfinite(v)]
+                        if bad:
+                            raise VawganError(None, f"dry run: stage {stage.name!r} gave non-finite {', '.join(bad)}")
+                        self.dry_run_metrics[stage.name] = vals
+                        break
+                    self._log_rows.append((pos.step, stage.name, epoch, metrics))
+                    if pos.step % self.config.log_flush == 0:
+                        last = self._flush_log()
+                        if bar is not None:
+                            bar.update(task_id, completed=epoch * n_batches + i + 1,
+                                       losses="  ".join(f"{k}={v:.3g}" for k, v in last.items()))
+                    if self.config.checkpoint_every and pos.step % self.config.checkpoint_every == 0:
+                        self.save(self.checkpoint_dir / LAST)
+                if dry_run:
+                    break
+                pos.epoch, pos.batch = epoch + 1, 0
+            if bar is not None:
+                bar.update(task_id, completed=stage.epochs * n_batches)
+            if not dry_run:
+                self.stages_done = [s for s in self.stages_done if s != stage.name] + [stage.name]
+                pos.stage, pos.epoch, pos.batch = si + 1, 0, 0
+                self.save(self.stage_checkpoint(stage.name))
+                self.save(self.checkpoint_dir / LAST)
+            else:
+                pos.stage, pos.epoch, pos.batch = si + 1, 0, 0
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def read_log(path: str | Path) -> dict[str, list]:
+    """log.csv as columns: {"step": [...], "stage": [...], "epoch": [...], metric: [float|nan]}."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    cols: dict[str, list] = {}
+    for r in rows:
+        for k, v in r.items():
+            if k in ("stage",):
+                cols.setdefault(k, []).append(v)
+            elif k in ("step", "epoch"):
+                cols.setdefault(k, []).append(int(v))
+            else:
+                cols.setdefault(k, []).append(float(v) if v != "" else float("nan"))
+    return cols
