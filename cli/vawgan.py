@@ -89,25 +89,93 @@ def _print_extract_summary(summary) -> None:
         out.print(fails)
 
 
+class StageName(str, Enum):
+    vae = "vae"
+    critic = "critic"
+    adv = "adv"
+    all = "all"
+
+
+class CriticKind(str, Enum):
+    gp = "gp"
+    clip = "clip"
+
+
+@app.command()
+@handle_errors
+def train(
+    feats: Annotated[Path, typer.Argument(help="Extraction folder (from `vawgan extract`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Experiment folder.")],
+    stage: Annotated[StageName, typer.Option("--stage", help="vae, critic, adv, or all three in order.")] = StageName.all,
+    config: ConfigOption = None,
+    ids: IdsOption = None,
+    vae_epochs: Annotated[Optional[int], typer.Option("--vae-epochs", min=0)] = None,
+    critic_epochs: Annotated[Optional[int], typer.Option("--critic-epochs", min=0)] = None,
+    adv_epochs: Annotated[Optional[int], typer.Option("--adv-epochs", min=0)] = None,
+    critic: Annotated[Optional[CriticKind], typer.Option("--critic", help="gp (WGAN-GP) or clip (weight clipping).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1)] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="VAE learning rate.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from EXP/checkpoints/last.pt.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Retrain stages EXP already holds.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="One batch of each stage; writes nothing.")] = False,
+):
+    """Train VAWGAN: the VAE, then the critic, then both adversarially."""
+    from vawgan_tts.experiment import CONFIG, load_experiment_config, train_vawgan
+
+    stages = None if stage is StageName.all else [stage.value]
+    # Later stages and --resume start from the experiment's own configuration.
+    base = output / CONFIG if (resume or stages not in (None, ["vae"])) and (output / CONFIG).is_file() else config
+    cfg = load_experiment_config(
+        base,
+        data__feats=str(feats), data__ids=read_id_list(ids),
+        vawgan__vae_epochs=vae_epochs, vawgan__critic_epochs=critic_epochs, vawgan__adv_epochs=adv_epochs,
+        vawgan__critic=critic and critic.value, vawgan__lr=lr,
+        train__batch_size=batch_size, train__seed=seed, train__device=device,
+    )
+    trainer = train_vawgan(output, cfg, stages, resume=resume, dry_run=dry_run, overwrite=overwrite)
+    if dry_run:
+        table = Table(title="dry run: one batch per stage")
+        table.add_column("stage")
+        table.add_column("metrics")
+        for name, m in trainer.dry_run_metrics.items():
+            table.add_row(name, "  ".join(f"{k}={v:.4g}" for k, v in m.items()))
+        out.print(table)
+    else:
+        out.print(f"trained {', '.join(stages or ['vae', 'critic', 'adv'])} → {output} (step {trainer.position.step})")
+
+
+class SystemName(str, Enum):
+    copy = "copy"
+    vae = "vae"
+    vawgan = "vawgan"
+    gv_pf = "gv-pf"
+    ms_pf = "ms-pf"
+
+
 @app.command()
 @handle_errors
 def synth(
     feats: Annotated[Path, typer.Argument(help="Feature folder (from `vawgan extract` or another system).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for .npz features and .wav files.")],
-    copy: Annotated[bool, typer.Option("--copy", help="Analysis-synthesis: resynthesize the features unchanged.")] = False,
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Experiment folder from `vawgan train`.")] = None,
+    system: Annotated[SystemName, typer.Option("--system", help="What to apply before the vocoder.")] = SystemName.vawgan,
+    copy: Annotated[bool, typer.Option("--copy", help="Same as --system copy: analysis-synthesis, no model.")] = False,
     ids: IdsOption = None,
 ):
-    """Features → WAVs through the WORLD vocoder."""
+    """Enhance features (or copy them) and write WAVs through the WORLD vocoder."""
+    from vawgan_tts.enhance import make_system
     from vawgan_tts.evaluation import feature_ids
     from vawgan_tts.synthesis import synthesize_corpus
 
-    if not copy:
-        raise typer.BadParameter("give --copy (model-based systems come with `vawgan train`)")
+    name = "copy" if copy else system.value
+    transform = make_system(name, model)
     utts = read_id_list(ids) or feature_ids(feats)
     with progress_bar("utts") as progress:
-        task = progress.add_task("synth", total=len(utts))
-        synthesize_corpus(feats, output, utts, on_progress=lambda _: progress.advance(task))
-    out.print(f"wrote {len(utts)} utterances to {output}")
+        task = progress.add_task(name, total=len(utts))
+        synthesize_corpus(feats, output, utts, transform=transform, on_progress=lambda _: progress.advance(task))
+    out.print(f"{name}: wrote {len(utts)} utterances (.npz + .wav) to {output}")
 
 
 @app.command("eval")

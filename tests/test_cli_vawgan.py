@@ -50,7 +50,7 @@ def test_extract_with_broken_files_exits_1_and_names_each(allison_few, tmp_path)
     "args, message",
     [
         (["extract", "nowhere/", "-o", "x"], "no such file or folder"),
-        (["synth", "nowhere", "-o", "x"], "give --copy"),
+        (["synth", "nowhere", "-o", "x", "--system", "vae"], "needs a trained model"),
         (["eval", "--natural", "nowhere", "--generated", "a=b", "-o", "x"], "no such folder"),
         (["eval", "--natural", ".", "--generated", "ab", "-o", "x"], "NAME=DIR"),
         (["extract", "x.wav"], "Missing option"),

@@ -91,3 +91,75 @@ def plot_scatter(
     fig.suptitle("Mel-cepstral scatter: natural (grey) vs each system")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _epoch_means(log: Mapping[str, list], key: str, stages: Sequence[str]):
+    """(x, y): per-epoch means of ``key`` over the given stages, x at the epoch's last step."""
+    xs, ys = [], []
+    cur, vals, last_step = None, [], 0
+    for step, stage, epoch, v in zip(log["step"], log["stage"], log["epoch"], log.get(key, [])):
+        if stage not in stages or not np.isfinite(v):
+            continue
+        if (stage, epoch) != cur and vals:
+            xs.append(last_step)
+            ys.append(np.mean(vals))
+            vals = []
+        cur, last_step = (stage, epoch), step
+        vals.append(v)
+    if vals:
+        xs.append(last_step)
+        ys.append(np.mean(vals))
+    return np.array(xs), np.array(ys)
+
+
+def _shade_stages(ax, log: Mapping[str, list]) -> None:
+    steps, stages = np.array(log["step"]), np.array(log["stage"])
+    colors = {"critic": "0.9", "adv": "#fde9d9"}
+    for name, color in colors.items():
+        sel = steps[stages == name]
+        if len(sel):
+            ax.axvspan(sel.min(), sel.max(), color=color, zorder=0, label=f"{name} stage")
+
+
+def plot_training_curves(log: Mapping[str, list], path: str | Path) -> Path:
+    """VAE loss over every step with the critic/adversarial stages shaded; adversarial loss and α."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    steps = np.array(log["step"])
+    for ax, key, title, stages in (
+        (axes[0], "vae_loss", "VAE loss (NLL + KL)", ("vae", "adv")),
+        (axes[1], "adv_loss", "adversarial loss −(E1 + α·E2)", ("adv",)),
+        (axes[2], "alpha", "α = |E1 / E2|", ("adv",)),
+    ):
+        v = np.array(log.get(key, [np.nan] * len(steps)), dtype=float)
+        ok = np.isfinite(v)
+        _shade_stages(ax, log)
+        ax.plot(steps[ok], v[ok], lw=0.5, alpha=0.35, color="C0", label="per step")
+        ex, ey = _epoch_means(log, key, stages)
+        ax.plot(ex, ey, "o-", ms=3, color="C3", label="epoch mean")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_critic_curves(log: Mapping[str, list], path: str | Path) -> Path:
+    """Mean D(x) vs mean D(G(z)) and the gradient penalty, per epoch, over the critic stages."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for key, label, color in (("d_real", "D(x): natural", "C2"), ("d_fake", "D(G(z)): reconstructed", "C1")):
+        ex, ey = _epoch_means(log, key, ("critic", "adv"))
+        axes[0].plot(ex, ey, "o-", ms=3, color=color, label=label)
+    _shade_stages(axes[0], log)
+    axes[0].set_title("critic scores (epoch means)")
+    axes[0].legend(fontsize=8)
+    for key, label, color in (("w_distance", "D(x) − D(G(z))", "C0"), ("gp", "gradient penalty", "C4")):
+        ex, ey = _epoch_means(log, key, ("critic", "adv"))
+        axes[1].plot(ex, ey, "o-", ms=3, color=color, label=label)
+    axes[1].set_title("Wasserstein estimate and penalty")
+    axes[1].legend(fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path)

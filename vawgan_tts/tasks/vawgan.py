@@ -51,7 +51,8 @@ class VAWGANConfig:
     kl_weight: float = 1.0
     kl_warmup_epochs: float = 0.0  # KL weight ramps linearly from 0 over these VAE-stage epochs
     adv_weight: float = 1.0  # scale of L_adv in the decoder's loss
-    silence_threshold_db: float | None = 30.0  # training frames this far below their utterance's peak are dropped
+    drop_silence: bool = True  # leave out training frames below the power threshold
+    silence_threshold_db: float = 30.0  # ... this far below their utterance's loudest frame
 
     SECTION = "vawgan"
 

@@ -1,0 +1,56 @@
+"""Classical post-filters against over-smoothing: GV and modulation-spectrum compensation.
+
+Pure functions over mel-cepstral trajectories (T, D) of c1..cD. Equations: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .metrics import MS_FFT_SIZE, modulation_power, to_db
+
+MS_PF_STRENGTH = 0.85
+
+
+def gv_postfilter(c: np.ndarray, gv_target: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
+    """Scale each dimension around its mean so its GV becomes ``gv_target`` (D,):
+    ŷ_t(d) = √(v_target(d) / v(d)) · (c_t(d) − μ(d)) + μ(d)   (Toda & Tokuda 2007; sprocket).
+
+    ``frames`` (T,) bool selects the frames whose mean and variance are measured (speech frames);
+    every frame is scaled.
+    """
+    c = np.asarray(c, dtype=np.float64)
+    sel = c if frames is None else c[frames]
+    mu, var = sel.mean(0), sel.var(0)
+    return (np.sqrt(gv_target / np.maximum(var, 1e-12)) * (c - mu) + mu).astype(np.float32)
+
+
+def ms_postfilter(c: np.ndarray, ms_target_db: np.ndarray, ms_source_db: np.ndarray,
+                  strength: float = MS_PF_STRENGTH, fft_size: int = MS_FFT_SIZE) -> np.ndarray:
+    """Move each dimension's modulation spectrum toward natural, keeping its phase.
+
+    In each ``fft_size`` segment of the mean-removed trajectory, the Fourier coefficients are
+    multiplied by 10^(k·(MS_target(f) − MS_source(f)) / 20), where MS_target and MS_source (F, D)
+    are corpus-average modulation spectra (dB) of natural speech and of the system being filtered,
+    and k the strength (Takamichi et al. 2016, with the mean difference only). Returns (T, D).
+    """
+    c = np.asarray(c, dtype=np.float64)
+    mu = c.mean(0)
+    x = c - mu
+    gain = 10.0 ** (strength * (np.asarray(ms_target_db) - np.asarray(ms_source_db)) / 20.0)
+    gain[0] = 1.0  # DC: the mean is restored separately
+    out = np.empty_like(x)
+    for s in range(0, len(x), fft_size):
+        seg = x[s : s + fft_size]
+        spec = np.fft.rfft(seg, n=fft_size, axis=0) * gain
+        out[s : s + fft_size] = np.fft.irfft(spec, n=fft_size, axis=0)[: len(seg)]
+    return (out + mu).astype(np.float32)
+
+
+def corpus_ms_db(trajectories) -> np.ndarray:
+    """Average modulation spectrum (dB) of an iterable of (T, D) trajectories."""
+    total, n = 0.0, 0
+    for c in trajectories:
+        total = total + modulation_power(c)
+        n += 1
+    return to_db(total / n)
