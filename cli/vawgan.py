@@ -125,8 +125,9 @@ def train(
     from vawgan_tts.experiment import CONFIG, load_experiment_config, train_vawgan
 
     stages = None if stage is StageName.all else [stage.value]
-    # Later stages and --resume start from the experiment's own configuration.
-    base = output / CONFIG if (resume or stages not in (None, ["vae"])) and (output / CONFIG).is_file() else config
+    # Later stages and --resume start from the experiment's own configuration unless --config.
+    continuing = (resume or stages not in (None, ["vae"])) and (output / CONFIG).is_file()
+    base = config if config is not None or not continuing else output / CONFIG
     cfg = load_experiment_config(
         base,
         data__feats=str(feats), data__ids=read_id_list(ids),
@@ -193,6 +194,27 @@ def evaluate(
     systems = dict(parse_system(g) for g in generated)
     result = run_eval(natural, systems, output, ids=read_id_list(ids), speech_threshold_db=speech_threshold_db)
     print_metrics(result, output)
+
+
+@app.command()
+@handle_errors
+def report(
+    exp: Annotated[Path, typer.Argument(help="Experiment folder from `vawgan train`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Report folder (index.html inside).")],
+    ids: Annotated[Path, typer.Option("--ids", help="Utterance ids to evaluate (the eval list).")],
+    feats: Annotated[Optional[Path], typer.Option("--feats", help="Natural features [default: the experiment's].")] = None,
+    n_audio: Annotated[int, typer.Option("--n-audio", min=0, help="Utterances with audio players.")] = 4,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for re-analysis.")] = None,
+):
+    """Run every system on the eval list, evaluate, and write an HTML report with audio."""
+    from vawgan_tts.report import REPORT_SYSTEMS, build_report
+
+    with progress_bar("systems") as progress:
+        task = progress.add_task("report", total=len(REPORT_SYSTEMS) + 1)
+        result = build_report(exp, output, read_id_list(ids), feats, n_audio=n_audio, jobs=jobs or default_jobs(),
+                              on_progress=lambda name: progress.update(task, advance=1, description=name))
+    print_metrics(result, output)
+    out.print(f"report: {output / 'index.html'}")
 
 
 def print_metrics(result: dict, output: Path) -> None:

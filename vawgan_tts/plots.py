@@ -122,12 +122,14 @@ def _shade_stages(ax, log: Mapping[str, list]) -> None:
 
 
 def plot_training_curves(log: Mapping[str, list], path: str | Path) -> Path:
-    """VAE loss over every step with the critic/adversarial stages shaded; adversarial loss and α."""
+    """VAE loss and KL over every step with the critic/adversarial stages shaded; α of the adversarial stage."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     steps = np.array(log["step"])
+    # The adversarial loss −(E1 + α·E2) with α = |E1/E2| is 0 or 2·NLL by construction, so its
+    # value says nothing; its parts (NLL, KL, the critic's scores, α) are plotted instead.
     for ax, key, title, stages in (
         (axes[0], "vae_loss", "VAE loss (NLL + KL)", ("vae", "adv")),
-        (axes[1], "adv_loss", "adversarial loss −(E1 + α·E2)", ("adv",)),
+        (axes[1], "kl", "KL term", ("vae", "adv")),
         (axes[2], "alpha", "α = |E1 / E2|", ("adv",)),
     ):
         v = np.array(log.get(key, [np.nan] * len(steps)), dtype=float)

@@ -3,6 +3,11 @@
 #   stage 0  data:      fetch Debian asterisk-core-sounds-en-wav into downloads/, write data/ lists
 #   stage 1  features:  WORLD + mel-cepstra of every prompt into dump/feats/
 #   stage 2  copy:      analysis-synthesis of the eval list, re-extracted and scored against natural
+#   stage 3  vae:       train the VAE               (exp/<conf>/checkpoints/vae.pt)
+#   stage 4  critic:    train the critic            (.../critic.pt)
+#   stage 5  adv:       adversarial training        (.../adv.pt)
+#   stage 6  report:    every system on the eval list, metrics, figures, audio (exp/<conf>/report/index.html)
+#   stage 7  results:   RESULTS.md from the measured metrics of every experiment
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,7 +21,7 @@ while [ $# -gt 0 ]; do
     --stop-stage) stop_stage=$2; shift 2 ;;
     --conf) conf=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -45,5 +50,27 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   "$vawgan" extract "$exp/copy/wav" -o "$exp/copy/feats" --config "$conf" --jobs "$jobs"
   "$vawgan" eval --natural "$feats" --generated natural_self="$feats" --generated copy="$exp/copy/feats" \
     --ids data/eval.ids -o "$exp/eval_copy"
+fi
+for st in 3:vae 4:critic 5:adv; do
+  n=${st%%:*}; name=${st#*:}
+  if [ "$stage" -le "$n" ] && [ "$stop_stage" -ge "$n" ]; then
+    echo "== stage $n: train $name"
+    mkdir -p "$exp"
+    [ "$name" = vae ] && : > "$exp/train.times"
+    start=$(date +%s)
+    "$vawgan" train "$feats" -o "$exp" --stage "$name" --config "$conf" --ids data/train.ids --overwrite
+    echo "$name $(( $(date +%s) - start )) s" >> "$exp/train.times"
+  fi
+done
+
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+  echo "== stage 6: synthesize the eval list with every system, evaluate, report"
+  [ -f "$exp/train.times" ] && awk '{s+=$2} END {print s " s (" NR " stages, 2-core CPU)"}' "$exp/train.times" > "$exp/train.time"
+  "$vawgan" report "$exp" -o "$exp/report" --ids data/eval.ids --jobs "$jobs"
+fi
+
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
+  echo "== stage 7: RESULTS.md"
+  "$python" local/results.py
 fi
 echo "done: $(pwd)/$exp"

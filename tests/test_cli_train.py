@@ -1,0 +1,101 @@
+"""`vawgan train`, `synth -m`, `report` end to end on a few real utterances with tiny epochs."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.vawgan import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+class _Refs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("img", "audio", "source") and a.get("src"):
+            self.refs.append(a["src"])
+
+
+@pytest.fixture(scope="module")
+def feats(tmp_path_factory, allison_dir):
+    root = tmp_path_factory.mktemp("cli_train")
+    wavs = [allison_dir / f"{n}.wav" for n in ("vm-forward-multiple", "conf-onlyperson", "activated", "vm-goodbye", "privacy-prompt")]
+    r = invoke("extract", *wavs, "-o", root / "feats", "--f0-method", "dio", "-j", "1")
+    assert r.exit_code == 0, r.output
+    (root / "train.ids").write_text("vm-forward-multiple\nconf-onlyperson\nactivated\n")
+    (root / "eval.ids").write_text("vm-goodbye\nprivacy-prompt\n")
+    return root
+
+
+def test_train_stage_by_stage_then_report(feats, tmp_path):
+    exp = tmp_path / "exp"
+    common = ["--ids", feats / "train.ids", "--batch-size", "64"]
+    r = invoke("train", feats / "feats", "-o", exp, "--stage", "adv", *common)
+    assert r.exit_code == 2 and "needs stage 'critic' first" in r.output
+    r = invoke("train", feats / "feats", "-o", exp, "--stage", "vae", "--vae-epochs", "2", *common)
+    assert r.exit_code == 0, r.output
+    r = invoke("train", feats / "feats", "-o", exp, "--stage", "critic", "--critic-epochs", "1", *common)
+    assert r.exit_code == 0, r.output
+    r = invoke("train", feats / "feats", "-o", exp, "--stage", "adv", "--adv-epochs", "1", *common)
+    assert r.exit_code == 0, r.output
+    cfg = (exp / "config.toml").read_text()
+    assert "[vawgan]" in cfg and "vae_epochs = 2" in cfg and "adv_epochs = 1" in cfg and "[train]" in cfg
+    for f in ("log.csv", "curves.png", "critic.png", "checkpoints/vae.pt", "checkpoints/critic.pt", "checkpoints/adv.pt"):
+        assert (exp / f).is_file(), f
+    header = (exp / "log.csv").read_text().splitlines()[0].split(",")
+    for col in ("vae_loss", "adv_loss", "critic_loss", "d_real", "d_fake", "gp", "alpha"):
+        assert col in header
+
+    r = invoke("train", feats / "feats", "-o", exp, "--stage", "vae", *common)
+    assert r.exit_code == 2 and "--overwrite" in r.output  # a finished run is not clobbered
+
+    r = invoke("synth", feats / "feats", "-m", exp, "--system", "vawgan", "--ids", feats / "eval.ids", "-o", tmp_path / "vawgan")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "vawgan").iterdir()) == [
+        "privacy-prompt.npz", "privacy-prompt.wav", "vm-goodbye.npz", "vm-goodbye.wav"]
+
+    report = tmp_path / "report"
+    r = invoke("report", exp, "-o", report, "--ids", feats / "eval.ids", "--n-audio", "2", "-j", "1")
+    assert r.exit_code == 0, r.output
+    page = (report / "index.html").read_text()
+    for system in ("copy", "vae", "vawgan", "gv-pf", "ms-pf"):
+        assert f"<th>{system}</th>" in page
+    parser = _Refs()
+    parser.feed(page)
+    assert len([s for s in parser.refs if s.endswith(".wav")]) == 2 * 6  # natural + 5 systems
+    assert len([s for s in parser.refs if s.endswith(".png")]) == 5
+    for ref in parser.refs:
+        assert (report / ref).is_file(), ref
+    assert re.search(r"<td[^>]*>\d+\.\d{3}</td>", page)
+
+
+def test_dry_run_and_resume(feats, tmp_path):
+    exp = tmp_path / "exp"
+    r = invoke("train", feats / "feats", "-o", exp, "--dry-run", "--ids", feats / "train.ids")
+    assert r.exit_code == 0, r.output
+    assert "critic_loss" in r.output and not exp.exists()
+    r = invoke("train", feats / "feats", "-o", exp, "--resume", "--ids", feats / "train.ids")
+    assert r.exit_code == 2 and "nothing to resume" in r.output
+
+
+def test_bad_config_and_wrong_checkpoint(feats, tmp_path):
+    conf = tmp_path / "c.toml"
+    conf.write_text("[vawgan]\nlatnet = 3\n")
+    r = invoke("train", feats / "feats", "-o", tmp_path / "e", "-c", conf)
+    assert r.exit_code == 2 and "latnet" in r.output
+    (tmp_path / "e2" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "e2" / "checkpoints" / "vae.pt").write_bytes(b"PK\x03\x04 truncated")
+    r = invoke("synth", feats / "feats", "-m", tmp_path / "e2", "--system", "vae", "-o", tmp_path / "o")
+    assert r.exit_code == 2 and "vae.pt" in r.output and "not a loadable checkpoint" in r.output

@@ -1,0 +1,125 @@
+"""The listening and reading report: every system on the eval list, metrics, figures, audio.
+
+REPORT/
+  index.html                the page: metrics table, figures, an <audio> player per system
+  metrics.json, *.png       from vawgan_tts.evaluation
+  curves.png, critic.png    the experiment's training curves
+  systems/<name>/<utt>.{npz,wav}   each system's features and waveform
+  systems/copy-reanalysed/  the copy-synthesized audio analysed again (the vocoder's own loss)
+  audio/natural/<utt>.wav   the original recordings of the utterances with players
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import extract as X
+from .config import ExtractConfig, load_section, load_toml
+from .enhance import make_system
+from .evaluation import evaluate
+from .fileio import write_text_atomic
+from .synthesis import synthesize_corpus
+
+REPORT_SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")
+SYSTEM_NOTES = {
+    "copy": "WORLD analysis–synthesis, analysed again: the vocoder's own loss, the floor for every system",
+    "vae": "VAE reconstruction (z = μ) after the VAE stage: accurate, over-smoothed",
+    "vawgan": "the same VAE after adversarial training of its decoder",
+    "gv-pf": "VAE output with the global-variance post-filter",
+    "ms-pf": "VAE output with the modulation-spectrum post-filter",
+}
+
+
+def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], feats_dir: str | Path | None = None,
+                 systems: Sequence[str] = REPORT_SYSTEMS, n_audio: int = 4, jobs: int = 1,
+                 on_progress: Callable[[str], None] | None = None) -> dict:
+    exp_dir, out_dir = Path(exp_dir), Path(out_dir)
+    feats_dir = Path(feats_dir) if feats_dir else Path(load_toml(exp_dir / "config.toml")["data"]["feats"])
+    sys_root = out_dir / "systems"
+    eval_dirs = {}
+    for name in systems:
+        if on_progress:
+            on_progress(name)
+        synthesize_corpus(feats_dir, sys_root / name, ids, transform=make_system(name, exp_dir))
+        eval_dirs[name] = sys_root / name
+    if "copy" in systems:
+        settings = feats_dir / X.SETTINGS
+        cfg = load_section(settings if settings.is_file() else None, "extract", ExtractConfig)
+        reanalysed = sys_root / "copy-reanalysed"
+        X.run([sys_root / "copy" / f"{u}.wav" for u in ids], reanalysed, cfg, jobs=jobs, overwrite=True)
+        eval_dirs["copy"] = reanalysed
+    if on_progress:
+        on_progress("eval")
+    result = evaluate(feats_dir, eval_dirs, out_dir, ids=ids)
+    for png in ("curves.png", "critic.png"):
+        if (exp_dir / png).is_file():
+            shutil.copy(exp_dir / png, out_dir / png)
+    sources = _sources(feats_dir)
+    listen = [u for u in ids if u in sources][:n_audio]
+    for utt in listen:
+        dst = out_dir / "audio" / "natural" / f"{utt}.wav"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(sources[utt], dst)
+    write_text_atomic(out_dir / "index.html", render_html(result, systems, listen, exp_dir))
+    return result
+
+
+def _sources(feats_dir: Path) -> dict[str, Path]:
+    manifest = feats_dir / X.MANIFEST
+    out = {}
+    for line in manifest.read_text(encoding="utf-8").splitlines()[1:]:
+        utt, src, _, status = line.split("\t")
+        if status != "failed" and Path(src).is_file():
+            out[utt] = Path(src)
+    return out
+
+
+def render_html(result: dict, systems: Sequence[str], listen: Sequence[str], exp_dir: Path) -> str:
+    esc = html.escape
+    s = result["settings"]
+    rows = []
+    best = {k: min(m[k] for m in result["systems"].values()) for k in ("gv_distance", "ms_distance", "mcd_db")}
+    for name in systems:
+        m = result["systems"][name]
+        cells = "".join(
+            f"<td{' class=best' if m[k] == best[k] else ''}>{m[k]:.3f}</td>" for k in ("gv_distance", "ms_distance", "mcd_db")
+        )
+        rows.append(f"<tr><th>{esc(name)}</th>{cells}<td>{m['gv_ratio']:.3f}</td><td>{m['utterances']}</td>"
+                    f"<td class=note>{esc(SYSTEM_NOTES.get(name, ''))}</td></tr>")
+    head = "".join(f"<th>{esc(n)}</th>" for n in ("natural", *systems))
+    audio_rows = []
+    for utt in listen:
+        cells = [f'<td><audio controls preload="none" src="audio/natural/{esc(utt)}.wav"></audio></td>']
+        cells += [f'<td><audio controls preload="none" src="systems/{esc(n)}/{esc(utt)}.wav"></audio></td>' for n in systems]
+        audio_rows.append(f"<tr><th>{esc(utt)}</th>{''.join(cells)}</tr>")
+    figures = [("gv.png", "Global variance per dimension"), ("ms.png", "Modulation spectrum"),
+               ("scatter.png", "Mel-cepstral scatter, natural vs each system"),
+               ("curves.png", "Training: VAE loss and KL (critic and adversarial stages shaded), α"),
+               ("critic.png", "Critic: D(x) vs D(G(z)), Wasserstein estimate, gradient penalty")]
+    figs = "".join(f"<figure><img src='{f}' alt='{esc(c)}'><figcaption>{esc(c)}</figcaption></figure>"
+                   for f, c in figures if (Path(exp_dir) / f).exists() or f in ("gv.png", "ms.png", "scatter.png"))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>vawgan-tts report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: .35em .7em; text-align: right; }}
+th {{ background: #f4f4f4; }} td.note {{ text-align: left; color: #555; font-size: .9em; }}
+td.best {{ font-weight: bold; background: #eaf6ea; }} figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }}
+audio {{ width: 180px; }} code {{ background: #f4f4f4; padding: 0 .3em; }}
+</style></head><body>
+<h1>vawgan-tts report</h1>
+<p>Experiment <code>{esc(str(exp_dir))}</code>; natural features <code>{esc(str(s['natural']))}</code>;
+{s['utterances']} utterances at {s['fs']} Hz. GV and MCD on speech frames (within {s['speech_threshold_db']:g} dB of
+each utterance's loudest); MS over 0–{s['ms_max_hz']:g} Hz. Distances in dB, lower is better; GV ratio 1 is natural.</p>
+<h2>Metrics</h2>
+<table><tr><th>system</th><th>log-GV distance [dB]</th><th>MS distance [dB]</th><th>MCD [dB]</th><th>GV ratio</th><th>utterances</th><th>what it is</th></tr>
+{''.join(rows)}</table>
+<h2>Listen</h2>
+<table><tr><th>utterance</th>{head}</tr>{''.join(audio_rows)}</table>
+<h2>Figures</h2>
+{figs}
+</body></html>
+"""
