@@ -91,6 +91,8 @@ def test_rerun_skips_up_to_date_and_redoes_changed(allison_few, tmp_path):
     assert (out / "digits_5.npz").stat().st_mtime_ns == mtimes["digits_5.npz"]
     s = X.run([allison_few], out, DIO, jobs=1, overwrite=True)
     assert s.count("ok") == 6
+    s = X.run([allison_few], out, ExtractConfig(f0_method="dio", f0_floor=60.0), jobs=1)
+    assert s.count("ok") == 6  # other analysis settings: nothing is up to date
 
 
 def test_stale_temporaries_are_removed(allison_few, tmp_path):

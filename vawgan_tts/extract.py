@@ -16,7 +16,7 @@ import numpy as np
 
 from .audio import AUDIO_SUFFIXES, read_audio
 from .errors import VawganError
-from .config import ExtractConfig, save_toml
+from .config import ExtractConfig, load_section, save_toml
 from .features import (
     MODEL_DIM,
     FeatureStats,
@@ -192,6 +192,10 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out_dir)
     job_list = [Job(utt, src, out_dir / f"{utt}.npz") for utt, src in pairs]
+    # Features analysed with other settings are not up to date, however new they are.
+    settings = out_dir / SETTINGS
+    if settings.is_file() and load_section(settings, "extract", ExtractConfig) != options:
+        overwrite = True
     jobs = jobs or os.cpu_count() or 1
     outcomes = list(_map_jobs(job_list, options, overwrite, jobs, on_progress, map_fn))
     outcomes.sort(key=lambda o: o.utt)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Allison 8 kHz recipe (Kaldi style): ./run.sh [--stage N] [--stop-stage M] [--conf conf/demo.toml] [--jobs J]
 #   stage 0  data:      fetch Debian asterisk-core-sounds-en-wav into downloads/, write data/ lists
-#   stage 1  features:  WORLD + mel-cepstra of every prompt into dump/feats/
+#   stage 1  features:  WORLD + mel-cepstra of every prompt into dump/feats_<f0 method>/
 #   stage 2  copy:      analysis-synthesis of the eval list, re-extracted and scored against natural
 #   stage 3  vae:       train the VAE               (exp/<conf>/checkpoints/vae.pt)
 #   stage 4  critic:    train the critic            (.../critic.pt)
@@ -29,7 +29,9 @@ done
 vawgan=${VAWGAN:-vawgan}
 python=${PYTHON:-python3}
 tag=$(basename "$conf" .toml)
-feats=dump/feats
+# Features depend on the [extract] settings only: one folder per F0 method, shared by configs.
+f0=$("$python" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb")).get("extract", {}).get("f0_method", "harvest"))' "$conf")
+feats=dump/feats_$f0
 exp=exp/$tag
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then

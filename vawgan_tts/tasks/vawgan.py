@@ -37,8 +37,8 @@ class VAWGANConfig:
     hidden: tuple[int, ...] = (256, 128)
     critic_hidden: tuple[int, ...] = (64, 32)
     lr: float = 1e-3
-    critic_lr: float = 1e-4
-    critic_beta1: float = 0.5
+    critic_lr: float = 1e-3
+    critic_betas: tuple[float, ...] = (0.5, 0.9)  # Adam betas of the critic (WGAN-GP's)
     vae_epochs: int = 25
     critic_epochs: int = 5
     adv_epochs: int = 25
@@ -50,7 +50,7 @@ class VAWGANConfig:
     dim_reduction: str = "sum"  # how NLL and KL combine over dimensions: sum (the ELBO) | mean (seed)
     kl_weight: float = 1.0
     kl_warmup_epochs: float = 0.0  # KL weight ramps linearly from 0 over these VAE-stage epochs
-    adv_weight: float = 1.0  # scale of L_adv in the decoder's loss
+    adv_weight: float = 0.2  # scale of L_adv in the decoder's loss (the seed: 1)
     drop_silence: bool = True  # leave out training frames below the power threshold
     silence_threshold_db: float = 30.0  # ... this far below their utterance's loudest frame
 
@@ -97,10 +97,9 @@ class VAWGANTask:
 
     def make_optimizers(self):
         c = self.config
-        betas = (c.critic_beta1, 0.999) if c.critic == "clip" else (c.critic_beta1, 0.9)
         return {
             "vae": torch.optim.Adam(self.vae.parameters(), lr=c.lr),
-            "critic": torch.optim.Adam(self.critic.parameters(), lr=c.critic_lr, betas=betas),
+            "critic": torch.optim.Adam(self.critic.parameters(), lr=c.critic_lr, betas=tuple(c.critic_betas)),
         }
 
     def config_dict(self):
