@@ -30,6 +30,7 @@ test: install data
 
 demo: install data
 	cd recipes/allison_8k && PATH=$(CURDIR)/$(BIN):$$PATH PYTHON=$(CURDIR)/$(BIN)/python ./run.sh --conf $(DEMO_CONF)
+	@echo "report: $(CURDIR)/recipes/allison_8k/exp/$(basename $(notdir $(DEMO_CONF)))/report/index.html"
 
 bench: install data
 	$(BIN)/python benchmarks/bench_extract.py

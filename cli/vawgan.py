@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from vawgan_tts.choices import CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
+
 from cli.common import (
     EXIT_PARTIAL,
     ConfigOption,
@@ -29,9 +31,11 @@ app = typer.Typer(
 )
 
 
-class F0Method(str, Enum):
-    harvest = "harvest"
-    dio = "dio"
+# Choices come from the library's own lists, so the CLI cannot drift from what it accepts.
+F0Method = Enum("F0Method", {m: m for m in F0_METHODS}, type=str)
+StageName = Enum("StageName", {s: s for s in (*VAWGAN_STAGES, "all")}, type=str)
+CriticKind = Enum("CriticKind", {c: c for c in CRITICS}, type=str)
+SystemName = Enum("SystemName", {s: s for s in SYSTEMS}, type=str)
 
 
 @app.command()
@@ -89,24 +93,12 @@ def _print_extract_summary(summary) -> None:
         out.print(fails)
 
 
-class StageName(str, Enum):
-    vae = "vae"
-    critic = "critic"
-    adv = "adv"
-    all = "all"
-
-
-class CriticKind(str, Enum):
-    gp = "gp"
-    clip = "clip"
-
-
 @app.command()
 @handle_errors
 def train(
     feats: Annotated[Path, typer.Argument(help="Extraction folder (from `vawgan extract`).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Experiment folder.")],
-    stage: Annotated[StageName, typer.Option("--stage", help="vae, critic, adv, or all three in order.")] = StageName.all,
+    stage: Annotated[StageName, typer.Option("--stage", help="vae, critic, adv, or all three in order.")] = StageName["all"],
     config: ConfigOption = None,
     ids: IdsOption = None,
     vae_epochs: Annotated[Optional[int], typer.Option("--vae-epochs", min=0)] = None,
@@ -124,7 +116,7 @@ def train(
     """Train VAWGAN: the VAE, then the critic, then both adversarially."""
     from vawgan_tts.experiment import CONFIG, load_experiment_config, train_vawgan
 
-    stages = None if stage is StageName.all else [stage.value]
+    stages = None if stage.value == "all" else [stage.value]
     # Later stages and --resume start from the experiment's own configuration unless --config.
     continuing = (resume or stages not in (None, ["vae"])) and (output / CONFIG).is_file()
     base = config if config is not None or not continuing else output / CONFIG
@@ -147,21 +139,13 @@ def train(
         out.print(f"trained {', '.join(stages or ['vae', 'critic', 'adv'])} → {output} (step {trainer.position.step})")
 
 
-class SystemName(str, Enum):
-    copy = "copy"
-    vae = "vae"
-    vawgan = "vawgan"
-    gv_pf = "gv-pf"
-    ms_pf = "ms-pf"
-
-
 @app.command()
 @handle_errors
 def synth(
     feats: Annotated[Path, typer.Argument(help="Feature folder (from `vawgan extract` or another system).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for .npz features and .wav files.")],
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Experiment folder from `vawgan train`.")] = None,
-    system: Annotated[SystemName, typer.Option("--system", help="What to apply before the vocoder.")] = SystemName.vawgan,
+    system: Annotated[SystemName, typer.Option("--system", help="What to apply before the vocoder.")] = SystemName["vawgan"],
     copy: Annotated[bool, typer.Option("--copy", help="Same as --system copy: analysis-synthesis, no model.")] = False,
     ids: IdsOption = None,
 ):

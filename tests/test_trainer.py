@@ -18,7 +18,7 @@ class TinyRegression:
     name = "tiny"
     metric_names = ("loss",)
 
-    def __init__(self, epochs=(2, 1)):
+    def __init__(self, epochs=(6, 2)):
         self.stages = (Stage("fit", epochs[0]), Stage("again", epochs[1]))
         self.model = nn.Linear(4, 2)
         self.calls: list[str] = []
@@ -27,7 +27,7 @@ class TinyRegression:
         return {"model": self.model}
 
     def make_optimizers(self):
-        return {"sgd": torch.optim.Adam(self.model.parameters(), lr=0.05)}
+        return {"sgd": torch.optim.Adam(self.model.parameters(), lr=0.1)}
 
     def train_step(self, batch, stage, ctx):
         x, y = batch
@@ -59,9 +59,9 @@ def _trainer(tmp, task=None, **cfg):
 def test_loss_falls_and_stages_run_in_order(tmp_path):
     tr = _trainer(tmp_path)
     tr.fit()
-    assert tr.task.calls == ["fit"] * 16 + ["again"] * 8
+    assert tr.task.calls == ["fit"] * 48 + ["again"] * 16  # 8 batches an epoch, 6 + 2 epochs
     log = read_log(tmp_path / "log.csv")
-    assert log["step"] == list(range(1, 25))
+    assert log["step"] == list(range(1, 65))
     assert log["loss"][-1] < 0.1 * log["loss"][0]
     assert {p.name for p in (tmp_path / "checkpoints").iterdir()} == {"fit.pt", "again.pt", "last.pt"}
 
@@ -69,7 +69,7 @@ def test_loss_falls_and_stages_run_in_order(tmp_path):
 def test_resume_after_step_k_equals_uninterrupted(tmp_path):
     full = _trainer(tmp_path / "full")
     full.fit()
-    k = 11  # mid-epoch of the first stage
+    k = 27  # mid-epoch of the first stage
     cut = _trainer(tmp_path / "cut", checkpoint_every=k)
 
     calls = {"n": 0}
@@ -91,7 +91,7 @@ def test_resume_after_step_k_equals_uninterrupted(tmp_path):
     for a, b in zip(full.task.model.parameters(), resumed.task.model.parameters()):
         assert torch.equal(a, b)
     log = read_log(tmp_path / "cut" / "log.csv")
-    assert log["step"] == list(range(1, 25))  # no step lost, none doubled
+    assert log["step"] == list(range(1, 65))  # no step lost, none doubled
 
 
 def test_stage_needs_previous_stage_checkpoint(tmp_path):
@@ -101,7 +101,7 @@ def test_stage_needs_previous_stage_checkpoint(tmp_path):
     tr.fit(["fit"])
     tr2 = _trainer(tmp_path)
     tr2.fit(["again"])
-    assert tr2.task.calls == ["again"] * 8
+    assert tr2.task.calls == ["again"] * 16
     with pytest.raises(VawganError, match="already holds trained stage"):
         _trainer(tmp_path).fit(["again"])
 
@@ -123,8 +123,8 @@ def test_checkpoint_holds_config_extra_and_rng(tmp_path):
     tr = _trainer(tmp_path)
     tr.fit(["fit"])
     ckpt = torch.load(tmp_path / "checkpoints" / "fit.pt", weights_only=True)
-    assert ckpt["task"] == "tiny" and ckpt["config"] == {"epochs": [2, 1]}
+    assert ckpt["task"] == "tiny" and ckpt["config"] == {"epochs": [6, 2]}
     assert ckpt["extra"] == {"note": "tiny"} and ckpt["rng"]["torch"].dtype == torch.uint8
-    assert ckpt["progress"] == {"stage": 1, "epoch": 0, "batch": 0, "step": 16}
+    assert ckpt["progress"] == {"stage": 1, "epoch": 0, "batch": 0, "step": 48}
     with open(tmp_path / "log.csv") as f:
         assert next(csv.reader(f)) == ["step", "stage", "epoch", "loss"]

@@ -91,12 +91,18 @@ def test_critic_loss_falls_during_critic_stage_on_real_features(frames, tmp_path
 
 
 def test_vae_stage_reconstructs_better_than_the_mean(frames, tmp_path):
-    seed_everything(0)
-    task = VAWGANTask(VAWGANConfig(vae_epochs=8))
-    Trainer(task, TensorBatches(frames, batch_size=64), tmp_path, TrainerConfig(log_flush=10), progress=False).fit(["vae"])
-    with torch.no_grad():
-        err = ((task.vae.reconstruct(frames) - frames) ** 2).mean().item()
-    assert err < 0.5  # the data are normalized: predicting the mean scores 1.0
+    errors = {}
+    for name, cfg in {"default": VAWGANConfig(vae_epochs=40),
+                      "seed": VAWGANConfig(vae_epochs=40, decoder_variance="unit", dim_reduction="mean")}.items():
+        seed_everything(0)
+        task = VAWGANTask(cfg)
+        trainer = Trainer(task, TensorBatches(frames, batch_size=64), tmp_path / name, TrainerConfig(log_flush=10), progress=False)
+        trainer.fit(["vae"])
+        with torch.no_grad():
+            errors[name] = ((task.vae.reconstruct(frames) - frames) ** 2).mean().item()
+    # The data are normalized: predicting the mean (a decoder that ignores z) scores 1.0. On
+    # speech frames both objectives use z; which reconstructs better is measured in RESULTS.md.
+    assert errors["default"] < 0.8 and errors["seed"] < 0.8, errors
 
 
 def test_weight_clipping_bounds_the_critic(frames, tmp_path):

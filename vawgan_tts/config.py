@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 import tomli_w
 
 from .errors import VawganError
-from .features import F0_CEIL_HZ, F0_FLOOR_HZ, F0_METHODS
+from .choices import F0_METHODS
+from .features import F0_CEIL_HZ, F0_FLOOR_HZ
 from .fileio import write_text_atomic
 
 T = TypeVar("T")

@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .choices import SYSTEMS
 from .config import load_toml
 from .data.frames import denormalize, normalize
 from .errors import VawganError
@@ -26,7 +27,6 @@ from .features import Features, load_features, speech_mask
 from .metrics import global_variance
 from .postfilters import corpus_ms_db, gv_postfilter, ms_postfilter
 
-SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")
 PF_STATS = "postfilter_stats.npz"
 
 

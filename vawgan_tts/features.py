@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .choices import F0_METHODS
 from .errors import VawganError
 from .fileio import atomic_path
 
@@ -29,7 +30,6 @@ MCEP_DIM = MCEP_ORDER + 1
 MODEL_DIM = MCEP_ORDER  # c1..c39: what the models see
 F0_FLOOR_HZ = 71.0
 F0_CEIL_HZ = 800.0
-F0_METHODS = ("harvest", "dio")
 SILENT_PEAK = 1e-3  # -60 dBFS: below this a whole file counts as silence
 SPEECH_THRESHOLD_DB = 30.0  # frames this far below the utterance's loudest are silence
 # c0 of a mel-cepstrum is a mean log amplitude (natural log): 20/ln 10 dB per unit.

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import extract as X
+from .choices import SYSTEMS
 from .config import ExtractConfig, load_section, load_toml
 from .enhance import make_system
 from .evaluation import evaluate
 from .fileio import write_text_atomic
 from .synthesis import synthesize_corpus
 
-REPORT_SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")
+REPORT_SYSTEMS = SYSTEMS
 SYSTEM_NOTES = {
     "copy": "WORLD analysis–synthesis, analysed again: the vocoder's own loss, the floor for every system",
     "vae": "VAE reconstruction (z = μ) after the VAE stage: accurate, over-smoothed",

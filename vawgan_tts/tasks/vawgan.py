@@ -17,6 +17,7 @@ import math
 
 import torch
 
+from ..choices import CRITICS, VAWGAN_STAGES
 from ..config import to_dict
 from ..errors import VawganError
 from ..features import MODEL_DIM
@@ -25,7 +26,6 @@ from ..models.vae import FrameVAE
 from ..trainer import Stage, StepContext
 
 LOG_2PI = math.log(2 * math.pi)
-CRITICS = ("gp", "clip")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +65,8 @@ class VAWGANConfig:
             raise VawganError(None, f"dim_reduction {self.dim_reduction!r}: choose sum or mean")
 
     def stages(self) -> tuple[Stage, ...]:
-        return (Stage("vae", self.vae_epochs), Stage("critic", self.critic_epochs), Stage("adv", self.adv_epochs))
+        epochs = {"vae": self.vae_epochs, "critic": self.critic_epochs, "adv": self.adv_epochs}
+        return tuple(Stage(name, epochs[name]) for name in VAWGAN_STAGES)
 
 
 def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,6 @@
+"""The named choices users pick from, in one torch-free place (the CLI imports it at start-up)."""
+
+F0_METHODS = ("harvest", "dio")
+VAWGAN_STAGES = ("vae", "critic", "adv")
+CRITICS = ("gp", "clip")
+SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")
