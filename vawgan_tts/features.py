@@ -97,7 +97,8 @@ def analyze(
         )
     peak = float(np.max(np.abs(x)))
     if peak < SILENT_PEAK:
-        raise VawganError(source, f"all silence (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)")
+        level = "every sample is 0" if peak == 0 else f"peak {20 * np.log10(peak):.0f} dBFS"
+        raise VawganError(source, f"all silence ({level})")
 
     if f0_method == "harvest":
         f0, t = pyworld.harvest(x, fs, f0_floor=f0_floor, f0_ceil=f0_ceil, frame_period=frame_period)

@@ -82,11 +82,13 @@ def render_html(result: dict, systems: Sequence[str], listen: Sequence[str], exp
     esc = html.escape
     s = result["settings"]
     rows = []
-    best = {k: min(m[k] for m in result["systems"].values()) for k in ("gv_distance", "ms_distance", "mcd_db")}
+    # copy is the vocoder's floor, a reference rather than a contender: the best is among the rest.
+    contenders = [m for n, m in result["systems"].items() if n != "copy"] or list(result["systems"].values())
+    best = {k: min(m[k] for m in contenders) for k in ("gv_distance", "ms_distance", "mcd_db")}
     for name in systems:
         m = result["systems"][name]
         cells = "".join(
-            f"<td{' class=best' if m[k] == best[k] else ''}>{m[k]:.3f}</td>" for k in ("gv_distance", "ms_distance", "mcd_db")
+            f"<td{' class=best' if m[k] == best[k] and name != 'copy' else ''}>{m[k]:.3f}</td>" for k in ("gv_distance", "ms_distance", "mcd_db")
         )
         rows.append(f"<tr><th>{esc(name)}</th>{cells}<td>{m['gv_ratio']:.3f}</td><td>{m['utterances']}</td>"
                     f"<td class=note>{esc(SYSTEM_NOTES.get(name, ''))}</td></tr>")
@@ -109,17 +111,18 @@ body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px;
 table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: .35em .7em; text-align: right; }}
 th {{ background: #f4f4f4; }} td.note {{ text-align: left; color: #555; font-size: .9em; }}
 td.best {{ font-weight: bold; background: #eaf6ea; }} figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }}
-audio {{ width: 180px; }} code {{ background: #f4f4f4; padding: 0 .3em; }}
+audio {{ width: 150px; }} .scroll {{ overflow-x: auto; }} code {{ background: #f4f4f4; padding: 0 .3em; }}
 </style></head><body>
 <h1>vawgan-tts report</h1>
 <p>Experiment <code>{esc(str(exp_dir))}</code>; natural features <code>{esc(str(s['natural']))}</code>;
 {s['utterances']} utterances at {s['fs']} Hz. GV and MCD on speech frames (within {s['speech_threshold_db']:g} dB of
-each utterance's loudest); MS over 0–{s['ms_max_hz']:g} Hz. Distances in dB, lower is better; GV ratio 1 is natural.</p>
+each utterance's loudest); MS over 0–{s['ms_max_hz']:g} Hz. Distances in dB, lower is better; GV ratio 1 is natural.
+The best of each column among the enhancement systems is shaded; copy is the vocoder's floor, for reference.</p>
 <h2>Metrics</h2>
 <table><tr><th>system</th><th>log-GV distance [dB]</th><th>MS distance [dB]</th><th>MCD [dB]</th><th>GV ratio</th><th>utterances</th><th>what it is</th></tr>
 {''.join(rows)}</table>
 <h2>Listen</h2>
-<table><tr><th>utterance</th>{head}</tr>{''.join(audio_rows)}</table>
+<div class=scroll><table><tr><th>utterance</th>{head}</tr>{''.join(audio_rows)}</table></div>
 <h2>Figures</h2>
 {figs}
 </body></html>

@@ -46,10 +46,10 @@ class VAWGANConfig:
     gp_lambda: float = 10.0
     clip: float = 0.01
     n_critic: int = 1  # critic updates per generator update in the adversarial stage
-    decoder_variance: str = "learned"  # learned (per dimension) | unit
-    dim_reduction: str = "sum"  # how NLL and KL combine over dimensions: sum (the ELBO) | mean (seed)
+    decoder_variance: str = "unit"  # unit (the seed) | learned (per dimension, a calibrated decoder)
+    dim_reduction: str = "mean"  # how NLL and KL combine over dimensions: mean (the seed) | sum (the ELBO)
     kl_weight: float = 1.0
-    kl_warmup_epochs: float = 0.0  # KL weight ramps linearly from 0 over these VAE-stage epochs
+    kl_warmup_epochs: float = 5.0  # KL weight ramps linearly from 0 over these VAE-stage epochs
     adv_weight: float = 0.2  # scale of L_adv in the decoder's loss (the seed: 1)
     drop_silence: bool = True  # leave out training frames below the power threshold
     silence_threshold_db: float = 30.0  # ... this far below their utterance's loudest frame
@@ -142,7 +142,7 @@ class VAWGANTask:
         beta = self.kl_weight(ctx, "vae")
         loss = nll + beta * kl
         ctx.step("vae", loss)
-        return {"vae_loss": loss.detach(), "nll": nll.detach(), "kl": kl.detach(), "kl_weight": torch.tensor(beta)}
+        return {"vae_loss": loss.detach(), "nll": nll.detach(), "kl": kl.detach(), "kl_weight": x.new_tensor(beta)}
 
     def _update_critic(self, x, ctx):
         # (1) Update the critic on real frames vs reconstructions; the VAE is not touched.
@@ -187,4 +187,4 @@ class VAWGANTask:
         finally:
             self.critic.requires_grad_(True)
         return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
-                      "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": torch.tensor(self.config.kl_weight)}
+                      "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": x.new_tensor(self.config.kl_weight)}
