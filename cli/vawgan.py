@@ -15,7 +15,6 @@ from cli.common import (
     EXIT_PARTIAL,
     ConfigOption,
     IdsOption,
-    console,
     default_jobs,
     handle_errors,
     out,

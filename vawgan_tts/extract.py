@@ -179,12 +179,11 @@ def run(
     jobs: int | None = None,
     overwrite: bool = False,
     on_progress: Callable[[Outcome], None] | None = None,
-    map_fn: Callable | None = None,
 ) -> ExtractSummary:
     """Extract every input into ``out_dir``; write manifest, failure report and statistics.
 
-    ``jobs`` processes (default: all cores) share the files. ``map_fn(fn, jobs)`` may replace the
-    local pool (the Dask back end does). Each finished file is passed to ``on_progress``.
+    ``jobs`` processes (default: all cores) share the files; each finished file is passed to
+    ``on_progress``. The manifest and statistics describe the inputs of this run.
     """
     start = time.perf_counter()
     out_dir = Path(out_dir)
@@ -197,23 +196,20 @@ def run(
     if settings.is_file() and load_section(settings, "extract", ExtractConfig) != options:
         overwrite = True
     jobs = jobs or os.cpu_count() or 1
-    outcomes = list(_map_jobs(job_list, options, overwrite, jobs, on_progress, map_fn))
+    outcomes = list(_map_jobs(job_list, options, overwrite, jobs, on_progress))
     outcomes.sort(key=lambda o: o.utt)
     _write_reports(out_dir, outcomes)
     save_toml(out_dir / SETTINGS, {"extract": options})
     return ExtractSummary(outcomes, time.perf_counter() - start, out_dir)
 
 
-def _map_jobs(job_list, options, overwrite, jobs, on_progress, map_fn) -> Iterable[Outcome]:
+def _map_jobs(job_list, options, overwrite, jobs, on_progress) -> Iterable[Outcome]:
     def report(outcome: Outcome) -> Outcome:
         if on_progress is not None:
             on_progress(outcome)
         return outcome
 
-    if map_fn is not None:
-        for outcome in map_fn(_process, job_list, options, overwrite):
-            yield report(outcome)
-    elif jobs == 1 or len(job_list) == 1:
+    if jobs == 1 or len(job_list) == 1:
         for job in job_list:
             yield report(_process(job, options, overwrite))
     else:

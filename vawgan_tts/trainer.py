@@ -19,7 +19,6 @@ import dataclasses
 import io
 import math
 import signal
-import time
 from pathlib import Path
 from typing import Any, Iterable, Protocol, Sequence
 
