@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from .choices import SYSTEMS
-from .config import load_toml
 from .data.frames import denormalize, normalize
 from .errors import VawganError
 from .features import Features, load_features, speech_mask
+from .fileio import atomic_path
 from .metrics import global_variance
 from .postfilters import corpus_ms_db, gv_postfilter, ms_postfilter
 
@@ -57,12 +57,6 @@ class ModelEnhancer:
         return feats.replace(mcep=mc)
 
 
-def _train_utterances(exp_dir: Path) -> tuple[Path, list[str], float]:
-    cfg = load_toml(exp_dir / "config.toml")
-    data, v = cfg.get("data", {}), cfg.get("vawgan", {})
-    return Path(data["feats"]), list(data.get("ids", [])), float(v.get("silence_threshold_db", 30.0))
-
-
 def postfilter_stats(exp_dir: str | Path, vae: ModelEnhancer) -> dict[str, np.ndarray]:
     """Natural GV and MS and the VAE output's MS over the training utterances (cached)."""
     exp_dir = Path(exp_dir)
@@ -70,9 +64,12 @@ def postfilter_stats(exp_dir: str | Path, vae: ModelEnhancer) -> dict[str, np.nd
     if cache.is_file() and cache.stat().st_mtime >= vae.source.stat().st_mtime:
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}
-    feats_dir, ids, threshold = _train_utterances(exp_dir)
+    from .experiment import CONFIG, load_experiment_config
+
+    cfg = load_experiment_config(exp_dir / CONFIG)
+    feats_dir, threshold = Path(cfg.data.feats), cfg.vawgan.silence_threshold_db
     gvs, nat, gen = [], [], []
-    for utt in ids:
+    for utt in cfg.data.ids:
         f = load_features(feats_dir / f"{utt}.npz")
         c = f.mcep[:, 1:]
         gvs.append(global_variance(c[speech_mask(f.mcep[:, 0], threshold)]))
@@ -80,8 +77,6 @@ def postfilter_stats(exp_dir: str | Path, vae: ModelEnhancer) -> dict[str, np.nd
         gen.append(vae.c(c))
     stats = {"gv_natural": np.mean(gvs, axis=0), "ms_natural": corpus_ms_db(nat), "ms_vae": corpus_ms_db(gen),
              "threshold_db": np.float64(threshold)}
-    from .fileio import atomic_path
-
     with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **stats)
     return stats

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from . import extract as X
 from .choices import SYSTEMS
-from .config import ExtractConfig, load_section, load_toml
+from .config import ExtractConfig, load_section
 from .enhance import make_system
 from .evaluation import evaluate
 from .fileio import write_text_atomic
@@ -38,7 +38,11 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
                  systems: Sequence[str] = REPORT_SYSTEMS, n_audio: int = 4, jobs: int = 1,
                  on_progress: Callable[[str], None] | None = None) -> dict:
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
-    feats_dir = Path(feats_dir) if feats_dir else Path(load_toml(exp_dir / "config.toml")["data"]["feats"])
+    if feats_dir is None:
+        from .experiment import CONFIG, load_experiment_config
+
+        feats_dir = load_experiment_config(exp_dir / CONFIG).data.feats
+    feats_dir = Path(feats_dir)
     sys_root = out_dir / "systems"
     eval_dirs = {}
     for name in systems:

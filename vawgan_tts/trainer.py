@@ -354,13 +354,13 @@ class Trainer:
                 pos.epoch, pos.batch = epoch + 1, 0
             if bar is not None:
                 bar.update(task_id, completed=stage.epochs * n_batches)
+            pos.stage, pos.epoch, pos.batch = si + 1, 0, 0
             if not dry_run:
                 self.stages_done = [s for s in self.stages_done if s != stage.name] + [stage.name]
-                pos.stage, pos.epoch, pos.batch = si + 1, 0, 0
-                self.save(self.stage_checkpoint(stage.name))
-                self.save(self.checkpoint_dir / LAST)
-            else:
-                pos.stage, pos.epoch, pos.batch = si + 1, 0, 0
+                self._flush_log()
+                state = self.state()  # one snapshot, two files: the stage's and the latest
+                save_checkpoint(self.stage_checkpoint(stage.name), state)
+                save_checkpoint(self.checkpoint_dir / LAST, state)
 
 
 def _raise_keyboard_interrupt(signum, frame):
