@@ -131,3 +131,12 @@ def test_stats_from_sums_equal_direct(arctic_feats):
     )
     np.testing.assert_allclose(merged.mean, c.mean(0), rtol=1e-10)
     np.testing.assert_allclose(merged.std, c.std(0), rtol=1e-8)
+
+
+def test_voiced_frames_stay_periodic_at_8khz(allison_dir):
+    """At 8 kHz D4C's own V/UV test would call every frame aperiodic (white-noise excitation)."""
+    x, fs = read_audio(allison_dir / "activated.wav")
+    f = analyze(x, fs, "dio")
+    voiced = f.bap[f.vuv]
+    assert len(voiced) > 50
+    assert np.all(voiced[:, 0] < -20.0)  # the 1 kHz band of voiced frames is mostly periodic

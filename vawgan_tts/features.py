@@ -39,6 +39,10 @@ DB_PER_C0 = 20.0 / np.log(10.0)
 WORLD_BAND_HZ = 3000.0
 NARROW_BAND_HZ = 1000.0
 AP_FLOOR_DB = -60.0
+D4C_THRESHOLD = 0.85  # pyworld's default voiced/unvoiced threshold of D4C
+# D4C calls a frame unvoiced when its periodicity score is <= the threshold; at 8 kHz that score is
+# ~0 (its bands lie above Nyquist), so even 0 lets noise decide. Below 0 nothing is unvoiced by D4C.
+NEVER_UNVOICED = -1.0
 
 NPZ_KEYS = ("mcep", "f0", "vuv", "bap", "fs", "frame_period", "alpha", "fft_size")
 
@@ -106,7 +110,7 @@ def analyze(
         f0, t = pyworld.dio(x, fs, f0_floor=f0_floor, f0_ceil=f0_ceil, frame_period=frame_period)
         f0 = pyworld.stonemask(x, f0, t, fs)
     sp = pyworld.cheaptrick(x, f0, t, fs, f0_floor=f0_floor, fft_size=fft_size)
-    ap = pyworld.d4c(x, f0, t, fs, fft_size=fft_size)
+    ap = pyworld.d4c(x, f0, t, fs, threshold=_d4c_threshold(fs), fft_size=fft_size)
     alpha = mcep_alpha(fs)
     mcep = pysptk.sp2mc(sp, order=MCEP_ORDER, alpha=alpha)
     return Features(
@@ -119,6 +123,15 @@ def analyze(
         alpha=alpha,
         fft_size=fft_size,
     )
+
+
+def _d4c_threshold(fs: int) -> float:
+    """D4C's own voiced/unvoiced test (threshold 0.85) measures power in bands up to 7.9 kHz;
+    below 12 kHz sampling it fails on every frame and sets the aperiodicity of all voiced frames
+    to 1, which WORLD then synthesizes as white noise (and which flips from process to process
+    with D4C's internal noise). There F0 alone decides voicing, and voiced frames get WORLD's own
+    default aperiodicity ramp (-60 dB at 0 Hz to 0 dB at fs/2)."""
+    return D4C_THRESHOLD if pyworld.get_num_aperiodicities(fs) > 0 else NEVER_UNVOICED
 
 
 def _band_centres(fs: int) -> np.ndarray:
