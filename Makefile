@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ALLISON := recipes/allison_8k/downloads
+DOWNLOADS := downloads
 DEMO_CONF ?= conf/demo.toml
 
 .PHONY: demo test bench install data clean
@@ -20,10 +21,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# The Allison prompts (Debian asterisk-core-sounds-en-wav), fetched once into a git-ignored folder.
-data: $(ALLISON)/.done
+# Real data, fetched once into git-ignored folders without root: the Allison prompts (Debian
+# asterisk-core-sounds-en-wav) and Fashion-MNIST (Debian dataset-fashion-mnist).
+data: $(ALLISON)/.done $(DOWNLOADS)/dataset-fashion-mnist/.done
 $(ALLISON)/.done:
 	recipes/allison_8k/local/download.sh $(ALLISON)
+$(DOWNLOADS)/%/.done:
+	scripts/fetch_deb.sh $* $(DOWNLOADS)/$*
 
 test: install data
 	$(BIN)/python -m pytest -q

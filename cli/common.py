@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -101,3 +101,25 @@ IdsOption = Annotated[
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="TOML file; its tables set the defaults, options override.")
 ]
+
+# The trainer's common options, the same on every training command (`vawgan train`, `gen …`).
+EpochsOption = Annotated[Optional[int], typer.Option("--epochs", min=1, help="Training epochs.")]
+BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", min=1)]
+LrOption = Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")]
+SeedOption = Annotated[Optional[int], typer.Option("--seed")]
+DeviceOption = Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda.")]
+ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from EXP/checkpoints/last.pt.")]
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Train again into an EXP that holds a finished run.")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="One batch of each stage; writes nothing.")]
+OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Experiment folder.")]
+
+
+def print_dry_run(trainer) -> None:
+    from rich.table import Table
+
+    table = Table(title="dry run: one batch per stage")
+    table.add_column("stage")
+    table.add_column("metrics")
+    for name, m in trainer.dry_run_metrics.items():
+        table.add_row(name, "  ".join(f"{k}={v:.4g}" for k, v in m.items()))
+    out.print(table)

@@ -13,11 +13,18 @@ from vawgan_tts.choices import CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
 
 from cli.common import (
     EXIT_PARTIAL,
+    BatchSizeOption,
     ConfigOption,
+    DeviceOption,
+    DryRunOption,
     IdsOption,
+    OverwriteOption,
+    ResumeOption,
+    SeedOption,
     default_jobs,
     handle_errors,
     out,
+    print_dry_run,
     progress_bar,
     read_id_list,
 )
@@ -104,13 +111,13 @@ def train(
     critic_epochs: Annotated[Optional[int], typer.Option("--critic-epochs", min=0)] = None,
     adv_epochs: Annotated[Optional[int], typer.Option("--adv-epochs", min=0)] = None,
     critic: Annotated[Optional[CriticKind], typer.Option("--critic", help="gp (WGAN-GP) or clip (weight clipping).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1)] = None,
+    batch_size: BatchSizeOption = None,
     lr: Annotated[Optional[float], typer.Option("--lr", help="VAE learning rate.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda.")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from EXP/checkpoints/last.pt.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Retrain stages EXP already holds.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="One batch of each stage; writes nothing.")] = False,
+    seed: SeedOption = None,
+    device: DeviceOption = None,
+    resume: ResumeOption = False,
+    overwrite: OverwriteOption = False,
+    dry_run: DryRunOption = False,
 ):
     """Train VAWGAN: the VAE, then the critic, then both adversarially."""
     from vawgan_tts.experiment import CONFIG, load_experiment_config, train_vawgan
@@ -128,12 +135,7 @@ def train(
     )
     trainer = train_vawgan(output, cfg, stages, resume=resume, dry_run=dry_run, overwrite=overwrite)
     if dry_run:
-        table = Table(title="dry run: one batch per stage")
-        table.add_column("stage")
-        table.add_column("metrics")
-        for name, m in trainer.dry_run_metrics.items():
-            table.add_row(name, "  ".join(f"{k}={v:.4g}" for k, v in m.items()))
-        out.print(table)
+        print_dry_run(trainer)
     else:
         out.print(f"trained {', '.join(stages or ['vae', 'critic', 'adv'])} → {output} (step {trainer.position.step})")
 

@@ -3,6 +3,8 @@
 - ``arctic_wav``: the CMU ARCTIC utterance that ships with pysptk (16 kHz, male).
 - ``allison_dir``: Debian's Allison prompts (8 kHz, female), fetched by `make data` / `make test`
   into recipes/allison_8k/downloads. A missing corpus fails the tests that need it, loudly.
+- ``fashion_dir``: Debian's Fashion-MNIST idx files (installed, or fetched by `make data` into
+  downloads/); missing, it fails loudly too.
 """
 
 from __future__ import annotations
@@ -34,6 +36,17 @@ def allison_dir() -> Path:
     if not ALLISON.is_dir():
         pytest.fail(f"{ALLISON} missing: run `make data` (make test fetches it)")
     return ALLISON
+
+
+@pytest.fixture(scope="session")
+def fashion_dir() -> Path:
+    from vawgan_tts.data.images import find_idx_dir
+    from vawgan_tts.errors import VawganError
+
+    try:
+        return find_idx_dir("fashion-mnist", None)
+    except VawganError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture()

@@ -9,7 +9,8 @@ from vawgan_tts.data.frames import load_frames, normalize
 from vawgan_tts import extract as X
 from vawgan_tts.config import ExtractConfig
 from vawgan_tts.features import FeatureStats
-from vawgan_tts.tasks.vawgan import VAWGANConfig, VAWGANTask, gradient_penalty
+from vawgan_tts.tasks.vawgan import VAWGANConfig, VAWGANTask
+from vawgan_tts.tasks.wgan import gradient_penalty
 from vawgan_tts.trainer import StepContext, Trainer, TrainerConfig, read_log, seed_everything
 
 

@@ -118,3 +118,22 @@ def load_section(path: str | Path | None, section: str, cls: type[T], **override
     data = dict(load_toml(path).get(section, {})) if path is not None else {}
     data.update({k: v for k, v in overrides.items() if v is not None})
     return from_dict(cls, data, path)
+
+
+def load_run_config(cls: type[T], path: str | Path | None, ignore: tuple[str, ...] = (), **overrides) -> T:
+    """A run's configuration ``cls`` (a dataclass whose fields are its tables, e.g. ``train``) from
+    a TOML file (or defaults), with ``overrides`` given as ``section__key=value`` applied on top
+    (None means not given). Tables in ``ignore`` may be present and are skipped."""
+    data = {k: dict(v) for k, v in (load_toml(path) if path else {}).items()}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        section, _, name = key.partition("__")
+        data.setdefault(section, {})[name] = value
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = set(data) - set(known) - set(ignore)
+    if unknown:
+        raise VawganError(path, f"unknown table(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+    for name in ignore:
+        data.pop(name, None)
+    return from_dict(cls, data, path)

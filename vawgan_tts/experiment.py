@@ -18,7 +18,7 @@ import torch
 
 from .batching import TensorBatches
 from .checkpoint import load_checkpoint
-from .config import from_dict, load_toml, save_toml
+from .config import from_dict, load_run_config, save_toml
 from .data.frames import load_frames, normalize
 from .errors import VawganError
 from .extract import read_manifest
@@ -47,18 +47,9 @@ class ExperimentConfig:
 
 def load_experiment_config(path: str | Path | None, **overrides) -> ExperimentConfig:
     """Read ``[train]``, ``[vawgan]`` and ``[data]`` from a TOML file (or defaults), then apply
-    ``overrides`` given as ``section__key=value`` (None means not given)."""
-    data = {k: dict(v) for k, v in (load_toml(path) if path else {}).items()}
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        section, _, name = key.partition("__")
-        data.setdefault(section, {})[name] = value
-    unknown = set(data) - {"train", "vawgan", "data", "extract"}
-    if unknown:
-        raise VawganError(path, f"unknown table(s) {', '.join(sorted(unknown))}; known: train, vawgan, data, extract")
-    data.pop("extract", None)  # the same file may configure extraction
-    return from_dict(ExperimentConfig, data, path)
+    ``overrides`` given as ``section__key=value`` (None means not given). The same file may hold
+    an ``[extract]`` table for extraction."""
+    return load_run_config(ExperimentConfig, path, ignore=("extract",), **overrides)
 
 
 def _stats_tensors(stats: FeatureStats) -> dict[str, torch.Tensor]:

@@ -165,3 +165,83 @@ def plot_critic_curves(log: Mapping[str, list], path: str | Path) -> Path:
         ax.grid(True, alpha=0.3)
     fig.tight_layout()
     return _save(fig, path)
+
+
+# ------------------------------------------------------------------------------------- gen
+
+
+def plot_curves(log: Mapping[str, list], panels: Sequence[tuple[str, Sequence[str]]], path: str | Path,
+                extra: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> Path:
+    """One panel per ``(title, keys)``: each key's per-step values (faint) and epoch means.
+    ``extra`` adds (x, y) series by name to the first panel, e.g. a test loss per epoch."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
+    steps = np.array(log["step"])
+    stages = tuple(sorted(set(log["stage"])))
+    for ax, (title, keys) in zip(axes[0], panels):
+        for i, key in enumerate(keys):
+            v = np.array(log.get(key, [np.nan] * len(steps)), dtype=float)
+            ok = np.isfinite(v)
+            if not ok.any():
+                continue
+            ax.plot(steps[ok], v[ok], lw=0.5, alpha=0.25, color=f"C{i}")
+            ex, ey = _epoch_means(log, key, stages)
+            ax.plot(ex, ey, "o-", ms=3, color=f"C{i}", label=f"{key} (epoch mean)")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.grid(True, alpha=0.3)
+    for j, (name, (x, y)) in enumerate((extra or {}).items()):
+        axes[0][0].plot(x, y, "s--", ms=4, color=f"C{len(panels[0][1]) + j}", label=name)
+    for ax in axes[0]:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def image_grid(images: np.ndarray, path: str | Path, nrow: int, title: str | None = None) -> Path:
+    """(N, 1, H, W) or (N, H, W) images with values in [0, 1] as one grey grid, ``nrow`` per row."""
+    imgs = np.asarray(images, dtype=np.float32).reshape(len(images), *np.shape(images)[-2:])
+    n, h, w = imgs.shape
+    ncol = -(-n // nrow)
+    canvas = np.ones((ncol * (h + 1) + 1, nrow * (w + 1) + 1), dtype=np.float32)
+    for i, img in enumerate(imgs):
+        r, c = divmod(i, nrow)
+        canvas[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = img
+    size = min(12.0, 0.6 * nrow + 1)
+    fig, ax = plt.subplots(figsize=(size, size * canvas.shape[0] / canvas.shape[1]))
+    ax.imshow(np.clip(canvas, 0, 1), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
+
+
+def latent_scatter(z: np.ndarray, labels: np.ndarray, classes: Sequence[str], path: str | Path) -> Path:
+    """2-D encodings (means) coloured by class."""
+    fig, ax = plt.subplots(figsize=(7, 6))
+    cmap = plt.get_cmap("tab10")
+    for k, name in enumerate(classes):
+        sel = labels == k
+        ax.scatter(z[sel, 0], z[sel, 1], s=2, alpha=0.5, color=cmap(k % 10), label=name, rasterized=True)
+    ax.set_xlabel("z₁")
+    ax.set_ylabel("z₂")
+    ax.set_title("Test-set encodings (posterior means)")
+    ax.legend(markerscale=6, fontsize=8, loc="best")
+    ax.grid(True, alpha=0.3)
+    return _save(fig, path)
+
+
+def toy_snapshot(samples: np.ndarray, modes: np.ndarray, grid_x: np.ndarray, grid_y: np.ndarray,
+                 critic: np.ndarray, path: str | Path, title: str) -> Path:
+    """Generated 2-D samples over the real modes, on the critic's contour."""
+    fig, ax = plt.subplots(figsize=(6.2, 5.6))
+    cs = ax.contourf(grid_x, grid_y, critic, levels=24, cmap="RdBu_r", alpha=0.55)
+    fig.colorbar(cs, ax=ax, label="critic D(x)")
+    ax.scatter(samples[:, 0], samples[:, 1], s=1.5, alpha=0.35, color="C2", label="generated", rasterized=True)
+    ax.scatter(modes[:, 0], modes[:, 1], s=30, marker="x", color="black", label="mode centres")
+    ax.set_xlim(grid_x.min(), grid_x.max())
+    ax.set_ylim(grid_y.min(), grid_y.max())
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8, markerscale=4)
+    return _save(fig, path)

@@ -9,6 +9,11 @@ A task provides (see :class:`Task`): ``name``, ``stages`` (data: :class:`Stage`)
 (the log columns), ``modules()`` (role -> nn.Module), ``make_optimizers()`` (name -> optimizer,
 called after the modules moved to the device), ``train_step(batch, stage, ctx)`` returning a dict
 of detached scalar tensors, ``config_dict()`` and ``extra_state()`` (stored in checkpoints).
+
+What a run does between epochs (sample grids, a dev-set loss, early stopping) is a *hook*:
+``hook(trainer, stage, epoch) -> bool | None`` called after every finished epoch (never in a dry
+run); returning True ends the stage there. Tasks and hooks live in their own files; the loop has
+no branch for any of them.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import io
 import math
 import signal
 from pathlib import Path
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import torch
 from torch import nn
@@ -85,6 +90,7 @@ class StepContext:
         self.optimizers = optimizers
         self.grad_clip = grad_clip
         self.epoch_progress = 0.0  # epochs done in the current stage, fractional
+        self.step_index = 0  # steps done in the whole run before this one (restored on resume)
 
     def step(self, name: str, loss: torch.Tensor) -> None:
         opt = self.optimizers[name]
@@ -124,13 +130,17 @@ def _to(batch, device: torch.device):
     return batch
 
 
+EpochHook = Callable[["Trainer", str, int], "bool | None"]
+
+
 class Trainer:
     """Runs a task's stages over ``batches`` (an object with ``__len__`` and
     ``epoch(generator, start)``, e.g. :class:`~vawgan_tts.batching.TensorBatches`)."""
 
     def __init__(self, task: Task, batches, out_dir: str | Path, config: TrainerConfig = TrainerConfig(),
-                 progress: bool = True):
+                 progress: bool = True, hooks: Sequence[EpochHook] = ()):
         self.task = task
+        self.hooks = list(hooks)
         self.batches = batches
         self.out_dir = Path(out_dir)
         self.config = config
@@ -325,12 +335,13 @@ class Trainer:
             if bar is not None:
                 total = stage.epochs * n_batches
                 task_id = bar.add_task(f"{stage.name:>8s}", total=total, completed=pos.epoch * n_batches + pos.batch, losses="")
-            for m in self.task.modules().values():
-                m.train()
             for epoch in range(pos.epoch if si == pos.stage else 0, stage.epochs):
+                for m in self.task.modules().values():
+                    m.train()  # a hook may have switched them to eval()
                 start = pos.batch if (si == pos.stage and epoch == pos.epoch) else 0
                 for i, batch in enumerate(self.batches.epoch(self._epoch_generator(si, epoch), start), start):
                     self.ctx.epoch_progress = epoch + i / n_batches
+                    self.ctx.step_index = pos.step
                     with self._autocast():
                         metrics = self.task.train_step(_to(batch, self.device), stage.name, self.ctx)
                     pos.stage, pos.epoch, pos.batch, pos.step = si, epoch, i + 1, pos.step + 1
@@ -352,6 +363,9 @@ class Trainer:
                 if dry_run:
                     break
                 pos.epoch, pos.batch = epoch + 1, 0
+                stop = [bool(hook(self, stage.name, epoch)) for hook in self.hooks]
+                if any(stop):
+                    break
             if bar is not None:
                 bar.update(task_id, completed=stage.epochs * n_batches)
             pos.stage, pos.epoch, pos.batch = si + 1, 0, 0

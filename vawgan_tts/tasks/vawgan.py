@@ -24,6 +24,7 @@ from ..features import MODEL_DIM
 from ..models.critic import Critic
 from ..models.vae import FrameVAE
 from ..trainer import Stage, StepContext
+from .wgan import critic_step
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -67,15 +68,6 @@ class VAWGANConfig:
     def stages(self) -> tuple[Stage, ...]:
         epochs = {"vae": self.vae_epochs, "critic": self.critic_epochs, "adv": self.adv_epochs}
         return tuple(Stage(name, epochs[name]) for name in VAWGAN_STAGES)
-
-
-def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """E[(‖∇D(x̂)‖₂ − 1)²] at x̂ = εx + (1−ε)x̃, ε ~ U(0, 1) per sample (Gulrajani et al. 2017).
-    The penalty grows with any departure from unit norm: it never rewards large gradients."""
-    eps = torch.rand(real.shape[0], 1, device=real.device, dtype=real.dtype)
-    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-    return ((grad.norm(2, dim=1) - 1.0) ** 2).mean()
 
 
 class VAWGANTask:
@@ -149,20 +141,8 @@ class VAWGANTask:
         with torch.no_grad():
             mu, logvar = self.vae.encode(x)
             fake = self.vae.decode(FrameVAE.sample(mu, logvar))
-        d_real, d_fake = self.critic(x).mean(), self.critic(fake).mean()
-        w_distance = d_real - d_fake
-        loss = -w_distance
-        gp = torch.zeros((), device=x.device)
-        if self.config.critic == "gp":
-            gp = gradient_penalty(self.critic, x, fake)
-            loss = loss + self.config.gp_lambda * gp
-        ctx.step("critic", loss)
-        if self.config.critic == "clip":
-            with torch.no_grad():
-                for p in self.critic.parameters():
-                    p.clamp_(-self.config.clip, self.config.clip)
-        return {"critic_loss": loss.detach(), "d_real": d_real.detach(), "d_fake": d_fake.detach(),
-                "w_distance": w_distance.detach(), "gp": gp.detach()}
+        c = self.config
+        return critic_step(self.critic, x, fake, ctx, "critic", c.critic, c.gp_lambda, c.clip)
 
     def _critic_step(self, x, ctx):
         return self._update_critic(x, ctx)

@@ -1,0 +1,112 @@
+"""Image GAN (non-saturating, Goodfellow et al. 2014) and WGAN (clip or GP) on the MLP generator
+and discriminator. Pixels are scaled to [−1, 1] for the generator's tanh."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+import torch.nn.functional as F
+
+from ..choices import CRITICS
+from ..config import to_dict
+from ..errors import VawganError
+from ..models.image import Discriminator, Generator
+from ..trainer import Stage, StepContext
+from .wgan import critic_step
+
+LOSSES = ("gan", "wgan")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageGANConfig:
+    loss: str = "gan"  # gan: BCE, D and G alternate; wgan: Wasserstein critic, n_critic steps per G step
+    z_dim: int = 100
+    epochs: int = 20
+    lr: float = 2e-4
+    betas: tuple[float, ...] = (0.5, 0.999)
+    critic: str = "gp"  # wgan only: gp | clip
+    clip: float = 0.01
+    gp_lambda: float = 10.0
+    n_critic: int = 5  # wgan only: critic updates per generator update
+
+    SECTION = "image_gan"
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise VawganError(None, f"loss {self.loss!r}: choose gan or wgan")
+        if self.critic not in CRITICS:
+            raise VawganError(None, f"critic {self.critic!r}: choose gp or clip")
+        if self.n_critic < 1:
+            raise VawganError(None, f"n_critic must be ≥ 1, got {self.n_critic}")
+
+
+def to_tanh_range(x: torch.Tensor) -> torch.Tensor:
+    return x.float() / 127.5 - 1.0
+
+
+class ImageGANTask:
+    name = "image_gan"
+    metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "critic_loss", "w_distance", "gp")
+
+    def __init__(self, config: ImageGANConfig, shape: tuple[int, int, int], extra: dict | None = None):
+        self.config = config
+        self.shape = tuple(shape)
+        self.stages = (Stage(config.loss, config.epochs),)
+        self.generator = Generator(self.shape, config.z_dim)
+        self.discriminator = Discriminator(self.shape)
+        self.extra = {"shape": list(self.shape), **(extra or {})}
+
+    def modules(self):
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def make_optimizers(self):
+        c = self.config
+        betas = tuple(c.betas)
+        return {"generator": torch.optim.Adam(self.generator.parameters(), lr=c.lr, betas=betas),
+                "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=c.lr, betas=betas)}
+
+    def config_dict(self):
+        return to_dict(self.config)
+
+    def extra_state(self):
+        return self.extra
+
+    def sample(self, n: int, device=None) -> torch.Tensor:
+        return self.generator(torch.randn(n, self.config.z_dim, device=device))
+
+    def train_step(self, x: torch.Tensor, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
+        real = to_tanh_range(x)
+        return self._gan_step(real, ctx) if stage == "gan" else self._wgan_step(real, ctx)
+
+    def _gan_step(self, real, ctx):
+        fake = self.sample(len(real), real.device)
+        d_real, d_fake = self.discriminator(real), self.discriminator(fake.detach())
+        d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        ctx.step("discriminator", d_loss)
+        self.discriminator.requires_grad_(False)
+        try:
+            g_out = self.discriminator(fake)
+            g_loss = F.binary_cross_entropy_with_logits(g_out, torch.ones_like(g_out))  # non-saturating
+            ctx.step("generator", g_loss)
+        finally:
+            self.discriminator.requires_grad_(True)
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+                "d_real": torch.sigmoid(d_real).mean().detach(), "d_fake": torch.sigmoid(d_fake).mean().detach()}
+
+    def _wgan_step(self, real, ctx):
+        # Every batch updates the critic; every n_critic-th batch also updates the generator.
+        c = self.config
+        with torch.no_grad():
+            fake = self.sample(len(real), real.device)
+        out = critic_step(self.discriminator, real, fake, ctx, "discriminator", c.critic, c.gp_lambda, c.clip)
+        if (ctx.step_index + 1) % c.n_critic == 0:
+            self.discriminator.requires_grad_(False)
+            try:
+                g_loss = -self.discriminator(self.sample(len(real), real.device)).mean()
+                ctx.step("generator", g_loss)
+            finally:
+                self.discriminator.requires_grad_(True)
+            out["g_loss"] = g_loss.detach()
+        return out

@@ -1,0 +1,91 @@
+"""WGAN on 2-D points (the 5×5 Gaussian-mixture study): MLP generator and critic, weight clipping
+or gradient penalty. Every batch updates the critic; every ``n_critic``-th also the generator."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from ..choices import CRITICS
+from ..config import to_dict
+from ..errors import VawganError
+from ..models.critic import Critic
+from ..models.layers import mlp
+from ..trainer import Stage, StepContext
+from .wgan import critic_step
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyWGANConfig:
+    critic: str = "clip"  # clip (WGAN) | gp (WGAN-GP)
+    clip: float = 0.1
+    gp_lambda: float = 0.1
+    n_critic: int = 5
+    lr: float = 1e-4
+    betas: tuple[float, ...] = (0.5, 0.9)
+    z_dim: int = 2
+    hidden: tuple[int, ...] = (256, 256, 256)
+    scale: float = 2.828  # the networks see points divided by this (the grid spans ±4: ±1.41 inside)
+    epochs: int = 100
+
+    SECTION = "toy"
+
+    def __post_init__(self):
+        if self.critic not in CRITICS:
+            raise VawganError(None, f"critic {self.critic!r}: choose clip or gp")
+        if self.n_critic < 1:
+            raise VawganError(None, f"n_critic must be ≥ 1, got {self.n_critic}")
+
+
+class ToyWGANTask:
+    name = "toy_wgan"
+    metric_names = ("critic_loss", "d_real", "d_fake", "w_distance", "gp", "g_loss")
+
+    def __init__(self, config: ToyWGANConfig, extra: dict | None = None):
+        self.config = config
+        self.stages = (Stage("wgan", config.epochs),)
+        self.generator = mlp([config.z_dim, *config.hidden, 2])
+        self.critic = Critic(2, config.hidden)
+        self.extra = dict(extra or {})
+
+    def modules(self):
+        return {"generator": self.generator, "critic": self.critic}
+
+    def make_optimizers(self):
+        c = self.config
+        return {"generator": torch.optim.Adam(self.generator.parameters(), lr=c.lr, betas=tuple(c.betas)),
+                "critic": torch.optim.Adam(self.critic.parameters(), lr=c.lr, betas=tuple(c.betas))}
+
+    def config_dict(self):
+        return to_dict(self.config)
+
+    def extra_state(self):
+        return self.extra
+
+    def sample(self, n: int, device=None) -> torch.Tensor:
+        """``n`` generated points in data coordinates."""
+        return self._generate(n, device) * self.config.scale
+
+    def _generate(self, n: int, device=None) -> torch.Tensor:
+        return self.generator(torch.randn(n, self.config.z_dim, device=device))
+
+    def critic_score(self, points: torch.Tensor) -> torch.Tensor:
+        """D at points given in data coordinates."""
+        return self.critic(points / self.config.scale)
+
+    def train_step(self, x: torch.Tensor, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
+        c = self.config
+        real = x / c.scale
+        with torch.no_grad():
+            fake = self._generate(len(x), x.device)
+        out = critic_step(self.critic, real, fake, ctx, "critic", c.critic, c.gp_lambda, c.clip)
+        if (ctx.step_index + 1) % c.n_critic == 0:
+            self.critic.requires_grad_(False)
+            try:
+                g_loss = -self.critic(self._generate(len(x), x.device)).mean()
+                ctx.step("generator", g_loss)
+            finally:
+                self.critic.requires_grad_(True)
+            out["g_loss"] = g_loss.detach()
+        return out
