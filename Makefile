@@ -22,8 +22,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 # Real data, fetched once into git-ignored folders without root: the Allison prompts (Debian
-# asterisk-core-sounds-en-wav) and Fashion-MNIST (Debian dataset-fashion-mnist).
-data: $(ALLISON)/.done $(DOWNLOADS)/dataset-fashion-mnist/.done
+# asterisk-core-sounds-en-wav), Fashion-MNIST (Debian dataset-fashion-mnist) and EDICT (Debian edict).
+data: $(ALLISON)/.done $(DOWNLOADS)/dataset-fashion-mnist/.done $(DOWNLOADS)/edict/.done
 $(ALLISON)/.done:
 	recipes/allison_8k/local/download.sh $(ALLISON)
 $(DOWNLOADS)/%/.done:

@@ -33,6 +33,8 @@ app = typer.Typer(
 )
 image_app = typer.Typer(help="Image VAE, GAN and WGAN (Fashion-MNIST, MNIST, 8×8 digits).", no_args_is_help=True)
 app.add_typer(image_app, name="image")
+seq_app = typer.Typer(help="Attention GRU seq2seq: grapheme-to-phoneme (CMUdict) or sentence pairs.", no_args_is_help=True)
+app.add_typer(seq_app, name="seq2seq")
 
 Dataset = Enum("Dataset", {n: n for n in ("fashion-mnist", "mnist", "digits")}, type=str)
 Arch = Enum("Arch", {n: n for n in ("mlp", "conv")}, type=str)
@@ -189,6 +191,113 @@ def toy(
             out.print(f"modes captured {final['modes_captured']}/25, high-quality samples "
                       f"{100 * final['high_quality_ratio']:.1f} %")
     _finish(trainer, output, dry_run, f"toy WGAN ({cfg.toy.critic})")
+
+
+Seq2SeqTaskName = Enum("Seq2SeqTaskName", {n: n for n in ("g2p", "pairs")}, type=str)
+SrcTokens = Enum("SrcTokens", {n: n for n in ("char", "word", "ja")}, type=str)
+TgtTokens = Enum("TgtTokens", {n: n for n in ("char", "word")}, type=str)
+Split = Enum("Split", {n: n for n in ("train", "dev", "test")}, type=str)
+BeamOption = Annotated[int, typer.Option("--beam", min=1, help="Beam width; 1 is greedy decoding.")]
+
+
+@seq_app.command("train")
+@handle_errors
+def seq2seq_train(
+    output: OutputOption,
+    task: Annotated[Optional[Seq2SeqTaskName], typer.Option("--task", help="g2p (CMUdict) or pairs (a TSV) [default: g2p].")] = None,
+    pairs: Annotated[Optional[Path], typer.Option("--pairs", help="TSV of source<TAB>target lines (task pairs).")] = None,
+    src_tokens: Annotated[Optional[SrcTokens], typer.Option("--src-tokens", help="pairs: char, word or ja (fugashi) [default: char].")] = None,
+    tgt_tokens: Annotated[Optional[TgtTokens], typer.Option("--tgt-tokens", help="pairs: char or word [default: word].")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Train on N pairs only.")] = None,
+    max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Stop after the epoch that passes this much training time.")] = None,
+    config: ConfigOption = None,
+    epochs: EpochsOption = None,
+    batch_size: BatchSizeOption = None,
+    lr: LrOption = None,
+    seed: SeedOption = None,
+    device: DeviceOption = None,
+    resume: ResumeOption = False,
+    overwrite: OverwriteOption = False,
+    dry_run: DryRunOption = False,
+):
+    """Train an attention GRU encoder-decoder; early stopping on the dev loss (best.pt)."""
+    from vawgan_tts.gen.common import run_config
+    from vawgan_tts.gen.seq2seq import Seq2SeqRun, train_seq2seq
+
+    cfg = run_config(Seq2SeqRun, output, config, resume, data__task=_value(task), data__pairs=pairs and str(pairs),
+                     data__src_tokens=_value(src_tokens), data__tgt_tokens=_value(tgt_tokens), data__limit=limit,
+                     seq2seq__max_minutes=max_minutes,
+                     **_train_overrides("seq2seq__epochs", epochs, batch_size, "seq2seq__lr", lr, seed, device))
+    trainer = train_seq2seq(output, cfg, resume=resume, dry_run=dry_run, overwrite=overwrite)
+    _finish(trainer, output, dry_run, f"seq2seq ({cfg.data.task})")
+
+
+@seq_app.command("eval")
+@handle_errors
+def seq2seq_eval(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Experiment folder from `gen seq2seq train`.")],
+    split: Annotated[Split, typer.Option("--split", help="Which of the run's splits.")] = Split["test"],
+    beam: BeamOption = 1,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Evaluate the first N sources only; 0: all.")] = 0,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+):
+    """PER/WER (g2p) or BLEU/chrF (pairs) on a split; EXP/eval.json and attention heat maps."""
+    from rich.table import Table
+
+    from vawgan_tts.gen.seq2seq import evaluate_seq2seq
+
+    r = evaluate_seq2seq(model, split.value, beam=beam, limit=limit, device=device)
+    table = Table(title=f"{model.name}: {split.value} split, beam {beam} ({r['checkpoint']})")
+    keys = [k for k in ("per", "wer", "words", "bleu", "chrf", "sentences", "decode_seconds") if k in r]
+    for k in keys:
+        table.add_column(k.upper() if k in ("per", "wer", "bleu") else k, justify="right")
+    table.add_row(*[f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in keys])
+    out.print(table)
+    ex = Table(title="examples")
+    for col in ("source", "output", "reference(s)"):
+        ex.add_column(col)
+    for e in r["examples"][:8]:
+        ex.add_row(e["source"], e["output"], " / ".join(e["references"]))
+    out.print(ex)
+    out.print(f"written {model / 'eval.json'} and {model / 'attention'}/")
+
+
+@app.command()
+@handle_errors
+def translate(
+    text: Annotated[Optional[str], typer.Argument(help="Text to translate; without it, lines from stdin.")] = None,
+    model: Annotated[Path, typer.Option("--model", "-m", help="Experiment folder from `gen seq2seq train`.")] = Path("exp"),
+    beam: BeamOption = 5,
+    n_best: Annotated[int, typer.Option("--n-best", min=1, help="Outputs per input (≤ beam), best first, tab-separated.")] = 1,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+):
+    """Translate TEXT (G2P: pronounce each word) or every stdin line, one output line per input.
+
+    Control characters are removed; characters the model never saw become <unk> with a warning; an
+    empty or over-long input is an error for TEXT and an empty output line (with a warning) on stdin."""
+    import sys
+
+    from cli.common import console, fail
+    from vawgan_tts.gen.seq2seq import load_translator, translate_lines
+
+    if n_best > beam:
+        raise fail(f"--n-best {n_best} needs --beam ≥ {n_best}")
+    tr = load_translator(model, device)
+    lines = [text] if text is not None else (ln.rstrip("\n") for ln in sys.stdin)
+    bad = 0
+    for n, (outputs, unknown, error) in enumerate(translate_lines(tr, lines, beam=beam, n_best=n_best), 1):
+        where = "input" if text is not None else f"line {n}"
+        if unknown:
+            console.print(f"[yellow]warning:[/] {where}: unknown to the model, read as <unk>: {' '.join(unknown)}",
+                          highlight=False)
+        if error:
+            if text is not None:
+                raise fail(error)
+            console.print(f"[yellow]warning:[/] {where}: {error}", highlight=False)
+            bad += 1
+        print("\t".join(outputs), flush=True)
+    if bad:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -39,3 +39,52 @@ class TensorBatches:
             idx = order[i * self.batch_size : (i + 1) * self.batch_size]
             rows = tuple(t[idx] for t in self.tensors)
             yield rows[0] if len(rows) == 1 else rows
+
+
+class SequenceBatches:
+    """Padded mini-batches of (source ids, target ids) pairs, sentences of similar length together.
+
+    An epoch shuffles the pairs with the trainer's generator, sorts each window of ``bucket``
+    batches by source length, cuts it into batches and shuffles the batch order: little padding,
+    still random, reproducible from (seed, stage, epoch). Yields ``(src, src_len, tgt_in, tgt_out)``:
+    src (B, S) and targets (B, T) right-padded with 0; tgt_in starts with SOS, tgt_out ends with EOS.
+    """
+
+    def __init__(self, pairs: list[tuple[list[int], list[int]]], batch_size: int, sos: int, eos: int,
+                 bucket: int = 50, shuffle: bool = True):
+        if not pairs:
+            raise ValueError("no sentence pairs to batch")
+        self.pairs, self.batch_size, self.sos, self.eos = pairs, int(batch_size), sos, eos
+        self.bucket, self.shuffle = bucket, shuffle
+
+    def __len__(self) -> int:
+        return -(-len(self.pairs) // self.batch_size)
+
+    def _order(self, generator: torch.Generator) -> list[list[int]]:
+        n, b = len(self.pairs), self.batch_size
+        order = torch.randperm(n, generator=generator).tolist() if self.shuffle else list(range(n))
+        batches = []
+        window = b * self.bucket
+        for w in range(0, n, window):
+            chunk = sorted(order[w:w + window], key=lambda i: len(self.pairs[i][0]))
+            batches += [chunk[i:i + b] for i in range(0, len(chunk), b)]
+        if self.shuffle:
+            perm = torch.randperm(len(batches), generator=generator).tolist()
+            batches = [batches[i] for i in perm]
+        return batches
+
+    def collate(self, idx: list[int]):
+        src = [self.pairs[i][0] for i in idx]
+        tgt = [self.pairs[i][1] for i in idx]
+        s = torch.zeros(len(idx), max(len(x) for x in src), dtype=torch.long)
+        t = torch.zeros(len(idx), max(len(y) for y in tgt) + 1, dtype=torch.long)
+        t_out = torch.zeros_like(t)
+        for j, (x, y) in enumerate(zip(src, tgt)):
+            s[j, : len(x)] = torch.tensor(x)
+            t[j, : len(y) + 1] = torch.tensor([self.sos, *y])
+            t_out[j, : len(y) + 1] = torch.tensor([*y, self.eos])
+        return s, torch.tensor([len(x) for x in src]), t, t_out
+
+    def epoch(self, generator: torch.Generator, start: int = 0) -> Iterator:
+        for idx in self._order(generator)[start:]:
+            yield self.collate(idx)

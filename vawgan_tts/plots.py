@@ -245,3 +245,16 @@ def toy_snapshot(samples: np.ndarray, modes: np.ndarray, grid_x: np.ndarray, gri
     ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8, markerscale=4)
     return _save(fig, path)
+
+
+def attention_map(weights: np.ndarray, src: Sequence[str], out: Sequence[str], path: str | Path, title: str) -> Path:
+    """Attention weights (output tokens × source tokens) as a heat map."""
+    fig, ax = plt.subplots(figsize=(max(3.0, 0.45 * len(src) + 1.5), max(2.5, 0.35 * len(out) + 1.2)))
+    im = ax.imshow(weights, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(src)), src, fontsize=9)
+    ax.set_yticks(range(len(out)), out, fontsize=9)
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.05)
+    return _save(fig, path)

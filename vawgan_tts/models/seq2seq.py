@@ -1,0 +1,203 @@
+"""GRU encoder–decoder with attention; teacher-forced training, batched greedy and beam decoding.
+
+Encoder: embedding → GRU over packed padded batches (bidirectional: hidden/2 per direction, so
+the states stay ``hidden`` wide). Decoder, one GRU cell step per token:
+  bahdanau  c_t = attend(h_{t−1});  h_t = GRU([e(y_{t−1}); c_t], h_{t−1})   (additive scores)
+  luong     h_t = GRU([e(y_{t−1}); ã_{t−1}], h_{t−1});  c_t = attend(h_t)   (general scores,
+            input feeding)
+and in both ã_t = tanh(W[h_t; c_t]), logits = V ã_t. Attention never looks at padding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+ATTENTIONS = ("bahdanau", "luong")
+
+
+class Attention(nn.Module):
+    def __init__(self, hidden: int, kind: str):
+        super().__init__()
+        self.kind = kind
+        self.key = nn.Linear(hidden, hidden, bias=False)
+        if kind == "bahdanau":
+            self.query = nn.Linear(hidden, hidden, bias=False)
+            self.v = nn.Linear(hidden, 1, bias=False)
+
+    def keys(self, enc: torch.Tensor) -> torch.Tensor:
+        return self.key(enc)  # computed once per sentence
+
+    def forward(self, q: torch.Tensor, keys: torch.Tensor, enc: torch.Tensor, mask: torch.Tensor):
+        """q (B, H), keys/enc (B, S, H), mask (B, S) True on real tokens → context (B, H), weights (B, S)."""
+        if self.kind == "bahdanau":
+            scores = self.v(torch.tanh(keys + self.query(q).unsqueeze(1))).squeeze(-1)
+        else:
+            scores = torch.bmm(keys, q.unsqueeze(-1)).squeeze(-1)
+        weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+        return torch.bmm(weights.unsqueeze(1), enc).squeeze(1), weights
+
+
+@dataclasses.dataclass
+class EncoderState:
+    enc: torch.Tensor  # (B, S, H)
+    keys: torch.Tensor  # (B, S, H)
+    mask: torch.Tensor  # (B, S)
+    h: torch.Tensor  # (B, H) decoder state
+    feed: torch.Tensor  # (B, H) ã_{t−1} (luong) or zeros
+
+    def index(self, idx: torch.Tensor) -> "EncoderState":
+        return EncoderState(*(getattr(self, f.name)[idx] for f in dataclasses.fields(self)))
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, src_vocab: int, tgt_vocab: int, emb: int = 256, hidden: int = 256,
+                 bidirectional: bool = True, attention: str = "bahdanau", dropout: float = 0.1):
+        super().__init__()
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention {attention!r}: choose from {ATTENTIONS}")
+        if bidirectional and hidden % 2:
+            raise ValueError("a bidirectional encoder needs an even hidden size")
+        self.attention_kind = attention
+        self.src_emb = nn.Embedding(src_vocab, emb, padding_idx=0)
+        self.tgt_emb = nn.Embedding(tgt_vocab, emb, padding_idx=0)
+        self.encoder = nn.GRU(emb, hidden // 2 if bidirectional else hidden, batch_first=True,
+                              bidirectional=bidirectional)
+        self.bridge = nn.Linear(hidden, hidden)
+        self.cell = nn.GRUCell(emb + hidden, hidden)
+        self.attn = Attention(hidden, attention)
+        self.combine = nn.Linear(2 * hidden, hidden)
+        self.out = nn.Linear(hidden, tgt_vocab)
+        self.drop = nn.Dropout(dropout)
+        self.hidden = hidden
+
+    # ------------------------------------------------------------------------- encoder
+
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> EncoderState:
+        """src (B, S) padded ids, src_len (B,) lengths (any order)."""
+        x = self.drop(self.src_emb(src))
+        packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True, enforce_sorted=False)
+        out, h_n = self.encoder(packed)
+        enc, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        last = torch.cat([h_n[-2], h_n[-1]], -1) if self.encoder.bidirectional else h_n[-1]
+        mask = torch.arange(src.shape[1], device=src.device)[None, :] < src_len.to(src.device)[:, None]
+        h0 = torch.tanh(self.bridge(last))
+        return EncoderState(enc, self.attn.keys(enc), mask, h0, torch.zeros_like(h0))
+
+    # ------------------------------------------------------------------------- decoder
+
+    def step(self, y_prev: torch.Tensor, s: EncoderState) -> tuple[torch.Tensor, EncoderState, torch.Tensor]:
+        """One decoder step from previous tokens (B,) → logits (B, V), new state, attention (B, S)."""
+        e = self.drop(self.tgt_emb(y_prev))
+        if self.attention_kind == "bahdanau":
+            ctx, w = self.attn(s.h, s.keys, s.enc, s.mask)
+            h = self.cell(torch.cat([e, ctx], -1), s.h)
+        else:
+            h = self.cell(torch.cat([e, s.feed], -1), s.h)
+            ctx, w = self.attn(h, s.keys, s.enc, s.mask)
+        att = torch.tanh(self.combine(torch.cat([h, ctx], -1)))
+        logits = self.out(self.drop(att))
+        return logits, EncoderState(s.enc, s.keys, s.mask, h, att), w
+
+    def forward(self, src, src_len, tgt_in, teacher_forcing: float = 1.0) -> torch.Tensor:
+        """Logits (B, T, V) for target inputs ``tgt_in`` (SOS + target); each step feeds the true
+        previous token with probability ``teacher_forcing``, else the model's own argmax."""
+        s = self.encode(src, src_len)
+        y = tgt_in[:, 0]
+        outs = []
+        for t in range(tgt_in.shape[1]):
+            logits, s, _ = self.step(y, s)
+            outs.append(logits)
+            if t + 1 < tgt_in.shape[1]:
+                y = tgt_in[:, t + 1]
+                if teacher_forcing < 1.0:
+                    own = logits.argmax(-1)
+                    use_true = torch.rand(y.shape, device=y.device) < teacher_forcing
+                    y = torch.where(use_true, y, own)
+        return torch.stack(outs, 1)
+
+
+@dataclasses.dataclass
+class Hypothesis:
+    ids: list[int]  # without SOS/EOS
+    score: float  # length-normalized log probability
+    logprob: float
+    attention: torch.Tensor  # (len(ids) + 1, S): one row per emitted token, EOS included
+
+
+@torch.no_grad()
+def greedy_decode(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, max_len: int,
+                  sos: int, eos: int) -> list[Hypothesis]:
+    """Batched greedy decoding; each sentence stops at its own EOS (or ``max_len`` tokens)."""
+    s = model.encode(src, src_len)
+    b = src.shape[0]
+    y = torch.full((b,), sos, dtype=torch.long, device=src.device)
+    done = torch.zeros(b, dtype=torch.bool, device=src.device)
+    tokens, logps, atts = [], [], []
+    for _ in range(max_len + 1):
+        logits, s, w = model.step(y, s)
+        lp = torch.log_softmax(logits.float(), -1)
+        y = lp.argmax(-1)
+        tokens.append(y)
+        logps.append(lp.gather(1, y[:, None]).squeeze(1).masked_fill(done, 0.0))
+        atts.append(w)
+        done = done | (y == eos)
+        if bool(done.all()):
+            break
+    tok = torch.stack(tokens, 1).cpu().tolist()
+    lp_sum = torch.stack(logps, 1).sum(1).cpu().tolist()
+    att = torch.stack(atts, 1).cpu()
+    out = []
+    for i in range(b):
+        ids = tok[i][: tok[i].index(eos)] if eos in tok[i] else tok[i][:max_len]
+        n = len(ids) + 1
+        out.append(Hypothesis(ids, lp_sum[i] / n, lp_sum[i], att[i, :n, : int(src_len[i])]))
+    return out
+
+
+@torch.no_grad()
+def beam_search(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, beam: int, max_len: int,
+                sos: int, eos: int, n_best: int = 1, alpha: float = 1.0) -> list[Hypothesis]:
+    """Beam search for one sentence (src (1, S)). Hypotheses are ranked by log p / length^alpha
+    (length counts EOS); the search ends when ``beam`` hypotheses have finished or at ``max_len``.
+    Returns the ``n_best`` best, best first. Beam 1 is greedy decoding."""
+    s = model.encode(src, src_len)
+    n_src = int(src_len[0])
+    alive_ids: list[list[int]] = [[]]
+    alive_lp = torch.zeros(1, device=src.device)
+    alive_att: list[list[torch.Tensor]] = [[]]
+    y = torch.full((1,), sos, dtype=torch.long, device=src.device)
+    finished: list[Hypothesis] = []
+
+    def norm(lp: float, n: int) -> float:
+        return lp / (n**alpha)
+
+    for t in range(max_len + 1):
+        logits, s, w = model.step(y, s)
+        lp = torch.log_softmax(logits.float(), -1) + alive_lp[:, None]  # (k, V)
+        k = min(beam, lp.numel())
+        top_lp, flat = lp.view(-1).topk(k)
+        rows, toks = flat // lp.shape[1], flat % lp.shape[1]
+        keep_rows, keep_toks, keep_lp = [], [], []
+        for r, tk, v in zip(rows.tolist(), toks.tolist(), top_lp.tolist()):
+            att = alive_att[r] + [w[r, :n_src].cpu()]
+            if tk == eos or t == max_len:
+                ids = alive_ids[r] + ([] if tk == eos else [tk])
+                finished.append(Hypothesis(ids, norm(v, len(ids) + 1), v, torch.stack(att)))
+            else:
+                keep_rows.append(r)
+                keep_toks.append(tk)
+                keep_lp.append(v)
+        if len(finished) >= beam or not keep_rows:
+            break
+        idx = torch.tensor(keep_rows, device=src.device)
+        alive_ids = [alive_ids[r] + [tk] for r, tk in zip(keep_rows, keep_toks)]
+        alive_att = [alive_att[r] + [w[r, :n_src].cpu()] for r in keep_rows]
+        alive_lp = torch.tensor(keep_lp, device=src.device)
+        y = torch.tensor(keep_toks, device=src.device)
+        s = s.index(idx)
+    finished.sort(key=lambda h: -h.score)
+    return finished[:n_best]
