@@ -38,6 +38,7 @@ demo: install data
 
 bench: install data
 	$(BIN)/python benchmarks/bench_extract.py
+	$(BIN)/python benchmarks/bench_seq2seq.py
 
 clean:
 	rm -rf recipes/*/dump recipes/*/exp recipes/*/data
