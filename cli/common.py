@@ -46,6 +46,11 @@ def handle_errors(fn):
             return fn(*args, **kwargs)
         except VawganError as e:
             raise fail(str(e)) from None
+        except OSError as e:  # the environment (disk full, file-size limit, permissions), not a bug
+            if e.errno is None:
+                raise
+            where = f"{e.filename}: " if e.filename else ""
+            raise fail(f"{where}{e.strerror or e} (partial outputs are not kept)") from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]")
             raise typer.Exit(EXIT_INTERRUPTED) from None

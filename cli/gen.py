@@ -265,8 +265,8 @@ def seq2seq_eval(
 @app.command()
 @handle_errors
 def translate(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Experiment folder from `gen seq2seq train`.")],
     text: Annotated[Optional[str], typer.Argument(help="Text to translate; without it, lines from stdin.")] = None,
-    model: Annotated[Path, typer.Option("--model", "-m", help="Experiment folder from `gen seq2seq train`.")] = Path("exp"),
     beam: BeamOption = 5,
     n_best: Annotated[int, typer.Option("--n-best", min=1, help="Outputs per input (≤ beam), best first, tab-separated.")] = 1,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",

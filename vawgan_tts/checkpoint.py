@@ -27,8 +27,12 @@ REQUIRED = ("version", "task", "config", "model", "progress")
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save({"version": CHECKPOINT_VERSION, **payload}, tmp)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save({"version": CHECKPOINT_VERSION, **payload}, tmp)
+    except (OSError, RuntimeError) as e:  # disk full, file-size limit: torch reports RuntimeError
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise VawganError(path, f"cannot write checkpoint ({first[:200]}); the previous one is kept") from None
     return path
 
 

@@ -51,7 +51,7 @@ class ModelEnhancer:
         return denormalize(y, self.stats)
 
     def __call__(self, feats: Features) -> Features:
-        self.check(feats, "input features")
+        self.check(feats, None)
         mc = feats.mcep.copy()
         mc[:, 1:] = self.c(mc[:, 1:])
         return feats.replace(mcep=mc)

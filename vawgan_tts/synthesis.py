@@ -10,6 +10,7 @@ import numpy as np
 import pysptk
 
 from .audio import write_audio
+from .errors import VawganError
 from .features import Features, decode_aperiodicity, load_features, save_features
 
 with warnings.catch_warnings():
@@ -39,9 +40,13 @@ def synthesize_corpus(
     feats_dir, out_dir = Path(feats_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for utt in ids:
-        feats = load_features(feats_dir / f"{utt}.npz")
+        src = feats_dir / f"{utt}.npz"
+        feats = load_features(src)
         if transform is not None:
-            feats = transform(feats)
+            try:
+                feats = transform(feats)
+            except VawganError as e:  # e.g. features at another rate than the model's: name the file
+                raise VawganError(src, e.reason) from None
         save_features(out_dir / f"{utt}.npz", feats)
         write_audio(out_dir / f"{utt}.wav", synthesize(feats), feats.fs)
         if on_progress is not None:

@@ -1,0 +1,689 @@
+"""Fault injection: bad inputs and interrupted runs through the real command line.
+
+Every case builds its inputs in a fresh folder, runs `vawgan` / `gen` as a user would (a
+subprocess, so signals, exit statuses and tracebacks are real), and reports what happened:
+
+    outcome     what the tool did, in words taken from its own output
+    ok          the outcome is the defined one (processed correctly, or refused with a one-line
+                reason naming the file, others unaffected)
+    traceback   a Python traceback was printed (goal: never)
+    lost        an output that existed or should exist was lost or left truncated (goal: never)
+
+tests/test_reliability.py runs every case under pytest; ``python tests/fault_suite.py --write
+docs/reliability.md`` runs them and writes the table in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ALLISON = REPO / "recipes/allison_8k/downloads/root/usr/share/asterisk/sounds/en_US_f_Allison"
+GOOD = ("activated", "vm-goodbye", "conf-onlyperson", "vm-forward-multiple")
+TINY_TRAIN = ["--vae-epochs", "2", "--critic-epochs", "1", "--adv-epochs", "1", "--batch-size", "64",
+              "--device", "cpu"]
+
+
+@dataclasses.dataclass
+class Result:
+    outcome: str
+    ok: bool
+    traceback: bool = False
+    lost: bool = False
+
+
+@dataclasses.dataclass
+class Case:
+    area: str
+    name: str
+    expected: str
+    fn: Callable[[Path], Result]
+
+
+CASES: list[Case] = []
+
+
+def case(area: str, name: str, expected: str):
+    def register(fn):
+        CASES.append(Case(area, name, expected, fn))
+        return fn
+    return register
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def cli(*args, timeout: float = 600, env: dict | None = None, stdin: str | None = None, preexec=None):
+    exe, *rest = [str(a) for a in args]
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", **(env or {})}
+    return subprocess.run([str(BIN / exe), *rest], capture_output=True, text=True, timeout=timeout,
+                          env=full_env, input=stdin, preexec_fn=preexec)
+
+
+def has_traceback(p) -> bool:
+    return "Traceback (most recent call last)" in (p.stdout + p.stderr)
+
+
+def error_line(p) -> str:
+    """The tool's one-line error (the last 'error:' line of stderr), whitespace squeezed."""
+    lines = [ln for ln in " ".join(p.stderr.split("\n")).split("error:")[1:]]
+    return " ".join(lines[-1].split()) if lines else ""
+
+
+def good_wavs(folder: Path, names=GOOD) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        shutil.copy(ALLISON / f"{n}.wav", folder / f"{n}.wav")
+    return folder
+
+
+def speech() -> tuple[np.ndarray, int]:
+    return sf.read(ALLISON / "vm-forward-multiple.wav")
+
+
+def failed_reasons(feats: Path) -> dict[str, str]:
+    path = feats / "failed.tsv"
+    if not path.is_file():
+        return {}
+    rows = [ln.split("\t") for ln in path.read_text(encoding="utf-8").splitlines()[1:] if ln]
+    return {Path(r[1]).stem if len(r) > 1 else r[0]: r[-1] for r in rows}
+
+
+def extract_one_bad(tmp: Path, filename: str, write: Callable[[Path], None], must_fail: bool | None,
+                    reason_has: str = "") -> Result:
+    """Extract good files plus one bad one. must_fail: True (skipped with a reason), False
+    (processed), None (either, as long as it is defined)."""
+    wavs = good_wavs(tmp / "wavs")
+    write(wavs / filename)
+    feats = tmp / "feats"
+    p = cli("vawgan", "extract", wavs, "-o", feats, "-j", "2", "--f0-method", "dio")
+    reasons = failed_reasons(feats)
+    good_ok = all((feats / f"{n}.npz").is_file() for n in GOOD)
+    bad_id = [k for k in reasons]
+    made = sorted(q.name for q in feats.glob("*.npz") if q.stem not in (*GOOD, "stats"))
+    if bad_id:
+        outcome = f"skipped (exit {p.returncode}): {next(iter(reasons.values()))}"
+        ok = must_fail is not False and reason_has.lower() in outcome.lower() and p.returncode == 1
+    else:
+        outcome = f"processed (exit {p.returncode}) → {', '.join(made) or 'nothing'}"
+        ok = must_fail is not True and p.returncode == 0 and len(made) == 1
+    stray = list(feats.glob(".tmp-*"))
+    return Result(outcome + ("" if good_ok else "; GOOD FILES AFFECTED"), ok and good_ok and not stray,
+                  has_traceback(p), lost=not good_ok or bool(stray))
+
+
+def riff(fmt_tag: int, channels: int, fs: int, bits: int, data: bytes) -> bytes:
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", fmt_tag, channels, fs, fs * block, block, bits)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+# ------------------------------------------------------------------------------- audio inputs
+
+
+@case("audio", "empty file (0 bytes)", "skipped, reason in failed.tsv")
+def _(tmp):
+    return extract_one_bad(tmp, "empty.wav", lambda p: p.write_bytes(b""), True, "not readable")
+
+
+@case("audio", "WAV cut off in the middle of its data", "processed up to where it ends")
+def _(tmp):
+    def write(p):
+        x, fs = speech()
+        sf.write(p, x, fs, subtype="PCM_16")
+        raw = p.read_bytes()
+        p.write_bytes(raw[: len(raw) // 2])
+    return extract_one_bad(tmp, "truncated.wav", write, False)
+
+
+@case("audio", "WAV header only (no data chunk)", "skipped, reason in failed.tsv")
+def _(tmp):
+    return extract_one_bad(tmp, "header_only.wav", lambda p: p.write_bytes(riff(1, 1, 8000, 16, b"")[:36]), True)
+
+
+@case("audio", "text file named .wav", "skipped, reason in failed.tsv")
+def _(tmp):
+    return extract_one_bad(tmp, "text.wav", lambda p: p.write_text("not audio\n"), True, "not readable")
+
+
+@case("audio", "codec libsndfile cannot read (MP3 in a RIFF)", "skipped, reason in failed.tsv")
+def _(tmp):
+    return extract_one_bad(tmp, "mp3_in_riff.wav", lambda p: p.write_bytes(riff(0x55, 1, 8000, 0, b"\x00" * 4000)), True,
+                           "not readable")
+
+
+@case("audio", "NaN and Inf samples", "skipped, reason in failed.tsv")
+def _(tmp):
+    def write(p):
+        x = np.zeros(8000)
+        x[10], x[20] = np.nan, np.inf
+        sf.write(p, x, 8000, subtype="FLOAT")
+    return extract_one_bad(tmp, "nan.wav", write, True, "non-finite")
+
+
+@case("audio", "all-zero samples", "skipped, reason in failed.tsv")
+def _(tmp):
+    return extract_one_bad(tmp, "zeros.wav", lambda p: sf.write(p, np.zeros(16000), 8000), True, "silence")
+
+
+@case("audio", "near-silent (−128 dBFS noise)", "skipped, reason in failed.tsv")
+def _(tmp):
+    rng = np.random.default_rng(0)
+    return extract_one_bad(tmp, "near_silent.wav", lambda p: sf.write(p, 1e-7 * rng.standard_normal(16000), 8000,
+                                                                       subtype="FLOAT"), True, "silence")
+
+
+@case("audio", "shorter than one analysis window", "skipped, reason in failed.tsv")
+def _(tmp):
+    rng = np.random.default_rng(0)
+    return extract_one_bad(tmp, "short.wav", lambda p: sf.write(p, 0.1 * rng.standard_normal(100), 8000), True,
+                           "too short")
+
+
+@case("audio", "6 channels", "processed (channel mean)")
+def _(tmp):
+    x, fs = speech()
+    return extract_one_bad(tmp, "six.wav", lambda p: sf.write(p, np.tile(x[:, None], (1, 6)), fs), False)
+
+
+@case("audio", "very low rate (1 kHz)", "skipped: F0 range does not fit below Nyquist")
+def _(tmp):
+    x, fs = speech()
+    return extract_one_bad(tmp, "low.wav", lambda p: sf.write(p, x[::8], 1000), True, "fs/2")
+
+
+@case("audio", "very high rate (192 kHz)", "processed at its own rate")
+def _(tmp):
+    import soxr
+
+    x, fs = speech()
+    return extract_one_bad(tmp, "high.wav", lambda p: sf.write(p, soxr.resample(x, fs, 192000)[:192000], 192000),
+                           False)
+
+
+@case("audio", "sample formats: u8, 24-bit, 32-bit, float, double, FLAC", "processed, each")
+def _(tmp):
+    x, fs = speech()
+    wavs = tmp / "wavs"
+    wavs.mkdir()
+    kinds = {"u8.wav": "PCM_U8", "s24.wav": "PCM_24", "s32.wav": "PCM_32", "f32.wav": "FLOAT", "f64.wav": "DOUBLE",
+             "s16.flac": "PCM_16"}
+    for name, sub in kinds.items():
+        sf.write(wavs / name, x, fs, subtype=sub)
+    feats = tmp / "feats"
+    p = cli("vawgan", "extract", wavs, "-o", feats, "-j", "2", "--f0-method", "dio")
+    made = sorted(q.stem for q in feats.glob("*.npz") if q.stem != "stats")
+    ok = p.returncode == 0 and made == sorted(Path(n).stem for n in kinds)
+    return Result(f"exit {p.returncode}; extracted {len(made)} of {len(kinds)}", ok, has_traceback(p))
+
+
+@case("audio", "names with spaces, non-ASCII, shell/path characters", "processed; ids are safe file names")
+def _(tmp):
+    x, fs = speech()
+    wavs = tmp / "wavs"
+    (wavs / "sub dir").mkdir(parents=True)
+    names = ["with space.wav", "naïve café.wav", "a:b?*|<>.wav", "-leading-dash.wav", "sub dir/..x.wav"]
+    for n in names:
+        sf.write(wavs / n, x[:8000], fs)
+    feats = tmp / "feats"
+    p = cli("vawgan", "extract", wavs, "-o", feats, "-j", "1", "--f0-method", "dio")
+    made = sorted(q.name for q in feats.glob("*.npz") if q.stem != "stats")
+    inside = all(q.resolve().parent == feats.resolve() for q in feats.rglob("*.npz"))
+    ok = p.returncode == 0 and len(made) == len(names) and inside
+    return Result(f"exit {p.returncode}; {', '.join(made)}", ok, has_traceback(p))
+
+
+@case("audio", "list file whose ids climb out of the output folder (../../x)", "processed; written inside the output folder")
+def _(tmp):
+    wavs = good_wavs(tmp / "wavs", GOOD[:1])
+    scp = tmp / "wav.scp"
+    scp.write_text(f"../../escaped\t{wavs / (GOOD[0] + '.wav')}\n/abs/olute\t{wavs / (GOOD[0] + '.wav')}\n")
+    feats = tmp / "out" / "feats"
+    p = cli("vawgan", "extract", scp, "-o", feats, "-j", "1", "--f0-method", "dio")
+    outside = [q for q in tmp.rglob("*.npz") if feats.resolve() not in q.resolve().parents]
+    made = sorted(q.name for q in feats.glob("*.npz") if q.stem != "stats")
+    return Result(f"exit {p.returncode}; {', '.join(made)}; outside the folder: {len(outside)}",
+                  p.returncode == 0 and not outside and len(made) == 2, has_traceback(p), lost=bool(outside))
+
+
+# ----------------------------------------------------------------------- features and models
+
+
+@dataclasses.dataclass
+class Trained:
+    feats: Path
+    exp: Path
+
+
+_TRAINED: dict[str, Trained] = {}
+
+
+def trained(root: Path) -> Trained:
+    """One tiny trained experiment shared by the model cases (built once per process)."""
+    if "t" not in _TRAINED:
+        wavs = good_wavs(root / "wavs")
+        feats = root / "feats"
+        p = cli("vawgan", "extract", wavs, "-o", feats, "-j", "2", "--f0-method", "dio")
+        assert p.returncode == 0, p.stderr
+        exp = root / "exp"
+        p = cli("vawgan", "train", feats, "-o", exp, *TINY_TRAIN)
+        assert p.returncode == 0, p.stderr
+        _TRAINED["t"] = Trained(feats, exp)
+    return _TRAINED["t"]
+
+
+def bad_feature_case(tmp: Path, mutate: Callable[[dict], dict], words: str) -> Result:
+    t = trained(tmp.parent / "_shared")
+    feats = tmp / "feats"
+    shutil.copytree(t.feats, feats)
+    victim = feats / f"{GOOD[0]}.npz"
+    with np.load(victim) as z:
+        data = mutate({k: z[k] for k in z.files})
+    np.savez(victim, **data)
+    out = tmp / "synth"
+    p = cli("vawgan", "synth", feats, "-o", out, "-m", t.exp, "--system", "vae")
+    line = error_line(p)
+    ok = p.returncode == 2 and victim.name in line and words.lower() in line.lower()
+    return Result(f"refused (exit {p.returncode}): {line}" if line else f"exit {p.returncode}", ok, has_traceback(p))
+
+
+@case("features", ".npz without its mel-cepstrum", "refused, naming the file and the key")
+def _(tmp):
+    return bad_feature_case(tmp, lambda d: {k: v for k, v in d.items() if k != "mcep"}, "mcep")
+
+
+@case("features", ".npz with a mel-cepstrum of the wrong order", "refused, naming the file and the shape")
+def _(tmp):
+    return bad_feature_case(tmp, lambda d: {**d, "mcep": d["mcep"][:, :25]}, "")
+
+
+@case("features", ".npz with NaN in the mel-cepstrum", "refused, naming the file")
+def _(tmp):
+    def nan(d):
+        m = d["mcep"].copy()
+        m[3, 5] = np.nan
+        return {**d, "mcep": m}
+    return bad_feature_case(tmp, nan, "")
+
+
+@case("features", "features at another rate / α than the model's", "refused, naming both settings")
+def _(tmp):
+    return bad_feature_case(tmp, lambda d: {**d, "fs": np.array(16000), "alpha": np.array(0.41)}, "alpha")
+
+
+@case("features", "stats.npz that does not match the features (wrong dimension)", "refused at training, naming the file")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    exp = tmp / "exp"
+    shutil.copytree(t.exp, exp)
+    np.savez(exp / "stats.npz", mean=np.zeros(12), std=np.ones(12), count=np.array(5))
+    p = cli("vawgan", "train", t.feats, "-o", exp, "--stage", "critic", "--overwrite", *TINY_TRAIN)
+    line = error_line(p)
+    return Result(f"refused (exit {p.returncode}): {line}", p.returncode == 2 and "stats.npz" in line, has_traceback(p))
+
+
+@case("models", "checkpoint of another task (a gen toy run) as a VAWGAN model", "refused, naming both tasks")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    toy = tmp / "toy"
+    p = cli("gen", "toy", "-o", toy, "--epochs", "1", "--batch-size", "4096", "--snapshot-every", "1")
+    assert p.returncode == 0, p.stderr
+    exp = tmp / "exp"
+    shutil.copytree(t.exp, exp)
+    shutil.copy(toy / "checkpoints" / "wgan.pt", exp / "checkpoints" / "vae.pt")
+    p = cli("vawgan", "synth", t.feats, "-o", tmp / "out", "-m", exp, "--system", "vae")
+    line = error_line(p)
+    return Result(f"refused (exit {p.returncode}): {line}", p.returncode == 2 and "toy_wgan" in line and "vae.pt" in line,
+                  has_traceback(p))
+
+
+@case("models", "checkpoint truncated to half its size", "refused, naming the file")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    exp = tmp / "exp"
+    shutil.copytree(t.exp, exp)
+    ck = exp / "checkpoints" / "adv.pt"
+    ck.write_bytes(ck.read_bytes()[: ck.stat().st_size // 2])
+    p = cli("vawgan", "synth", t.feats, "-o", tmp / "out", "-m", exp, "--system", "vawgan")
+    line = error_line(p)
+    return Result(f"refused (exit {p.returncode}): {line}", p.returncode == 2 and "adv.pt" in line, has_traceback(p))
+
+
+@case("models", "checkpoint of another configuration (other layer sizes)", "refused, naming the file")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    exp = tmp / "exp"
+    shutil.copytree(t.exp, exp)
+    conf = tmp / "wide.toml"
+    conf.write_text("[vawgan]\nhidden = [64, 32]\n")
+    p = cli("vawgan", "train", t.feats, "-o", exp, "--stage", "critic", "--overwrite", "--config", conf, *TINY_TRAIN)
+    line = error_line(p)
+    return Result(f"refused (exit {p.returncode}): {line}", p.returncode == 2 and "vae.pt" in line and "does not fit" in line,
+                  has_traceback(p))
+
+
+@case("models", "crafted checkpoint that runs code when unpickled", "refused; the code does not run")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    exp = tmp / "exp"
+    shutil.copytree(t.exp, exp)
+    marker = tmp / "pwned"
+    payload = f"""
+import os, torch
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch {marker}",))
+torch.save({{"version": 1, "task": "vawgan", "config": {{}}, "model": Evil(), "progress": {{}}}}, "{exp}/checkpoints/vae.pt")
+"""
+    subprocess.run([sys.executable, "-c", payload], check=True, capture_output=True)
+    p = cli("vawgan", "synth", t.feats, "-o", tmp / "out", "-m", exp, "--system", "vae")
+    line = error_line(p)
+    ran = marker.exists()
+    return Result(f"refused (exit {p.returncode}): {line}; code ran: {ran}", p.returncode == 2 and not ran,
+                  has_traceback(p))
+
+
+@case("models", "train into an EXP that holds a finished run", "refused without --overwrite; nothing touched")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    exp = tmp / "exp"
+    shutil.copytree(t.exp, exp)
+    before = {q: q.read_bytes() for q in exp.rglob("*") if q.is_file()}
+    p = cli("vawgan", "train", t.feats, "-o", exp, *TINY_TRAIN)
+    after = {q: q.read_bytes() for q in exp.rglob("*") if q.is_file()}
+    line = error_line(p)
+    return Result(f"refused (exit {p.returncode}): {line}", p.returncode == 2 and "--overwrite" in line,
+                  has_traceback(p), lost=before != after)
+
+
+# ------------------------------------------------------------------------------ interruption
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 300) -> bool:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if path.is_file():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def _popen(*args, **kw):
+    exe, *rest = [str(a) for a in args]
+    return subprocess.Popen([str(BIN / exe), *rest], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}, **kw)
+
+
+def _state(exp: Path, name: str):
+    import torch
+
+    return torch.load(exp / "checkpoints" / name, map_location="cpu", weights_only=True)["model"]
+
+
+def _same(a, b) -> bool:
+    import torch
+
+    return all(torch.equal(a[r][k], b[r][k]) for r in a for k in a[r])
+
+
+@case("interruption", "Ctrl-C (SIGINT) during training, then --resume", "checkpoint, exit 130; resume finishes")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    exp = tmp / "exp"
+    args = ("vawgan", "train", t.feats, "-o", exp, *TINY_TRAIN, "--vae-epochs", "200")
+    proc = _popen(*args)
+    started = _wait_for(exp / "log.csv", proc)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    saved = (exp / "checkpoints" / "last.pt").is_file()
+    p = cli("vawgan", "train", t.feats, "-o", exp, *TINY_TRAIN, "--vae-epochs", "3", "--resume")
+    done = (exp / "checkpoints" / "adv.pt").is_file()
+    ok = started and proc.returncode == 130 and saved and p.returncode == 0 and done
+    return Result(f"exit {proc.returncode}, last.pt {'written' if saved else 'MISSING'}; resume exit {p.returncode}",
+                  ok, "Traceback" in err or has_traceback(p), lost=not saved)
+
+
+@case("interruption", "SIGTERM during training", "checkpoint, exit 130")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    exp = tmp / "exp"
+    proc = _popen("vawgan", "train", t.feats, "-o", exp, *TINY_TRAIN, "--vae-epochs", "200")
+    started = _wait_for(exp / "log.csv", proc)
+    time.sleep(2.0)
+    proc.terminate()
+    _, err = proc.communicate(timeout=120)
+    saved = (exp / "checkpoints" / "last.pt").is_file()
+    return Result(f"exit {proc.returncode}, last.pt {'written' if saved else 'MISSING'}",
+                  started and proc.returncode == 130 and saved, "Traceback" in err, lost=not saved)
+
+
+@case("interruption", "kill -9 during training, then --resume", "resumes from the last periodic checkpoint; same parameters as an uninterrupted run")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    conf = tmp / "periodic.toml"
+    conf.write_text("[train]\ncheckpoint_every = 5\n")
+    args = (t.feats, *TINY_TRAIN, "--vae-epochs", "6", "--config", conf)
+    ref = tmp / "ref"
+    p = cli("vawgan", "train", args[0], "-o", ref, *args[1:])
+    assert p.returncode == 0, p.stderr
+    exp = tmp / "exp"
+    proc = _popen("vawgan", "train", args[0], "-o", exp, *args[1:])
+    started = _wait_for(exp / "checkpoints" / "last.pt", proc)
+    time.sleep(0.3)
+    proc.kill()
+    proc.communicate(timeout=60)
+    p = cli("vawgan", "train", args[0], "-o", exp, *args[1:], "--resume")
+    same = p.returncode == 0 and _same(_state(ref, "adv.pt"), _state(exp, "adv.pt"))
+    return Result(f"killed (exit {proc.returncode}); resume exit {p.returncode}; parameters "
+                  f"{'identical to' if same else 'DIFFERENT from'} the uninterrupted run",
+                  started and same, has_traceback(p))
+
+
+@case("interruption", "kill -9 during extraction, then rerun", "no partial .npz; the rerun completes the rest")
+def _(tmp):
+    wavs = tmp / "wavs"
+    wavs.mkdir()
+    for f in sorted(ALLISON.glob("*.wav"))[:60]:
+        shutil.copy(f, wavs / f.name)
+    feats = tmp / "feats"
+    proc = _popen("vawgan", "extract", wavs, "-o", feats, "-j", "2", "--f0-method", "harvest",
+                  start_new_session=True)
+    t0 = time.monotonic()
+    while len(list(feats.glob("*.npz"))) < 5 and proc.poll() is None and time.monotonic() - t0 < 120:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker processes, mid-write
+    proc.communicate(timeout=60)
+    partial = []
+    for q in feats.glob("*.npz"):
+        try:
+            with np.load(q) as z:
+                z["mcep"]
+        except Exception:
+            partial.append(q.name)
+    n_before = len(list(feats.glob("*.npz")))
+    p = cli("vawgan", "extract", wavs, "-o", feats, "-j", "2", "--f0-method", "harvest")
+    n_after = len([q for q in feats.glob("*.npz") if q.stem != "stats"])
+    stray = list(feats.glob(".tmp-*"))
+    ok = not partial and p.returncode == 0 and n_after == 60 and not stray
+    return Result(f"{n_before} complete .npz when killed, {len(partial)} unreadable; rerun exit {p.returncode}, "
+                  f"{n_after}/60 extracted, {len(stray)} temporaries left", ok, has_traceback(p),
+                  lost=bool(partial) or bool(stray))
+
+
+def _fsize_limit(nbytes: int):
+    def set_limit():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+    return set_limit
+
+
+@case("disk", "file-size limit (ulimit -f) during extraction", "each file fails with the reason; no truncated .npz")
+def _(tmp):
+    wavs = good_wavs(tmp / "wavs")
+    feats = tmp / "feats"
+    p = cli("vawgan", "extract", wavs, "-o", feats, "-j", "1", "--f0-method", "dio", preexec=_fsize_limit(20_000))
+    reasons = failed_reasons(feats)
+    finals = [q for q in feats.glob("*.npz") if q.stem != "stats"]
+    broken = []
+    for q in finals:
+        try:
+            with np.load(q) as z:
+                z["mcep"]
+        except Exception:
+            broken.append(q.name)
+    stray = list(feats.glob(".tmp-*"))
+    first = next(iter(reasons.values()), error_line(p))
+    return Result(f"exit {p.returncode}; {len(reasons)} failed ({first}); {len(finals)} complete .npz, "
+                  f"{len(broken)} truncated", p.returncode in (1, 2) and not broken and not stray and bool(first),
+                  has_traceback(p), lost=bool(broken) or bool(stray))
+
+
+@case("disk", "file-size limit while writing a checkpoint", "one-line error; no truncated checkpoint under its name")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    exp = tmp / "exp"
+    p = cli("vawgan", "train", t.feats, "-o", exp, *TINY_TRAIN, preexec=_fsize_limit(60_000))
+    line = error_line(p)
+    cks = list((exp / "checkpoints").glob("*.pt")) if (exp / "checkpoints").is_dir() else []
+    broken = []
+    for q in cks:
+        r = subprocess.run([sys.executable, "-c", f"import torch; torch.load('{q}', weights_only=True)"], capture_output=True)
+        if r.returncode:
+            broken.append(q.name)
+    stray = list((exp / "checkpoints").glob(".tmp-*")) if (exp / "checkpoints").is_dir() else []
+    return Result(f"exit {p.returncode}: {line}; {len(broken)} truncated checkpoints",
+                  p.returncode == 2 and bool(line) and not broken and not stray, has_traceback(p),
+                  lost=bool(broken) or bool(stray))
+
+
+# ------------------------------------------------------------------------------ text (gen)
+
+
+_G2P: dict[str, Path] = {}
+
+
+def g2p_model(root: Path) -> Path:
+    if "m" not in _G2P:
+        exp = root / "g2p"
+        p = cli("gen", "seq2seq", "train", "-o", exp, "--limit", "200", "--epochs", "1", "--batch-size", "64")
+        assert p.returncode == 0, p.stderr
+        _G2P["m"] = exp
+    return _G2P["m"]
+
+
+def translate_case(tmp: Path, text: str | None, stdin: str | None, expect_exit: int, words: str) -> Result:
+    exp = g2p_model(tmp.parent / "_shared")
+    args = ["gen", "translate", "-m", exp, "--beam", "2"] + ([text] if text is not None else [])
+    p = cli(*args, stdin=stdin)
+    said = " ".join(p.stderr.split())
+    ok = p.returncode == expect_exit and words.lower() in said.lower()
+    n_out = len(p.stdout.splitlines())
+    return Result(f"exit {p.returncode}; {n_out} output line(s); stderr: {said[:120]}", ok, has_traceback(p))
+
+
+@case("text", "gen translate: empty string", "one-line error, exit 2")
+def _(tmp):
+    return translate_case(tmp, "", None, 2, "empty input")
+
+
+@case("text", "gen translate: whitespace only", "one-line error, exit 2")
+def _(tmp):
+    return translate_case(tmp, " \t  ", None, 2, "empty input")
+
+
+@case("text", "gen translate: 10,000 characters", "one-line error naming the limit, exit 2")
+def _(tmp):
+    return translate_case(tmp, "a" * 10000, None, 2, "longer than")
+
+
+@case("text", "gen translate: unknown script (Cyrillic, CJK)", "warning naming the characters; output produced")
+def _(tmp):
+    return translate_case(tmp, "привет 你好", None, 0, "unknown to the model")
+
+
+@case("text", "gen translate: control characters (NUL, BEL, ESC)", "removed; output produced")
+def _(tmp):
+    return translate_case(tmp, "speech\x07\x1b[31m", None, 0, "")
+
+
+@case("text", "gen translate on stdin: empty and over-long lines among good ones", "one output line per input line; warnings; exit 1")
+def _(tmp):
+    r = translate_case(tmp, None, "speech\n\n" + "b" * 500 + "\nvoice\n", 1, "line 2: empty input")
+    return r
+
+
+# ---------------------------------------------------------------------------------- running
+
+
+def run_case(c: Case, root: Path) -> Result:
+    tmp = root / f"{CASES.index(c):02d}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        return c.fn(tmp)
+    except Exception as e:  # the harness itself failed: report it, do not hide it
+        return Result(f"HARNESS ERROR {type(e).__name__}: {str(e)[:200]}", False)
+
+
+def table(results: list[tuple[Case, Result]]) -> str:
+    rows = ["| area | input or fault | defined outcome | observed | as defined | traceback | output lost |",
+            "|---|---|---|---|---|---|---|"]
+    for c, r in results:
+        obs = r.outcome.replace("|", "\\|")
+        rows.append(f"| {c.area} | {c.name.replace('|', '/')} | {c.expected} | {obs} | {'yes' if r.ok else '**no**'} | "
+                    f"{'**yes**' if r.traceback else 'no'} | {'**yes**' if r.lost else 'no'} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    import argparse
+    import tempfile
+
+    ap = argparse.ArgumentParser(description="Run the fault-injection suite; optionally write docs/reliability.md.")
+    ap.add_argument("--write", type=Path, help="Markdown file to (re)write with the table")
+    args = ap.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as d:
+        for c in CASES:
+            t0 = time.monotonic()
+            r = run_case(c, Path(d))
+            results.append((c, r))
+            print(f"{'ok ' if r.ok and not r.traceback and not r.lost else 'BAD'} {time.monotonic() - t0:5.1f}s  "
+                  f"{c.area}: {c.name} → {r.outcome}", flush=True)
+    n = len(results)
+    n_ok = sum(r.ok for _, r in results)
+    n_tb = sum(r.traceback for _, r in results)
+    n_lost = sum(r.lost for _, r in results)
+    summary = f"{n} inputs and faults tried: {n_ok} as defined, {n_tb} tracebacks, {n_lost} outputs lost."
+    print(summary)
+    if args.write:
+        from vawgan_tts.fileio import write_text_atomic
+
+        head = (REPO / "docs" / "reliability_head.md").read_text(encoding="utf-8")
+        write_text_atomic(args.write, f"{head}\n{summary}\n\n{table(results)}\n")
+    sys.exit(0 if n_ok == n and not n_tb and not n_lost else 1)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main()
