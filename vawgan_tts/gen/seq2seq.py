@@ -118,8 +118,9 @@ def mean_loss(task: Seq2SeqTask, batches: SequenceBatches, device) -> float:
 
 
 class DevMonitor:
-    """Epoch hook: dev loss; ``best.pt`` when it improves; stop after ``patience`` epochs without
-    improvement or once the training time passes ``max_minutes``."""
+    """Epoch hook: dev loss; ``best.pt`` when it improves, else the learning rate times ``lr_decay``
+    (the optimizer's state, and so the lowered rate, is in every checkpoint); stop after
+    ``patience`` epochs without improvement or once the training time passes ``max_minutes``."""
 
     def __init__(self, exp_dir: Path, dev: SequenceBatches, config: Seq2SeqConfig, resume: bool):
         self.exp_dir, self.dev, self.config = exp_dir, dev, config
@@ -145,11 +146,15 @@ class DevMonitor:
             trainer.save(trainer.checkpoint_dir / BEST)
         else:
             self.since_best += 1
+            for opt in trainer.optimizers.values():
+                for group in opt.param_groups:
+                    group["lr"] *= self.config.lr_decay
+        lr = trainer.optimizers["model"].param_groups[0]["lr"]
         out_of_time = self.config.max_minutes > 0 and minutes >= self.config.max_minutes
         stop = self.since_best >= self.config.patience or out_of_time
         last = stop or epoch + 1 == self.config.epochs
         self.record.add({"epoch": epoch + 1, "step": trainer.position.step, "dev_loss": round(dev_loss, 5),
-                         "best_dev_loss": round(self.best, 5), "train_minutes": round(minutes, 2),
+                         "best_dev_loss": round(self.best, 5), "lr": lr, "train_minutes": round(minutes, 2),
                          "stopped": ("patience" if self.since_best >= self.config.patience else "time") if stop else ""},
                         final=last)
         return stop

@@ -13,7 +13,7 @@ from ..config import to_dict
 from ..errors import VawganError
 from ..models.image import Discriminator, Generator
 from ..trainer import Stage, StepContext
-from .wgan import critic_step
+from .wgan import critic_step, frozen, generator_step
 
 LOSSES = ("gan", "wgan")
 
@@ -85,13 +85,10 @@ class ImageGANTask:
         d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
                   + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
         ctx.step("discriminator", d_loss)
-        self.discriminator.requires_grad_(False)
-        try:
+        with frozen(self.discriminator):
             g_out = self.discriminator(fake)
             g_loss = F.binary_cross_entropy_with_logits(g_out, torch.ones_like(g_out))  # non-saturating
             ctx.step("generator", g_loss)
-        finally:
-            self.discriminator.requires_grad_(True)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
                 "d_real": torch.sigmoid(d_real).mean().detach(), "d_fake": torch.sigmoid(d_fake).mean().detach()}
 
@@ -102,11 +99,5 @@ class ImageGANTask:
             fake = self.sample(len(real), real.device)
         out = critic_step(self.discriminator, real, fake, ctx, "discriminator", c.critic, c.gp_lambda, c.clip)
         if (ctx.step_index + 1) % c.n_critic == 0:
-            self.discriminator.requires_grad_(False)
-            try:
-                g_loss = -self.discriminator(self.sample(len(real), real.device)).mean()
-                ctx.step("generator", g_loss)
-            finally:
-                self.discriminator.requires_grad_(True)
-            out["g_loss"] = g_loss.detach()
+            out["g_loss"] = generator_step(self.discriminator, self.sample(len(real), real.device), ctx)
         return out

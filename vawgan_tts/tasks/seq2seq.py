@@ -25,6 +25,7 @@ class Seq2SeqConfig:
     epochs: int = 30
     teacher_forcing: float = 1.0  # probability of feeding the true previous token
     patience: int = 3  # early stopping: epochs without a better dev loss
+    lr_decay: float = 0.5  # the learning rate is multiplied by this after an epoch without a better dev loss
     max_minutes: float = 0.0  # stop after the epoch that passes this much training time; 0: no limit
     max_len: int = 100  # longest output decoded, and longest input accepted (tokens)
 

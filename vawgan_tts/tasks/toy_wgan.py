@@ -13,7 +13,7 @@ from ..errors import VawganError
 from ..models.critic import Critic
 from ..models.layers import mlp
 from ..trainer import Stage, StepContext
-from .wgan import critic_step
+from .wgan import critic_step, generator_step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,11 +81,5 @@ class ToyWGANTask:
             fake = self._generate(len(x), x.device)
         out = critic_step(self.critic, real, fake, ctx, "critic", c.critic, c.gp_lambda, c.clip)
         if (ctx.step_index + 1) % c.n_critic == 0:
-            self.critic.requires_grad_(False)
-            try:
-                g_loss = -self.critic(self._generate(len(x), x.device)).mean()
-                ctx.step("generator", g_loss)
-            finally:
-                self.critic.requires_grad_(True)
-            out["g_loss"] = g_loss.detach()
+            out["g_loss"] = generator_step(self.critic, self._generate(len(x), x.device), ctx)
         return out

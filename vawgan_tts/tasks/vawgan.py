@@ -24,7 +24,7 @@ from ..features import MODEL_DIM
 from ..models.critic import Critic
 from ..models.vae import FrameVAE
 from ..trainer import Stage, StepContext
-from .wgan import critic_step
+from .wgan import critic_step, frozen
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -151,8 +151,7 @@ class VAWGANTask:
         for _ in range(self.config.n_critic):
             out = self._update_critic(x, ctx)
         # (2) Update the VAE: the encoder on L_vae only, the decoder (generator) on L_vae + L_adv.
-        self.critic.requires_grad_(False)
-        try:
+        with frozen(self.critic):
             mu, logvar = self.vae.encode(x)
             z = FrameVAE.sample(mu, logvar)
             nll, kl = self.nll(x, self.vae.decode(z)), self.kl(mu, logvar)
@@ -164,7 +163,5 @@ class VAWGANTask:
             alpha = (e1 / e2).abs().detach()  # so that neither term swamps the other
             l_adv = -(e1 + alpha * e2)
             ctx.step("vae", l_vae + self.config.adv_weight * l_adv)
-        finally:
-            self.critic.requires_grad_(True)
         return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
                       "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": x.new_tensor(self.config.kl_weight)}

@@ -7,6 +7,8 @@ its weights to [−c, c] after each step (Arjovsky et al. 2017) or by a gradient
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from ..trainer import StepContext
@@ -40,3 +42,23 @@ def critic_step(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
                 p.clamp_(-clip, clip)
     return {"critic_loss": loss.detach(), "d_real": d_real.detach(), "d_fake": d_fake.detach(),
             "w_distance": w_distance.detach(), "gp": gp.detach()}
+
+
+@contextlib.contextmanager
+def frozen(module: torch.nn.Module):
+    """No gradients into ``module``'s parameters inside the block (the critic during a generator
+    update): its weights stay out of the generator's backward pass."""
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        module.requires_grad_(True)
+
+
+def generator_step(critic: torch.nn.Module, fake: torch.Tensor, ctx: StepContext,
+                   optimizer: str = "generator") -> torch.Tensor:
+    """One generator update on −E[D(G(z))]; returns the detached loss."""
+    with frozen(critic):
+        g_loss = -critic(fake).mean()
+        ctx.step(optimizer, g_loss)
+    return g_loss.detach()
