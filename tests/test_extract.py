@@ -108,3 +108,12 @@ def test_resampling_on_request(allison_few, tmp_path):
     f = load_features(tmp_path / "f" / "activated.npz")
     assert f.fs == 16000 and f.alpha == pytest.approx(0.41, abs=1e-3)
     assert s.count("ok") == 1
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); the final file gets what open() would give."""
+    from vawgan_tts import fileio
+
+    fileio.write_text_atomic(tmp_path / "a.txt", "x")
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~fileio._UMASK
+    assert fileio._UMASK & 0o044 or (tmp_path / "a.txt").stat().st_mode & 0o044 == 0o044

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Iterator
 
 TMP_PREFIX = ".tmp-"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: mkstemp's 0600 is widened to what open() would have given
 
 
 @contextlib.contextmanager
@@ -23,6 +25,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_UMASK)
     os.close(fd)
     tmp = Path(tmp)
     try:
