@@ -140,3 +140,20 @@ def test_voiced_frames_stay_periodic_at_8khz(allison_dir):
     voiced = f.bap[f.vuv]
     assert len(voiced) > 50
     assert np.all(voiced[:, 0] < -20.0)  # the 1 kHz band of voiced frames is mostly periodic
+
+
+def test_block_analysis_equals_one_block(arctic_wav, monkeypatch):
+    """Envelope and aperiodicity are computed a block of frames at a time (bounded memory on long
+    files); the blocks must not change the result."""
+    from vawgan_tts import features
+    from vawgan_tts.audio import read_audio
+
+    x, fs = read_audio(arctic_wav)
+    whole = features.analyze(x, fs, "dio")
+    monkeypatch.setattr(features, "ANALYSIS_BLOCK_FRAMES", 37)
+    blocks = features.analyze(x, fs, "dio")
+    assert whole.n_frames > 37 * 5
+    np.testing.assert_allclose(blocks.mcep, whole.mcep, atol=1e-5)  # float rounding only
+    np.testing.assert_array_equal(blocks.f0, whole.f0)
+    # D4C restarts its internal noise at each call, so blocks draw other noise: hundredths of a dB.
+    np.testing.assert_allclose(blocks.bap, whole.bap, atol=0.05)

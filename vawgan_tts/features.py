@@ -78,6 +78,9 @@ def mcep_alpha(fs: int) -> float:
     return float(pysptk.util.mcepalpha(fs))
 
 
+ANALYSIS_BLOCK_FRAMES = 2000  # frames analysed per block (10 s at 5 ms)
+
+
 def analyze(
     x: np.ndarray,
     fs: int,
@@ -109,15 +112,22 @@ def analyze(
     else:
         f0, t = pyworld.dio(x, fs, f0_floor=f0_floor, f0_ceil=f0_ceil, frame_period=frame_period)
         f0 = pyworld.stonemask(x, f0, t, fs)
-    sp = pyworld.cheaptrick(x, f0, t, fs, f0_floor=f0_floor, fft_size=fft_size)
-    ap = pyworld.d4c(x, f0, t, fs, threshold=_d4c_threshold(fs), fft_size=fft_size)
     alpha = mcep_alpha(fs)
-    mcep = pysptk.sp2mc(sp, order=MCEP_ORDER, alpha=alpha)
+    # Envelope and aperiodicity are per-frame analyses: computing and coding them a block of frames
+    # at a time keeps the full-resolution spectra (T × fft_size/2+1 doubles each, about 1 GB for
+    # ten minutes) out of memory; the result is the same as in one call.
+    mcep, bap = [], []
+    for a in range(0, len(f0), ANALYSIS_BLOCK_FRAMES):
+        f0_b, t_b = f0[a : a + ANALYSIS_BLOCK_FRAMES], t[a : a + ANALYSIS_BLOCK_FRAMES]
+        sp = pyworld.cheaptrick(x, f0_b, t_b, fs, f0_floor=f0_floor, fft_size=fft_size)
+        mcep.append(pysptk.sp2mc(sp, order=MCEP_ORDER, alpha=alpha).astype(np.float32))
+        ap = pyworld.d4c(x, f0_b, t_b, fs, threshold=_d4c_threshold(fs), fft_size=fft_size)
+        bap.append(code_aperiodicity(ap, fs).astype(np.float32))
     return Features(
-        mcep=mcep.astype(np.float32),
+        mcep=np.concatenate(mcep),
         f0=f0.astype(np.float32),
         vuv=f0 > 0,
-        bap=code_aperiodicity(ap, fs).astype(np.float32),
+        bap=np.concatenate(bap),
         fs=int(fs),
         frame_period=float(frame_period),
         alpha=alpha,
