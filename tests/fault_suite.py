@@ -34,8 +34,12 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ALLISON = REPO / "recipes/allison_8k/downloads/root/usr/share/asterisk/sounds/en_US_f_Allison"
 GOOD = ("activated", "vm-goodbye", "conf-onlyperson", "vm-forward-multiple")
-TINY_TRAIN = ["--vae-epochs", "2", "--critic-epochs", "1", "--adv-epochs", "1", "--batch-size", "64",
-              "--device", "cpu"]
+def tiny_train(vae_epochs: int = 2) -> list[str]:
+    return ["--vae-epochs", str(vae_epochs), "--critic-epochs", "1", "--adv-epochs", "1", "--batch-size", "64",
+            "--device", "cpu"]
+
+
+TINY_TRAIN = tiny_train()
 
 
 @dataclasses.dataclass
@@ -477,14 +481,13 @@ def _same(a, b) -> bool:
 def _(tmp):
     t = trained(tmp.parent / "_shared")
     exp = tmp / "exp"
-    args = ("vawgan", "train", t.feats, "-o", exp, *TINY_TRAIN, "--vae-epochs", "200")
-    proc = _popen(*args)
+    proc = _popen("vawgan", "train", t.feats, "-o", exp, *tiny_train(200))
     started = _wait_for(exp / "log.csv", proc)
     time.sleep(2.0)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     saved = (exp / "checkpoints" / "last.pt").is_file()
-    p = cli("vawgan", "train", t.feats, "-o", exp, *TINY_TRAIN, "--vae-epochs", "3", "--resume")
+    p = cli("vawgan", "train", t.feats, "-o", exp, *tiny_train(3), "--resume")
     done = (exp / "checkpoints" / "adv.pt").is_file()
     ok = started and proc.returncode == 130 and saved and p.returncode == 0 and done
     return Result(f"exit {proc.returncode}, last.pt {'written' if saved else 'MISSING'}; resume exit {p.returncode}",
@@ -495,7 +498,7 @@ def _(tmp):
 def _(tmp):
     t = trained(tmp.parent / "_shared")
     exp = tmp / "exp"
-    proc = _popen("vawgan", "train", t.feats, "-o", exp, *TINY_TRAIN, "--vae-epochs", "200")
+    proc = _popen("vawgan", "train", t.feats, "-o", exp, *tiny_train(200))
     started = _wait_for(exp / "log.csv", proc)
     time.sleep(2.0)
     proc.terminate()
@@ -510,7 +513,7 @@ def _(tmp):
     t = trained(tmp.parent / "_shared")
     conf = tmp / "periodic.toml"
     conf.write_text("[train]\ncheckpoint_every = 5\n")
-    args = (t.feats, *TINY_TRAIN, "--vae-epochs", "6", "--config", conf)
+    args = (t.feats, *tiny_train(6), "--config", conf)
     ref = tmp / "ref"
     p = cli("vawgan", "train", args[0], "-o", ref, *args[1:])
     assert p.returncode == 0, p.stderr
