@@ -459,10 +459,17 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 300) -> bool:
     return False
 
 
+def _default_sigint():
+    # A shell's background job (`suite &`) ignores SIGINT, and children inherit that: give the
+    # CLI the disposition a user's terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _popen(*args, **kw):
     exe, *rest = [str(a) for a in args]
     return subprocess.Popen([str(BIN / exe), *rest], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}, **kw)
+                            env={**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"},
+                            preexec_fn=_default_sigint, **kw)
 
 
 def _state(exp: Path, name: str):
