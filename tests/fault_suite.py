@@ -707,6 +707,7 @@ def main() -> None:
         for c in CASES:
             t0 = time.monotonic()
             r = run_case(c, Path(d))
+            r.outcome = r.outcome.replace(str(Path(d).resolve()), "$TMP").replace(d, "$TMP")
             results.append((c, r))
             print(f"{'ok ' if r.ok and not r.traceback and not r.lost else 'BAD'} {time.monotonic() - t0:5.1f}s  "
                   f"{c.area}: {c.name} → {r.outcome}", flush=True)

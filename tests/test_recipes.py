@@ -28,3 +28,22 @@ def test_make_lists_is_deterministic_and_disjoint(allison_dir, tmp_path):
 def test_run_sh_rejects_unknown_option():
     r = subprocess.run([str(RECIPE / "run.sh"), "--bogus"], capture_output=True, text=True)
     assert r.returncode == 2 and "unknown option --bogus" in r.stderr
+
+
+def test_ja_en_pairs_from_the_real_edict(tmp_path):
+    from vawgan_tts.data.text import read_pairs_tsv
+
+    edict = REPO / "downloads/edict/root/usr/share/edict/edict"
+    out = tmp_path / "pairs.tsv"
+    r = subprocess.run([sys.executable, str(REPO / "recipes/ja_en_edict/local/make_pairs.py"), str(edict), str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    pairs = read_pairs_tsv(out)
+    assert len(pairs) > 15000 and len(set(pairs)) == len(pairs)
+    assert ("10分の1", "tenth") in pairs  # full-width digits normalized (NFKC)
+
+
+def test_every_recipe_rejects_unknown_options():
+    for recipe in ("g2p_cmudict", "ja_en_edict", "toy_25gauss", "fashion_mnist"):
+        r = subprocess.run([str(REPO / "recipes" / recipe / "run.sh"), "--bogus"], capture_output=True, text=True)
+        assert r.returncode == 2 and "unknown option --bogus" in r.stderr, recipe
