@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,6 @@ def run_config(cls, exp_dir: Path, config: Path | None, resume: bool, **override
 
 
 def save_run_config(exp_dir: Path, cfg) -> None:
-    import dataclasses
-
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_toml(exp_dir / CONFIG, {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)})
 

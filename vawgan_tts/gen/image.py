@@ -41,14 +41,14 @@ class ImageDataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ImageVAERun:
-    train: TrainerConfig = TrainerConfig(checkpoint_every=0)
+    train: TrainerConfig = TrainerConfig()
     image_vae: ImageVAEConfig = ImageVAEConfig()
     data: ImageDataConfig = ImageDataConfig()
 
 
 @dataclasses.dataclass(frozen=True)
 class ImageGANRun:
-    train: TrainerConfig = TrainerConfig(batch_size=64, checkpoint_every=0)
+    train: TrainerConfig = TrainerConfig(batch_size=64)
     image_gan: ImageGANConfig = ImageGANConfig()
     data: ImageDataConfig = ImageDataConfig()
 

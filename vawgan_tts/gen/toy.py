@@ -37,7 +37,7 @@ class ToyDataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ToyRun:
-    train: TrainerConfig = TrainerConfig(batch_size=512, checkpoint_every=0)
+    train: TrainerConfig = TrainerConfig(batch_size=512)
     toy: ToyWGANConfig = ToyWGANConfig()
     data: ToyDataConfig = ToyDataConfig()
 
