@@ -42,6 +42,9 @@ def test_vocab_and_tokenizers():
     assert tokenize("S P IY1 CH", "space") == ["S", "P", "IY1", "CH"]
     assert tokenize("Hello, world!", "word") == ["hello", ",", "world", "!"]
     assert clean_text("a\x00b\u200bc\td") == "abc d"
+    from vawgan_tts.data.text import detokenize
+
+    assert detokenize(tokenize("Good-natured (fig.), one-to-one!", "word"), "word") == "good-natured (fig.), one-to-one!"
     assert clean_text("１０分") == "10分"  # NFKC
 
 

@@ -86,7 +86,10 @@ def detokenize(tokens: Sequence[str], kind: str) -> str:
     if kind == "letters":
         return "".join(tokens)
     text = " ".join(tokens)
-    return re.sub(r" ([.,!?;:)\]}'])", r"\1", re.sub(r"([(\[{]) ", r"\1", text)) if kind == "word" else text
+    if kind != "word":
+        return text
+    text = re.sub(r"(\w) - (?=\w)", r"\1-", text)  # good - natured -> good-natured
+    return re.sub(r" ([.,!?;:)\]}'])", r"\1", re.sub(r"([(\[{]) ", r"\1", text))
 
 
 _TAGGER = None
