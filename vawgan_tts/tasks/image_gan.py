@@ -13,7 +13,7 @@ from ..config import to_dict
 from ..errors import VawganError
 from ..models.image import Discriminator, Generator
 from ..trainer import Stage, StepContext
-from .wgan import critic_step, frozen, generator_step
+from .wgan import frozen, wgan_step
 
 LOSSES = ("gan", "wgan")
 
@@ -93,11 +93,6 @@ class ImageGANTask:
                 "d_real": torch.sigmoid(d_real).mean().detach(), "d_fake": torch.sigmoid(d_fake).mean().detach()}
 
     def _wgan_step(self, real, ctx):
-        # Every batch updates the critic; every n_critic-th batch also updates the generator.
         c = self.config
-        with torch.no_grad():
-            fake = self.sample(len(real), real.device)
-        out = critic_step(self.discriminator, real, fake, ctx, "discriminator", c.critic, c.gp_lambda, c.clip)
-        if (ctx.step_index + 1) % c.n_critic == 0:
-            out["g_loss"] = generator_step(self.discriminator, self.sample(len(real), real.device), ctx)
-        return out
+        return wgan_step(self.discriminator, real, lambda n: self.sample(n, real.device), ctx, "discriminator",
+                         c.critic, c.gp_lambda, c.clip, c.n_critic)

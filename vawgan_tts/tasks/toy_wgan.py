@@ -13,7 +13,7 @@ from ..errors import VawganError
 from ..models.critic import Critic
 from ..models.layers import mlp
 from ..trainer import Stage, StepContext
-from .wgan import critic_step, generator_step
+from .wgan import wgan_step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,10 +76,5 @@ class ToyWGANTask:
 
     def train_step(self, x: torch.Tensor, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
         c = self.config
-        real = x / c.scale
-        with torch.no_grad():
-            fake = self._generate(len(x), x.device)
-        out = critic_step(self.critic, real, fake, ctx, "critic", c.critic, c.gp_lambda, c.clip)
-        if (ctx.step_index + 1) % c.n_critic == 0:
-            out["g_loss"] = generator_step(self.critic, self._generate(len(x), x.device), ctx)
-        return out
+        return wgan_step(self.critic, x / c.scale, lambda n: self._generate(n, x.device), ctx, "critic",
+                         c.critic, c.gp_lambda, c.clip, c.n_critic)

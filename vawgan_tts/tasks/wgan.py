@@ -8,6 +8,7 @@ its weights to [−c, c] after each step (Arjovsky et al. 2017) or by a gradient
 from __future__ import annotations
 
 import contextlib
+from typing import Callable
 
 import torch
 
@@ -62,3 +63,17 @@ def generator_step(critic: torch.nn.Module, fake: torch.Tensor, ctx: StepContext
         g_loss = -critic(fake).mean()
         ctx.step(optimizer, g_loss)
     return g_loss.detach()
+
+
+def wgan_step(critic: torch.nn.Module, real: torch.Tensor, generate: Callable[[int], torch.Tensor],
+              ctx: StepContext, critic_optimizer: str, kind: str, gp_lambda: float, clip: float,
+              n_critic: int) -> dict[str, torch.Tensor]:
+    """The WGAN schedule over batches: every batch updates the critic against ``generate(n)``;
+    every ``n_critic``-th batch of the run (``ctx.step_index``, so resume keeps the rhythm) also
+    updates the generator."""
+    with torch.no_grad():
+        fake = generate(len(real))
+    out = critic_step(critic, real, fake, ctx, critic_optimizer, kind, gp_lambda, clip)
+    if (ctx.step_index + 1) % n_critic == 0:
+        out["g_loss"] = generator_step(critic, generate(len(real)), ctx)
+    return out
