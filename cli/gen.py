@@ -39,6 +39,7 @@ app.add_typer(seq_app, name="seq2seq")
 Dataset = Enum("Dataset", {n: n for n in ("fashion-mnist", "mnist", "digits")}, type=str)
 Arch = Enum("Arch", {n: n for n in ("mlp", "conv")}, type=str)
 CriticKind = Enum("CriticKind", {c: c for c in CRITICS}, type=str)
+LrDecay = Enum("LrDecay", {c: c for c in ("none", "linear")}, type=str)
 
 DataOption = Annotated[Optional[Dataset], typer.Option("--data", help="Image set [default: fashion-mnist].")]
 DataDirOption = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of the idx files (MNIST, or Fashion-MNIST elsewhere).")]
@@ -57,7 +58,7 @@ def _value(e: Enum | None):
 def _finish(trainer, output: Path, dry_run: bool, what: str) -> None:
     if dry_run:
         print_dry_run(trainer)
-    else:
+    elif trainer.is_main:  # under torchrun, one report
         out.print(f"{what} → {output} (step {trainer.position.step})")
 
 
@@ -165,6 +166,7 @@ def toy(
     clip: Annotated[Optional[float], typer.Option("--clip", help="Weight-clipping bound [default: 0.1].")] = None,
     n_critic: Annotated[Optional[int], typer.Option("--n-critic", min=1, help="Critic steps per generator step [default: 5].")] = None,
     snapshot_every: Annotated[Optional[int], typer.Option("--snapshot-every", min=1, help="Epochs between snapshots [default: 10].")] = None,
+    lr_decay: Annotated[Optional[LrDecay], typer.Option("--lr-decay", help="none or linear (to 0 at the last epoch) [default: none].")] = None,
     config: ConfigOption = None,
     epochs: EpochsOption = None,
     batch_size: BatchSizeOption = None,
@@ -180,10 +182,11 @@ def toy(
     from vawgan_tts.gen.toy import ToyRun, train_toy
 
     cfg = run_config(ToyRun, output, config, resume, toy__critic=_value(critic), toy__clip=clip,
-                     toy__n_critic=n_critic, data__snapshot_every=snapshot_every,
+                     toy__n_critic=n_critic, toy__lr_decay=_value(lr_decay),
+                     data__snapshot_every=snapshot_every,
                      **_train_overrides("toy__epochs", epochs, batch_size, "toy__lr", lr, seed, device))
     trainer = train_toy(output, cfg, resume=resume, dry_run=dry_run, overwrite=overwrite)
-    if not dry_run:
+    if not dry_run and trainer.is_main:
         import json
 
         final = json.loads((output / "metrics.json").read_text()).get("final", {})

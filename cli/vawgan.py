@@ -136,7 +136,7 @@ def train(
     trainer = train_vawgan(output, cfg, stages, resume=resume, dry_run=dry_run, overwrite=overwrite)
     if dry_run:
         print_dry_run(trainer)
-    else:
+    elif trainer.is_main:  # under torchrun, one report
         out.print(f"trained {', '.join(stages or ['vae', 'critic', 'adv'])} → {output} (step {trainer.position.step})")
 
 

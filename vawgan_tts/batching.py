@@ -24,21 +24,52 @@ class TensorBatches:
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last and len(tensors[0]) >= batch_size
+        self.rank, self.world = 0, 1
+
+    def shard(self, rank: int, world: int) -> "TensorBatches":
+        """This process's share under data parallelism: of each epoch's batches (the same
+        permutation on every rank), numbers ``rank``, ``rank + world``, …; every rank gets
+        the same count, so none waits for a batch the others lack."""
+        return _sharded(self, rank, world)
 
     @property
     def n_rows(self) -> int:
         return len(self.tensors[0])
 
-    def __len__(self) -> int:
+    def _all_batches(self) -> int:
         n, b = self.n_rows, self.batch_size
         return n // b if self.drop_last else -(-n // b)
 
+    def __len__(self) -> int:
+        return self._all_batches() // self.world
+
     def epoch(self, generator: torch.Generator, start: int = 0) -> Iterator:
-        order = torch.randperm(self.n_rows, generator=generator) if self.shuffle else torch.arange(self.n_rows)
+        order = _permutation(self.n_rows, generator) if self.shuffle else torch.arange(self.n_rows)
         for i in range(start, len(self)):
-            idx = order[i * self.batch_size : (i + 1) * self.batch_size]
-            rows = tuple(t[idx] for t in self.tensors)
-            yield rows[0] if len(rows) == 1 else rows
+            j = i * self.world + self.rank
+            yield self.gather(order[j * self.batch_size : (j + 1) * self.batch_size])
+
+    def gather(self, idx: torch.Tensor):
+        """The batch of rows ``idx``: one indexed copy per tensor, no Python loop over rows."""
+        rows = tuple(t[idx] for t in self.tensors)
+        return rows[0] if len(rows) == 1 else rows
+
+
+def _permutation(n: int, generator: torch.Generator) -> torch.Tensor:
+    """A random order of ``n`` rows; int32 where it fits (4 bytes per row of a large corpus, not 8)."""
+    return torch.randperm(n, generator=generator, dtype=torch.int32 if n < 2**31 else torch.int64)
+
+
+def _sharded(batches, rank: int, world: int):
+    import copy
+
+    if not 0 <= rank < world:
+        raise ValueError(f"rank {rank} outside 0..{world - 1}")
+    out = copy.copy(batches)
+    out.rank, out.world = rank, world
+    if len(out) == 0:
+        raise ValueError(f"{batches._all_batches()} batches per epoch cannot be shared by {world} processes")
+    return out
 
 
 class SequenceBatches:
@@ -56,9 +87,17 @@ class SequenceBatches:
             raise ValueError("no sentence pairs to batch")
         self.pairs, self.batch_size, self.sos, self.eos = pairs, int(batch_size), sos, eos
         self.bucket, self.shuffle = bucket, shuffle
+        self.rank, self.world = 0, 1
+
+    def shard(self, rank: int, world: int) -> "SequenceBatches":
+        """This process's share under data parallelism (as :meth:`TensorBatches.shard`)."""
+        return _sharded(self, rank, world)
+
+    def _all_batches(self) -> int:
+        return -(-len(self.pairs) // self.batch_size)
 
     def __len__(self) -> int:
-        return -(-len(self.pairs) // self.batch_size)
+        return self._all_batches() // self.world
 
     def _order(self, generator: torch.Generator) -> list[list[int]]:
         n, b = len(self.pairs), self.batch_size
@@ -86,5 +125,6 @@ class SequenceBatches:
         return s, torch.tensor([len(x) for x in src]), t, t_out
 
     def epoch(self, generator: torch.Generator, start: int = 0) -> Iterator:
-        for idx in self._order(generator)[start:]:
+        mine = self._order(generator)[self.rank::self.world][: len(self)]
+        for idx in mine[start:]:
             yield self.collate(idx)

@@ -16,15 +16,15 @@ from typing import Sequence
 
 import torch
 
-from .batching import TensorBatches
+from . import distributed
 from .checkpoint import load_checkpoint
 from .config import from_dict, load_run_config, save_toml
-from .data.frames import load_frames, normalize
+from .data.frames import FrameBatches, frame_store
 from .errors import VawganError
 from .extract import read_manifest
 from .features import FeatureStats, load_features
 from .tasks.vawgan import VAWGANConfig, VAWGANTask
-from .trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
+from .trainer import LOG_CSV, Trainer, TrainerConfig, choose_device, read_log, seed_everything
 
 CONFIG = "config.toml"
 STATS = "stats.npz"
@@ -65,31 +65,39 @@ def train_vawgan(
     overwrite: bool = False,
     progress: bool = True,
 ) -> Trainer:
-    """Train (some stages of) VAWGAN on ``config.data``; writes the experiment folder."""
+    """Train (some stages of) VAWGAN on ``config.data``; writes the experiment folder.
+
+    The frames come memory-mapped from the extraction folder's frame store (built on first use,
+    by rank 0 under torchrun)."""
     exp_dir = Path(exp_dir)
     feats = Path(config.data.feats)
     ids = list(config.data.ids) or read_manifest(feats)
     seed_everything(config.train.seed)
+    distributed.init_from_env(choose_device(config.train.device).type)
     v = config.vawgan
-    frames = load_frames(feats, ids, v.silence_threshold_db if v.drop_silence else None)
+    threshold = v.silence_threshold_db if v.drop_silence else None
+    if distributed.is_main():
+        store = frame_store(feats, ids, threshold)
+    distributed.barrier()
+    if not distributed.is_main():
+        store = frame_store(feats, ids, threshold, build=False)
     continuing = resume or (stages is not None and list(stages)[0] != "vae")
     if continuing and (exp_dir / STATS).is_file():
         stats = FeatureStats.load(exp_dir / STATS)  # the normalization the earlier stages used
     else:
-        stats = FeatureStats.from_frames(frames)
+        stats = store.stats
     first = load_features(feats / f"{ids[0]}.npz")
     extra = {**_stats_tensors(stats), "fs": first.fs, "alpha": first.alpha, "frame_period": first.frame_period}
     task = VAWGANTask(config.vawgan, extra)
-    x = torch.from_numpy(normalize(frames, stats))
-    batches = TensorBatches(x, batch_size=config.train.batch_size, shuffle=True)
+    batches = FrameBatches(store.open(), stats, batch_size=config.train.batch_size, shuffle=True)
     trainer = Trainer(task, batches, exp_dir, config.train, progress=progress)
-    if not dry_run:
+    if not dry_run and distributed.is_main():
         exp_dir.mkdir(parents=True, exist_ok=True)
         stats.save(exp_dir / STATS)
         save_toml(exp_dir / CONFIG, {"train": config.train, "vawgan": config.vawgan,
                                      "data": dataclasses.replace(config.data, ids=tuple(ids))})
     trainer.fit(stages, resume=resume, dry_run=dry_run, overwrite=overwrite)
-    if not dry_run:
+    if not dry_run and distributed.is_main():
         plot_experiment_curves(exp_dir)
     return trainer
 

@@ -14,6 +14,11 @@ What a run does between epochs (sample grids, a dev-set loss, early stopping) is
 ``hook(trainer, stage, epoch) -> bool | None`` called after every finished epoch (never in a dry
 run); returning True ends the stage there. Tasks and hooks live in their own files; the loop has
 no branch for any of them.
+
+Under torchrun (``WORLD_SIZE`` > 1) the same loop trains data-parallel (:mod:`.distributed`): each
+rank takes its share of every epoch's batches (``batches.shard``), gradients are averaged at every
+optimizer step, and only rank 0 logs, checkpoints and runs the hooks; what a hook may change in
+training (ending the stage, the learning rates) is broadcast to the other ranks.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 import torch
 from torch import nn
 
+from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import VawganError
 from .fileio import write_text_atomic
@@ -96,8 +102,9 @@ class StepContext:
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        distributed.average_gradients(params)
         if self.grad_clip > 0:
-            params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
             torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
         opt.step()
 
@@ -123,7 +130,13 @@ def choose_device(name: str) -> torch.device:
 
 
 def _to(batch, device: torch.device):
+    """Move a batch to ``device``. A CPU batch bound for CUDA goes through pinned memory (PyTorch's
+    caching host allocator reuses the buffers), so the copy is asynchronous."""
     if isinstance(batch, torch.Tensor):
+        if batch.device == device:
+            return batch
+        if device.type == "cuda" and batch.device.type == "cpu":
+            batch = batch.pin_memory()
         return batch.to(device, non_blocking=True)
     if isinstance(batch, (tuple, list)):
         return type(batch)(_to(b, device) for b in batch)
@@ -141,17 +154,26 @@ class Trainer:
                  progress: bool = True, hooks: Sequence[EpochHook] = ()):
         self.task = task
         self.hooks = list(hooks)
-        self.batches = batches
         self.out_dir = Path(out_dir)
         self.config = config
-        self.device = choose_device(config.device)
+        device = choose_device(config.device)
+        distributed.init_from_env(device.type)
+        self.device = distributed.local_device(device)
+        self.world_size, self.rank = distributed.world_size(), distributed.rank()
+        self.is_main = self.rank == 0
+        if self.world_size > 1:
+            if not hasattr(batches, "shard"):
+                raise VawganError(None, f"{type(batches).__name__} cannot be split across {self.world_size} processes")
+            batches = batches.shard(self.rank, self.world_size)
+        self.batches = batches
         for m in task.modules().values():
             m.to(self.device)
+        distributed.broadcast_module_state(task.modules().values())
         self.optimizers = task.make_optimizers()
         self.ctx = StepContext(self.optimizers, config.grad_clip)
         self.position = Position()
         self.stages_done: list[str] = []
-        self.show_progress = progress
+        self.show_progress = progress and self.is_main
         self.dry_run_metrics: dict[str, dict[str, float]] = {}
         self._log_rows: list[tuple[int, str, int, dict[str, torch.Tensor]]] = []
         use_amp = config.amp and self.device.type == "cuda" and torch.cuda.is_bf16_supported()
@@ -180,11 +202,15 @@ class Trainer:
             "optim": {k: o.state_dict() for k, o in self.optimizers.items()},
             "progress": dataclasses.asdict(self.position),
             "stages_done": list(self.stages_done),
+            "world_size": self.world_size,  # batch positions count this many processes' batches
             "rng": rng,
         }
 
     def save(self, path: Path) -> Path:
+        """Write a checkpoint (rank 0 only: the ranks hold the same parameters)."""
         self._flush_log()
+        if not self.is_main:
+            return path
         return save_checkpoint(path, self.state())
 
     def load(self, path: Path, restore_position: bool) -> dict:
@@ -204,6 +230,9 @@ class Trainer:
         self.stages_done = list(ckpt.get("stages_done", []))
         if restore_position:
             self.position = Position(**ckpt["progress"])
+            saved_world = int(ckpt.get("world_size", 1))
+            if saved_world != self.world_size:  # the same share of the epoch under another process count
+                self.position.batch = self.position.batch * saved_world // self.world_size
             torch.set_rng_state(ckpt["rng"]["torch"])
             if "cuda" in ckpt["rng"] and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
@@ -215,6 +244,8 @@ class Trainer:
         return ["step", "stage", "epoch", *self.task.metric_names]
 
     def _start_log(self, resume_step: int | None) -> None:
+        if not self.is_main:
+            return
         path = self.out_dir / LOG_CSV
         keep = []
         if resume_step is not None and path.is_file():
@@ -294,7 +325,8 @@ class Trainer:
         return self.position
 
     def _prepare(self, plan: list[int], resume: bool, overwrite: bool) -> None:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
         last = self.checkpoint_dir / LAST
         first = self.task.stages[plan[0]]
         if resume:
@@ -352,7 +384,8 @@ class Trainer:
                             raise VawganError(None, f"dry run: stage {stage.name!r} gave non-finite {', '.join(bad)}")
                         self.dry_run_metrics[stage.name] = vals
                         break
-                    self._log_rows.append((pos.step, stage.name, epoch, metrics))
+                    if self.is_main:
+                        self._log_rows.append((pos.step, stage.name, epoch, metrics))
                     if pos.step % self.config.log_flush == 0:
                         last = self._flush_log()
                         if bar is not None:
@@ -363,8 +396,7 @@ class Trainer:
                 if dry_run:
                     break
                 pos.epoch, pos.batch = epoch + 1, 0
-                stop = [bool(hook(self, stage.name, epoch)) for hook in self.hooks]
-                if any(stop):
+                if self._run_hooks(stage.name, epoch):
                     break
             if bar is not None:
                 bar.update(task_id, completed=stage.epochs * n_batches)
@@ -372,9 +404,26 @@ class Trainer:
             if not dry_run:
                 self.stages_done = [s for s in self.stages_done if s != stage.name] + [stage.name]
                 self._flush_log()
-                state = self.state()  # one snapshot, two files: the stage's and the latest
-                save_checkpoint(self.stage_checkpoint(stage.name), state)
-                save_checkpoint(self.checkpoint_dir / LAST, state)
+                if self.is_main:
+                    state = self.state()  # one snapshot, two files: the stage's and the latest
+                    save_checkpoint(self.stage_checkpoint(stage.name), state)
+                    save_checkpoint(self.checkpoint_dir / LAST, state)
+        distributed.barrier()  # no rank reads a checkpoint before rank 0 has written it
+
+    def _run_hooks(self, stage: str, epoch: int) -> bool:
+        """The hooks, on rank 0; True when one ends the stage. Other ranks receive that decision
+        and rank 0's learning rates (a hook may lower them)."""
+        stop = False
+        if self.is_main:
+            stop = any([bool(hook(self, stage, epoch)) for hook in self.hooks])
+        if self.world_size > 1 and self.hooks:
+            for opt in self.optimizers.values():
+                lrs = torch.tensor([g["lr"] for g in opt.param_groups], dtype=torch.float64, device=self.device)
+                torch.distributed.broadcast(lrs, src=0)
+                for g, lr in zip(opt.param_groups, lrs.tolist()):
+                    g["lr"] = lr
+            stop = distributed.any_rank(stop, self.device)
+        return stop
 
 
 def _raise_keyboard_interrupt(signum, frame):

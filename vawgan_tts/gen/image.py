@@ -152,10 +152,10 @@ def _fit(exp_dir: Path, cfg, task, train: ImageSet, hooks, resume, dry_run, over
     batches = TensorBatches(torch.from_numpy(train.images), batch_size=cfg.train.batch_size,
                             drop_last=len(train.images) > cfg.train.batch_size)
     trainer = Trainer(task, batches, exp_dir, cfg.train, progress=progress, hooks=[] if dry_run else hooks)
-    if not dry_run:
+    if not dry_run and trainer.is_main:
         save_run_config(exp_dir, cfg)
     trainer.fit(resume=resume, dry_run=dry_run, overwrite=overwrite)
-    if not dry_run:
+    if not dry_run and trainer.is_main:
         from ..plots import plot_curves
 
         plot_curves(read_log(exp_dir / LOG_CSV), panels, exp_dir / "curves.png", extra_curves() if extra_curves else None)

@@ -190,13 +190,13 @@ def train_seq2seq(exp_dir: str | Path, cfg: Seq2SeqRun, resume: bool = False, dr
                           shuffle=False)
     hooks = [] if dry_run else [DevMonitor(exp_dir, dev, cfg.seq2seq, resume)]
     trainer = Trainer(task, train, exp_dir, cfg.train, progress=progress, hooks=hooks)
-    if not dry_run:
+    if not dry_run and trainer.is_main:
         save_run_config(exp_dir, cfg)
         if not resume:
             for s, pairs in splits.items():
                 write_split(exp_dir / "data" / f"{s}.tsv", pairs)
     trainer.fit(resume=resume, dry_run=dry_run, overwrite=overwrite)
-    if not dry_run:
+    if not dry_run and trainer.is_main:
         from ..plots import plot_curves
 
         import json

@@ -94,10 +94,10 @@ def train_toy(exp_dir: str | Path, cfg: ToyRun, resume: bool = False, dry_run: b
     batches = TensorBatches(torch.from_numpy(x), batch_size=cfg.train.batch_size, drop_last=True)
     hooks = [] if dry_run else [ToySnapshots(exp_dir, cfg, resume)]
     trainer = Trainer(task, batches, exp_dir, cfg.train, progress=progress, hooks=hooks)
-    if not dry_run:
+    if not dry_run and trainer.is_main:
         save_run_config(exp_dir, cfg)
     trainer.fit(resume=resume, dry_run=dry_run, overwrite=overwrite)
-    if not dry_run:
+    if not dry_run and trainer.is_main:
         from ..plots import plot_curves
 
         plot_curves(read_log(exp_dir / LOG_CSV), [("critic", ("d_real", "d_fake", "w_distance")),

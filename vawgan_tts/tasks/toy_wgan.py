@@ -23,6 +23,7 @@ class ToyWGANConfig:
     gp_lambda: float = 0.1
     n_critic: int = 5
     lr: float = 1e-4
+    lr_decay: str = "none"  # none | linear (to 0 at the last epoch, as in the WGAN-GP paper's CIFAR runs)
     betas: tuple[float, ...] = (0.5, 0.9)
     z_dim: int = 2
     hidden: tuple[int, ...] = (256, 256, 256)
@@ -34,6 +35,8 @@ class ToyWGANConfig:
     def __post_init__(self):
         if self.critic not in CRITICS:
             raise VawganError(None, f"critic {self.critic!r}: choose clip or gp")
+        if self.lr_decay not in ("none", "linear"):
+            raise VawganError(None, f"lr_decay {self.lr_decay!r}: choose none or linear")
         if self.n_critic < 1:
             raise VawganError(None, f"n_critic must be ≥ 1, got {self.n_critic}")
 
@@ -76,5 +79,10 @@ class ToyWGANTask:
 
     def train_step(self, x: torch.Tensor, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
         c = self.config
+        if c.lr_decay == "linear":  # from the position alone, so a resumed run continues the schedule
+            lr = c.lr * max(0.0, 1.0 - ctx.epoch_progress / c.epochs)
+            for opt in ctx.optimizers.values():
+                for group in opt.param_groups:
+                    group["lr"] = lr
         return wgan_step(self.critic, x / c.scale, lambda n: self._generate(n, x.device), ctx, "critic",
                          c.critic, c.gp_lambda, c.clip, c.n_critic)
