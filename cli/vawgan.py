@@ -56,6 +56,7 @@ def extract(
     f0_floor: Annotated[Optional[float], typer.Option("--f0-floor", help="Lowest F0 searched (Hz) [default: 71].")] = None,
     f0_ceil: Annotated[Optional[float], typer.Option("--f0-ceil", help="Highest F0 searched (Hz) [default: 800].")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Re-extract files whose features are up to date.")] = False,
+    dask_scheduler: Annotated[Optional[str], typer.Option("--dask-scheduler", metavar="tcp://HOST:PORT", help="Send the files to this Dask distributed cluster instead of local processes (needs the dask extra; workers must see the same paths).")] = None,
 ):
     """WORLD analysis + 39-dim mel-cepstra of every input, in parallel; resumable."""
     from vawgan_tts import extract as X
@@ -70,7 +71,7 @@ def extract(
         task = progress.add_task("extract", total=n_files)
         summary = X.run(
             wavs, output, options, jobs=jobs or default_jobs(), overwrite=overwrite,
-            on_progress=lambda _: progress.advance(task),
+            on_progress=lambda _: progress.advance(task), scheduler=dask_scheduler,
         )
     _print_extract_summary(summary)
     if summary.failed:

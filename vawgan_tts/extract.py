@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import re
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -179,11 +180,14 @@ def run(
     jobs: int | None = None,
     overwrite: bool = False,
     on_progress: Callable[[Outcome], None] | None = None,
+    scheduler: str | None = None,
 ) -> ExtractSummary:
     """Extract every input into ``out_dir``; write manifest, failure report and statistics.
 
-    ``jobs`` processes (default: all cores) share the files; each finished file is passed to
-    ``on_progress``. The manifest and statistics describe the inputs of this run.
+    ``jobs`` processes (default: all cores) share the files, or, with ``scheduler`` (a Dask
+    distributed scheduler's address, e.g. ``tcp://host:8786``), the cluster's workers do — they
+    must see the inputs and ``out_dir`` at the same paths (a shared file system). Each finished
+    file is passed to ``on_progress``. The manifest and statistics describe the inputs of this run.
     """
     start = time.perf_counter()
     out_dir = Path(out_dir)
@@ -196,7 +200,10 @@ def run(
     if settings.is_file() and load_section(settings, "extract", ExtractConfig) != options:
         overwrite = True
     jobs = jobs or os.cpu_count() or 1
-    outcomes = list(_map_jobs(job_list, options, overwrite, jobs, on_progress))
+    if scheduler:
+        outcomes = list(_map_jobs_dask(job_list, options, overwrite, scheduler, on_progress))
+    else:
+        outcomes = list(_map_jobs(job_list, options, overwrite, jobs, on_progress))
     outcomes.sort(key=lambda o: o.utt)
     _write_reports(out_dir, outcomes)
     save_toml(out_dir / SETTINGS, {"extract": options})
@@ -226,6 +233,39 @@ def _map_jobs(job_list, options, overwrite, jobs, on_progress) -> Iterable[Outco
                 for fut in futures:
                     fut.cancel()
                 raise
+
+
+def _map_jobs_dask(job_list, options, overwrite, scheduler: str, on_progress) -> Iterable[Outcome]:
+    """The same jobs on a Dask distributed cluster: one task per file, results as they finish. A
+    task the cluster gives up on (its worker died, again and again) is a failed file, not a crash."""
+    try:
+        from distributed import Client, as_completed as dask_completed
+    except ImportError:
+        raise VawganError(None, "--dask-scheduler needs Dask: pip install 'vawgan-tts[dask]' (dask[distributed])") from None
+    try:
+        client = Client(scheduler, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise VawganError(scheduler, f"cannot reach the Dask scheduler ({' '.join(str(e).split())[:200]})") from None
+    # Workers may run elsewhere: absolute paths; the manifest keeps the paths as given.
+    remote = {Job(j.utt, j.source.absolute(), j.target.absolute()): j for j in job_list}
+    run_id = uuid.uuid4().hex[:8]
+    with client:
+        futures = {client.submit(_process, r, options, overwrite, key=f"vawgan-extract-{run_id}-{r.utt}", pure=False): j
+                   for r, j in remote.items()}
+        try:
+            for fut in dask_completed(futures, loop=client.loop):
+                job = futures[fut]
+                try:
+                    outcome = fut.result()
+                except Exception as e:  # KilledWorker, a worker without vawgan_tts, ...
+                    outcome = Outcome(job.utt, str(job.source), "failed", reason=f"Dask: {type(e).__name__}: {e}")
+                outcome.source = str(job.source)
+                if on_progress is not None:
+                    on_progress(outcome)
+                yield outcome
+        except BaseException:
+            client.cancel(list(futures))
+            raise
 
 
 def _write_reports(out_dir: Path, outcomes: list[Outcome]) -> None:
