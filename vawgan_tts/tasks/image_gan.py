@@ -12,7 +12,7 @@ from ..choices import CRITICS
 from ..config import to_dict
 from ..errors import VawganError
 from ..models.image import Discriminator, Generator
-from ..trainer import Stage, StepContext
+from ..trainer import Stage, StepContext, adam
 from .wgan import frozen, wgan_step
 
 LOSSES = ("gan", "wgan")
@@ -63,8 +63,8 @@ class ImageGANTask:
     def make_optimizers(self):
         c = self.config
         betas = tuple(c.betas)
-        return {"generator": torch.optim.Adam(self.generator.parameters(), lr=c.lr, betas=betas),
-                "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=c.lr, betas=betas)}
+        return {"generator": adam(self.generator.parameters(), c.lr, betas),
+                "discriminator": adam(self.discriminator.parameters(), c.lr, betas)}
 
     def config_dict(self):
         return to_dict(self.config)

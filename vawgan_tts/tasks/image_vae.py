@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from ..config import to_dict
 from ..errors import VawganError
 from ..models.image import ConvVAE, MLPVAE, reparameterize
-from ..trainer import Stage, StepContext
+from ..trainer import Stage, StepContext, adam
 
 ARCHS = ("mlp", "conv")
 
@@ -53,7 +53,7 @@ class ImageVAETask:
         return {"vae": self.vae}
 
     def make_optimizers(self):
-        return {"vae": torch.optim.Adam(self.vae.parameters(), lr=self.config.lr)}
+        return {"vae": adam(self.vae.parameters(), self.config.lr)}
 
     def config_dict(self):
         return to_dict(self.config)

@@ -11,7 +11,7 @@ from ..config import to_dict
 from ..data.text import PAD_ID
 from ..errors import VawganError
 from ..models.seq2seq import ATTENTIONS, Seq2Seq
-from ..trainer import Stage, StepContext
+from ..trainer import Stage, StepContext, adam
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Seq2SeqTask:
         return {"model": self.model}
 
     def make_optimizers(self):
-        return {"model": torch.optim.Adam(self.model.parameters(), lr=self.config.lr)}
+        return {"model": adam(self.model.parameters(), self.config.lr)}
 
     def config_dict(self):
         return to_dict(self.config)

@@ -12,7 +12,7 @@ from ..config import to_dict
 from ..errors import VawganError
 from ..models.critic import Critic
 from ..models.layers import mlp
-from ..trainer import Stage, StepContext
+from ..trainer import Stage, StepContext, adam
 from .wgan import wgan_step
 
 
@@ -57,8 +57,8 @@ class ToyWGANTask:
 
     def make_optimizers(self):
         c = self.config
-        return {"generator": torch.optim.Adam(self.generator.parameters(), lr=c.lr, betas=tuple(c.betas)),
-                "critic": torch.optim.Adam(self.critic.parameters(), lr=c.lr, betas=tuple(c.betas))}
+        return {"generator": adam(self.generator.parameters(), c.lr, tuple(c.betas)),
+                "critic": adam(self.critic.parameters(), c.lr, tuple(c.betas))}
 
     def config_dict(self):
         return to_dict(self.config)

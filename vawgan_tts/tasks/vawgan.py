@@ -23,7 +23,7 @@ from ..errors import VawganError
 from ..features import MODEL_DIM
 from ..models.critic import Critic
 from ..models.vae import FrameVAE
-from ..trainer import Stage, StepContext
+from ..trainer import Stage, StepContext, adam
 from .wgan import critic_step, frozen
 
 LOG_2PI = math.log(2 * math.pi)
@@ -91,8 +91,8 @@ class VAWGANTask:
     def make_optimizers(self):
         c = self.config
         return {
-            "vae": torch.optim.Adam(self.vae.parameters(), lr=c.lr),
-            "critic": torch.optim.Adam(self.critic.parameters(), lr=c.critic_lr, betas=tuple(c.critic_betas)),
+            "vae": adam(self.vae.parameters(), c.lr),
+            "critic": adam(self.critic.parameters(), c.critic_lr, tuple(c.critic_betas)),
         }
 
     def config_dict(self):
