@@ -36,9 +36,10 @@ demo: install data
 	cd recipes/allison_8k && PATH=$(CURDIR)/$(BIN):$$PATH PYTHON=$(CURDIR)/$(BIN)/python ./run.sh --conf $(DEMO_CONF)
 	@echo "report: $(CURDIR)/recipes/allison_8k/exp/$(basename $(notdir $(DEMO_CONF)))/report/index.html"
 
+# `make bench` runs every benchmark (tens of minutes); `make bench QUICK=1` a smoke run of each.
+BENCH_FLAGS := $(if $(QUICK),--quick,)
 bench: install data
-	$(BIN)/python benchmarks/bench_extract.py
-	$(BIN)/python benchmarks/bench_seq2seq.py
+	for b in extract train ddp memory synth seq2seq; do $(BIN)/python benchmarks/bench_$$b.py $(BENCH_FLAGS) || exit 1; done
 
 clean:
 	rm -rf recipes/*/dump recipes/*/exp recipes/*/data

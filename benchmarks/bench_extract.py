@@ -27,8 +27,7 @@ with warnings.catch_warnings():
     import pysptk
     import pyworld
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO / "recipes/allison_8k/downloads/root/usr/share/asterisk/sounds/en_US_f_Allison"
+from common import CORPUS
 
 
 def bare_loop(files: list[Path], out: Path, f0_method: str) -> None:

@@ -64,11 +64,12 @@ def train_vawgan(
     dry_run: bool = False,
     overwrite: bool = False,
     progress: bool = True,
+    hooks: Sequence = (),
 ) -> Trainer:
     """Train (some stages of) VAWGAN on ``config.data``; writes the experiment folder.
 
     The frames come memory-mapped from the extraction folder's frame store (built on first use,
-    by rank 0 under torchrun)."""
+    by rank 0 under torchrun). ``hooks``: epoch hooks (see :mod:`.trainer`)."""
     exp_dir = Path(exp_dir)
     feats = Path(config.data.feats)
     ids = list(config.data.ids) or read_manifest(feats)
@@ -90,7 +91,7 @@ def train_vawgan(
     extra = {**_stats_tensors(stats), "fs": first.fs, "alpha": first.alpha, "frame_period": first.frame_period}
     task = VAWGANTask(config.vawgan, extra)
     batches = FrameBatches(store.open(), stats, batch_size=config.train.batch_size, shuffle=True)
-    trainer = Trainer(task, batches, exp_dir, config.train, progress=progress)
+    trainer = Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks)
     if not dry_run and distributed.is_main():
         exp_dir.mkdir(parents=True, exist_ok=True)
         stats.save(exp_dir / STATS)
