@@ -81,3 +81,18 @@ def test_unknown_dataset_folder_is_one_line(tmp_path):
     r = invoke("image", "vae", "--data", "mnist", "--data-dir", tmp_path, "-o", tmp_path / "x")
     assert r.exit_code == 2
     assert "no idx files" in r.output and str(tmp_path) in r.output
+
+
+def test_toy_linear_lr_decay_follows_the_position():
+    import torch
+
+    from vawgan_tts.tasks.toy_wgan import ToyWGANConfig, ToyWGANTask
+    from vawgan_tts.trainer import StepContext
+
+    task = ToyWGANTask(ToyWGANConfig(critic="gp", lr=2e-4, lr_decay="linear", epochs=10))
+    ctx = StepContext(task.make_optimizers(), 0.0)
+    x = torch.randn(64, 2)
+    for progress, lr in ((0.0, 2e-4), (2.5, 1.5e-4), (9.5, 1e-5)):
+        ctx.epoch_progress = progress
+        task.train_step(x, "wgan", ctx)
+        assert all(abs(g["lr"] - lr) < 1e-12 for o in ctx.optimizers.values() for g in o.param_groups)

@@ -157,3 +157,22 @@ def test_block_analysis_equals_one_block(arctic_wav, monkeypatch):
     np.testing.assert_array_equal(blocks.f0, whole.f0)
     # D4C restarts its internal noise at each call, so blocks draw other noise: hundredths of a dB.
     np.testing.assert_allclose(blocks.bap, whole.bap, atol=0.05)
+
+
+def test_whole_envelope_sp2mc_equals_pysptk_frame_by_frame(arctic_wav):
+    import warnings
+
+    import pysptk
+    import soundfile as sf
+
+    from vawgan_tts.features import sp2mc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pyworld
+
+    x, fs = sf.read(arctic_wav, dtype="float64")
+    f0, t = pyworld.dio(x, fs)
+    sp = pyworld.cheaptrick(x, f0, t, fs)
+    alpha = pysptk.util.mcepalpha(fs)
+    np.testing.assert_allclose(sp2mc(sp, 39, alpha), pysptk.sp2mc(sp, 39, alpha), rtol=0, atol=1e-10)

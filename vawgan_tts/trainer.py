@@ -312,6 +312,10 @@ class Trainer:
             self._prepare(plan, resume, overwrite)
         else:
             self.position = Position(stage=plan[0])
+        if self.world_size > 1:
+            # Same parameters everywhere (broadcast), but each rank its own noise (reparameterization,
+            # penalty interpolates), reproducible from (seed, rank, where training starts).
+            torch.manual_seed(self.config.seed * 1_000_003 + 7_919 * self.rank + self.position.step)
         if self.show_progress and not dry_run:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
