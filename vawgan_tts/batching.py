@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Iterator
 
 import torch
@@ -61,8 +62,6 @@ def _permutation(n: int, generator: torch.Generator) -> torch.Tensor:
 
 
 def _sharded(batches, rank: int, world: int):
-    import copy
-
     if not 0 <= rank < world:
         raise ValueError(f"rank {rank} outside 0..{world - 1}")
     out = copy.copy(batches)

@@ -86,6 +86,17 @@ def average_gradients(params: list[torch.nn.Parameter]) -> None:
         offset += n
 
 
+def broadcast_learning_rates(optimizers: Iterable[torch.optim.Optimizer], device: torch.device) -> None:
+    """Every rank takes rank 0's learning rates (a hook on rank 0 may have lowered them)."""
+    if world_size() == 1:
+        return
+    for opt in optimizers:
+        lrs = torch.tensor([g["lr"] for g in opt.param_groups], dtype=torch.float64, device=device)
+        dist.broadcast(lrs, src=0)
+        for g, lr in zip(opt.param_groups, lrs.tolist()):
+            g["lr"] = lr
+
+
 def any_rank(flag: bool, device: torch.device) -> bool:
     """True on every rank when ``flag`` is True on any (e.g. a hook on rank 0 ending a stage)."""
     if world_size() == 1:

@@ -432,11 +432,7 @@ class Trainer:
         if self.is_main:
             stop = any([bool(hook(self, stage, epoch)) for hook in self.hooks])
         if self.world_size > 1 and self.hooks:
-            for opt in self.optimizers.values():
-                lrs = torch.tensor([g["lr"] for g in opt.param_groups], dtype=torch.float64, device=self.device)
-                torch.distributed.broadcast(lrs, src=0)
-                for g, lr in zip(opt.param_groups, lrs.tolist()):
-                    g["lr"] = lr
+            distributed.broadcast_learning_rates(self.optimizers.values(), self.device)
             stop = distributed.any_rank(stop, self.device)
         return stop
 
