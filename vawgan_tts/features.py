@@ -299,5 +299,10 @@ class FeatureStats:
 
 def frame_sums(mcep: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Sufficient statistics of c1..c39 for :meth:`FeatureStats.from_sums`."""
-    c = mcep[:, 1:].astype(np.float64)
+    return coefficient_sums(mcep[:, 1:])
+
+
+def coefficient_sums(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Sum, sum of squares (float64) and count of the rows of ``c``."""
+    c = c.astype(np.float64)
     return c.sum(0), (c**2).sum(0), c.shape[0]

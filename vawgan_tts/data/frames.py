@@ -21,7 +21,7 @@ import torch
 
 from ..batching import TensorBatches
 from ..errors import VawganError
-from ..features import MODEL_DIM, FeatureStats, load_features, speech_mask
+from ..features import MODEL_DIM, FeatureStats, coefficient_sums, load_features, speech_mask
 from ..fileio import atomic_path, remove_stale_temporaries
 
 STORE_DIR = "frames"
@@ -126,10 +126,10 @@ def frame_store(feats_dir: str | Path, ids: Sequence[str], silence_threshold_db:
         for utt in ids:
             c = _speech_frames(feats_dir, utt, silence_threshold_db)
             f.write(c.tobytes())
-            c64 = c.astype(np.float64)
-            s += c64.sum(0)
-            ss += (c64**2).sum(0)
-            offsets.append(offsets[-1] + len(c))
+            cs, css, n = coefficient_sums(c)
+            s += cs
+            ss += css
+            offsets.append(offsets[-1] + n)
     stats = FeatureStats.from_sums(s, ss, offsets[-1])
     with atomic_path(index) as tmp, open(tmp, "wb") as f:
         np.savez(f, ids=np.array(list(ids)), offsets=np.array(offsets, dtype=np.int64), mean=stats.mean,
