@@ -94,6 +94,25 @@ def test_resume_after_step_k_equals_uninterrupted(tmp_path):
     assert log["step"] == list(range(1, 65))  # no step lost, none doubled
 
 
+def test_resume_with_more_epochs_trains_a_finished_stage_on(tmp_path):
+    tr = _trainer(tmp_path)
+    tr.fit(["fit"])  # 6 epochs of 8 batches
+    more = _trainer(tmp_path, task=TinyRegression(epochs=(9, 2)))
+    more.fit(["fit"], resume=True)
+    assert more.task.calls == ["fit"] * 24  # epochs 7-9 only
+    assert read_log(tmp_path / "log.csv")["step"] == list(range(1, 73))
+    assert more.epochs_run == {"fit": 9}
+    # The same epoch count again, or a stage after it has started: nothing to extend.
+    same = _trainer(tmp_path, task=TinyRegression(epochs=(9, 2)))
+    same.fit(["fit"], resume=True)
+    assert same.task.calls == []
+    after = _trainer(tmp_path, task=TinyRegression(epochs=(9, 2)))
+    after.fit(["again"])
+    later = _trainer(tmp_path, task=TinyRegression(epochs=(12, 2)))
+    later.fit(resume=True)
+    assert later.task.calls == []
+
+
 def test_stage_needs_previous_stage_checkpoint(tmp_path):
     tr = _trainer(tmp_path)
     with pytest.raises(VawganError, match="needs stage 'fit' first"):

@@ -180,6 +180,7 @@ class Trainer:
         self.ctx = StepContext(self.optimizers, config.grad_clip)
         self.position = Position()
         self.stages_done: list[str] = []
+        self.epochs_run: dict[str, int] = {}  # stages that ran all their epochs, and how many
         self.show_progress = progress and self.is_main
         self.dry_run_metrics: dict[str, dict[str, float]] = {}
         self._log_rows: list[tuple[int, str, int, tuple[bool, ...], torch.Tensor]] = []
@@ -210,6 +211,7 @@ class Trainer:
             "optim": {k: o.state_dict() for k, o in self.optimizers.items()},
             "progress": dataclasses.asdict(self.position),
             "stages_done": list(self.stages_done),
+            "epochs_run": dict(self.epochs_run),
             "world_size": self.world_size,  # batch positions count this many processes' batches
             "rng": rng,
         }
@@ -236,6 +238,7 @@ class Trainer:
         except (RuntimeError, ValueError, KeyError) as e:
             raise VawganError(path, f"does not fit this model configuration ({str(e).splitlines()[0][:200]})") from None
         self.stages_done = list(ckpt.get("stages_done", []))
+        self.epochs_run = dict(ckpt.get("epochs_run", {}))
         if restore_position:
             self.position = Position(**ckpt["progress"])
             saved_world = int(ckpt.get("world_size", 1))
@@ -350,6 +353,7 @@ class Trainer:
             self.load(last, restore_position=True)
             if self.position.stage < plan[0]:
                 raise VawganError(last, f"the run stopped in stage {self.task.stages[self.position.stage].name!r}, before {first.name!r}; resume that stage first")
+            self._extend_finished_stage(plan)
             self._start_log(self.position.step)
             return
         done = [self.task.stages[i].name for i in plan if self.stage_checkpoint(self.task.stages[i].name).is_file()]
@@ -366,6 +370,21 @@ class Trainer:
         else:
             self.position = Position()
             self._start_log(None)
+
+    def _extend_finished_stage(self, plan: list[int]) -> None:
+        """``--resume`` with more epochs than a finished stage ran: train that stage on, from its
+        last epoch, provided nothing after it has started (e.g. ``gen toy --resume --epochs 500``
+        on a 300-epoch run)."""
+        pos = self.position
+        s = pos.stage - 1
+        if pos.epoch or pos.batch or s not in plan:
+            return
+        stage = self.task.stages[s]
+        ran = self.epochs_run.get(stage.name)
+        if ran is not None and stage.epochs > ran:
+            self.position = Position(stage=s, epoch=ran, batch=0, step=pos.step)
+            self.stages_done = [n for n in self.stages_done if n != stage.name]
+            del self.epochs_run[stage.name]
 
     def _epoch_generator(self, stage: int, epoch: int) -> torch.Generator:
         # The shuffle order depends only on (seed, stage, epoch): a resumed run redraws it.
@@ -413,6 +432,9 @@ class Trainer:
                 pos.epoch, pos.batch = epoch + 1, 0
                 if self._run_hooks(stage.name, epoch):
                     break
+            else:
+                if not dry_run:
+                    self.epochs_run[stage.name] = stage.epochs
             if bar is not None:
                 bar.update(task_id, completed=stage.epochs * n_batches)
             pos.stage, pos.epoch, pos.batch = si + 1, 0, 0
