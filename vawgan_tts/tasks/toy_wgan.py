@@ -26,7 +26,8 @@ class ToyWGANConfig:
     lr_decay: str = "none"  # none | linear (to 0 at the last epoch, as in the WGAN-GP paper's CIFAR runs)
     betas: tuple[float, ...] = (0.5, 0.9)
     z_dim: int = 2
-    hidden: tuple[int, ...] = (256, 256, 256)
+    hidden: tuple[int, ...] = (256, 256, 256)  # the critic's layers, and the generator's unless set below
+    generator_hidden: tuple[int, ...] = ()  # the generator's layers when they differ from the critic's
     scale: float = 2.828  # the networks see points divided by this (the grid spans ±4: ±1.41 inside)
     epochs: int = 100
 
@@ -48,7 +49,7 @@ class ToyWGANTask:
     def __init__(self, config: ToyWGANConfig, extra: dict | None = None):
         self.config = config
         self.stages = (Stage("wgan", config.epochs),)
-        self.generator = mlp([config.z_dim, *config.hidden, 2])
+        self.generator = mlp([config.z_dim, *(config.generator_hidden or config.hidden), 2])
         self.critic = Critic(2, config.hidden)
         self.extra = dict(extra or {})
 
