@@ -8,8 +8,10 @@ On the demo corpus's speech frames (Allison prompts, dio), batch 128 unless --ba
   unfused        the trainer with PyTorch's default Adam on CPU (a loop over tensors) instead of
                  the fused Adam the tasks use
   compile        the trainer with every layer stack torch.compile'd (inductor)
+  gemms only     the step's matrix products alone (mm/addmm with the shapes the profiler recorded),
+                 replayed back to back: the ceiling of any loop built on these kernels
 Each prints frames/s, the ratio to the reference, and the share of the machine's own fp32 matmul
-FLOP/s (n=1024, measured in the same run) that the step's matmul FLOPs (counted by the PyTorch
+FLOP/s (square products of 256 to 2048, the best; measured in the same run) that the step's matmul FLOPs (counted by the PyTorch
 profiler, forward + backward + the gradient penalty's double backward) reach.
 
 Variants run round-robin --repeats times; the best frames/s of each is reported.
@@ -34,15 +36,41 @@ from vawgan_tts.trainer import StepContext, Trainer, TrainerConfig, seed_everyth
 STAGES = ("vae", "adv")
 
 
-def step_flops(task: VAWGANTask, stage: str, batch: int) -> float:
-    """Matmul FLOPs of one training step (the profiler's count of mm/addmm, all passes)."""
+def profile_step(task: VAWGANTask, stage: str, batch: int):
+    """One training step (learning rate 0) under the PyTorch profiler, with FLOPs and input shapes."""
     from torch.profiler import ProfilerActivity, profile
 
     ctx = StepContext({k: torch.optim.SGD(m.parameters(), lr=0.0) for k, m in task.modules().items()}, 0.0)
     x = torch.randn(batch, 39)
-    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True, record_shapes=True) as prof:
         task.train_step(x, stage, ctx)
+    return prof
+
+
+def step_flops(prof) -> float:
+    """Matmul FLOPs of the profiled step (the profiler's count of mm/addmm, all passes)."""
     return float(sum(e.flops for e in prof.key_averages()))
+
+
+def step_gemms(prof) -> list[tuple[str, list[list[int]]]]:
+    """The profiled step's matrix products: (op, input shapes) in the order they ran."""
+    return [(e.name, e.input_shapes) for e in prof.events() if e.name in ("aten::mm", "aten::addmm")]
+
+
+def gemm_rate(gemms: list[tuple[str, list[list[int]]]], seconds: float = 2.0) -> float:
+    """Steps/s when a step is nothing but its matrix products (fresh operands, same shapes)."""
+    calls = []
+    for name, shapes in gemms:
+        args = [torch.randn(*shape) for shape in shapes if shape]
+        calls.append((torch.addmm if name == "aten::addmm" else torch.mm, args))
+    for fn, args in calls:
+        fn(*args)
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for fn, args in calls:
+            fn(*args)
+        reps += 1
+    return reps / (time.perf_counter() - start)
 
 
 def plain_adam(optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.optim.Optimizer]:
@@ -114,7 +142,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=3, help="epochs per stage; the first is not timed")
     ap.add_argument("--threads", type=int, default=0, help="torch threads [default: torch's choice]")
-    ap.add_argument("--variants", default="reference,trainer,unfused,compile")
+    ap.add_argument("--variants", default="reference,trainer,unfused,compile,gemms")
     ap.add_argument("--repeats", type=int, default=3, help="round-robin rounds; the best of each is reported")
     args = ap.parse_args()
     if args.threads:
@@ -129,7 +157,9 @@ def main() -> None:
         store = frame_store(feats, ids, VAWGANConfig().silence_threshold_db)
         frames = normalize(load_frames(feats, ids, VAWGANConfig().silence_threshold_db), store.stats)
         task = VAWGANTask(VAWGANConfig())
-        flops = {s: step_flops(task, s, args.batch_size) for s in STAGES}
+        profiled = {s: profile_step(task, s, args.batch_size) for s in STAGES}
+        flops = {s: step_flops(p) for s, p in profiled.items()}
+        gemms = {s: step_gemms(p) for s, p in profiled.items()}
         print(f"{len(ids)} utterances, {store.n_frames:,} frames, batch {args.batch_size}, "
               f"{torch.get_num_threads()} threads; matmul peak {peak / 1e9:.1f} GFLOP/s; step FLOPs "
               + ", ".join(f"{s} {flops[s] / 1e6:.1f} M" for s in STAGES), flush=True)
@@ -141,6 +171,8 @@ def main() -> None:
             for n, variant in enumerate(variants):
                 if variant == "reference":
                     rates = reference(frames, args.batch_size, epochs)
+                elif variant == "gemms":
+                    rates = {s: args.batch_size * gemm_rate(gemms[s]) for s in STAGES}
                 else:
                     rates = trainer_rates(store, args.batch_size, epochs, Path(tmp) / f"{rep}-{n}", variant)
                 for s_, r in rates.items():

@@ -33,19 +33,23 @@ def demo_features() -> tuple[Path, list[str]]:
     return feats, read_manifest(feats)
 
 
-def matmul_flops(n: int = 1024, seconds: float = 1.0) -> float:
-    """Sustained FLOP/s of an n×n fp32 matrix product with torch's current threads: the compute
-    limit the training figures are a share of."""
+def matmul_flops(sizes: tuple[int, ...] = (256, 512, 1024, 2048), seconds: float = 0.5) -> float:
+    """Sustained FLOP/s of square fp32 matrix products with torch's current threads, the best over
+    ``sizes`` (no one size is the fastest on every machine and thread count): the compute limit the
+    training figures are a share of."""
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(3):
-        a @ b
-    reps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        a @ b
-        reps += 1
-    return 2 * n**3 * reps / (time.perf_counter() - start)
+    best = 0.0
+    for n in sizes:
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        for _ in range(3):
+            a @ b
+        reps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            a @ b
+            reps += 1
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - start))
+    return best
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:
