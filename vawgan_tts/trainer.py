@@ -432,9 +432,8 @@ class Trainer:
                 pos.epoch, pos.batch = epoch + 1, 0
                 if self._run_hooks(stage.name, epoch):
                     break
-            else:
-                if not dry_run:
-                    self.epochs_run[stage.name] = stage.epochs
+            else:  # every epoch ran (no hook ended the stage, not a dry run)
+                self.epochs_run[stage.name] = stage.epochs
             if bar is not None:
                 bar.update(task_id, completed=stage.epochs * n_batches)
             pos.stage, pos.epoch, pos.batch = si + 1, 0, 0
