@@ -11,8 +11,9 @@ On the demo corpus's speech frames (Allison prompts, dio), batch 128 unless --ba
   gemms only     the step's matrix products alone (mm/addmm with the shapes the profiler recorded),
                  replayed back to back: the ceiling of any loop built on these kernels
 Each prints frames/s, the ratio to the reference, and the share of the machine's own fp32 matmul
-FLOP/s (square products of 256 to 2048, the best; measured in the same run) that the step's matmul FLOPs (counted by the PyTorch
-profiler, forward + backward + the gradient penalty's double backward) reach.
+FLOP/s (square products of 256 to 2048, the best; measured in the same run) that the step's matmul
+FLOPs (counted by the PyTorch profiler, forward + backward + the gradient penalty's double
+backward) reach.
 
 Variants run round-robin --repeats times; the best frames/s of each is reported.
 Usage: python benchmarks/bench_train.py [--quick] [--batch-size 128] [--epochs 3] [--threads N]
