@@ -2,6 +2,8 @@
 
     python tests/ddp_worker.py OUT BATCH             one process, batch BATCH
     torchrun --nproc-per-node 2 tests/ddp_worker.py OUT BATCH    two processes, BATCH each
+    ... OUT BATCH --stop-at K     interrupted (as by Ctrl-C) before step K+1: last.pt holds step K
+    ... OUT BATCH --resume        continues from OUT/checkpoints/last.pt
 
 Data-parallel SGD with batch B on each of 2 ranks takes the same steps as one process with batch
 2B (rank r gets batches 2i + r of the shared permutation; the averaged gradient of two mean losses
@@ -47,14 +49,28 @@ class Regression:
         return {}
 
 
-def main(out: Path, batch: int) -> None:
+def main(out: Path, batch: int, stop_at: int | None = None, resume: bool = False) -> None:
     seed_everything(0)
     g = torch.Generator().manual_seed(1)
     x = torch.randn(512, 8, generator=g, dtype=torch.float64).float()
     y = (x[:, :1] * 2 - x[:, 1:2]).sin()
     task = Regression()
+    if stop_at is not None:
+        step = task.train_step
+
+        def interrupted(batch, stage, ctx):
+            if ctx.step_index == stop_at:
+                raise KeyboardInterrupt
+            return step(batch, stage, ctx)
+
+        task.train_step = interrupted
     trainer = Trainer(task, TensorBatches(x, y, batch_size=batch), out, TrainerConfig(batch_size=batch), progress=False)
-    trainer.fit()
+    try:
+        trainer.fit(resume=resume)
+    except KeyboardInterrupt:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+        return
     flat = torch.cat([p.detach().reshape(-1) for p in task.net.parameters()]).double()
     if dist.is_initialized():
         sums = [torch.zeros(2, dtype=torch.float64) for _ in range(dist.get_world_size())]
@@ -65,4 +81,12 @@ def main(out: Path, batch: int) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), int(sys.argv[2]))
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", type=Path)
+    ap.add_argument("batch", type=int)
+    ap.add_argument("--stop-at", type=int)
+    ap.add_argument("--resume", action="store_true")
+    a = ap.parse_args()
+    main(a.out, a.batch, a.stop_at, a.resume)

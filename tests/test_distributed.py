@@ -87,3 +87,22 @@ def test_vawgan_train_under_torchrun_and_checkpoints_cross_over(feats, tmp_path)
     for k, v in vae["model"]["vae"].items():  # the critic stage does not touch the VAE
         torch.testing.assert_close(critic["model"]["vae"][k], v)
     assert critic["world_size"] == 2
+
+
+def test_resume_of_a_two_process_run_by_one_process_takes_the_rest_of_the_epoch(tmp_path):
+    """2 ranks × batch 32 stop after 5 steps: they have trained batches 0..9 of the epoch's
+    permutation. One process with batch 32 resumes at batch 10 of 16, so it runs 6 + 2 × 16 steps."""
+    out = tmp_path / "run"
+    r = torchrun(HERE / "ddp_worker.py", out, "32", "--stop-at", "5")
+    assert r.returncode == 0, r.stderr[-3000:]
+    last = torch.load(out / "checkpoints/last.pt", weights_only=True)
+    assert last["world_size"] == 2
+    assert last["progress"] == {"stage": 0, "epoch": 0, "batch": 5, "step": 5}
+    one = subprocess.run([sys.executable, HERE / "ddp_worker.py", out, "32", "--resume"],
+                         capture_output=True, text=True, timeout=300)
+    assert one.returncode == 0, one.stderr[-3000:]
+    done = torch.load(out / "checkpoints/fit.pt", weights_only=True)
+    assert done["world_size"] == 1
+    assert done["progress"]["step"] == 5 + 6 + 2 * 16
+    steps = [int(row[0]) for row in list(csv.reader((out / "log.csv").open()))[1:]]
+    assert steps == list(range(1, 5 + 6 + 2 * 16 + 1))

@@ -93,3 +93,64 @@ def test_mcd_mask_keeps_chosen_reference_frames(c):
     mask[100:] = True
     assert M.mel_cepstral_distortion(c, gen, mask=mask) == 0.0
     assert M.mel_cepstral_distortion(c, gen, mask=~mask) > 10.0
+
+
+def test_log_gv_distance_is_the_rms_over_dimensions_of_per_dimension_changes():
+    ref = np.array([1.0, 2.0, 4.0, 0.5])
+    gen = ref * np.array([10.0, 1.0, 0.1, 1.0])  # +10 dB, 0, −10 dB, 0
+    # RMS of (10, 0, −10, 0): √(200 / 4); a mean of |d| would give 5, a max 10, a plain mean 0.
+    assert M.log_gv_distance(ref, gen) == pytest.approx(np.sqrt(50.0), rel=1e-9)
+    assert M.log_gv_distance(gen, ref) == pytest.approx(np.sqrt(50.0), rel=1e-9)
+
+
+def test_ms_distance_by_hand_keeps_0_lt_f_le_50_hz():
+    freqs = np.array([0.0, 25.0, 50.0, 75.0])
+    ref = np.zeros((4, 2))
+    gen = np.array([[100.0, 100.0],  # DC: left out
+                    [3.0, 0.0],
+                    [0.0, -4.0],
+                    [60.0, 60.0]])  # above 50 Hz: left out
+    # RMS over the two kept bins × two dimensions of (3, 0, 0, −4): √(25 / 4).
+    assert M.ms_distance(ref, gen, freqs) == pytest.approx(2.5, rel=1e-12)
+    assert M.ms_distance(ref, gen, freqs, max_hz=75.0) == pytest.approx(np.sqrt((9 + 16 + 2 * 3600) / 6), rel=1e-12)
+    batch = np.stack([gen, 2 * gen])
+    np.testing.assert_allclose(M.ms_distance(ref, batch, freqs), [2.5, 5.0])
+
+
+def test_ms_frequencies_and_power_of_a_tone_by_hand():
+    freqs = M.ms_frequencies(8, 5.0)  # 200 Hz frame rate, 8 bins → 25 Hz apart
+    np.testing.assert_allclose(freqs, [0.0, 25.0, 50.0, 75.0, 100.0])
+    t = np.arange(8)
+    x = np.stack([np.cos(2 * np.pi * t / 8) + 7.0, 2 * np.cos(2 * np.pi * 2 * t / 8)], axis=1)
+    # |X(k)|² of A cos(2πkt/N) is (AN/2)² at bin k; the offset is removed, then divided by T = 8.
+    p = M.modulation_power(x, fft_size=8)
+    expected = np.zeros((5, 2))
+    expected[1, 0] = 4.0**2 / 8
+    expected[2, 1] = 8.0**2 / 8
+    np.testing.assert_allclose(p, expected, atol=1e-12)
+    np.testing.assert_allclose(M.to_db(np.array([1.0, 100.0])), [0.0, 20.0], atol=1e-9)
+
+
+def test_modulation_power_sums_segments_and_divides_by_the_length():
+    t = np.arange(16)
+    x = np.cos(2 * np.pi * t / 8)[:, None]  # two segments of 8 frames, each one period
+    p = M.modulation_power(x, fft_size=8)
+    np.testing.assert_allclose(p[:, 0], [0, 2 * 16 / 16, 0, 0, 0], atol=1e-12)
+
+
+def test_frame_mcd_per_frame_by_hand():
+    ref = np.zeros((3, 2))
+    gen = np.array([[0.0, 0.0], [0.3, 0.4], [1.0, 0.0]])
+    k = 10 / np.log(10) * np.sqrt(2)
+    np.testing.assert_allclose(M.frame_mcd(ref, gen), [0.0, k * 0.5, k * 1.0], rtol=1e-12)
+    assert M.mel_cepstral_distortion(ref, gen) == pytest.approx(k * 1.5 / 3, rel=1e-12)
+    assert np.isnan(M.mel_cepstral_distortion(ref, gen, mask=np.zeros(3, bool)))
+
+
+def test_dtw_path_is_ordered_and_complete():
+    ref = np.array([[0.0], [1.0], [2.0]])
+    gen = np.array([[0.0], [0.0], [1.0], [2.0], [2.0]])
+    i, j = M.dtw_path(ref, gen)
+    assert list(zip(i, j)) == [(0, 0), (0, 1), (1, 2), (2, 3), (2, 4)]
+    same_i, same_j = M.align(ref, ref + 1)
+    assert list(same_i) == list(same_j) == [0, 1, 2]

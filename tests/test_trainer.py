@@ -178,3 +178,52 @@ def test_trainer_core_imports_no_task_or_model():
     imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     assert not [m for m in imported if "tasks" in m or "models" in m or "gen" in m.split(".")], imported
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_an_interrupt_saves_the_step_it_interrupted(tmp_path, signal_name):
+    """No periodic checkpoints: the one written at Ctrl-C / SIGTERM is all that holds the 11 steps."""
+    import os
+    import signal
+
+    tr = _trainer(tmp_path, checkpoint_every=0)
+    real_step = tr.task.train_step
+
+    def interrupted(batch, stage, ctx):
+        if ctx.step_index == 11:
+            os.kill(os.getpid(), getattr(signal, signal_name))
+        return real_step(batch, stage, ctx)
+
+    tr.task.train_step = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        tr.fit()
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
+    # Step 12 was under way when the signal came: steps 1..11 are done, batch 3 of epoch 1 is next.
+    assert ckpt["progress"] == {"stage": 0, "epoch": 1, "batch": 3, "step": 11}
+    for k, v in tr.task.model.state_dict().items():
+        assert torch.equal(ckpt["model"]["model"][k], v)
+    assert read_log(tmp_path / "log.csv")["step"] == list(range(1, 12))
+
+
+def test_each_epoch_draws_a_new_shuffle_and_a_rerun_the_same(tmp_path):
+    class Recording(TinyRegression):
+        def __init__(self):
+            super().__init__(epochs=(3, 1))
+            self.first_rows = []
+
+        def train_step(self, batch, stage, ctx):
+            self.first_rows.append(batch[0][0].clone())
+            return super().train_step(batch, stage, ctx)
+
+    runs = []
+    for name in ("a", "b"):
+        tr = _trainer(tmp_path / name, task=Recording())
+        tr.fit()
+        runs.append(torch.stack(tr.task.first_rows).reshape(4, 8, 4))  # 4 epochs of 8 batches
+    a, b = runs
+    assert torch.equal(a, b)  # (seed, stage, epoch) alone decide the order
+    for e in range(3):
+        assert not torch.equal(a[e], a[e + 1])  # a new order every epoch, and in the next stage
+    other = _trainer(tmp_path / "c", task=Recording(), seed=1)
+    other.fit()
+    assert not torch.equal(a[0], torch.stack(other.task.first_rows[:8]))  # and the seed matters
