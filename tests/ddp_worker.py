@@ -49,11 +49,15 @@ class Regression:
         return {}
 
 
-def main(out: Path, batch: int, stop_at: int | None = None, resume: bool = False) -> None:
-    seed_everything(0)
+def data(batch: int) -> TensorBatches:
     g = torch.Generator().manual_seed(1)
     x = torch.randn(512, 8, generator=g, dtype=torch.float64).float()
     y = (x[:, :1] * 2 - x[:, 1:2]).sin()
+    return TensorBatches(x, y, batch_size=batch)
+
+
+def main(out: Path, batch: int, stop_at: int | None = None, resume: bool = False) -> None:
+    seed_everything(0)
     task = Regression()
     if stop_at is not None:
         step = task.train_step
@@ -64,7 +68,7 @@ def main(out: Path, batch: int, stop_at: int | None = None, resume: bool = False
             return step(batch, stage, ctx)
 
         task.train_step = interrupted
-    trainer = Trainer(task, TensorBatches(x, y, batch_size=batch), out, TrainerConfig(batch_size=batch), progress=False)
+    trainer = Trainer(task, data(batch), out, TrainerConfig(batch_size=batch), progress=False)
     try:
         trainer.fit(resume=resume)
     except KeyboardInterrupt:
