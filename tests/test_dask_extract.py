@@ -48,8 +48,11 @@ def test_dask_extraction_matches_local_with_same_reports_and_resume(cluster, all
 
 
 def test_unreachable_scheduler_is_one_line(allison_few, tmp_path):
-    r = runner.invoke(app, ["extract", str(allison_few), "-o", str(tmp_path / "f"),
-                            "--dask-scheduler", "tcp://127.0.0.1:9"])
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):  # Dask's own setting, honoured
+        r = runner.invoke(app, ["extract", str(allison_few), "-o", str(tmp_path / "f"),
+                                "--dask-scheduler", "tcp://127.0.0.1:9"])
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output and "tcp://127.0.0.1:9" in r.output and "Dask scheduler" in r.output
     assert not (tmp_path / "f" / "manifest.tsv").exists()

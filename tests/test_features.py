@@ -176,3 +176,13 @@ def test_whole_envelope_sp2mc_equals_pysptk_frame_by_frame(arctic_wav):
     sp = pyworld.cheaptrick(x, f0, t, fs)
     alpha = pysptk.util.mcepalpha(fs)
     np.testing.assert_allclose(sp2mc(sp, 39, alpha), pysptk.sp2mc(sp, 39, alpha), rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("n,order,alpha", [(64, 39, 0.41), (1025, 39, 0.55), (12, 5, -0.3)])
+def test_freqt_matrix_columns_are_pysptk_freqt_of_unit_vectors(n, order, alpha):
+    import pysptk
+
+    from vawgan_tts.features import _freqt_matrix
+
+    ref = np.stack([pysptk.freqt(e, order, alpha) for e in np.eye(n)], axis=1)
+    np.testing.assert_allclose(_freqt_matrix(n, order, alpha), ref, rtol=0, atol=1e-13)

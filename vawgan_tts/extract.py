@@ -252,7 +252,9 @@ def _map_jobs_dask(job_list, options, overwrite, scheduler: str, on_progress) ->
     except ImportError:
         raise VawganError(None, "--dask-scheduler needs Dask: pip install 'vawgan-tts[dask]' (dask[distributed])") from None
     try:
-        client = Client(scheduler, timeout="20s", set_as_default=False)
+        # How long to try: Dask's own setting distributed.comm.timeouts.connect (30 s unless the
+        # user's Dask configuration or DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT says otherwise).
+        client = Client(scheduler, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:
         raise VawganError(scheduler, f"cannot reach the Dask scheduler ({' '.join(str(e).split())[:200]})") from None
     # Workers may run elsewhere: absolute paths; the manifest keeps the paths as given.
