@@ -98,3 +98,22 @@ def test_corpus_ms_db_averages_power_before_the_log():
     np.testing.assert_allclose(got, to_db(p))
     # Not the mean of the dB values: those differ by 10 log10 of (1 + 9)/2 vs √9 at every bin.
     assert not np.allclose(got, (to_db(modulation_power(a[:, :1])) + to_db(modulation_power(b[:, :1]))) / 2)
+
+
+def test_ms_postfilter_keeps_each_segments_level_and_shifts_with_offsets():
+    """300 frames (a full segment and a zero-padded 44-frame one) whose two parts sit at different
+    levels. The DC gain is 1 whatever the statistics say, so a flat response changes nothing; and
+    adding a constant per dimension to the input adds it to the output, padding or not."""
+    rng = np.random.default_rng(1)
+    c = rng.standard_normal((300, 2))
+    c[256:] += [4.0, -2.0]
+    f = FFT // 2 + 1
+    target, source = np.zeros((f, 2)), np.zeros((f, 2))
+    target[0] = 20.0  # only the DC bin differs
+    out = ms_postfilter(c, target, source, fft_size=FFT)
+    assert out.dtype == np.float32 and out.shape == c.shape
+    np.testing.assert_allclose(out, c, atol=1e-5)
+    target[10:40, 0], target[5:20, 1] = 6.0, -4.0
+    b = np.array([7.0, -3.0])
+    np.testing.assert_allclose(ms_postfilter(c + b, target, source, fft_size=FFT),
+                               ms_postfilter(c, target, source, fft_size=FFT) + b, atol=1e-4)

@@ -202,3 +202,33 @@ def test_adversarial_step_runs_n_critic_critic_updates(frames):
 
     task._adv_step(frames[:64], Counting(task.make_optimizers(), 0.0))
     assert counts == {"critic": 3, "vae": 1}
+
+
+def test_adversarial_loss_and_its_balance_by_hand(frames):
+    """L_adv = −(E1 + α·E2), E1 the mean log-likelihood of the decoder output, E2 its mean critic
+    score, α = |E1/E2| (detached): recomputed with the same noise draws as the step."""
+    seed_everything(0)
+    task = VAWGANTask(VAWGANConfig(kl_weight=0.3))
+    ctx = RecordingContext(task.make_optimizers())
+    x = frames[:128]
+    torch.manual_seed(11)
+    out = task._adv_step(x, ctx)
+    torch.manual_seed(11)
+    with torch.no_grad():  # the critic update's draws: reparameterization, then the penalty's ε
+        mu, logvar = task.vae.encode(x)
+        _ = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        torch.rand(x.shape[0], 1)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        y = task.vae.decode(z)
+        e1 = -task.nll(x, y)
+        e2 = task.critic(y).mean()
+        alpha = (e1 / e2).abs()
+        nll, kl = task.nll(x, y), task.kl(mu, logvar)
+    assert out["alpha"].item() == pytest.approx(alpha.item(), rel=1e-5)
+    assert out["adv_loss"].item() == pytest.approx(-(e1 + alpha * e2).item(), rel=1e-5, abs=1e-6)
+    assert out["nll"].item() == pytest.approx(nll.item(), rel=1e-5)
+    assert out["kl"].item() == pytest.approx(kl.item(), rel=1e-5)
+    assert out["vae_loss"].item() == pytest.approx((nll + 0.3 * kl).item(), rel=1e-5)
+    assert out["kl_weight"].item() == pytest.approx(0.3)
+    for key in ("critic_loss", "d_real", "d_fake", "w_distance", "gp"):
+        assert key in out
