@@ -7,7 +7,7 @@ ALLISON := recipes/allison_8k/downloads
 DOWNLOADS := downloads
 DEMO_CONF ?= conf/demo.toml
 
-.PHONY: demo test bench install data clean
+.PHONY: demo test bench mutation install data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ demo: install data
 BENCH_FLAGS := $(if $(QUICK),--quick,)
 bench: install data
 	for b in extract train ddp memory synth seq2seq; do $(BIN)/python benchmarks/bench_$$b.py $(BENCH_FLAGS) || exit 1; done
+
+# Mutation testing of the numeric core (tests/mutation_scope.txt) with mutmut; slow, not in CI.
+# Results are kept in mutants/ (git-ignored): a rerun re-tests only what changed. docs/testing.md.
+mutation: install data
+	$(BIN)/pip install -q --disable-pip-version-check "mutmut==3.8.1"
+	OMP_NUM_THREADS=1 $(BIN)/mutmut run $$(grep -v '^#' tests/mutation_scope.txt)
+	$(BIN)/mutmut results
 
 clean:
 	rm -rf recipes/*/dump recipes/*/exp recipes/*/data

@@ -117,3 +117,9 @@ def test_ms_postfilter_keeps_each_segments_level_and_shifts_with_offsets():
     b = np.array([7.0, -3.0])
     np.testing.assert_allclose(ms_postfilter(c + b, target, source, fft_size=FFT),
                                ms_postfilter(c, target, source, fft_size=FFT) + b, atol=1e-4)
+
+
+def test_ms_postfilter_with_an_odd_segment_length():
+    c = np.random.default_rng(2).standard_normal((600, 2))
+    ms = np.zeros((128, 2))  # 255 // 2 + 1 bins
+    np.testing.assert_allclose(ms_postfilter(c, ms, ms, fft_size=255), c, atol=1e-5)

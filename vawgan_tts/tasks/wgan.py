@@ -25,8 +25,7 @@ def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Te
 
 
 def critic_step(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor, ctx: StepContext,
-                optimizer: str = "critic", kind: str = "gp", gp_lambda: float = 10.0, clip: float = 0.01
-                ) -> dict[str, torch.Tensor]:
+                optimizer: str, kind: str, gp_lambda: float, clip: float) -> dict[str, torch.Tensor]:
     """One critic update on ``real`` against (detached) ``fake``; returns detached metrics."""
     fake = fake.detach()
     d_real, d_fake = critic(real).mean(), critic(fake).mean()
