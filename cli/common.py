@@ -84,6 +84,23 @@ def progress_bar(unit: str = "files", transient: bool = False) -> Progress:
     )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from vawgan_tts import __version__
+
+        out.print(f"vawgan-tts {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+def add_version_option(app: typer.Typer) -> None:
+    """``--version`` on a command group: prints the toolkit's version and exits."""
+
+    @app.callback()
+    def main(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                   help="Print the version and exit.")] = False):
+        pass
+
+
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -109,9 +126,9 @@ ConfigOption = Annotated[
 
 # The trainer's common options, the same on every training command (`vawgan train`, `gen …`).
 EpochsOption = Annotated[Optional[int], typer.Option("--epochs", min=1, help="Training epochs.")]
-BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", min=1)]
+BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Examples per optimizer step [default: the config's, 128].")]
 LrOption = Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")]
-SeedOption = Annotated[Optional[int], typer.Option("--seed")]
+SeedOption = Annotated[Optional[int], typer.Option("--seed", help="Seed of every random draw (initialization, shuffles, noise) [default: 0].")]
 DeviceOption = Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda.")]
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from EXP/checkpoints/last.pt.")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Train again into an EXP that holds a finished run.")]

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.common import (
+    add_version_option,
     BatchSizeOption,
     ConfigOption,
     DeviceOption,
@@ -30,10 +31,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is plain: "[default: …]" and units in brackets must show
 )
-image_app = typer.Typer(help="Image VAE, GAN and WGAN (Fashion-MNIST, MNIST, 8×8 digits).", no_args_is_help=True)
+add_version_option(app)
+image_app = typer.Typer(help="Image VAE, GAN and WGAN (Fashion-MNIST, MNIST, 8×8 digits).", no_args_is_help=True,
+                        rich_markup_mode=None)
 app.add_typer(image_app, name="image")
-seq_app = typer.Typer(help="Attention GRU seq2seq: grapheme-to-phoneme (CMUdict) or sentence pairs.", no_args_is_help=True)
+seq_app = typer.Typer(help="Attention GRU seq2seq: grapheme-to-phoneme (CMUdict) or sentence pairs.", no_args_is_help=True,
+                      rich_markup_mode=None)
 app.add_typer(seq_app, name="seq2seq")
 
 Dataset = Enum("Dataset", {n: n for n in ("fashion-mnist", "mnist", "digits")}, type=str)
@@ -44,11 +49,6 @@ LrDecay = Enum("LrDecay", {c: c for c in ("none", "linear")}, type=str)
 DataOption = Annotated[Optional[Dataset], typer.Option("--data", help="Image set [default: fashion-mnist].")]
 DataDirOption = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of the idx files (MNIST, or Fashion-MNIST elsewhere).")]
 LimitOption = Annotated[Optional[int], typer.Option("--limit", min=1, help="Train on the first N images only.")]
-
-
-@app.callback()
-def main() -> None:
-    """Generative-model playground sharing vawgan-tts's trainer core."""
 
 
 def _value(e: Enum | None):

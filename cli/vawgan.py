@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vawgan_tts.choices import CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
 
 from cli.common import (
+    add_version_option,
     EXIT_PARTIAL,
     BatchSizeOption,
     ConfigOption,
@@ -34,7 +36,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is plain: "[default: …]" and units in brackets must show
 )
+add_version_option(app)
 
 
 # Choices come from the library's own lists, so the CLI cannot drift from what it accepts.
@@ -96,7 +100,7 @@ def _print_extract_summary(summary) -> None:
         fails.add_column("file", overflow="fold")
         fails.add_column("reason", overflow="fold")
         for o in summary.failed:
-            fails.add_row(o.source, o.reason)
+            fails.add_row(escape(o.source), escape(o.reason))
         out.print(fails)
 
 
@@ -108,9 +112,9 @@ def train(
     stage: Annotated[StageName, typer.Option("--stage", help="vae, critic, adv, or all three in order.")] = StageName["all"],
     config: ConfigOption = None,
     ids: IdsOption = None,
-    vae_epochs: Annotated[Optional[int], typer.Option("--vae-epochs", min=0)] = None,
-    critic_epochs: Annotated[Optional[int], typer.Option("--critic-epochs", min=0)] = None,
-    adv_epochs: Annotated[Optional[int], typer.Option("--adv-epochs", min=0)] = None,
+    vae_epochs: Annotated[Optional[int], typer.Option("--vae-epochs", min=0, help="Epochs of the VAE stage [default: the config's].")] = None,
+    critic_epochs: Annotated[Optional[int], typer.Option("--critic-epochs", min=0, help="Epochs of the critic stage [default: the config's].")] = None,
+    adv_epochs: Annotated[Optional[int], typer.Option("--adv-epochs", min=0, help="Epochs of the adversarial stage [default: the config's].")] = None,
     critic: Annotated[Optional[CriticKind], typer.Option("--critic", help="gp (WGAN-GP) or clip (weight clipping).")] = None,
     batch_size: BatchSizeOption = None,
     lr: Annotated[Optional[float], typer.Option("--lr", help="VAE learning rate.")] = None,
@@ -206,9 +210,9 @@ def report(
 def print_metrics(result: dict, output: Path) -> None:
     table = Table(title=f"natural vs systems ({result['settings']['utterances']} utterances)")
     for col in ("system", "log-GV dist [dB]", "MS dist [dB]", "MCD [dB]", "GV ratio"):
-        table.add_column(col, justify="right")
+        table.add_column(escape(col), justify="right")  # "[dB]" is a unit, not markup
     for name, m in result["systems"].items():
-        table.add_row(name, f"{m['gv_distance']:.3f}", f"{m['ms_distance']:.3f}", f"{m['mcd_db']:.3f}", f"{m['gv_ratio']:.3f}")
+        table.add_row(escape(name), f"{m['gv_distance']:.3f}", f"{m['ms_distance']:.3f}", f"{m['mcd_db']:.3f}", f"{m['gv_ratio']:.3f}")
     out.print(table)
     out.print(f"metrics and figures in {output}")
 

@@ -23,4 +23,9 @@ __all__ = [
     "MCEP_ORDER", "Features", "FeatureStats", "analyze", "load_features", "save_features",
     "synthesize", "metrics",
 ]
-__version__ = "0.1.0"
+try:  # one version source: pyproject.toml, read from the installed distribution's metadata
+    from importlib.metadata import PackageNotFoundError, version as _version
+
+    __version__ = _version("vawgan-tts")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"

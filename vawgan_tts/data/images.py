@@ -87,8 +87,9 @@ def find_idx_dir(name: str, data_dir: str | Path | None) -> Path:
     else:
         how = ("install Debian's dataset-fashion-mnist, or run `make data` (fetches it without root into "
                "downloads/), or point --data-dir at its idx files")
-    looked = ", ".join(str(c) for c in candidates) or "nowhere"
-    raise VawganError(None, f"{name}: no idx files found (looked in {looked}); {how}")
+    if candidates:
+        raise VawganError(None, f"{name}: no idx files found (looked in {', '.join(map(str, candidates))}); {how}")
+    raise VawganError(None, f"{name}: no folder given and $VAWGAN_DATA unset; {how}")
 
 
 def _idx_path(folder: Path, stem: str) -> Path | None:
