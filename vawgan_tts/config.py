@@ -24,6 +24,34 @@ from .fileio import write_text_atomic
 T = TypeVar("T")
 
 
+def check_choice(cfg, key: str, choices) -> None:
+    """``cfg.key`` must be one of ``choices`` (the library's own list)."""
+    value = getattr(cfg, key)
+    if value not in choices:
+        raise VawganError(None, f"[{_section(type(cfg))}] {key} = {value!r}: choose from {', '.join(map(str, choices))}")
+
+
+def check_ranges(cfg, **rules: str) -> None:
+    """Range checks of numeric settings, read when the config is built. A rule is ">= N", "> N" or
+    "N..M" (both ends included); a tuple setting is checked element by element; None passes."""
+    for key, rule in rules.items():
+        value = getattr(cfg, key)
+        for v in value if isinstance(value, (tuple, list)) else (value,):
+            if v is None or _in_range(v, rule):
+                continue
+            shown = rule.replace(">=", "≥").replace("..", " to ")
+            raise VawganError(None, f"[{_section(type(cfg))}] {key} = {value!r}: must be {shown}")
+
+
+def _in_range(v, rule: str) -> bool:
+    if rule.startswith(">="):
+        return v >= float(rule[2:])
+    if rule.startswith(">"):
+        return v > float(rule[1:])
+    lo, hi = rule.split("..")
+    return float(lo) <= v <= float(hi)
+
+
 @dataclasses.dataclass(frozen=True)
 class ExtractConfig:
     """WORLD analysis settings of ``vawgan extract``."""
@@ -33,9 +61,13 @@ class ExtractConfig:
     f0_floor: float = F0_FLOOR_HZ
     f0_ceil: float = F0_CEIL_HZ
 
+    SECTION = "extract"
+
     def __post_init__(self):
-        if self.f0_method not in F0_METHODS:
-            raise VawganError(None, f"f0_method {self.f0_method!r}: choose from {', '.join(F0_METHODS)}")
+        check_choice(self, "f0_method", F0_METHODS)
+        check_ranges(self, fs=">= 1000", f0_floor="> 0", f0_ceil="> 0")
+        if self.f0_ceil <= self.f0_floor:
+            raise VawganError(None, f"[extract] f0_ceil = {self.f0_ceil} must be above f0_floor = {self.f0_floor}")
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -82,7 +114,7 @@ def _coerce(hint, value, key: str, where):
                 return _coerce(opt, value, key, where)
             except VawganError:
                 continue
-        raise VawganError(where, f"{key} = {value!r} is not a {' or '.join(o.__name__ for o in options)}")
+        raise VawganError(where, f"{key} = {value!r} is not {' or '.join(_KIND.get(o, o.__name__) for o in options)}")
     if origin in (tuple, list):
         (inner, *_) = typing.get_args(hint) or (Any,)
         if not isinstance(value, (list, tuple)):
@@ -93,7 +125,10 @@ def _coerce(hint, value, key: str, where):
         return float(value)
     if hint is Any or (isinstance(hint, type) and isinstance(value, hint) and not (hint is int and isinstance(value, bool))):
         return value
-    raise VawganError(where, f"{key} = {value!r} is not a {getattr(hint, '__name__', hint)}")
+    raise VawganError(where, f"{key} = {value!r} is not {_KIND.get(hint, getattr(hint, '__name__', hint))}")
+
+
+_KIND = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
 def to_dict(obj) -> dict[str, Any]:

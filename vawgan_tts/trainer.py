@@ -65,6 +65,12 @@ class TrainerConfig:
 
     SECTION = "train"
 
+    def __post_init__(self):
+        from .config import check_choice, check_ranges
+
+        check_choice(self, "device", ("auto", "cpu", "cuda"))
+        check_ranges(self, batch_size=">= 1", checkpoint_every=">= 0", grad_clip=">= 0", log_flush=">= 1")
+
 
 class Task(Protocol):
     name: str

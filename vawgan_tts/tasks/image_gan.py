@@ -9,8 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..choices import CRITICS
-from ..config import to_dict
-from ..errors import VawganError
+from ..config import check_choice, check_ranges, to_dict
 from ..models.image import Discriminator, Generator
 from ..trainer import Stage, StepContext, adam
 from .wgan import frozen, wgan_step
@@ -33,12 +32,10 @@ class ImageGANConfig:
     SECTION = "image_gan"
 
     def __post_init__(self):
-        if self.loss not in LOSSES:
-            raise VawganError(None, f"loss {self.loss!r}: choose gan or wgan")
-        if self.critic not in CRITICS:
-            raise VawganError(None, f"critic {self.critic!r}: choose gp or clip")
-        if self.n_critic < 1:
-            raise VawganError(None, f"n_critic must be ≥ 1, got {self.n_critic}")
+        check_choice(self, "loss", LOSSES)
+        check_choice(self, "critic", CRITICS)
+        check_ranges(self, z_dim=">= 1", epochs=">= 0", lr="> 0", betas="0..1", clip="> 0", gp_lambda=">= 0",
+                     n_critic=">= 1")
 
 
 def to_tanh_range(x: torch.Tensor) -> torch.Tensor:

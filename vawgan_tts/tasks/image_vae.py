@@ -8,8 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..config import to_dict
-from ..errors import VawganError
+from ..config import check_choice, check_ranges, to_dict
 from ..models.image import ConvVAE, MLPVAE, reparameterize
 from ..trainer import Stage, StepContext, adam
 
@@ -26,10 +25,8 @@ class ImageVAEConfig:
     SECTION = "image_vae"
 
     def __post_init__(self):
-        if self.arch not in ARCHS:
-            raise VawganError(None, f"arch {self.arch!r}: choose mlp or conv")
-        if self.latent < 1:
-            raise VawganError(None, f"latent must be ≥ 1, got {self.latent}")
+        check_choice(self, "arch", ARCHS)
+        check_ranges(self, latent=">= 1", lr="> 0", epochs=">= 0")
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:

@@ -7,9 +7,8 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
-from ..config import to_dict
+from ..config import check_choice, check_ranges, to_dict
 from ..data.text import PAD_ID
-from ..errors import VawganError
 from ..models.seq2seq import ATTENTIONS, Seq2Seq
 from ..trainer import Stage, StepContext, adam
 
@@ -32,10 +31,9 @@ class Seq2SeqConfig:
     SECTION = "seq2seq"
 
     def __post_init__(self):
-        if self.attention not in ATTENTIONS:
-            raise VawganError(None, f"attention {self.attention!r}: choose bahdanau or luong")
-        if not 0.0 <= self.teacher_forcing <= 1.0:
-            raise VawganError(None, f"teacher_forcing must be in [0, 1], got {self.teacher_forcing}")
+        check_choice(self, "attention", ATTENTIONS)
+        check_ranges(self, emb=">= 1", hidden=">= 1", dropout="0..1", lr="> 0", epochs=">= 0", teacher_forcing="0..1",
+                     patience=">= 1", lr_decay="0..1", max_minutes=">= 0", max_len=">= 1")
 
 
 class Seq2SeqTask:

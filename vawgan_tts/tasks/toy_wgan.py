@@ -8,8 +8,7 @@ import dataclasses
 import torch
 
 from ..choices import CRITICS
-from ..config import to_dict
-from ..errors import VawganError
+from ..config import check_choice, check_ranges, to_dict
 from ..models.critic import Critic
 from ..models.layers import mlp
 from ..trainer import Stage, StepContext, adam
@@ -34,12 +33,10 @@ class ToyWGANConfig:
     SECTION = "toy"
 
     def __post_init__(self):
-        if self.critic not in CRITICS:
-            raise VawganError(None, f"critic {self.critic!r}: choose clip or gp")
-        if self.lr_decay not in ("none", "linear"):
-            raise VawganError(None, f"lr_decay {self.lr_decay!r}: choose none or linear")
-        if self.n_critic < 1:
-            raise VawganError(None, f"n_critic must be ≥ 1, got {self.n_critic}")
+        check_choice(self, "critic", CRITICS)
+        check_choice(self, "lr_decay", ("none", "linear"))
+        check_ranges(self, clip="> 0", gp_lambda=">= 0", n_critic=">= 1", lr="> 0", betas="0..1", z_dim=">= 1",
+                     hidden=">= 1", generator_hidden=">= 1", scale="> 0", epochs=">= 0")
 
 
 class ToyWGANTask:

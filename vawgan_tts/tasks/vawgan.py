@@ -18,8 +18,7 @@ import math
 import torch
 
 from ..choices import CRITICS, VAWGAN_STAGES
-from ..config import to_dict
-from ..errors import VawganError
+from ..config import check_choice, check_ranges, to_dict
 from ..features import MODEL_DIM
 from ..models.critic import Critic
 from ..models.vae import FrameVAE
@@ -58,12 +57,13 @@ class VAWGANConfig:
     SECTION = "vawgan"
 
     def __post_init__(self):
-        if self.critic not in CRITICS:
-            raise VawganError(None, f"critic {self.critic!r}: choose gp or clip")
-        if self.decoder_variance not in ("learned", "unit"):
-            raise VawganError(None, f"decoder_variance {self.decoder_variance!r}: choose learned or unit")
-        if self.dim_reduction not in ("sum", "mean"):
-            raise VawganError(None, f"dim_reduction {self.dim_reduction!r}: choose sum or mean")
+        check_choice(self, "critic", CRITICS)
+        check_choice(self, "decoder_variance", ("learned", "unit"))
+        check_choice(self, "dim_reduction", ("sum", "mean"))
+        check_ranges(self, latent=">= 1", hidden=">= 1", critic_hidden=">= 1", lr="> 0", critic_lr="> 0",
+                     critic_betas="0..1", vae_epochs=">= 0", critic_epochs=">= 0", adv_epochs=">= 0",
+                     gp_lambda=">= 0", clip="> 0", n_critic=">= 1", kl_weight=">= 0", kl_warmup_epochs=">= 0",
+                     adv_weight=">= 0", silence_threshold_db="> 0")
 
     def stages(self) -> tuple[Stage, ...]:
         epochs = {"vae": self.vae_epochs, "critic": self.critic_epochs, "adv": self.adv_epochs}
