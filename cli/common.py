@@ -113,7 +113,10 @@ def read_id_list(path: Path | None) -> list[str] | None:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as e:
         raise VawganError(path, f"cannot read id list ({e.strerror})") from None
-    return [ln.split()[0] for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    ids = [ln.split()[0] for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    if not ids:  # an empty list is a mistake, never "all utterances"
+        raise VawganError(path, "the id list is empty")
+    return ids
 
 
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel processes [default: number of cores].")]

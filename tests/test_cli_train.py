@@ -88,6 +88,12 @@ def test_dry_run_and_resume(feats, tmp_path):
     assert "critic_loss" in r.output and not exp.exists()
     r = invoke("train", feats / "feats", "-o", exp, "--resume", "--ids", feats / "train.ids")
     assert r.exit_code == 2 and "nothing to resume" in r.output
+    r = invoke("train", feats / "feats", "-o", exp, "--stage", "vae", "--vae-epochs", "1", "--ids", feats / "train.ids")
+    assert r.exit_code == 0, r.output
+    r = invoke("train", feats / "feats", "-o", exp, "--resume", "--ids", feats / "train.ids", "--vae-epochs", "1",
+               "--critic-epochs", "1", "--adv-epochs", "1")
+    assert r.exit_code == 0, r.output
+    assert re.search(rf"resuming {re.escape(str(exp))}: stage 'critic', epoch 1 of 1, batch 0, step \d+", r.output), r.output
 
 
 def test_bad_config_and_wrong_checkpoint(feats, tmp_path):
@@ -99,3 +105,37 @@ def test_bad_config_and_wrong_checkpoint(feats, tmp_path):
     (tmp_path / "e2" / "checkpoints" / "vae.pt").write_bytes(b"PK\x03\x04 truncated")
     r = invoke("synth", feats / "feats", "-m", tmp_path / "e2", "--system", "vae", "-o", tmp_path / "o")
     assert r.exit_code == 2 and "vae.pt" in r.output and "not a loadable checkpoint" in r.output
+
+
+def test_training_refuses_a_folder_of_mixed_rates(feats, tmp_path, arctic_wav):
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for p in (feats / "feats").glob("*.npz"):
+        (mixed / p.name).write_bytes(p.read_bytes())
+    r = invoke("extract", arctic_wav, "-o", tmp_path / "wide", "--f0-method", "dio", "-j", "1")
+    assert r.exit_code == 0, r.output
+    (mixed / "arctic.npz").write_bytes(next((tmp_path / "wide").glob("arctic*.npz")).read_bytes())
+    (tmp_path / "all.ids").write_text("activated\nvm-goodbye\narctic\n")
+    r = invoke("train", mixed, "-o", tmp_path / "exp", "--ids", tmp_path / "all.ids", "--dry-run")
+    msg = " ".join(r.output.split())
+    assert r.exit_code == 2, r.output
+    assert "8000 Hz, α 0.312, 5 ms: 2 utterances" in msg and "16000 Hz, α 0.410, 5 ms: 1 utterance;" not in msg
+    assert "16000 Hz, α 0.410, 5 ms: 1 utterance)" in msg
+    assert "--fs" in msg and not (tmp_path / "exp").exists()
+
+
+def test_report_from_another_folder_finds_the_features(feats, tmp_path, monkeypatch):
+    monkeypatch.chdir(feats)  # train with a relative feature path ...
+    exp = tmp_path / "exp"
+    r = invoke("train", "feats", "-o", exp, "--ids", "train.ids", "--vae-epochs", "1", "--critic-epochs", "1",
+               "--adv-epochs", "1", "--batch-size", "64")
+    assert r.exit_code == 0, r.output
+    assert f'feats = "{feats / "feats"}"' in (exp / "config.toml").read_text()
+    monkeypatch.chdir(tmp_path)  # ... and synthesize with the post-filter (reads the features) elsewhere
+    r = invoke("synth", feats / "feats", "-m", exp, "--system", "gv-pf", "--ids", feats / "eval.ids", "-o", "gv")
+    assert r.exit_code == 0, r.output
+    cfg = (exp / "config.toml").read_text().replace(str(feats / "feats"), str(tmp_path / "gone"))
+    (exp / "config.toml").write_text(cfg)
+    (exp / "postfilter_stats.npz").unlink()
+    r = invoke("synth", feats / "feats", "-m", exp, "--system", "gv-pf", "--ids", feats / "eval.ids", "-o", "gv2")
+    assert r.exit_code == 2 and f"tried {tmp_path / 'gone'}" in " ".join(r.output.split())

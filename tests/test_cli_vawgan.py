@@ -72,3 +72,22 @@ def test_extract_config_file_and_override(allison_few, tmp_path):
     conf.write_text('[extract]\nf0_metod = "dio"\n')
     r = invoke("extract", allison_few / "activated.wav", "-o", tmp_path / "g", "-c", conf)
     assert r.exit_code == 2 and "f0_metod" in r.output
+
+
+@pytest.mark.parametrize("command", [
+    ["synth", "{feats}", "-o", "{tmp}/s", "--copy"],
+    ["eval", "--natural", "{feats}", "--generated", "a={feats}", "-o", "{tmp}/e"],
+    ["train", "{feats}", "-o", "{tmp}/x"],
+    ["report", "{tmp}/x", "-o", "{tmp}/r"],
+])
+def test_an_empty_or_missing_id_list_is_one_line_everywhere(command, tmp_path):
+    feats = tmp_path / "feats"
+    feats.mkdir()
+    empty = tmp_path / "empty.ids"
+    empty.write_text("# nothing but a comment\n\n")
+    fill = {"feats": feats, "tmp": tmp_path}
+    args = [a.format(**fill) for a in command]
+    r = invoke(*args, "--ids", empty)
+    assert r.exit_code == 2 and f"{empty}: the id list is empty" in " ".join(r.output.split())
+    r = invoke(*args, "--ids", tmp_path / "missing.ids")
+    assert r.exit_code == 2 and "missing.ids: cannot read id list" in " ".join(r.output.split())

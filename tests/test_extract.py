@@ -36,6 +36,14 @@ def test_list_file_with_kaldi_ids(allison_few, tmp_path):
     lst.write_text("missing.wav\n")
     with pytest.raises(VawganError, match="line 1"):
         X.collect_inputs([lst])
+    # Kaldi separates with any whitespace; a path with a space in its name is still one column.
+    spaced = allison_few / "with space.wav"
+    spaced.write_bytes((allison_few / "vm-goodbye.wav").read_bytes())
+    lst.write_text(f"spk1_a   {allison_few / 'activated.wav'}\nspk1_b {allison_few / 'digits/5.wav'}\n{spaced}\n")
+    assert [u for u, _ in X.collect_inputs([lst])] == ["spk1_a", "spk1_b", "with_space"]
+    lst.write_text("spk1_a sox in.wav -t wav - |\n")
+    with pytest.raises(VawganError, match="line 1: Kaldi pipe"):
+        X.collect_inputs([lst])
 
 
 def test_run_extracts_good_reports_bad(allison_few, tmp_path):

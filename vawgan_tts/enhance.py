@@ -64,10 +64,10 @@ def postfilter_stats(exp_dir: str | Path, vae: ModelEnhancer) -> dict[str, np.nd
     if cache.is_file() and cache.stat().st_mtime >= vae.source.stat().st_mtime:
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}
-    from .experiment import CONFIG, load_experiment_config
+    from .experiment import CONFIG, experiment_feats, load_experiment_config
 
     cfg = load_experiment_config(exp_dir / CONFIG)
-    feats_dir, threshold = Path(cfg.data.feats), cfg.vawgan.silence_threshold_db
+    feats_dir, threshold = experiment_feats(exp_dir, cfg), cfg.vawgan.silence_threshold_db
     gvs, nat, gen = [], [], []
     for utt in cfg.data.ids:
         f = load_features(feats_dir / f"{utt}.npz")

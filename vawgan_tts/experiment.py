@@ -22,7 +22,7 @@ from .config import from_dict, load_run_config, save_toml
 from .data.frames import FrameBatches, frame_store
 from .errors import VawganError
 from .extract import read_manifest
-from .features import FeatureStats, load_features
+from .features import FeatureStats, check_uniform_settings, load_features
 from .tasks.vawgan import VAWGANConfig, VAWGANTask
 from .trainer import LOG_CSV, Trainer, TrainerConfig, choose_device, read_log, seed_everything
 
@@ -73,6 +73,7 @@ def train_vawgan(
     exp_dir = Path(exp_dir)
     feats = Path(config.data.feats)
     ids = list(config.data.ids) or read_manifest(feats)
+    check_uniform_settings(feats, ids)
     seed_everything(config.train.seed)
     distributed.init_from_env(choose_device(config.train.device).type)
     v = config.vawgan
@@ -95,12 +96,23 @@ def train_vawgan(
     if not dry_run and distributed.is_main():
         exp_dir.mkdir(parents=True, exist_ok=True)
         stats.save(exp_dir / STATS)
+        # The feature folder as an absolute path: `report`, `synth` run from anywhere find it.
         save_toml(exp_dir / CONFIG, {"train": config.train, "vawgan": config.vawgan,
-                                     "data": dataclasses.replace(config.data, ids=tuple(ids))})
+                                     "data": dataclasses.replace(config.data, feats=str(feats.resolve()), ids=tuple(ids))})
     trainer.fit(stages, resume=resume, dry_run=dry_run, overwrite=overwrite)
     if not dry_run and distributed.is_main():
         plot_experiment_curves(exp_dir)
     return trainer
+
+
+def experiment_feats(exp_dir: str | Path, config: ExperimentConfig) -> Path:
+    """The feature folder an experiment was trained on, as recorded in its config.toml (absolute
+    since this version; an older, relative one is taken from the current folder)."""
+    feats = Path(config.data.feats)
+    if not feats.is_dir():
+        raise VawganError(Path(exp_dir) / CONFIG, f"the feature folder it names does not exist (tried {feats.resolve()}); "
+                                                  "give the folder with --feats")
+    return feats
 
 
 def plot_experiment_curves(exp_dir: str | Path) -> list[Path]:

@@ -84,7 +84,7 @@ def utterance_id(relative: Path) -> str:
 def collect_inputs(specs: Sequence[str | Path]) -> list[tuple[str, Path]]:
     """Expand files, folders (searched recursively for .wav/.flac) and list files into sorted
     ``(utt_id, path)`` pairs. A list file has one path per line (relative to the list's folder), or,
-    like Kaldi's wav.scp, ``utt_id<TAB>path``; '#' starts a comment line.
+    like Kaldi's wav.scp, ``utt_id path`` (any whitespace between); '#' starts a comment line.
 
     Raises VawganError for a missing input, an empty selection, or two inputs mapping to one id.
     """
@@ -122,14 +122,24 @@ def _read_list(list_file: Path) -> list[tuple[str, Path]]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        utt, tab, path = line.partition("\t")
-        if not tab:  # one column: a path, id from its name
+        # Kaldi's wav.scp: "utt_id path", separated by any whitespace; a line that is itself an
+        # existing path (spaces and all) is one column, its id taken from the file name.
+        parts = line.split(maxsplit=1)
+        if len(parts) == 2 and not _resolve(list_file, line).is_file():
+            utt, path = parts
+        else:
             utt, path = "", line
-        p = Path(path) if Path(path).is_absolute() else list_file.parent / path
+        if path.endswith("|"):
+            raise VawganError(list_file, f"line {n}: Kaldi pipe commands are not supported; give the audio file's path")
+        p = _resolve(list_file, path)
         if not p.is_file():
             raise VawganError(list_file, f"line {n}: {path} does not exist")
         pairs.append((utterance_id(Path(utt or p.name)), p))
     return pairs
+
+
+def _resolve(list_file: Path, path: str) -> Path:
+    return Path(path) if Path(path).is_absolute() else list_file.parent / path
 
 
 # ------------------------------------------------------------------------------------ one file

@@ -39,9 +39,9 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
                  on_progress: Callable[[str], None] | None = None) -> dict:
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
     if feats_dir is None:
-        from .experiment import CONFIG, load_experiment_config
+        from .experiment import CONFIG, experiment_feats, load_experiment_config
 
-        feats_dir = load_experiment_config(exp_dir / CONFIG).data.feats
+        feats_dir = experiment_feats(exp_dir, load_experiment_config(exp_dir / CONFIG))
     feats_dir = Path(feats_dir)
     sys_root = out_dir / "systems"
     eval_dirs = {}

@@ -29,6 +29,7 @@ import dataclasses
 import io
 import math
 import signal
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
@@ -357,6 +358,7 @@ class Trainer:
             if not last.is_file():
                 raise VawganError(last, "nothing to resume: no checkpoint (run without --resume)")
             self.load(last, restore_position=True)
+            self._say_where_resumed()
             if self.position.stage < plan[0]:
                 raise VawganError(last, f"the run stopped in stage {self.task.stages[self.position.stage].name!r}, before {first.name!r}; resume that stage first")
             self._extend_finished_stage(plan)
@@ -376,6 +378,17 @@ class Trainer:
         else:
             self.position = Position()
             self._start_log(None)
+
+    def _say_where_resumed(self) -> None:
+        """One line on stderr: the experiment, stage, epoch and step a --resume continues from."""
+        if not self.is_main:
+            return
+        pos, stages = self.position, self.task.stages
+        if pos.stage < len(stages):
+            where = f"stage {stages[pos.stage].name!r}, epoch {pos.epoch + 1} of {stages[pos.stage].epochs}, batch {pos.batch}"
+        else:
+            where = "after its last stage"
+        print(f"resuming {self.out_dir}: {where}, step {pos.step}", file=sys.stderr, flush=True)
 
     def _extend_finished_stage(self, plan: list[int]) -> None:
         """``--resume`` with more epochs than a finished stage ran: train that stage on, from its
