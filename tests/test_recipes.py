@@ -47,3 +47,24 @@ def test_every_recipe_rejects_unknown_options():
     for recipe in ("g2p_cmudict", "ja_en_edict", "toy_25gauss", "fashion_mnist"):
         r = subprocess.run([str(REPO / "recipes" / recipe / "run.sh"), "--bogus"], capture_output=True, text=True)
         assert r.returncode == 2 and "unknown option --bogus" in r.stderr, recipe
+
+
+def test_results_merge_one_configuration_into_the_table(tmp_path):
+    """A run of one configuration (the demo's) adds its section; the committed ones stay."""
+    import json
+    import shutil
+
+    work = tmp_path / "recipe"
+    (work / "conf").mkdir(parents=True)
+    shutil.copy(RECIPE / "RESULTS.md", work / "RESULTS.md")
+    before = (RECIPE / "RESULTS.md").read_text()
+    report = work / "exp" / "demo" / "report"
+    report.mkdir(parents=True)
+    (report / "metrics.json").write_text(json.dumps({"settings": {"utterances": 3}, "systems": {
+        "vae": {"gv_distance": 1.0, "ms_distance": 2.0, "mcd_db": 3.0, "gv_ratio": 0.5}}}))
+    r = subprocess.run([sys.executable, str(RECIPE / "local/results.py")], cwd=work, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    after = (work / "RESULTS.md").read_text()
+    for section in before.split("\n## ")[1:]:
+        assert section in after
+    assert "## `conf/demo.toml`" in after and "| vae | 1.000 | 2.000 | 3.000 | 0.500 |" in after
