@@ -71,6 +71,11 @@ class RateColumn(ProgressColumn):
 
 
 def progress_bar(unit: str = "files", transient: bool = False) -> Progress:
+    """A rich progress bar on a terminal; plain lines where stderr is a file or a pipe."""
+    if not console.is_terminal:
+        from vawgan_tts.progress import PlainProgress
+
+        return PlainProgress(unit, stream=console.file)
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),

@@ -10,6 +10,7 @@ import typer
 
 from cli.common import (
     add_version_option,
+    progress_bar,
     BatchSizeOption,
     ConfigOption,
     DeviceOption,
@@ -249,7 +250,10 @@ def seq2seq_eval(
 
     from vawgan_tts.gen.seq2seq import evaluate_seq2seq
 
-    r = evaluate_seq2seq(model, split.value, beam=beam, limit=limit, device=device)
+    with progress_bar("inputs") as progress:
+        task = progress.add_task("decode", total=None)
+        r = evaluate_seq2seq(model, split.value, beam=beam, limit=limit, device=device,
+                             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     table = Table(title=f"{model.name}: {split.value} split, beam {beam} ({r['checkpoint']})")
     keys = [k for k in ("per", "wer", "words", "bleu", "chrf", "sentences", "decode_seconds") if k in r]
     for k in keys:

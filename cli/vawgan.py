@@ -182,7 +182,11 @@ def evaluate(
     from vawgan_tts.evaluation import evaluate as run_eval, parse_system
 
     systems = dict(parse_system(g) for g in generated)
-    result = run_eval(natural, systems, output, ids=read_id_list(ids), speech_threshold_db=speech_threshold_db)
+    id_list = read_id_list(ids)
+    with progress_bar("utts") as progress:
+        task = progress.add_task("eval", total=len(id_list) if id_list else None)
+        result = run_eval(natural, systems, output, ids=id_list, speech_threshold_db=speech_threshold_db,
+                          on_progress=lambda _: progress.advance(task))
     print_metrics(result, output)
 
 

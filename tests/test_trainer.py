@@ -227,3 +227,15 @@ def test_each_epoch_draws_a_new_shuffle_and_a_rerun_the_same(tmp_path):
     other = _trainer(tmp_path / "c", task=Recording(), seed=1)
     other.fit()
     assert not torch.equal(a[0], torch.stack(other.task.first_rows[:8]))  # and the seed matters
+
+
+def test_plain_progress_lines_when_not_a_terminal(tmp_path, capsys):
+    """Under pytest stderr is no terminal: the trainer prints lines a log file can keep."""
+    seed_everything(0)
+    tr = Trainer(TinyRegression(epochs=(20, 1)), _data(), tmp_path, TrainerConfig(log_flush=4), progress=True)
+    tr.fit()
+    err = capsys.readouterr().err.splitlines()
+    fit = [line for line in err if line.startswith("fit: ")]
+    assert fit[-1].startswith("fit: 160/160 batches (100 %)  loss=")
+    assert 10 <= len(fit) <= 21  # every twentieth (8 batches) as the log flushes (every 4): 20 lines
+    assert [line for line in err if line.startswith("again: ")][-1].startswith("again: 8/8 batches (100 %)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -74,6 +74,7 @@ def evaluate(
     ids: Sequence[str] | None = None,
     speech_threshold_db: float = SPEECH_THRESHOLD_DB,
     plots: bool = True,
+    on_progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Score each system against the natural features; write ``metrics.json`` (and PNGs).
 
@@ -119,6 +120,8 @@ def evaluate(
             gen_speech = np.zeros(len(c_gen), bool)
             gen_speech[j[keep]] = True
             acc[name].add(c_gen, gen_speech, mcd)
+        if on_progress is not None:
+            on_progress(utt)
 
     freqs = M.ms_frequencies(M.MS_FFT_SIZE, frame_period)
     gv_nat, ms_nat = nat_acc.gv_mean(), nat_acc.ms_db()

@@ -40,6 +40,7 @@ from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import VawganError
 from .fileio import write_text_atomic
+from .progress import PlainProgress
 
 LOG_CSV = "log.csv"
 CHECKPOINTS = "checkpoints"
@@ -330,8 +331,12 @@ class Trainer:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-            bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                           TimeRemainingColumn(), TextColumn("{task.fields[losses]}"), console=Console(stderr=True))
+            console = Console(stderr=True)
+            if console.is_terminal:
+                bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                               TimeRemainingColumn(), TextColumn("{task.fields[losses]}"), console=console)
+            else:  # a log file (run.sh | tee, nohup): plain lines instead of a redrawn bar
+                bar = PlainProgress(unit="batches")
         else:
             bar = None
         previous = signal.getsignal(signal.SIGTERM)

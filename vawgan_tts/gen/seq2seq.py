@@ -14,7 +14,7 @@ import dataclasses
 import math
 import time
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -309,8 +309,12 @@ def bleu_scores(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
             "chrf": sacrebleu.corpus_chrf(list(hyps), [list(refs)]).score, "sentences": len(hyps)}
 
 
+DECODE_CHUNK = 256  # inputs decoded per batch call (batched greedy equals one-by-one decoding)
+
+
 def evaluate_seq2seq(exp_dir: str | Path, split: str = "test", beam: int = 1, limit: int = 0,
-                     n_attention: int = 4, device: str = "auto") -> dict:
+                     n_attention: int = 4, device: str = "auto",
+                     on_progress: Callable[[int, int], None] | None = None) -> dict:
     """Decode a split of the run's own data; PER/WER (g2p) or BLEU/chrF (pairs) → EXP/eval.json."""
     import json
 
@@ -327,7 +331,11 @@ def evaluate_seq2seq(exp_dir: str | Path, split: str = "test", beam: int = 1, li
     sources = list(refs)[:limit] if limit else list(refs)
     encoded = [tr.src_vocab.encode(tokenize(s, tr.kinds[0])[: tr.max_len]) for s in sources]
     t0 = time.monotonic()
-    hyps = [h[0] for h in tr.decode_ids(encoded, beam=beam)]
+    hyps = []
+    for k in range(0, len(encoded), DECODE_CHUNK):
+        hyps += [h[0] for h in tr.decode_ids(encoded[k : k + DECODE_CHUNK], beam=beam)]
+        if on_progress is not None:
+            on_progress(len(hyps), len(encoded))
     seconds = time.monotonic() - t0
     if tr.g2p:
         scores = g2p_scores({s: tr.tgt_vocab.decode(h.ids) for s, h in zip(sources, hyps)},
