@@ -108,3 +108,90 @@ def test_mcd_of_a_constant_offset_on_speech_frames(natural, tmp_path):
     res = evaluate(natural, {"off": off}, tmp_path / "e", plots=False)["systems"]["off"]
     assert res["mcd_db"] == pytest.approx(10 / np.log(10) * np.sqrt(2 * 0.01), rel=1e-5)
     assert res["gv_ratio"] == pytest.approx(1.0, rel=1e-6)
+
+
+def test_evaluate_refusals_name_what_is_wrong(natural, tmp_path):
+    with pytest.raises(VawganError) as e:
+        evaluate(natural, {}, tmp_path / "e")
+    assert str(e.value) == "no system to evaluate: give at least one NAME=DIR"
+    with pytest.raises(VawganError) as e:
+        evaluate(natural, {"natural": natural}, tmp_path / "e")
+    assert str(e.value) == "'natural' is the reference; name the system something else"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(VawganError) as e:
+        evaluate(empty, {"a": natural}, tmp_path / "e")
+    assert str(e.value) == f"{empty}: no .npz features"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "unrelated.npz").write_bytes((natural / "activated.npz").read_bytes())
+    with pytest.raises(VawganError) as e:
+        evaluate(natural, {"o": other}, tmp_path / "e")
+    assert str(e.value) == f"{other}: system 'o' has no utterance in common with {natural}"
+    f = load_features(natural / "activated.npz")
+    wrong = tmp_path / "wrong"
+    save_features(wrong / "activated.npz", f.replace(frame_period=10.0))
+    with pytest.raises(VawganError) as e:
+        evaluate(natural, {"w": wrong}, tmp_path / "e")
+    assert str(e.value).startswith(f"{wrong / 'activated.npz'}: features at") and str(natural / "activated.npz") in str(e.value)
+
+
+def test_ids_settings_threshold_and_output_folder(natural, tmp_path):
+    out = tmp_path / "a" / "b" / "eval"  # made with its parents
+    res = evaluate(natural, {"self": natural}, out, ids=["activated", "digits_5", "not-there"], plots=False)
+    assert res["settings"] == {"natural": str(natural), "utterances": 2, "speech_threshold_db": 30.0,
+                               "ms_fft_size": 4096, "ms_max_hz": 50.0, "fs": 8000}
+    assert res["systems"]["self"]["utterances"] == 2
+    assert (out / "metrics.json").read_text().startswith('{\n  "systems"')  # indented for people
+    res = evaluate(natural, {"self": natural}, out, ids=["activated"], plots=False)  # the folder may exist
+    assert res["settings"]["utterances"] == 1
+    # Every frame counts as speech at a 200 dB threshold: a system that differs only in silence
+    # then has an MCD above zero.
+    quiet = _transformed(natural, tmp_path / "quiet", lambda c: c)
+    for p in quiet.glob("*.npz"):
+        g = load_features(p)
+        mc = g.mcep.copy()
+        mc[g.mcep[:, 0] < g.mcep[:, 0].max() - 2.0, 1:] += 1.0
+        save_features(p, g.replace(mcep=mc))
+    strict = evaluate(natural, {"q": quiet}, tmp_path / "e1", plots=False)["systems"]["q"]["mcd_db"]
+    loose = evaluate(natural, {"q": quiet}, tmp_path / "e2", plots=False, speech_threshold_db=200.0)
+    assert loose["settings"]["speech_threshold_db"] == 200.0
+    assert loose["systems"]["q"]["mcd_db"] > strict + 1.0
+
+
+def test_ms_band_follows_the_frame_period(natural, tmp_path):
+    """At 10 ms frames the modulation spectrum reaches 50 Hz only; the distance uses those bins."""
+    from vawgan_tts import metrics as M
+
+    slow_nat, slow_sys = tmp_path / "nat10", tmp_path / "sys10"
+    rng = np.random.default_rng(0)
+    for p in natural.glob("*.npz"):
+        if p.name == "stats.npz":
+            continue
+        f = load_features(p).replace(frame_period=10.0)
+        save_features(slow_nat / p.name, f)
+        mc = f.mcep.copy()
+        mc[:, 1:] += 0.05 * rng.standard_normal(mc[:, 1:].shape)
+        save_features(slow_sys / p.name, f.replace(mcep=mc))
+    res = evaluate(slow_nat, {"s": slow_sys}, tmp_path / "e", plots=False)["systems"]["s"]
+    nat = [load_features(p).mcep[:, 1:] for p in sorted(slow_nat.glob("*.npz"))]
+    gen = [load_features(p).mcep[:, 1:] for p in sorted(slow_sys.glob("*.npz"))]
+    ms = [M.to_db(sum(M.modulation_power(c) for c in cs) / len(cs)) for cs in (nat, gen)]
+    expected = M.ms_distance(ms[0], ms[1], M.ms_frequencies(M.MS_FFT_SIZE, 10.0))
+    assert res["ms_distance"] == pytest.approx(float(expected), rel=1e-9)
+    assert res["ms_distance"] != pytest.approx(float(M.ms_distance(ms[0], ms[1], M.ms_frequencies())), rel=1e-3)
+
+
+def test_accumulator_ms_is_the_mean_power_and_samples_are_distinct_frames():
+    from vawgan_tts import metrics as M
+    from vawgan_tts.evaluation import _Accumulator
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((300, 3)), 3 * rng.standard_normal((500, 3))
+    acc = _Accumulator()
+    acc.add(a, np.ones(300, bool))
+    acc.add(b, np.ones(500, bool))
+    np.testing.assert_allclose(acc.ms_db(), M.to_db((M.modulation_power(a) + M.modulation_power(b)) / 2))
+    np.testing.assert_allclose(acc.gv_mean(), (a.var(0) + b.var(0)) / 2)
+    s = acc.sample(np.random.default_rng(1))
+    assert s.shape == (800, 3) and len(np.unique(s, axis=0)) == 800  # all frames, each once
