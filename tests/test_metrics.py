@@ -154,3 +154,25 @@ def test_dtw_path_is_ordered_and_complete():
     assert list(zip(i, j)) == [(0, 0), (0, 1), (1, 2), (2, 3), (2, 4)]
     same_i, same_j = M.align(ref, ref + 1)
     assert list(same_i) == list(same_j) == [0, 1, 2]
+
+
+def test_float32_input_is_measured_in_float64():
+    x = np.random.default_rng(0).standard_normal((500, 3)).astype(np.float32)
+    assert M.global_variance(x).dtype == np.float64
+    np.testing.assert_array_equal(M.global_variance(x), np.var(x.astype(np.float64), axis=0))
+    assert M.modulation_power(x, fft_size=64).dtype == np.float64
+    np.testing.assert_array_equal(M.modulation_power(x, fft_size=64), M.modulation_power(x.astype(np.float64), fft_size=64))
+
+
+def test_batched_distances_keep_one_value_per_item():
+    ref = np.stack([np.ones(4), np.ones(4)])
+    gen = np.stack([np.full(4, 10.0), np.ones(4)])  # +10 dB everywhere, then nothing
+    np.testing.assert_allclose(M.log_gv_distance(ref, gen), [10.0, 0.0], atol=1e-9)
+
+
+def test_ms_distance_keeps_the_lowest_nonzero_bins_and_one_frame_mcd():
+    freqs = np.array([0.0, 0.5, 1.0, 60.0])
+    gen = np.array([[9.0], [2.0], [4.0], [9.0]])
+    assert M.ms_distance(np.zeros((4, 1)), gen, freqs) == pytest.approx(np.sqrt((4 + 16) / 2))
+    one = np.zeros((1, 3))
+    assert M.mel_cepstral_distortion(one, one + [[0.3, 0.4, 0.0]]) == pytest.approx(10 / np.log(10) * np.sqrt(2) * 0.5)

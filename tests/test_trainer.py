@@ -239,3 +239,68 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path, capsys):
     assert fit[-1].startswith("fit: 160/160 batches (100 %)  loss=")
     assert 10 <= len(fit) <= 21  # every twentieth (8 batches) as the log flushes (every 4): 20 lines
     assert [line for line in err if line.startswith("again: ")][-1].startswith("again: 8/8 batches (100 %)")
+
+
+def _interrupted_at(tmp_path, k):
+    tr = _trainer(tmp_path, checkpoint_every=k)
+    real_step = tr.task.train_step
+
+    def interrupting(batch, stage, ctx):
+        if ctx.step_index == k:
+            raise KeyboardInterrupt
+        return real_step(batch, stage, ctx)
+
+    tr.task.train_step = interrupting
+    with pytest.raises(KeyboardInterrupt):
+        tr.fit()
+    return tmp_path / "checkpoints" / "last.pt"
+
+
+def test_a_checkpoint_from_before_the_optional_keys_resumes(tmp_path):
+    """Checkpoints written before stages_done, epochs_run, world_size and optimizer states were
+    stored: one process, nothing finished, fresh optimizers."""
+    last = _interrupted_at(tmp_path, 11)
+    ckpt = torch.load(last, weights_only=True)
+    for key in ("stages_done", "epochs_run", "world_size", "optim"):
+        del ckpt[key]
+    torch.save(ckpt, last)
+    tr = _trainer(tmp_path)
+    tr.fit(resume=True)
+    assert tr.task.calls == ["fit"] * (48 - 11) + ["again"] * 16  # batch 3 of epoch 1, not rescaled
+    assert tr.stages_done == ["fit", "again"] and tr.epochs_run == {"fit": 6, "again": 2}
+
+
+def test_resume_from_a_two_process_checkpoint_by_one_process(tmp_path):
+    """The position of a run of W processes counts W batches per step: one process resuming it
+    skips W times as many of the epoch's batches (test_distributed does it with real processes)."""
+    last = _interrupted_at(tmp_path, 3)
+    ckpt = torch.load(last, weights_only=True)
+    ckpt["world_size"] = 2
+    torch.save(ckpt, last)
+    tr = _trainer(tmp_path)
+    tr.fit(resume=True)
+    assert tr.task.calls == ["fit"] * (48 - 6) + ["again"] * 16
+
+
+def test_checkpoints_that_do_not_fit_are_one_clear_error(tmp_path):
+    from vawgan_tts.checkpoint import save_checkpoint
+
+    last = _interrupted_at(tmp_path, 5)
+    ckpt = torch.load(last, weights_only=True)
+    other = dict(ckpt, task="toy_wgan")
+    save_checkpoint(tmp_path / "other.pt", {k: v for k, v in other.items() if k != "version"})
+    with pytest.raises(VawganError) as e:
+        _trainer(tmp_path / "x").load(tmp_path / "other.pt", restore_position=False)
+    assert str(e.value) == f"{tmp_path / 'other.pt'}: checkpoint of task 'toy_wgan', expected 'tiny'"
+    lacking = dict(ckpt, model={})
+    torch.save(lacking, tmp_path / "lacking.pt")
+    with pytest.raises(VawganError) as e:
+        _trainer(tmp_path / "x").load(tmp_path / "lacking.pt", restore_position=False)
+    assert str(e.value) == f"{tmp_path / 'lacking.pt'}: checkpoint lacks model part(s) model"
+    ckpt["model"]["model"]["weight"] = torch.zeros(3, 4)
+    torch.save(ckpt, tmp_path / "shape.pt")
+    with pytest.raises(VawganError) as e:
+        _trainer(tmp_path / "x").load(tmp_path / "shape.pt", restore_position=False)
+    msg = str(e.value)
+    assert msg.startswith(f"{tmp_path / 'shape.pt'}: does not fit this model configuration (Error(s) in loading state_dict")
+    assert "\n" not in msg and len(msg) < len(str(tmp_path)) + 300
