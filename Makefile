@@ -12,11 +12,13 @@ DEMO_CONF ?= conf/demo.toml
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Installed marker: reinstall when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q --disable-pip-version-check "setuptools<81" wheel
-	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+# Installed marker: reinstall when pyproject.toml or constraints.txt changes. The exact versions
+# come from constraints.txt (torch first: the CPU wheel on disk, never a CUDA build).
+PIP := $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) setuptools wheel
+	$(PIP) torch
+	$(PIP) -e ".[dev,gen]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -45,7 +47,7 @@ bench: install data
 # Mutation testing of the numeric core (tests/mutation_scope.txt) with mutmut; slow, not in CI.
 # Results are kept in mutants/ (git-ignored): a rerun re-tests only what changed. docs/testing.md.
 mutation: install data
-	$(BIN)/pip install -q --disable-pip-version-check "mutmut==3.8.1"
+	$(PIP) "mutmut==3.8.1"
 	OMP_NUM_THREADS=1 $(BIN)/mutmut run $$(grep -v '^#' tests/mutation_scope.txt)
 	$(BIN)/mutmut results
 

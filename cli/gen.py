@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import (
+from vawgan_tts.cli.common import (
     add_version_option,
     progress_bar,
     BatchSizeOption,
@@ -284,7 +284,7 @@ def translate(
     empty or over-long input is an error for TEXT and an empty output line (with a warning) on stdin."""
     import sys
 
-    from cli.common import console, fail
+    from vawgan_tts.cli.common import console, fail
     from vawgan_tts.gen.seq2seq import load_translator, translate_lines
 
     if n_best > beam:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from vawgan_tts.choices import CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
 
-from cli.common import (
+from vawgan_tts.cli.common import (
     add_version_option,
     EXIT_PARTIAL,
     BatchSizeOption,

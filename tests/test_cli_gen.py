@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli.gen import app
+from vawgan_tts.cli.gen import app
 from vawgan_tts.trainer import read_log
 
 runner = CliRunner()

@@ -3,8 +3,8 @@
 import typer
 from typer.testing import CliRunner
 
-from cli.gen import app as gen_app
-from cli.vawgan import app as vawgan_app
+from vawgan_tts.cli.gen import app as gen_app
+from vawgan_tts.cli.vawgan import app as vawgan_app
 from vawgan_tts import __version__
 
 runner = CliRunner()
@@ -42,8 +42,8 @@ def test_help_shows_bracketed_defaults():
 
 
 def test_metric_table_shows_units(tmp_path):
-    from cli.vawgan import print_metrics
-    from cli.common import out
+    from vawgan_tts.cli.vawgan import print_metrics
+    from vawgan_tts.cli.common import out
 
     with out.capture() as cap:
         print_metrics({"settings": {"utterances": 2}, "systems": {"a[1]": {

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import pytest
 from typer.testing import CliRunner
 
-from cli.vawgan import app
+from vawgan_tts.cli.vawgan import app
 
 runner = CliRunner()
 

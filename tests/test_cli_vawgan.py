@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli.vawgan import app
+from vawgan_tts.cli.vawgan import app
 from conftest import write_broken_files
 
 runner = CliRunner()

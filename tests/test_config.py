@@ -74,7 +74,7 @@ def test_numeric_settings_are_range_checked_when_read(tmp_path, table, key, valu
 def test_n_critic_zero_is_one_line_from_the_cli(tmp_path):
     from typer.testing import CliRunner
 
-    from cli.vawgan import app
+    from vawgan_tts.cli.vawgan import app
 
     conf = tmp_path / "c.toml"
     conf.write_text("[vawgan]\nn_critic = 0\n")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cli.vawgan import app
+from vawgan_tts.cli.vawgan import app
 from conftest import write_broken_files
 
 distributed = pytest.importorskip("distributed")

@@ -12,7 +12,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from cli.vawgan import app
+from vawgan_tts.cli.vawgan import app
 
 HERE = Path(__file__).resolve().parent
 VAWGAN = str(Path(sys.executable).with_name("vawgan"))

