@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vawgan_tts.choices import CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
+from vawgan_tts.choices import CHECKPOINTS, CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
 
 from vawgan_tts.cli.common import (
     add_version_option,
@@ -46,6 +46,7 @@ F0Method = Enum("F0Method", {m: m for m in F0_METHODS}, type=str)
 StageName = Enum("StageName", {s: s for s in (*VAWGAN_STAGES, "all")}, type=str)
 CriticKind = Enum("CriticKind", {c: c for c in CRITICS}, type=str)
 SystemName = Enum("SystemName", {s: s for s in SYSTEMS}, type=str)
+CheckpointChoice = Enum("CheckpointChoice", {c: c for c in CHECKPOINTS}, type=str)
 
 
 @app.command()
@@ -112,6 +113,7 @@ def train(
     stage: Annotated[StageName, typer.Option("--stage", help="vae, critic, adv, or all three in order.")] = StageName["all"],
     config: ConfigOption = None,
     ids: IdsOption = None,
+    dev_ids: Annotated[Optional[Path], typer.Option("--dev-ids", help="File of dev utterance ids (left out of training; dev loss per epoch, best checkpoints) [default: every 10th training utterance, [data] dev_share].")] = None,
     vae_epochs: Annotated[Optional[int], typer.Option("--vae-epochs", min=0, help="Epochs of the VAE stage [default: the config's].")] = None,
     critic_epochs: Annotated[Optional[int], typer.Option("--critic-epochs", min=0, help="Epochs of the critic stage [default: the config's].")] = None,
     adv_epochs: Annotated[Optional[int], typer.Option("--adv-epochs", min=0, help="Epochs of the adversarial stage [default: the config's].")] = None,
@@ -133,7 +135,7 @@ def train(
     base = config if config is not None or not continuing else output / CONFIG
     cfg = load_experiment_config(
         base,
-        data__feats=str(feats), data__ids=read_id_list(ids),
+        data__feats=str(feats), data__ids=read_id_list(ids), data__dev_ids=read_id_list(dev_ids),
         vawgan__vae_epochs=vae_epochs, vawgan__critic_epochs=critic_epochs, vawgan__adv_epochs=adv_epochs,
         vawgan__critic=critic and critic.value, vawgan__lr=lr,
         train__batch_size=batch_size, train__seed=seed, train__device=device,
@@ -154,6 +156,7 @@ def synth(
     system: Annotated[SystemName, typer.Option("--system", help="What to apply before the vocoder.")] = SystemName["vawgan"],
     copy: Annotated[bool, typer.Option("--copy", help="Same as --system copy: analysis-synthesis, no model.")] = False,
     ids: IdsOption = None,
+    checkpoint: Annotated[CheckpointChoice, typer.Option("--checkpoint", help="Each stage's last checkpoint, or its best dev epoch (training with a dev set).")] = CheckpointChoice["last"],
 ):
     """Enhance features (or copy them) and write WAVs through the WORLD vocoder."""
     from vawgan_tts.enhance import make_system
@@ -161,7 +164,7 @@ def synth(
     from vawgan_tts.synthesis import synthesize_corpus
 
     name = "copy" if copy else system.value
-    transform = make_system(name, model)
+    transform = make_system(name, model, checkpoint.value)
     utts = read_id_list(ids) or feature_ids(feats)
     with progress_bar("utts") as progress:
         task = progress.add_task(name, total=len(utts))

@@ -139,3 +139,41 @@ def test_report_from_another_folder_finds_the_features(feats, tmp_path, monkeypa
     (exp / "postfilter_stats.npz").unlink()
     r = invoke("synth", feats / "feats", "-m", exp, "--system", "gv-pf", "--ids", feats / "eval.ids", "-o", "gv2")
     assert r.exit_code == 2 and f"tried {tmp_path / 'gone'}" in " ".join(r.output.split())
+
+
+def test_dev_set_loss_per_epoch_and_best_checkpoints(feats, tmp_path):
+    from vawgan_tts.experiment import DataConfig, split_dev
+
+    ids = [f"u{i:02d}" for i in range(25)]
+    train, dev = split_dev(ids, DataConfig(dev_share=0.1))
+    assert dev == ["u09", "u19"] and len(train) == 23 and not set(train) & set(dev)
+    assert split_dev(ids[:9], DataConfig(dev_share=0.1)) == (ids[:9], [])  # too few to spare one
+    assert split_dev(ids, DataConfig(dev_ids=("u03",)))[1] == ["u03"]
+
+    exp = tmp_path / "exp"
+    (tmp_path / "dev.ids").write_text("vm-goodbye\n")
+    r = invoke("train", feats / "feats", "-o", exp, "--ids", feats / "train.ids", "--dev-ids", tmp_path / "dev.ids",
+               "--vae-epochs", "3", "--critic-epochs", "1", "--adv-epochs", "2", "--batch-size", "64")
+    assert r.exit_code == 0, r.output
+    import json
+
+    epochs = json.loads((exp / "dev.json").read_text())["epochs"]
+    assert [(e["stage"], e["epoch"]) for e in epochs] == [("vae", 1), ("vae", 2), ("vae", 3), ("critic", 1),
+                                                         ("adv", 1), ("adv", 2)]
+    vae_losses = [e["dev_loss"] for e in epochs if e["stage"] == "vae"]
+    assert vae_losses[-1] < vae_losses[0]  # the VAE learns what it was not trained on
+    assert all(k in epochs[0] for k in ("dev_nll", "dev_kl", "dev_w_distance", "step"))
+    for stage in ("vae", "adv"):
+        assert (exp / "checkpoints" / f"{stage}_best.pt").is_file()
+    assert not (exp / "checkpoints" / "critic_best.pt").exists()
+    assert 'dev_ids = [\n    "vm-goodbye",\n]' in (exp / "config.toml").read_text()
+    for which in ("best", "last"):
+        r = invoke("synth", feats / "feats", "-m", exp, "--system", "gv-pf", "--checkpoint", which, "--ids",
+                   feats / "eval.ids", "-o", tmp_path / which)
+        assert r.exit_code == 0, r.output
+    assert (exp / "postfilter_stats_vae_best.npz").is_file() and (exp / "postfilter_stats.npz").is_file()
+    none = tmp_path / "nodev"
+    r = invoke("train", feats / "feats", "-o", none, "--ids", feats / "train.ids", "--stage", "vae", "--vae-epochs", "1")
+    assert r.exit_code == 0 and not (none / "dev.json").exists()  # 3 utterances: no dev share to spare
+    r = invoke("synth", feats / "feats", "-m", none, "--system", "vae", "--checkpoint", "best", "-o", tmp_path / "x")
+    assert r.exit_code == 2 and "no best checkpoint of stage 'vae'" in " ".join(r.output.split())

@@ -4,3 +4,4 @@ F0_METHODS = ("harvest", "dio")
 VAWGAN_STAGES = ("vae", "critic", "adv")
 CRITICS = ("gp", "clip")
 SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")
+CHECKPOINTS = ("last", "best")  # a stage's checkpoint at its end, or at its best dev epoch

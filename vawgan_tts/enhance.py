@@ -33,11 +33,11 @@ PF_STATS = "postfilter_stats.npz"
 class ModelEnhancer:
     """Reconstruct c1..c39 through a trained VAE's z = μ."""
 
-    def __init__(self, exp_dir: str | Path, stage: str):
-        from .experiment import load_trained
+    def __init__(self, exp_dir: str | Path, stage: str, checkpoint: str = "last"):
+        from .experiment import checkpoint_path, load_trained
 
-        self.task, self.stats, self.extra = load_trained(exp_dir, stage)
-        self.source = Path(exp_dir) / "checkpoints" / f"{stage}.pt"
+        self.task, self.stats, self.extra = load_trained(exp_dir, stage, checkpoint)
+        self.source = checkpoint_path(exp_dir, stage, checkpoint)
 
     def check(self, feats: Features, path) -> None:
         fs, alpha = int(self.extra["fs"]), float(self.extra["alpha"])
@@ -60,7 +60,8 @@ class ModelEnhancer:
 def postfilter_stats(exp_dir: str | Path, vae: ModelEnhancer) -> dict[str, np.ndarray]:
     """Natural GV and MS and the VAE output's MS over the training utterances (cached)."""
     exp_dir = Path(exp_dir)
-    cache = exp_dir / PF_STATS
+    # One cache per VAE checkpoint: the last one's keeps its old name, the best one's its own.
+    cache = exp_dir / (PF_STATS if vae.source.stem == "vae" else f"postfilter_stats_{vae.source.stem}.npz")
     if cache.is_file() and cache.stat().st_mtime >= vae.source.stat().st_mtime:
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}
@@ -82,15 +83,16 @@ def postfilter_stats(exp_dir: str | Path, vae: ModelEnhancer) -> dict[str, np.nd
     return stats
 
 
-def make_system(name: str, exp_dir: str | Path | None) -> Callable[[Features], Features] | None:
-    """The transform of system ``name`` (None for copy)."""
+def make_system(name: str, exp_dir: str | Path | None, checkpoint: str = "last") -> Callable[[Features], Features] | None:
+    """The transform of system ``name`` (None for copy); ``checkpoint``: each stage's ``last``
+    checkpoint or its ``best`` dev epoch."""
     if name not in SYSTEMS:
         raise VawganError(None, f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
     if name == "copy":
         return None
     if exp_dir is None:
         raise VawganError(None, f"system {name!r} needs a trained model: give -m EXP")
-    enhancer = ModelEnhancer(exp_dir, "adv" if name == "vawgan" else "vae")
+    enhancer = ModelEnhancer(exp_dir, "adv" if name == "vawgan" else "vae", checkpoint)
     if name in ("vae", "vawgan"):
         return enhancer
     stats = postfilter_stats(exp_dir, enhancer)

@@ -4,22 +4,26 @@ EXP/
   config.toml              the full effective configuration: [train], [vawgan], [data]
   stats.npz                mean/std of the training frames (c1..c39) the model is normalized with
   log.csv                  every training step
+  dev.json                 the dev set's losses after every epoch (when there is a dev set)
   checkpoints/{vae,critic,adv,last}.pt
+  checkpoints/{vae,adv}_best.pt   the epoch of the stage with the lowest dev loss
   curves.png, critic.png   training curves
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
 from . import distributed
+from .choices import CHECKPOINTS
 from .checkpoint import load_checkpoint
-from .config import from_dict, load_run_config, save_toml
-from .data.frames import FrameBatches, frame_store
+from .config import check_ranges, from_dict, load_run_config, save_toml
+from .data.frames import FrameBatches, frame_store, load_frames, normalize
 from .errors import VawganError
 from .extract import read_manifest
 from .features import FeatureStats, check_uniform_settings, load_features
@@ -28,15 +32,38 @@ from .trainer import LOG_CSV, Trainer, TrainerConfig, choose_device, read_log, s
 
 CONFIG = "config.toml"
 STATS = "stats.npz"
+DEV_JSON = "dev.json"
+BEST_SUFFIX = "_best"
+BEST_STAGES = ("vae", "adv")  # the critic stage leaves the VAE as it is: its best is its last
+CHECKPOINT_CHOICES = CHECKPOINTS
 
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     feats: str = ""  # extraction folder
     ids: tuple[str, ...] = ()  # training utterances; empty: every utterance of the manifest
+    dev_ids: tuple[str, ...] = ()  # dev utterances; empty: every 1/dev_share-th training one
+    dev_share: float = 0.1  # held out of the training list when no dev list is given; 0: no dev set
 
     SECTION = "data"
 
+    def __post_init__(self):
+        check_ranges(self, dev_share="0..0.5")
+
+
+def split_dev(ids: Sequence[str], data: DataConfig) -> tuple[list[str], list[str]]:
+    """(training ids, dev ids): the dev list when given (and left out of training), else every
+    k-th id of the sorted list, k = round(1 / dev_share) — none when that leaves no whole utterance."""
+    if data.dev_ids:
+        dev = set(data.dev_ids)
+        return [u for u in ids if u not in dev], list(data.dev_ids)
+    n_dev = int(len(ids) * data.dev_share)
+    if n_dev == 0:
+        return list(ids), []
+    k = round(1 / data.dev_share)
+    ordered = sorted(ids)
+    dev = set(ordered[k - 1 :: k][:n_dev])
+    return [u for u in ids if u not in dev], sorted(dev)
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
@@ -72,8 +99,8 @@ def train_vawgan(
     by rank 0 under torchrun). ``hooks``: epoch hooks (see :mod:`.trainer`)."""
     exp_dir = Path(exp_dir)
     feats = Path(config.data.feats)
-    ids = list(config.data.ids) or read_manifest(feats)
-    check_uniform_settings(feats, ids)
+    ids, dev_ids = split_dev(list(config.data.ids) or read_manifest(feats), config.data)
+    check_uniform_settings(feats, ids + dev_ids)
     seed_everything(config.train.seed)
     distributed.init_from_env(choose_device(config.train.device).type)
     v = config.vawgan
@@ -92,13 +119,17 @@ def train_vawgan(
     extra = {**_stats_tensors(stats), "fs": first.fs, "alpha": first.alpha, "frame_period": first.frame_period}
     task = VAWGANTask(config.vawgan, extra)
     batches = FrameBatches(store.open(), stats, batch_size=config.train.batch_size, shuffle=True)
+    if dev_ids:
+        dev = torch.from_numpy(normalize(load_frames(feats, dev_ids, threshold), stats))
+        hooks = [DevMonitor(exp_dir, dev, keep_old=resume), *hooks]
     trainer = Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks)
     if not dry_run and distributed.is_main():
         exp_dir.mkdir(parents=True, exist_ok=True)
         stats.save(exp_dir / STATS)
         # The feature folder as an absolute path: `report`, `synth` run from anywhere find it.
         save_toml(exp_dir / CONFIG, {"train": config.train, "vawgan": config.vawgan,
-                                     "data": dataclasses.replace(config.data, feats=str(feats.resolve()), ids=tuple(ids))})
+                                     "data": dataclasses.replace(config.data, feats=str(feats.resolve()), ids=tuple(ids),
+                                                                 dev_ids=tuple(dev_ids))})
     trainer.fit(stages, resume=resume, dry_run=dry_run, overwrite=overwrite)
     if not dry_run and distributed.is_main():
         plot_experiment_curves(exp_dir)
@@ -123,9 +154,58 @@ def plot_experiment_curves(exp_dir: str | Path) -> list[Path]:
     return [plot_training_curves(log, exp_dir / "curves.png"), plot_critic_curves(log, exp_dir / "critic.png")]
 
 
-def load_trained(exp_dir: str | Path, stage: str) -> tuple[VAWGANTask, FeatureStats, dict]:
-    """The task as it was at the end of ``stage`` (its checkpoint), with its normalization."""
-    path = Path(exp_dir) / "checkpoints" / f"{stage}.pt"
+class DevMonitor:
+    """Epoch hook: the dev frames' VAE loss (z = μ: NLL + KL at the configured weight) and the
+    critic's Wasserstein estimate on them against their reconstructions, into ``EXP/dev.json``;
+    in the VAE and adversarial stages ``checkpoints/<stage>_best.pt`` holds the epoch with the
+    lowest dev loss. No noise is drawn, so training itself is unchanged by the monitor."""
+
+    def __init__(self, exp_dir: Path, dev: torch.Tensor, keep_old: bool):
+        from .gen.common import EpochRecord
+
+        self.dev = dev
+        self.record = EpochRecord(exp_dir / DEV_JSON, keep_old=keep_old)
+        self.best: dict[str, float] = {}
+        if keep_old and (exp_dir / DEV_JSON).is_file():
+            import json
+
+            for e in json.loads((exp_dir / DEV_JSON).read_text()).get("epochs", []):
+                self.best[e["stage"]] = min(self.best.get(e["stage"], math.inf), e["dev_loss"])
+
+    @torch.no_grad()
+    def __call__(self, trainer: Trainer, stage: str, epoch: int) -> None:
+        task = trainer.task
+        for m in task.modules().values():
+            m.eval()
+        x = self.dev.to(trainer.device)
+        mu, logvar = task.vae.encode(x)
+        y = task.vae.decode(mu)
+        nll, kl = task.nll(x, y), task.kl(mu, logvar)
+        loss = float(nll + task.config.kl_weight * kl)
+        w = float(task.critic(x).mean() - task.critic(y).mean())
+        entry = {"stage": stage, "epoch": epoch + 1, "step": trainer.position.step, "dev_nll": round(float(nll), 5),
+                 "dev_kl": round(float(kl), 5), "dev_loss": round(loss, 5), "dev_w_distance": round(w, 5)}
+        if stage in BEST_STAGES and loss < self.best.get(stage, math.inf):
+            self.best[stage] = loss
+            trainer.save(trainer.checkpoint_dir / f"{stage}{BEST_SUFFIX}.pt")
+            entry["best"] = True
+        self.record.add(entry)
+
+
+def checkpoint_path(exp_dir: str | Path, stage: str, which: str = "last") -> Path:
+    """The checkpoint of ``stage``: where it ended (``last``) or its best dev epoch (``best``)."""
+    if which not in CHECKPOINT_CHOICES:
+        raise VawganError(None, f"checkpoint {which!r}: choose from {', '.join(CHECKPOINT_CHOICES)}")
+    path = Path(exp_dir) / "checkpoints" / (f"{stage}.pt" if which == "last" else f"{stage}{BEST_SUFFIX}.pt")
+    if which == "best" and not path.is_file():
+        raise VawganError(path, f"no best checkpoint of stage {stage!r}: it is kept when training has a dev set "
+                                "(--dev-ids, or [data] dev_share > 0 with enough utterances)")
+    return path
+
+
+def load_trained(exp_dir: str | Path, stage: str, which: str = "last") -> tuple[VAWGANTask, FeatureStats, dict]:
+    """The task as it was at the end of ``stage`` (or at its best dev epoch), with its normalization."""
+    path = checkpoint_path(exp_dir, stage, which)
     ckpt = load_checkpoint(path, VAWGANTask.name)
     cfg = from_dict(VAWGANConfig, ckpt["config"], path)
     task = VAWGANTask(cfg, ckpt["extra"])

@@ -60,7 +60,7 @@ for st in 3:vae 4:critic 5:adv; do
     mkdir -p "$exp"
     [ "$name" = vae ] && : > "$exp/train.times"
     start=$(date +%s)
-    "$vawgan" train "$feats" -o "$exp" --stage "$name" --config "$conf" --ids data/train.ids --overwrite
+    "$vawgan" train "$feats" -o "$exp" --stage "$name" --config "$conf" --ids data/train.ids --dev-ids data/dev.ids --overwrite
     echo "$name $(( $(date +%s) - start )) s" >> "$exp/train.times"
   fi
 done
