@@ -195,3 +195,15 @@ def test_accumulator_ms_is_the_mean_power_and_samples_are_distinct_frames():
     np.testing.assert_allclose(acc.gv_mean(), (a.var(0) + b.var(0)) / 2)
     s = acc.sample(np.random.default_rng(1))
     assert s.shape == (800, 3) and len(np.unique(s, axis=0)) == 800  # all frames, each once
+
+
+def test_ids_the_natural_side_lacks_are_skipped_and_progress_names_each(natural, tmp_path):
+    extra = tmp_path / "extra"
+    for p in natural.glob("*.npz"):
+        (extra / p.name).parent.mkdir(exist_ok=True)
+        (extra / p.name).write_bytes(p.read_bytes())
+    (extra / "only_here.npz").write_bytes((natural / "activated.npz").read_bytes())
+    seen = []
+    res = evaluate(natural, {"x": extra}, tmp_path / "e", ids=["activated", "only_here"], plots=False,
+                   on_progress=seen.append)
+    assert res["settings"]["utterances"] == 1 and seen == ["activated"]

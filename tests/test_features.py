@@ -4,6 +4,7 @@ import pytest
 from vawgan_tts.audio import read_audio
 from vawgan_tts.errors import VawganError
 from vawgan_tts.features import (
+    WORLD_BAND_HZ,
     _band_centres,
     MCEP_DIM,
     FeatureStats,
@@ -74,7 +75,7 @@ def test_aperiodicity_coding_round_trip(fs):
     assert back.shape == ap.shape
     # Above the first band the coding is exact for an aperiodicity linear in dB; below it WORLD's
     # decoder anchors -60 dB at 0 Hz.
-    above = freqs >= _band_centres(fs)[0]
+    above = freqs >= (WORLD_BAND_HZ if fs >= 12000 else _band_centres(fs)[0])
     err_db = np.abs(20 * np.log10(back[:, above]) - 20 * np.log10(ap[:, above]))
     assert err_db.max() < 0.5
 
@@ -187,3 +188,57 @@ def test_freqt_matrix_columns_are_pysptk_freqt_of_unit_vectors(n, order, alpha):
     ref = np.stack([pysptk.freqt(e, order, alpha) for e in np.eye(n)], axis=1)
     # __wrapped__: computed now, not taken from the cache of an earlier call
     np.testing.assert_allclose(_freqt_matrix.__wrapped__(n, order, alpha), ref, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("n,order,alpha", [(8, 0, 0.42), (12, 1, 0.35)])
+def test_freqt_matrix_of_the_lowest_orders(n, order, alpha):
+    import pysptk
+
+    from vawgan_tts.features import _freqt_matrix
+
+    ref = np.stack([pysptk.freqt(e, order, alpha) for e in np.eye(n)], axis=1)
+    np.testing.assert_allclose(_freqt_matrix.__wrapped__(n, order, alpha), ref, rtol=0, atol=1e-13)
+
+
+def test_narrow_bands_below_12_khz_by_hand():
+    np.testing.assert_array_equal(_band_centres(8000), [1000.0, 2000.0, 3000.0])
+    np.testing.assert_array_equal(_band_centres(11025), [1000.0, 2000.0, 3000.0, 4000.0, 5000.0])
+    # Decoding: −60 dB at 0 Hz, the band values at 1, 2, 3 kHz, 0 dB at 4 kHz, linear in dB between.
+    bap = np.array([[-10.0, -20.0, -30.0]], np.float32)
+    db = 20 * np.log10(decode_aperiodicity(bap, 8000, 16)[0])  # bins every 500 Hz
+    np.testing.assert_allclose(db, [-60, -35, -10, -15, -20, -25, -30, -15, 0], atol=1e-9)
+    # Coding reads the dB value at each band centre.
+    freqs = np.linspace(0, 4000, 9)
+    ap = 10 ** (np.interp(freqs, [0, 4000], [-40, 0]) / 20)[None, :]
+    np.testing.assert_allclose(code_aperiodicity(ap, 8000), [[-30.0, -20.0, -10.0]], atol=1e-9)
+
+
+def test_wideband_aperiodicity_is_worlds_own_coding():
+    import pyworld
+
+    for fs in (16000, 48000):
+        n = pyworld.get_num_aperiodicities(fs)
+        bap = np.linspace(-25, -5, n)[None, :].astype(np.float32)
+        np.testing.assert_array_equal(decode_aperiodicity(bap, fs, 1024),
+                                      pyworld.decode_aperiodicity(bap.astype(np.float64), fs, 1024))
+
+
+def test_speech_mask_keeps_a_frame_exactly_at_the_threshold():
+    from vawgan_tts.features import DB_PER_C0, speech_mask
+
+    c0 = np.array([0.0, -30.0 / DB_PER_C0, -30.0 / DB_PER_C0 - 1e-6, 0.2])
+    np.testing.assert_array_equal(speech_mask(c0 - 0.2, 30.0), [True, False, False, True])
+    np.testing.assert_array_equal(speech_mask(np.array([0.0, -30.0 / DB_PER_C0]), 30.0), [True, True])
+
+
+def test_stats_from_sums_by_hand_and_refuse_no_frames():
+    from vawgan_tts.features import FeatureStats
+
+    s = FeatureStats.from_frames(np.array([[1.0, 2.0], [3.0, 2.0]]))
+    np.testing.assert_allclose(s.mean, [2.0, 2.0])
+    np.testing.assert_allclose(s.std, [1.0, 0.0])
+    assert s.count == 2
+    assert FeatureStats.from_sums(np.array([2.0]), np.array([4.0]), 1).std[0] == 0.0
+    with pytest.raises(VawganError) as e:
+        FeatureStats.from_sums(np.zeros(2), np.zeros(2), 0)
+    assert str(e.value) == "no frames to compute statistics from"

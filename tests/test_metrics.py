@@ -176,3 +176,8 @@ def test_ms_distance_keeps_the_lowest_nonzero_bins_and_one_frame_mcd():
     assert M.ms_distance(np.zeros((4, 1)), gen, freqs) == pytest.approx(np.sqrt((4 + 16) / 2))
     one = np.zeros((1, 3))
     assert M.mel_cepstral_distortion(one, one + [[0.3, 0.4, 0.0]]) == pytest.approx(10 / np.log(10) * np.sqrt(2) * 0.5)
+
+
+def test_default_modulation_frequencies_are_at_5_ms_frames():
+    f = M.ms_frequencies()
+    assert len(f) == 2049 and f[1] == pytest.approx(200 / 4096) and f[-1] == pytest.approx(100.0)

@@ -123,3 +123,13 @@ def test_ms_postfilter_with_an_odd_segment_length():
     c = np.random.default_rng(2).standard_normal((600, 2))
     ms = np.zeros((128, 2))  # 255 // 2 + 1 bins
     np.testing.assert_allclose(ms_postfilter(c, ms, ms, fft_size=255), c, atol=1e-5)
+
+
+def test_float32_input_is_filtered_in_float64(traj):
+    c32 = traj.astype(np.float32)
+    target = np.array([4.0, 0.25, 0.09])
+    np.testing.assert_array_equal(gv_postfilter(c32, target), gv_postfilter(c32.astype(np.float64), target))
+    ms = np.zeros((FFT // 2 + 1, 3))
+    up = ms + 3.0
+    np.testing.assert_array_equal(ms_postfilter(c32, up, ms, fft_size=FFT),
+                                  ms_postfilter(c32.astype(np.float64), up, ms, fft_size=FFT))

@@ -39,6 +39,8 @@ def test_seq2seq_loss_is_cross_entropy_over_the_unpadded_target_tokens():
         logp = torch.log_softmax(task.model(src, src_len, tgt_in, 1.0).float(), -1)
     picks = [logp[b, t, tgt_out[b, t]] for b in range(2) for t in range(3) if tgt_out[b, t] != PAD_ID]
     assert loss.item() == pytest.approx(-(sum(picks) / 5).item(), rel=1e-5)
+    # Without teacher forcing the decoder feeds back its own outputs: another loss.
+    assert task.loss((src, src_len, tgt_in, tgt_out), 0.0)[0].item() != pytest.approx(loss.item(), rel=1e-4)
     # Training steps on that loss with the configured teacher forcing.
     ctx = Recording()
     out = task.train_step((src, src_len, tgt_in, tgt_out), "train", ctx)
@@ -88,7 +90,7 @@ def test_image_gan_losses_by_hand():
     assert out["g_loss"].item() == pytest.approx(g_loss.item(), rel=1e-5)
     assert out["d_real"].item() == pytest.approx(torch.sigmoid(d_real).mean().item(), rel=1e-5)
     assert out["d_fake"].item() == pytest.approx(torch.sigmoid(d_fake).mean().item(), rel=1e-5)
-    assert [len(v) for v in ctx.losses.values()] == [1, 1]
+    assert {k: len(v) for k, v in ctx.losses.items()} == {"discriminator": 1, "generator": 1}
 
 
 @pytest.mark.parametrize("critic", ["gp", "clip"])
@@ -108,5 +110,27 @@ def test_image_wgan_step_uses_the_configured_critic(critic):
         assert out["gp"].item() == 0 and out["critic_loss"].item() == pytest.approx(-w.item(), rel=1e-5)
         assert max(p.abs().max().item() for p in task.discriminator.parameters()) <= 0.005 + 1e-8
     assert "g_loss" not in out  # step 0 of n_critic = 2: the critic only
+    assert set(ctx.losses) == {"discriminator"}
     ctx.step_index = 1
     assert "g_loss" in task.train_step(x, "wgan", ctx)
+
+
+@pytest.mark.parametrize("critic", ["clip", "gp"])
+def test_toy_wgan_step_scales_the_points_and_uses_its_critic(critic):
+    from vawgan_tts.tasks.toy_wgan import ToyWGANConfig, ToyWGANTask
+
+    torch.manual_seed(0)
+    task = ToyWGANTask(ToyWGANConfig(critic=critic, clip=0.02, gp_lambda=0.5, n_critic=1, hidden=(8, 8), scale=2.0))
+    x = torch.randn(16, 2) * 4
+    ctx = StepContext({"critic": torch.optim.SGD(task.critic.parameters(), lr=0.0),
+                       "generator": torch.optim.SGD(task.generator.parameters(), lr=0.0)}, 0.0)
+    with torch.no_grad():  # before the step: clipping changes the critic's weights after it
+        d_real = task.critic(x / 2.0).mean().item()
+    out = task.train_step(x, "wgan", ctx)
+    assert out["d_real"].item() == pytest.approx(d_real, rel=1e-6)
+    if critic == "clip":
+        assert max(p.abs().max().item() for p in task.critic.parameters()) <= 0.02 + 1e-8
+        assert out["gp"].item() == 0.0
+    else:
+        assert out["gp"].item() > 0.0
+        assert out["critic_loss"].item() == pytest.approx((-out["w_distance"] + 0.5 * out["gp"]).item(), rel=1e-5)

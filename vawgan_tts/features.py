@@ -193,9 +193,8 @@ def _d4c_threshold(fs: int) -> float:
 
 
 def _band_centres(fs: int) -> np.ndarray:
-    n_world = int(pyworld.get_num_aperiodicities(fs))
-    if n_world > 0:
-        return WORLD_BAND_HZ * np.arange(1, n_world + 1)
+    """Centres of the narrow (1 kHz) bands used below 12 kHz, where WORLD's 3 kHz coding has none:
+    every multiple of 1 kHz under fs/2."""
     n = int(np.ceil(fs / 2 / NARROW_BAND_HZ)) - 1
     return NARROW_BAND_HZ * np.arange(1, max(n, 1) + 1)
 
