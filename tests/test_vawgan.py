@@ -133,6 +133,8 @@ def test_kl_weight_warms_up_linearly_over_the_vae_stage():
     ctx.epoch_progress = 0.0
     assert task.kl_weight(ctx, "adv") == 0.5  # no warm-up outside the VAE stage
     assert VAWGANTask(VAWGANConfig(kl_weight=0.5, kl_warmup_epochs=0)).kl_weight(ctx, "vae") == 0.5
+    ctx.epoch_progress = 0.5  # a one-epoch warm-up is a warm-up too
+    assert VAWGANTask(VAWGANConfig(kl_weight=0.5, kl_warmup_epochs=1.0)).kl_weight(ctx, "vae") == 0.25
 
 
 def test_vae_step_loss_is_nll_plus_warmed_kl(frames):
