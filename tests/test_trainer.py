@@ -304,3 +304,83 @@ def test_checkpoints_that_do_not_fit_are_one_clear_error(tmp_path):
     msg = str(e.value)
     assert msg.startswith(f"{tmp_path / 'shape.pt'}: does not fit this model configuration (Error(s) in loading state_dict")
     assert "\n" not in msg and len(msg) < len(str(tmp_path)) + 300
+
+
+def test_refusals_name_the_file_they_are_about(tmp_path):
+    exp = tmp_path / "a" / "b" / "exp"  # made with its parents
+    with pytest.raises(VawganError) as e:
+        _trainer(exp).fit(resume=True)
+    assert str(e.value) == f"{exp / 'checkpoints' / 'last.pt'}: nothing to resume: no checkpoint (run without --resume)"
+    with pytest.raises(VawganError) as e:
+        _trainer(exp).fit(["again"])
+    assert str(e.value) == f"{exp / 'checkpoints' / 'fit.pt'}: stage 'again' needs stage 'fit' first (run --stage fit)"
+    _trainer(exp).fit(["fit"])
+    with pytest.raises(VawganError) as e:
+        _trainer(exp).fit(["fit"])
+    assert str(e.value) == (f"{exp}: already holds trained stage(s) fit; use --resume to continue or --overwrite "
+                            "to start again")
+    _interrupted_at(tmp_path / "cut", 5)
+    with pytest.raises(VawganError) as e:
+        _trainer(tmp_path / "cut").fit(["again"], resume=True)
+    assert str(e.value) == (f"{tmp_path / 'cut' / 'checkpoints' / 'last.pt'}: the run stopped in stage 'fit', before "
+                            "'again'; resume that stage first")
+
+
+def test_a_later_stage_alone_continues_the_step_count_and_overwrite_restarts_the_log(tmp_path):
+    _trainer(tmp_path).fit(["fit"])
+    _trainer(tmp_path).fit(["again"])
+    assert read_log(tmp_path / "log.csv")["step"] == list(range(1, 65))
+    _trainer(tmp_path).fit(["fit"], overwrite=True)
+    assert read_log(tmp_path / "log.csv")["step"] == list(range(1, 49))  # the old rows are gone
+
+
+def test_resume_drops_log_rows_written_after_the_checkpoint(tmp_path):
+    """A crash (not an interrupt: nothing saved then) after step 13 with checkpoints every 8 steps
+    and the log flushed every 3: rows 9-12 are in log.csv but not in last.pt; resume redoes them."""
+    tr = _trainer(tmp_path, checkpoint_every=8)
+    real_step = tr.task.train_step
+
+    def crashing(batch, stage, ctx):
+        if ctx.step_index == 13:
+            raise RuntimeError("power cut")
+        return real_step(batch, stage, ctx)
+
+    tr.task.train_step = crashing
+    with pytest.raises(RuntimeError):
+        tr.fit()
+    assert read_log(tmp_path / "log.csv")["step"] == list(range(1, 13))
+    _trainer(tmp_path).fit(resume=True)
+    assert read_log(tmp_path / "log.csv")["step"] == list(range(1, 65))
+
+
+def test_resume_inside_the_second_stage_keeps_the_first_one_done(tmp_path):
+    _interrupted_at(tmp_path, 48 + 8)  # the first batch of epoch 1 of 'again' is next
+    tr = _trainer(tmp_path, task=TinyRegression(epochs=(9, 2)))  # more 'fit' epochs: too late now
+    tr.fit(resume=True)
+    assert tr.task.calls == ["again"] * 8
+    assert tr.stages_done == ["fit", "again"] and tr.epochs_run == {"fit": 6, "again": 2}
+
+
+def test_extending_the_last_stage_and_not_an_earlier_one(tmp_path):
+    _trainer(tmp_path).fit()
+    more = _trainer(tmp_path, task=TinyRegression(epochs=(6, 4)))
+    more.fit(resume=True)
+    assert more.task.calls == ["again"] * 16  # epochs 3-4 of 'again' only
+    assert more.stages_done == ["fit", "again"] and more.epochs_run == {"fit": 6, "again": 4}
+    only = tmp_path / "only"
+    _trainer(only).fit(["fit"])
+    later = _trainer(only, task=TinyRegression(epochs=(9, 2)))
+    later.fit(["again"], resume=True)  # 'fit' is not in this plan: it is not trained on
+    assert later.task.calls == ["again"] * 16 and later.epochs_run == {"fit": 6, "again": 2}
+
+
+def test_a_stage_a_hook_ended_is_not_extended(tmp_path):
+    def stop_early(trainer, stage, epoch):
+        return epoch == 1
+
+    seed_everything(0)
+    Trainer(TinyRegression(), _data(), tmp_path, TrainerConfig(log_flush=3), progress=False,
+            hooks=[stop_early]).fit(["fit"])
+    tr = _trainer(tmp_path, task=TinyRegression(epochs=(9, 2)))
+    tr.fit(["fit"], resume=True)
+    assert tr.task.calls == []  # it ran 2 of 6 epochs by choice: nothing says how many more
