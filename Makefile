@@ -7,7 +7,7 @@ ALLISON := recipes/allison_8k/downloads
 DOWNLOADS := downloads
 DEMO_CONF ?= conf/demo.toml
 
-.PHONY: demo test bench mutation install data clean
+.PHONY: demo test bench mutation mutation-retest install data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ mutation: install data
 	$(PIP) "mutmut==3.8.1"
 	OMP_NUM_THREADS=1 $(BIN)/mutmut run $$(grep -v '^#' tests/mutation_scope.txt)
 	$(BIN)/mutmut results
+
+# After adding tests: test the survivors of the last run again, then run as above.
+mutation-retest:
+	$(BIN)/python scripts/mutation_retest.py
+	$(MAKE) mutation
 
 clean:
 	rm -rf recipes/*/dump recipes/*/exp recipes/*/data

@@ -242,3 +242,14 @@ def test_stats_from_sums_by_hand_and_refuse_no_frames():
     with pytest.raises(VawganError) as e:
         FeatureStats.from_sums(np.zeros(2), np.zeros(2), 0)
     assert str(e.value) == "no frames to compute statistics from"
+
+
+def test_d4c_voicing_test_only_where_worlds_bands_exist():
+    from vawgan_tts.features import D4C_THRESHOLD, _d4c_threshold
+
+    assert _d4c_threshold(16000) == D4C_THRESHOLD == 0.85 and _d4c_threshold(48000) == D4C_THRESHOLD
+    assert _d4c_threshold(8000) < 0 and _d4c_threshold(11025) < 0
+
+
+def test_one_narrow_band_at_4_khz_sampling():
+    np.testing.assert_array_equal(_band_centres(4000), [1000.0])

@@ -237,7 +237,8 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     fit = [line for line in err if line.startswith("fit: ")]
     assert fit[-1].startswith("fit: 160/160 batches (100 %)  loss=")
-    assert 10 <= len(fit) <= 21  # every twentieth (8 batches) as the log flushes (every 4): 20 lines
+    # A line per twentieth (8 batches), seen as the log flushes (every 4 steps).
+    assert [int(line.split()[1].split("/")[0]) for line in fit] == list(range(8, 161, 8))
     assert [line for line in err if line.startswith("again: ")][-1].startswith("again: 8/8 batches (100 %)")
 
 
@@ -384,3 +385,82 @@ def test_a_stage_a_hook_ended_is_not_extended(tmp_path):
     tr = _trainer(tmp_path, task=TinyRegression(epochs=(9, 2)))
     tr.fit(["fit"], resume=True)
     assert tr.task.calls == []  # it ran 2 of 6 epochs by choice: nothing says how many more
+
+
+class Progressing(TinyRegression):
+    """Records the epoch progress the trainer hands each step."""
+
+    def __init__(self, epochs=(2, 1)):
+        super().__init__(epochs)
+        self.progress = []
+
+    def train_step(self, batch, stage, ctx):
+        self.progress.append(ctx.epoch_progress)
+        return super().train_step(batch, stage, ctx)
+
+
+def test_epoch_progress_by_hand_and_after_a_resume(tmp_path):
+    tr = _trainer(tmp_path / "a", task=Progressing())
+    tr.fit()
+    assert tr.task.progress == pytest.approx([i / 8 for i in range(16)] + [i / 8 for i in range(8)])
+    cut = _trainer(tmp_path / "b", task=Progressing())
+    real_step = cut.task.train_step
+
+    def interrupting(batch, stage, ctx):
+        if ctx.step_index == 11:
+            raise KeyboardInterrupt
+        return real_step(batch, stage, ctx)
+
+    cut.task.train_step = interrupting
+    with pytest.raises(KeyboardInterrupt):
+        cut.fit()
+    resumed = _trainer(tmp_path / "b", task=Progressing())
+    resumed.fit(resume=True)
+    assert resumed.task.progress == pytest.approx([1 + i / 8 for i in range(3, 8)] + [i / 8 for i in range(8)])
+
+
+def test_periodic_checkpoints_every_n_steps(tmp_path):
+    tr = _trainer(tmp_path, checkpoint_every=10)
+    real_step = tr.task.train_step
+
+    def crashing(batch, stage, ctx):
+        if ctx.step_index == 13:
+            raise RuntimeError("power cut")
+        return real_step(batch, stage, ctx)
+
+    tr.task.train_step = crashing
+    with pytest.raises(RuntimeError):
+        tr.fit()
+    assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["progress"]["step"] == 10
+
+
+def test_an_interrupt_before_a_later_stage_has_stepped_keeps_that_stage(tmp_path):
+    _trainer(tmp_path).fit(["fit"])
+    tr = _trainer(tmp_path)
+    real_step = tr.task.train_step
+
+    def interrupted(batch, stage, ctx):
+        raise KeyboardInterrupt
+
+    tr.task.train_step = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        tr.fit(["again"])
+    assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["progress"] == {
+        "stage": 1, "epoch": 0, "batch": 0, "step": 48}
+    tr.task.train_step = real_step
+
+
+def test_dry_run_reports_each_stage_and_refuses_non_finite_losses(tmp_path):
+    tr = _trainer(tmp_path / "exp")
+    tr.fit(dry_run=True)
+    assert set(tr.dry_run_metrics) == {"fit", "again"}
+    assert all(isinstance(m["loss"], float) and m["loss"] > 0 for m in tr.dry_run_metrics.values())
+
+    class Diverging(TinyRegression):
+        def train_step(self, batch, stage, ctx):
+            out = super().train_step(batch, stage, ctx)
+            return {"loss": out["loss"] * float("nan")}
+
+    with pytest.raises(VawganError) as e:
+        _trainer(tmp_path / "exp", task=Diverging()).fit(dry_run=True)
+    assert str(e.value) == "dry run: stage 'fit' gave non-finite loss"

@@ -234,3 +234,14 @@ def test_adversarial_loss_and_its_balance_by_hand(frames):
     assert out["kl_weight"].item() == pytest.approx(0.3)
     for key in ("critic_loss", "d_real", "d_fake", "w_distance", "gp"):
         assert key in out
+
+
+def test_nll_with_a_learned_variance_by_hand():
+    task = VAWGANTask(VAWGANConfig(decoder_variance="learned", dim_reduction="sum"))
+    with torch.no_grad():
+        task.vae.obs_logvar.fill_(np.log(4.0))  # σ² = 4 in every dimension
+    x, y = torch.zeros(1, 39), torch.zeros(1, 39)
+    y[0, 3] = 2.0
+    # ½ Σ_d (log 2π + log σ² + (x − y)²/σ²) = ½ (39 (log 2π + log 4) + 4/4)
+    expected = 0.5 * (39 * (np.log(2 * np.pi) + np.log(4.0)) + 1.0)
+    assert task.nll(x, y).item() == pytest.approx(expected, rel=1e-6)

@@ -425,10 +425,12 @@ class Trainer:
             if bar is not None:
                 total = stage.epochs * n_batches
                 task_id = bar.add_task(f"{stage.name:>8s}", total=total, completed=pos.epoch * n_batches + pos.batch, losses="")
-            for epoch in range(pos.epoch if si == pos.stage else 0, stage.epochs):
+            # ``pos`` is always at this stage here (where the plan or a resume starts, or reset
+            # to its beginning as the previous stage ended), and at each epoch's first batch to run.
+            for epoch in range(pos.epoch, stage.epochs):
                 for m in self.task.modules().values():
                     m.train()  # a hook may have switched them to eval()
-                start = pos.batch if (si == pos.stage and epoch == pos.epoch) else 0
+                start = pos.batch
                 for i, batch in enumerate(self.batches.epoch(self._epoch_generator(si, epoch), start), start):
                     self.ctx.epoch_progress = epoch + i / n_batches
                     self.ctx.step_index = pos.step
