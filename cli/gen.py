@@ -163,11 +163,11 @@ def image_wgan(
 @handle_errors
 def toy(
     output: OutputOption,
-    critic: Annotated[Optional[CriticKind], typer.Option("--critic", help="clip or gp [default: clip].")] = None,
+    critic: Annotated[Optional[CriticKind], typer.Option("--critic", help="gp or clip [default: gp].")] = None,
     clip: Annotated[Optional[float], typer.Option("--clip", help="Weight-clipping bound [default: 0.1].")] = None,
     n_critic: Annotated[Optional[int], typer.Option("--n-critic", min=1, help="Critic steps per generator step [default: 5].")] = None,
     snapshot_every: Annotated[Optional[int], typer.Option("--snapshot-every", min=1, help="Epochs between snapshots [default: 10].")] = None,
-    lr_decay: Annotated[Optional[LrDecay], typer.Option("--lr-decay", help="none or linear (to 0 at the last epoch) [default: none].")] = None,
+    lr_decay: Annotated[Optional[LrDecay], typer.Option("--lr-decay", help="linear (to 0 at the last epoch) or none [default: linear].")] = None,
     config: ConfigOption = None,
     epochs: EpochsOption = None,
     batch_size: BatchSizeOption = None,
