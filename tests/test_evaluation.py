@@ -17,15 +17,27 @@ def natural(allison_few, tmp_path):
     return out
 
 
-def _transformed(natural, folder, fn):
+def _rewritten(natural, folder, fn):
+    """Each utterance of ``natural`` through ``fn(Features) -> Features`` into ``folder``."""
     for p in natural.glob("*.npz"):
-        if p.name == "stats.npz":
-            continue
-        f = load_features(p)
-        mc = f.mcep.copy()
-        mc[:, 1:] = fn(mc[:, 1:])
-        save_features(folder / p.name, f.replace(mcep=mc))
+        if p.name != "stats.npz":
+            save_features(folder / p.name, fn(load_features(p)))
     return folder
+
+
+def _with_mcep(f, fn):
+    mc = f.mcep.copy()
+    fn(mc)
+    return f.replace(mcep=mc)
+
+
+def _transformed(natural, folder, fn):
+    """c1..c39 of every utterance through ``fn``."""
+
+    def apply(mc):
+        mc[:, 1:] = fn(mc[:, 1:])
+
+    return _rewritten(natural, folder, lambda f: _with_mcep(f, apply))
 
 
 def test_self_is_zero_and_shrunk_gv_is_measured(natural, tmp_path):
@@ -77,20 +89,14 @@ def test_per_dimension_scaling_and_silence_changes_by_hand(natural, tmp_path):
     def scaled(c):
         return s * (c - c.mean(0)) + c.mean(0)
 
-    sys_dir = tmp_path / "scaled"
-    sil_dir = tmp_path / "silence_garbled"
-    for p in natural.glob("*.npz"):
-        if p.name == "stats.npz":
-            continue
-        f = load_features(p)
-        mc = f.mcep.copy()
-        mc[:, 1:] = scaled(mc[:, 1:])
-        save_features(sys_dir / p.name, f.replace(mcep=mc))
-        mc = f.mcep.copy()
-        quiet = ~speech_mask(f.mcep[:, 0])
+    sys_dir = _transformed(natural, tmp_path / "scaled", scaled)
+
+    def garble_silence(mc):
+        quiet = ~speech_mask(mc[:, 0])
         assert quiet.any() and not quiet.all()
         mc[quiet, 1:] += 3.0
-        save_features(sil_dir / p.name, f.replace(mcep=mc))
+
+    sil_dir = _rewritten(natural, tmp_path / "silence_garbled", lambda f: _with_mcep(f, garble_silence))
     res = evaluate(natural, {"scaled": sys_dir, "sil": sil_dir}, tmp_path / "eval", plots=False)["systems"]
     rms_db = np.sqrt(np.mean((20 * np.log10(s)) ** 2))
     assert res["scaled"]["gv_ratio"] == pytest.approx(np.mean(s**2), rel=1e-5)
@@ -147,12 +153,10 @@ def test_ids_settings_threshold_and_output_folder(natural, tmp_path):
     assert res["settings"]["utterances"] == 1
     # Every frame counts as speech at a 200 dB threshold: a system that differs only in silence
     # then has an MCD above zero.
-    quiet = _transformed(natural, tmp_path / "quiet", lambda c: c)
-    for p in quiet.glob("*.npz"):
-        g = load_features(p)
-        mc = g.mcep.copy()
-        mc[g.mcep[:, 0] < g.mcep[:, 0].max() - 2.0, 1:] += 1.0
-        save_features(p, g.replace(mcep=mc))
+    def garble_quieter_frames(mc):
+        mc[mc[:, 0] < mc[:, 0].max() - 2.0, 1:] += 1.0
+
+    quiet = _rewritten(natural, tmp_path / "quiet", lambda f: _with_mcep(f, garble_quieter_frames))
     strict = evaluate(natural, {"q": quiet}, tmp_path / "e1", plots=False)["systems"]["q"]["mcd_db"]
     loose = evaluate(natural, {"q": quiet}, tmp_path / "e2", plots=False, speech_threshold_db=200.0)
     assert loose["settings"]["speech_threshold_db"] == 200.0

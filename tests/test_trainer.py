@@ -242,18 +242,22 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path, capsys):
     assert [line for line in err if line.startswith("again: ")][-1].startswith("again: 8/8 batches (100 %)")
 
 
-def _interrupted_at(tmp_path, k):
-    tr = _trainer(tmp_path, checkpoint_every=k)
+def _stopping_at(tr, k, error=KeyboardInterrupt):
+    """``tr`` with its task raising ``error`` (Ctrl-C, or a crash that saves nothing) at step k+1."""
     real_step = tr.task.train_step
 
-    def interrupting(batch, stage, ctx):
+    def step(batch, stage, ctx):
         if ctx.step_index == k:
-            raise KeyboardInterrupt
+            raise error("stopped")
         return real_step(batch, stage, ctx)
 
-    tr.task.train_step = interrupting
+    tr.task.train_step = step
+    return tr
+
+
+def _interrupted_at(tmp_path, k):
     with pytest.raises(KeyboardInterrupt):
-        tr.fit()
+        _stopping_at(_trainer(tmp_path, checkpoint_every=k), k).fit()
     return tmp_path / "checkpoints" / "last.pt"
 
 
@@ -338,17 +342,8 @@ def test_a_later_stage_alone_continues_the_step_count_and_overwrite_restarts_the
 def test_resume_drops_log_rows_written_after_the_checkpoint(tmp_path):
     """A crash (not an interrupt: nothing saved then) after step 13 with checkpoints every 8 steps
     and the log flushed every 3: rows 9-12 are in log.csv but not in last.pt; resume redoes them."""
-    tr = _trainer(tmp_path, checkpoint_every=8)
-    real_step = tr.task.train_step
-
-    def crashing(batch, stage, ctx):
-        if ctx.step_index == 13:
-            raise RuntimeError("power cut")
-        return real_step(batch, stage, ctx)
-
-    tr.task.train_step = crashing
     with pytest.raises(RuntimeError):
-        tr.fit()
+        _stopping_at(_trainer(tmp_path, checkpoint_every=8), 13, RuntimeError).fit()
     assert read_log(tmp_path / "log.csv")["step"] == list(range(1, 13))
     _trainer(tmp_path).fit(resume=True)
     assert read_log(tmp_path / "log.csv")["step"] == list(range(1, 65))
@@ -403,51 +398,25 @@ def test_epoch_progress_by_hand_and_after_a_resume(tmp_path):
     tr = _trainer(tmp_path / "a", task=Progressing())
     tr.fit()
     assert tr.task.progress == pytest.approx([i / 8 for i in range(16)] + [i / 8 for i in range(8)])
-    cut = _trainer(tmp_path / "b", task=Progressing())
-    real_step = cut.task.train_step
-
-    def interrupting(batch, stage, ctx):
-        if ctx.step_index == 11:
-            raise KeyboardInterrupt
-        return real_step(batch, stage, ctx)
-
-    cut.task.train_step = interrupting
     with pytest.raises(KeyboardInterrupt):
-        cut.fit()
+        _stopping_at(_trainer(tmp_path / "b", task=Progressing()), 11).fit()
     resumed = _trainer(tmp_path / "b", task=Progressing())
     resumed.fit(resume=True)
     assert resumed.task.progress == pytest.approx([1 + i / 8 for i in range(3, 8)] + [i / 8 for i in range(8)])
 
 
 def test_periodic_checkpoints_every_n_steps(tmp_path):
-    tr = _trainer(tmp_path, checkpoint_every=10)
-    real_step = tr.task.train_step
-
-    def crashing(batch, stage, ctx):
-        if ctx.step_index == 13:
-            raise RuntimeError("power cut")
-        return real_step(batch, stage, ctx)
-
-    tr.task.train_step = crashing
     with pytest.raises(RuntimeError):
-        tr.fit()
+        _stopping_at(_trainer(tmp_path, checkpoint_every=10), 13, RuntimeError).fit()
     assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["progress"]["step"] == 10
 
 
 def test_an_interrupt_before_a_later_stage_has_stepped_keeps_that_stage(tmp_path):
     _trainer(tmp_path).fit(["fit"])
-    tr = _trainer(tmp_path)
-    real_step = tr.task.train_step
-
-    def interrupted(batch, stage, ctx):
-        raise KeyboardInterrupt
-
-    tr.task.train_step = interrupted
     with pytest.raises(KeyboardInterrupt):
-        tr.fit(["again"])
+        _stopping_at(_trainer(tmp_path), 48).fit(["again"])
     assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["progress"] == {
         "stage": 1, "epoch": 0, "batch": 0, "step": 48}
-    tr.task.train_step = real_step
 
 
 def test_dry_run_reports_each_stage_and_refuses_non_finite_losses(tmp_path):
