@@ -9,8 +9,6 @@ from typing import Annotated, Optional
 import typer
 
 from vawgan_tts.cli.common import (
-    add_version_option,
-    progress_bar,
     BatchSizeOption,
     ConfigOption,
     DeviceOption,
@@ -21,9 +19,11 @@ from vawgan_tts.cli.common import (
     OverwriteOption,
     ResumeOption,
     SeedOption,
+    add_version_option,
     handle_errors,
     out,
     print_dry_run,
+    progress_bar,
 )
 from vawgan_tts.choices import CRITICS
 

@@ -13,7 +13,6 @@ from rich.table import Table
 from vawgan_tts.choices import CHECKPOINTS, CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
 
 from vawgan_tts.cli.common import (
-    add_version_option,
     EXIT_PARTIAL,
     BatchSizeOption,
     ConfigOption,
@@ -23,6 +22,7 @@ from vawgan_tts.cli.common import (
     OverwriteOption,
     ResumeOption,
     SeedOption,
+    add_version_option,
     default_jobs,
     handle_errors,
     out,
@@ -185,11 +185,10 @@ def evaluate(
     from vawgan_tts.evaluation import evaluate as run_eval, parse_system
 
     systems = dict(parse_system(g) for g in generated)
-    id_list = read_id_list(ids)
     with progress_bar("utts") as progress:
-        task = progress.add_task("eval", total=len(id_list) if id_list else None)
-        result = run_eval(natural, systems, output, ids=id_list, speech_threshold_db=speech_threshold_db,
-                          on_progress=lambda _: progress.advance(task))
+        task = progress.add_task("eval", total=None)
+        result = run_eval(natural, systems, output, ids=read_id_list(ids), speech_threshold_db=speech_threshold_db,
+                          on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     print_metrics(result, output)
 
 

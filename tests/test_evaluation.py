@@ -208,6 +208,6 @@ def test_ids_the_natural_side_lacks_are_skipped_and_progress_names_each(natural,
         (extra / p.name).write_bytes(p.read_bytes())
     (extra / "only_here.npz").write_bytes((natural / "activated.npz").read_bytes())
     seen = []
-    res = evaluate(natural, {"x": extra}, tmp_path / "e", ids=["activated", "only_here"], plots=False,
-                   on_progress=seen.append)
-    assert res["settings"]["utterances"] == 1 and seen == ["activated"]
+    res = evaluate(natural, {"x": extra}, tmp_path / "e", ids=["activated", "only_here", "digits_5"], plots=False,
+                   on_progress=lambda done, total: seen.append((done, total)))
+    assert res["settings"]["utterances"] == 2 and seen == [(1, 2), (2, 2)]

@@ -74,7 +74,7 @@ def evaluate(
     ids: Sequence[str] | None = None,
     speech_threshold_db: float = SPEECH_THRESHOLD_DB,
     plots: bool = True,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Score each system against the natural features; write ``metrics.json`` (and PNGs).
 
@@ -101,7 +101,7 @@ def evaluate(
     nat_acc = _Accumulator()
     acc = {name: _Accumulator() for name in systems}
     fs = frame_period = None
-    for utt in utts:
+    for n_done, utt in enumerate(utts, 1):
         nat_path = natural_dir / f"{utt}.npz"
         nat = load_features(nat_path)
         fs, frame_period = nat.fs, nat.frame_period
@@ -121,7 +121,7 @@ def evaluate(
             gen_speech[j[keep]] = True
             acc[name].add(c_gen, gen_speech, mcd)
         if on_progress is not None:
-            on_progress(utt)
+            on_progress(n_done, len(utts))
 
     freqs = M.ms_frequencies(M.MS_FFT_SIZE, frame_period)
     gv_nat, ms_nat = nat_acc.gv_mean(), nat_acc.ms_db()
