@@ -35,7 +35,6 @@ STATS = "stats.npz"
 DEV_JSON = "dev.json"
 BEST_SUFFIX = "_best"
 BEST_STAGES = ("vae", "adv")  # the critic stage leaves the VAE as it is: its best is its last
-CHECKPOINT_CHOICES = CHECKPOINTS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +63,7 @@ def split_dev(ids: Sequence[str], data: DataConfig) -> tuple[list[str], list[str
     ordered = sorted(ids)
     dev = set(ordered[k - 1 :: k][:n_dev])
     return [u for u in ids if u not in dev], sorted(dev)
+
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
@@ -194,8 +194,8 @@ class DevMonitor:
 
 def checkpoint_path(exp_dir: str | Path, stage: str, which: str = "last") -> Path:
     """The checkpoint of ``stage``: where it ended (``last``) or its best dev epoch (``best``)."""
-    if which not in CHECKPOINT_CHOICES:
-        raise VawganError(None, f"checkpoint {which!r}: choose from {', '.join(CHECKPOINT_CHOICES)}")
+    if which not in CHECKPOINTS:
+        raise VawganError(None, f"checkpoint {which!r}: choose from {', '.join(CHECKPOINTS)}")
     path = Path(exp_dir) / "checkpoints" / (f"{stage}.pt" if which == "last" else f"{stage}{BEST_SUFFIX}.pt")
     if which == "best" and not path.is_file():
         raise VawganError(path, f"no best checkpoint of stage {stage!r}: it is kept when training has a dev set "
