@@ -26,7 +26,7 @@ from .config import check_ranges, from_dict, load_run_config, save_toml
 from .data.frames import FrameBatches, frame_store, load_frames, normalize
 from .errors import VawganError
 from .extract import read_manifest
-from .features import FeatureStats, check_uniform_settings, load_features
+from .features import FeatureStats, check_uniform_settings
 from .tasks.vawgan import VAWGANConfig, VAWGANTask
 from .trainer import LOG_CSV, Trainer, TrainerConfig, choose_device, read_log, seed_everything
 
@@ -100,7 +100,7 @@ def train_vawgan(
     exp_dir = Path(exp_dir)
     feats = Path(config.data.feats)
     ids, dev_ids = split_dev(list(config.data.ids) or read_manifest(feats), config.data)
-    check_uniform_settings(feats, ids + dev_ids)
+    fs, alpha, frame_period = check_uniform_settings(feats, ids + dev_ids)
     seed_everything(config.train.seed)
     distributed.init_from_env(choose_device(config.train.device).type)
     v = config.vawgan
@@ -115,8 +115,7 @@ def train_vawgan(
         stats = FeatureStats.load(exp_dir / STATS)  # the normalization the earlier stages used
     else:
         stats = store.stats
-    first = load_features(feats / f"{ids[0]}.npz")
-    extra = {**_stats_tensors(stats), "fs": first.fs, "alpha": first.alpha, "frame_period": first.frame_period}
+    extra = {**_stats_tensors(stats), "fs": fs, "alpha": alpha, "frame_period": frame_period}
     task = VAWGANTask(config.vawgan, extra)
     batches = FrameBatches(store.open(), stats, batch_size=config.train.batch_size, shuffle=True)
     if dev_ids:

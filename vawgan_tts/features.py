@@ -249,26 +249,29 @@ def feature_settings(path: str | Path) -> tuple[int, float, float]:
     """(fs, alpha, frame_period) of a feature file, reading only those three scalars."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            return int(z["fs"]), round(float(z["alpha"]), 6), float(z["frame_period"])
+            return int(z["fs"]), float(z["alpha"]), float(z["frame_period"])
     except Exception as e:  # missing member, truncation, not a zip
         raise VawganError(path, f"not readable as features ({type(e).__name__}: {e})") from None
 
 
 def check_uniform_settings(feats_dir: str | Path, ids: Sequence[str]) -> tuple[int, float, float]:
-    """The one (fs, alpha, frame_period) of the utterances ``ids``; a folder that mixes them (e.g.
-    16 and 48 kHz files extracted without ``--fs``: mel-cepstra at α 0.41 and 0.55) is an error
-    naming each setting and how many utterances have it."""
+    """The one (fs, alpha, frame_period) of the utterances ``ids`` (as the first one stores them); a
+    folder that mixes them (e.g. 16 and 48 kHz files extracted without ``--fs``: mel-cepstra at α 0.41
+    and 0.55) is an error naming each setting and how many utterances have it."""
     feats_dir = Path(feats_dir)
     groups: dict[tuple[int, float, float], int] = {}
+    first = None
     for utt in ids:
-        key = feature_settings(feats_dir / f"{utt}.npz")
+        fs, alpha, frame_period = settings = feature_settings(feats_dir / f"{utt}.npz")
+        first = first or settings
+        key = (fs, round(alpha, 6), frame_period)
         groups[key] = groups.get(key, 0) + 1
     if len(groups) > 1:
         kinds = "; ".join(f"{fs} Hz, α {a:.3f}, {fp:g} ms: {n} utterance{'s' * (n != 1)}"
                           for (fs, a, fp), n in sorted(groups.items(), key=lambda kv: -kv[1]))
         raise VawganError(feats_dir, f"mixes feature settings ({kinds}); one model needs one setting: "
                                      f"extract again at one rate, e.g. vawgan extract WAVS -o {feats_dir} --fs 16000 --overwrite")
-    return next(iter(groups))
+    return first
 
 
 def load_features(path: str | Path) -> Features:

@@ -41,7 +41,7 @@ class PlainProgress:
         t["losses"] = t["losses"] if losses is None else losses
         t["done"] = t["done"] + advance if advance is not None else (t["done"] if completed is None else completed)
         total, done = t["total"], t["done"]
-        step = max(1, (total or 0) // self.STEPS) if total else 1
+        step = max(1, total // self.STEPS) if total else 1
         if done - t["shown"] >= step or (total and done >= total > t["shown"]):
             t["shown"] = done
             of = f"/{total:g}" if total else ""
