@@ -105,6 +105,37 @@ def _print_extract_summary(summary) -> None:
         out.print(fails)
 
 
+@app.command("parallel-corpus")
+@handle_errors
+def parallel_corpus(
+    transcripts: Annotated[Path, typer.Argument(help="Transcript file, one 'name: text' line per prompt (.gz or plain).")],
+    recordings: Annotated[Path, typer.Option("--recordings", help="Folder of the natural recordings (searched recursively).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Corpus folder to write.")],
+    voice: Annotated[list[str], typer.Option("--voice", help="flite voice speaking every transcript; repeat [default: slt].")] = ["slt"],
+    suffix: Annotated[str, typer.Option("--suffix", help="File ending of the recordings.")] = ".g722",
+    format: Annotated[Optional[str], typer.Option("--format", help="FFmpeg container of the recordings when their files have none to probe [default: g722 for .g722].")] = None,
+    flite: Annotated[Optional[Path], typer.Option("--flite", help="Folder where Debian's flite and libflite1 are unpacked [default: flite on PATH].")] = None,
+    fs: Annotated[int, typer.Option("--fs", min=1000, help="The rate both sides must have (Hz).")] = 16000,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Parallel processes [default: all cores].")] = None,
+):
+    """Natural recordings and flite's synthesis of the same transcripts as WAVs; parallel, resumable."""
+    from vawgan_tts.corpus import FAILED, Flite, prepare_parallel_corpus
+
+    fmt = format or ("g722" if suffix == ".g722" else None)
+    engine = Flite.find(flite) if voice else None
+    with progress_bar("wavs") as progress:
+        task = progress.add_task("prepare", total=None)
+        summary = prepare_parallel_corpus(transcripts, recordings, output, voices=voice, suffix=suffix, fmt=fmt,
+                                          flite=engine, fs=fs, jobs=jobs or default_jobs(),
+                                          on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    n = len(summary.prepared[next(iter(summary.prepared))])
+    out.print(f"{n} prompts on every side ({', '.join(summary.prepared)}), {summary.made} WAVs written → {output}", soft_wrap=True)
+    for side, utt, reason in summary.failed:
+        out.print(escape(f"  left out {side} {utt}: {reason}"), highlight=False, soft_wrap=True)
+    if summary.failed:
+        out.print(f"{len(summary.failed)} left out, also in {output / FAILED}")
+
+
 @app.command()
 @handle_errors
 def train(

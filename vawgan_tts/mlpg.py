@@ -1,0 +1,80 @@
+"""Dynamic features and maximum-likelihood parameter generation (MLPG).
+
+A model that predicts, per frame, the mean of static + Δ + ΔΔ features gives frame-wise guesses
+that need not agree with each other; MLPG finds the static trajectory c that is most likely under
+them (Tokuda et al. 2000, eq. 18–20): with W the (3T × T) matrix that maps a trajectory to its
+statics, deltas and delta-deltas, μ the predicted means and Σ their (diagonal) variances,
+
+    c = (Wᵀ Σ⁻¹ W)⁻¹ Wᵀ Σ⁻¹ μ.
+
+Each dimension is solved on its own. Wᵀ Σ⁻¹ W is symmetric, positive definite and banded (the
+windows reach one frame each way, so its bandwidth is 2): ``scipy.linalg.solveh_banded`` solves it
+in O(T). At the ends of an utterance a window reaching outside repeats the edge frame; the same
+rule makes :func:`delta_features` equal ``W @ c``, so MLPG of exact dynamic features returns the
+trajectory they came from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse
+
+# Windows over frames t-1, t, t+1 (HTS's defaults).
+WINDOWS = (
+    np.array([0.0, 1.0, 0.0]),  # static
+    np.array([-0.5, 0.0, 0.5]),  # Δ
+    np.array([1.0, -2.0, 1.0]),  # ΔΔ
+)
+
+
+def window_matrix(n_frames: int, window: np.ndarray) -> scipy.sparse.csr_matrix:
+    """(T, T) sparse: row t applies ``window`` (over t-1, t, t+1) to a trajectory, the edge frame
+    standing in for frames before the first and after the last."""
+    rows, cols, vals = [], [], []
+    for k, w in zip((-1, 0, 1), window):
+        if w == 0.0:
+            continue
+        t = np.arange(n_frames)
+        rows.append(t)
+        cols.append(np.clip(t + k, 0, n_frames - 1))
+        vals.append(np.full(n_frames, w))
+    m = scipy.sparse.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                shape=(n_frames, n_frames))
+    return m.tocsr()  # duplicates (the folded edge coefficients) are summed
+
+
+def delta_features(c: np.ndarray) -> np.ndarray:
+    """(T, D) statics -> (T, 3D): [c, Δc, ΔΔc], each block ``window_matrix(T, w) @ c``."""
+    c = np.asarray(c, dtype=np.float64)
+    padded = np.concatenate([c[:1], c, c[-1:]])
+    prev, cur, nxt = padded[:-2], padded[1:-1], padded[2:]
+    blocks = [w[0] * prev + w[1] * cur + w[2] * nxt for w in WINDOWS]
+    return np.concatenate(blocks, axis=1)
+
+
+def mlpg(means: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """Static trajectory from per-frame means of [c, Δc, ΔΔc]. (T, 3D), (3D,) or (T, 3D) -> (T, D).
+
+    ``variances``: of each output dimension (e.g. the training residuals'), per frame or global.
+    """
+    means = np.asarray(means, dtype=np.float64)
+    t, d3 = means.shape
+    if d3 % len(WINDOWS):
+        raise ValueError(f"means have {d3} columns, not a multiple of {len(WINDOWS)}")
+    d = d3 // len(WINDOWS)
+    prec = 1.0 / np.broadcast_to(np.asarray(variances, dtype=np.float64), means.shape)
+    mats = [window_matrix(t, w) for w in WINDOWS]
+    out = np.empty((t, d))
+    for k in range(d):
+        cols = [j * d + k for j in range(len(WINDOWS))]
+        p = sum(m.T @ scipy.sparse.diags(prec[:, c]) @ m for m, c in zip(mats, cols))
+        b = sum(m.T @ (prec[:, c] * means[:, c]) for m, c in zip(mats, cols))
+        # Upper band storage for solveh_banded: row 2 - u holds diagonal u.
+        p = scipy.sparse.dia_matrix(p)
+        ab = np.zeros((3, t))
+        for u in range(3):
+            diag = p.diagonal(u)
+            ab[2 - u, u:] = diag
+        out[:, k] = scipy.linalg.solveh_banded(ab, b)
+    return out
