@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ALLISON := recipes/allison_8k/downloads
+FLITE2ALLISON := recipes/flite2allison_16k/downloads
 DOWNLOADS := downloads
 DEMO_CONF ?= conf/demo.toml
 
@@ -24,10 +25,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 install: $(VENV)/.installed
 
 # Real data, fetched once into git-ignored folders without root: the Allison prompts (Debian
-# asterisk-core-sounds-en-wav), Fashion-MNIST (Debian dataset-fashion-mnist) and EDICT (Debian edict).
-data: $(ALLISON)/.done $(DOWNLOADS)/dataset-fashion-mnist/.done $(DOWNLOADS)/edict/.done
+# asterisk-core-sounds-en-wav), Allison at 16 kHz in G.722 with the transcripts and the flite voices
+# (recipes/flite2allison_16k), Fashion-MNIST (Debian dataset-fashion-mnist) and EDICT (Debian edict).
+data: $(ALLISON)/.done $(FLITE2ALLISON)/.done $(DOWNLOADS)/dataset-fashion-mnist/.done $(DOWNLOADS)/edict/.done
 $(ALLISON)/.done:
 	recipes/allison_8k/local/download.sh $(ALLISON)
+$(FLITE2ALLISON)/.done:
+	recipes/flite2allison_16k/local/download.sh $(FLITE2ALLISON)
 $(DOWNLOADS)/%/.done:
 	scripts/fetch_deb.sh $* $(DOWNLOADS)/$*
 

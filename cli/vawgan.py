@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vawgan_tts.choices import CHECKPOINTS, CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
+from vawgan_tts.choices import ALIGNMENTS, CHECKPOINTS, CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
 
 from vawgan_tts.cli.common import (
     EXIT_PARTIAL,
@@ -47,6 +47,7 @@ StageName = Enum("StageName", {s: s for s in (*VAWGAN_STAGES, "all")}, type=str)
 CriticKind = Enum("CriticKind", {c: c for c in CRITICS}, type=str)
 SystemName = Enum("SystemName", {s: s for s in SYSTEMS}, type=str)
 CheckpointChoice = Enum("CheckpointChoice", {c: c for c in CHECKPOINTS}, type=str)
+AlignChoice = Enum("AlignChoice", {a: a for a in ALIGNMENTS}, type=str)
 
 
 @app.command()
@@ -203,6 +204,56 @@ def synth(
     out.print(f"{name}: wrote {len(utts)} utterances (.npz + .wav) to {output}")
 
 
+@app.command("train-converter")
+@handle_errors
+def train_converter(
+    source: Annotated[Path, typer.Argument(help="Feature folder of the source speaker (from `vawgan extract`).")],
+    target: Annotated[Path, typer.Argument(help="Feature folder of the target speaker's recordings of the same prompts.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Experiment folder.")],
+    ids: Annotated[Path, typer.Option("--ids", help="File of training prompt ids (one per line).")],
+    dev_ids: Annotated[Optional[Path], typer.Option("--dev-ids", help="File of dev prompt ids: a dev loss per epoch, never trained on.")] = None,
+    config: ConfigOption = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=0, help="Epochs per alignment round [default: the config's].")] = None,
+    rounds: Annotated[Optional[int], typer.Option("--rounds", min=1, help="Rounds of alignment and training [default: the config's, 3].")] = None,
+    batch_size: BatchSizeOption = None,
+    seed: SeedOption = None,
+    device: DeviceOption = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for the alignment [default: all cores].")] = None,
+    overwrite: OverwriteOption = False,
+):
+    """Train a parallel DNN converter (MLPG output) with rounds of DTW alignment and training."""
+    from vawgan_tts.converter import load_converter_config, train_converter as run
+
+    cfg = load_converter_config(
+        config, data__source=str(source), data__target=str(target), data__ids=read_id_list(ids),
+        data__dev_ids=read_id_list(dev_ids), dnn__epochs=epochs, dnn__rounds=rounds,
+        train__batch_size=batch_size, train__seed=seed, train__device=device,
+    )
+    run(output, cfg, jobs=jobs or default_jobs(), overwrite=overwrite, say=lambda line: out.print(escape(line), soft_wrap=True))
+    out.print(f"converter → {output}")
+
+
+@app.command()
+@handle_errors
+def convert(
+    feats: Annotated[Path, typer.Argument(help="Source speaker's feature folder.")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="Converter experiment folder (from `vawgan train-converter`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for converted .npz features and .wav files.")],
+    ids: IdsOption = None,
+):
+    """Convert a source speaker's features to the target speaker's and write WAVs through WORLD."""
+    from vawgan_tts.converter import Converter
+    from vawgan_tts.evaluation import feature_ids
+    from vawgan_tts.synthesis import synthesize_corpus
+
+    transform = Converter(model)
+    utts = read_id_list(ids) or feature_ids(feats)
+    with progress_bar("utts") as progress:
+        task = progress.add_task("convert", total=len(utts))
+        synthesize_corpus(feats, output, utts, transform=transform, on_progress=lambda _: progress.advance(task))
+    out.print(f"converted {len(utts)} utterances (.npz + .wav) → {output}")
+
+
 @app.command("eval")
 @handle_errors
 def evaluate(
@@ -211,14 +262,16 @@ def evaluate(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for metrics.json and figures.")],
     ids: IdsOption = None,
     speech_threshold_db: Annotated[float, typer.Option("--speech-threshold-db", help="Frames this far below an utterance's loudest are silence for GV and MCD.")] = 30.0,
+    align: Annotated[AlignChoice, typer.Option("--align", help="auto: frame t with frame t when lengths agree, else DTW; dtw: always DTW of speech frames (systems with their own timing: synthesis, conversion).")] = AlignChoice["auto"],
 ):
-    """GV, modulation spectrum and MCD of each system against natural features."""
+    """GV, modulation spectrum, MCD and F0 of each system against natural features."""
     from vawgan_tts.evaluation import evaluate as run_eval, parse_system
 
     systems = dict(parse_system(g) for g in generated)
     with progress_bar("utts") as progress:
         task = progress.add_task("eval", total=None)
         result = run_eval(natural, systems, output, ids=read_id_list(ids), speech_threshold_db=speech_threshold_db,
+                          align=align.value,
                           on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     print_metrics(result, output)
 
@@ -246,10 +299,11 @@ def report(
 
 def print_metrics(result: dict, output: Path) -> None:
     table = Table(title=f"natural vs systems ({result['settings']['utterances']} utterances)")
-    for col in ("system", "log-GV dist [dB]", "MS dist [dB]", "MCD [dB]", "GV ratio"):
+    for col in ("system", "log-GV dist [dB]", "MS dist [dB]", "MCD [dB]", "GV ratio", "F0 RMSE [cent]", "V/UV err [%]"):
         table.add_column(escape(col), justify="right")  # "[dB]" is a unit, not markup
     for name, m in result["systems"].items():
-        table.add_row(escape(name), f"{m['gv_distance']:.3f}", f"{m['ms_distance']:.3f}", f"{m['mcd_db']:.3f}", f"{m['gv_ratio']:.3f}")
+        table.add_row(escape(name), f"{m['gv_distance']:.3f}", f"{m['ms_distance']:.3f}", f"{m['mcd_db']:.3f}", f"{m['gv_ratio']:.3f}",
+                      f"{m['f0_rmse_cents']:.1f}", f"{100 * m['vuv_error']:.1f}")
     out.print(table)
     out.print(f"metrics and figures in {output}")
 

@@ -3,6 +3,8 @@
 - ``arctic_wav``: the CMU ARCTIC utterance that ships with pysptk (16 kHz, male).
 - ``allison_dir``: Debian's Allison prompts (8 kHz, female), fetched by `make data` / `make test`
   into recipes/allison_8k/downloads. A missing corpus fails the tests that need it, loudly.
+- ``flite2allison``: Debian's Allison prompts in G.722 at 16 kHz, their transcripts, flite and its
+  voices, unpacked by `make data` into recipes/flite2allison_16k/downloads; missing, they fail loudly.
 - ``fashion_dir``: Debian's Fashion-MNIST idx files (installed, or fetched by `make data` into
   downloads/); missing, it fails loudly too.
 """
@@ -19,6 +21,7 @@ import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
 ALLISON = REPO / "recipes/allison_8k/downloads/root/usr/share/asterisk/sounds/en_US_f_Allison"
+FLITE2ALLISON = REPO / "recipes/flite2allison_16k/downloads"
 FEW_PROMPTS = ("vm-forward-multiple", "activated", "conf-onlyperson", "digits/5", "letters/m", "vm-goodbye")
 
 
@@ -36,6 +39,21 @@ def allison_dir() -> Path:
     if not ALLISON.is_dir():
         pytest.fail(f"{ALLISON} missing: run `make data` (make test fetches it)")
     return ALLISON
+
+
+@pytest.fixture(scope="session")
+def flite2allison() -> dict[str, Path]:
+    """Paths of the 16 kHz parallel corpus's sources: ``g722`` (folder of prompts), ``transcripts``,
+    ``flite`` (the folder flite and libflite1 are unpacked in)."""
+    paths = {
+        "g722": FLITE2ALLISON / "asterisk-core-sounds-en-g722/root/usr/share/asterisk/sounds/en_US_f_Allison",
+        "transcripts": FLITE2ALLISON / "asterisk-core-sounds-en/root/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz",
+        "flite": FLITE2ALLISON,
+    }
+    for p in paths.values():
+        if not p.exists():
+            pytest.fail(f"{p} missing: run `make data` (make test fetches it)")
+    return paths
 
 
 @pytest.fixture(scope="session")

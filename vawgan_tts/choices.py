@@ -5,3 +5,4 @@ VAWGAN_STAGES = ("vae", "critic", "adv")
 CRITICS = ("gp", "clip")
 SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")
 CHECKPOINTS = ("last", "best")  # a stage's checkpoint at its end, or at its best dev epoch
+ALIGNMENTS = ("auto", "dtw")  # how `vawgan eval` pairs frames: identity when lengths agree, or always DTW

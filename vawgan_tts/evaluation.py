@@ -3,6 +3,13 @@
 GV and MCD are computed on speech frames (the natural utterance's frames within
 ``speech_threshold_db`` of its loudest); the modulation spectrum needs whole trajectories and uses
 every frame. Each system is scored on the same utterances.
+
+Frames are paired by time alignment. ``align="auto"`` pairs frame t with frame t when the two
+utterances are equally long (a system that keeps the natural timing: analysis–synthesis, an
+enhancer) and by DTW otherwise; ``align="dtw"`` always aligns by DTW of the two utterances' speech
+frames (:func:`vawgan_tts.alignment.align_utterance`), for systems with their own timing (a
+synthesizer, a converter from another speaker) whose length may equal the natural one by chance.
+F0 RMSE (cents) is taken over aligned pairs voiced in both, the V/UV error over all aligned pairs.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from .alignment import DEFAULT_BAND, align_utterance
+from .choices import ALIGNMENTS
 from .errors import VawganError
 from .features import SPEECH_THRESHOLD_DB, Features, load_features, speech_mask
 from .fileio import write_text_atomic
@@ -47,14 +56,19 @@ class _Accumulator:
         self.gv: list[np.ndarray] = []
         self.ms_power = 0.0
         self.mcd: list[float] = []
+        self.f0_rmse: list[float] = []
+        self.vuv_error: list[float] = []
         self.frames: list[np.ndarray] = []
 
-    def add(self, c: np.ndarray, speech: np.ndarray, mcd: float | None = None):
+    def add(self, c: np.ndarray, speech: np.ndarray, mcd: float | None = None, f0_rmse: float | None = None,
+            vuv_error: float | None = None):
         self.gv.append(M.global_variance(c[speech]))
         self.ms_power = self.ms_power + M.modulation_power(c)
         self.frames.append(c[speech])
         if mcd is not None:
             self.mcd.append(mcd)
+            self.f0_rmse.append(f0_rmse)
+            self.vuv_error.append(vuv_error)
 
     def gv_mean(self) -> np.ndarray:
         return np.mean(self.gv, axis=0)
@@ -75,12 +89,17 @@ def evaluate(
     speech_threshold_db: float = SPEECH_THRESHOLD_DB,
     plots: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
+    align: str = "auto",
+    band: float | None = DEFAULT_BAND,
 ) -> dict:
     """Score each system against the natural features; write ``metrics.json`` (and PNGs).
 
     Returns ``{"systems": {name: {"gv_distance", "ms_distance", "mcd_db", "gv_ratio",
-    "utterances"}}, "settings": {...}}``. Distances are in dB; see docs/metrics.md.
+    "f0_rmse_cents", "vuv_error", "utterances"}}, "settings": {...}}``. Distances are in dB; see
+    docs/metrics.md. ``align``: "auto" or "dtw" (module docstring); ``band``: DTW's band.
     """
+    if align not in ALIGNMENTS:
+        raise VawganError(None, f"alignment {align!r}: choose from {', '.join(ALIGNMENTS)}")
     if not systems:
         raise VawganError(None, "no system to evaluate: give at least one NAME=DIR")
     if NATURAL in systems:
@@ -113,13 +132,19 @@ def evaluate(
             gen = load_features(gen_path)
             _check_compatible(nat, gen, gen_path, nat_path)
             c_gen = gen.mcep[:, 1:]
-            i, j = M.align(c_nat, c_gen)
-            keep = speech[i]
-            mcd = float(np.mean(M.frame_mcd(c_nat[i[keep]], c_gen[j[keep]])))
+            if align == "dtw":
+                pairs = align_utterance(c_gen, gen.mcep[:, 0], c_nat, nat.mcep[:, 0], band, speech_threshold_db,
+                                        (gen_path, nat_path))
+                i, j = pairs[:, 1], pairs[:, 0]
+            else:
+                i, j = M.align(c_nat, c_gen)
+                i, j = i[speech[i]], j[speech[i]]
+            mcd = float(np.mean(M.frame_mcd(c_nat[i], c_gen[j])))
             # The generated frames aligned to natural speech frames: same selection for GV.
             gen_speech = np.zeros(len(c_gen), bool)
-            gen_speech[j[keep]] = True
-            acc[name].add(c_gen, gen_speech, mcd)
+            gen_speech[j] = True
+            f0_gen = np.where(gen.vuv, gen.f0, 0.0)
+            acc[name].add(c_gen, gen_speech, mcd, M.f0_rmse_cents(nat.f0[i], f0_gen[j]), M.vuv_error(nat.vuv[i], gen.vuv[j]))
         if on_progress is not None:
             on_progress(n_done, len(utts))
 
@@ -129,6 +154,8 @@ def evaluate(
         "natural": str(natural_dir),
         "utterances": len(utts),
         "speech_threshold_db": speech_threshold_db,
+        "alignment": align,
+        "dtw_band": band,
         "ms_fft_size": M.MS_FFT_SIZE,
         "ms_max_hz": M.MS_MAX_HZ,
         "fs": fs,
@@ -143,6 +170,8 @@ def evaluate(
             "ms_distance": float(M.ms_distance(ms_nat, ms, freqs)),
             "mcd_db": float(np.nanmean(a.mcd)),
             "gv_ratio": float(np.mean(gv / gv_nat)),
+            "f0_rmse_cents": float(np.nanmean(a.f0_rmse)) if not np.all(np.isnan(a.f0_rmse)) else float("nan"),
+            "vuv_error": float(np.nanmean(a.vuv_error)),
             "utterances": len(a.mcd),
         }
     out_dir = Path(out_dir)

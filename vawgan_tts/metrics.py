@@ -1,4 +1,4 @@
-"""Objective measures of over-smoothing and accuracy: GV, modulation spectrum, MCD.
+"""Objective measures of over-smoothing and accuracy: GV, modulation spectrum, MCD, F0.
 
 Pure functions over arrays of mel-cepstral trajectories shaped (..., T, D): T frames of D
 coefficients (pass c1..c39; c0, the power, is left out of every measure). Leading axes are batch
@@ -77,16 +77,6 @@ def ms_distance(
     return np.sqrt(np.mean(diff**2, axis=(-2, -1)))
 
 
-def dtw_path(ref: np.ndarray, gen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Frame pairs (i_ref, i_gen) of the minimum-Euclidean-cost alignment (librosa's DTW),
-    in time order. (T1, D), (T2, D) -> (P,), (P,)."""
-    import librosa
-
-    _, wp = librosa.sequence.dtw(X=np.asarray(ref, np.float64).T, Y=np.asarray(gen, np.float64).T)
-    wp = wp[::-1]
-    return wp[:, 0], wp[:, 1]
-
-
 def frame_mcd(ref: np.ndarray, gen: np.ndarray) -> np.ndarray:
     """Per-frame mel-cepstral distortion in dB of equally long trajectories. (..., T, D) -> (..., T).
 
@@ -97,10 +87,13 @@ def frame_mcd(ref: np.ndarray, gen: np.ndarray) -> np.ndarray:
 
 
 def align(ref: np.ndarray, gen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Frame pairs of two trajectories: the identity when T1 == T2, else :func:`dtw_path`."""
+    """Frame pairs of two trajectories: the identity when T1 == T2, else the banded DTW of
+    :func:`vawgan_tts.alignment.dtw_path`."""
     if len(ref) == len(gen):
         i = np.arange(len(ref))
         return i, i
+    from .alignment import dtw_path
+
     return dtw_path(ref, gen)
 
 
@@ -118,3 +111,24 @@ def mel_cepstral_distortion(ref: np.ndarray, gen: np.ndarray, mask: np.ndarray |
     if len(i) == 0:
         return float("nan")
     return float(np.mean(frame_mcd(ref[i], gen[j])))
+
+
+def f0_rmse_cents(f0_ref: np.ndarray, f0_gen: np.ndarray) -> float:
+    """RMS F0 error in cents over the frame pairs voiced in both (F0 > 0). (P,), (P,) aligned -> float;
+    NaN when no pair is voiced in both.
+
+    e = sqrt(mean_t (1200 log2(f_gen(t) / f_ref(t)))²)
+    """
+    f0_ref, f0_gen = np.asarray(f0_ref, np.float64), np.asarray(f0_gen, np.float64)
+    both = (f0_ref > 0) & (f0_gen > 0)
+    if not both.any():
+        return float("nan")
+    return float(np.sqrt(np.mean((1200.0 * np.log2(f0_gen[both] / f0_ref[both])) ** 2)))
+
+
+def vuv_error(vuv_ref: np.ndarray, vuv_gen: np.ndarray) -> float:
+    """Share of aligned frame pairs whose voicing decisions differ. (P,) bool, (P,) bool -> [0, 1]."""
+    vuv_ref, vuv_gen = np.asarray(vuv_ref, bool), np.asarray(vuv_gen, bool)
+    if len(vuv_ref) == 0:
+        return float("nan")
+    return float(np.mean(vuv_ref != vuv_gen))

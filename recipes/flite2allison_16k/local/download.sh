@@ -15,4 +15,5 @@ if [ "$n" -le 500 ]; then
   echo "error: expected ~568 .g722 prompts in $dir/asterisk-core-sounds-en-g722/root, found $n" >&2
   exit 1
 fi
+touch "$dir/.done"
 echo "Allison G.722 prompts: $n"

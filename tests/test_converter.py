@@ -1,0 +1,159 @@
+"""The parallel DNN converter end to end on real data: flite's slt speaking eight Allison prompts,
+converted towards Allison's own recordings of them (16 kHz G.722, decoded)."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from vawgan_tts import metrics as M
+from vawgan_tts.alignment import align_utterance
+from vawgan_tts.cli.vawgan import app
+from vawgan_tts.converter import Converter, context_windows, load_converter_config, train_converter
+from vawgan_tts.corpus import Flite, prepare_parallel_corpus, read_transcripts
+from vawgan_tts.errors import VawganError
+from vawgan_tts.extract import run as extract
+from vawgan_tts.config import ExtractConfig
+from vawgan_tts.f0 import LogF0Stats, convert_f0
+from vawgan_tts.features import load_features
+
+PROMPTS = ("agent-pass", "auth-thankyou", "conf-getpin", "vm-goodbye", "vm-password", "vm-savedto", "vm-options", "activated")
+TRAIN, DEV = PROMPTS[:6], PROMPTS[6:]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def parallel(flite2allison, tmp_path_factory):
+    """(source feature folder, target feature folder) of the eight prompts."""
+    root = tmp_path_factory.mktemp("parallel")
+    rec = root / "rec"
+    rec.mkdir()
+    for p in PROMPTS:
+        (rec / f"{p}.g722").write_bytes((flite2allison["g722"] / f"{p}.g722").read_bytes())
+    text = read_transcripts(flite2allison["transcripts"]).speech
+    (root / "text").write_text("".join(f"{p}: {text[p]}\n" for p in PROMPTS))
+    prepare_parallel_corpus(root / "text", rec, root / "corpus", voices=("slt",), flite=Flite.find(flite2allison["flite"]), jobs=2)
+    cfg = ExtractConfig(f0_method="dio")
+    for side in ("natural", "slt"):
+        extract([root / "corpus" / side / "wav.scp"], root / side, cfg, jobs=2)
+    return root / "slt", root / "natural"
+
+
+def _config(src, tgt, **kw):
+    return load_converter_config(None, data__source=str(src), data__target=str(tgt), data__ids=list(TRAIN),
+                                 data__dev_ids=list(DEV), dnn__hidden=64, dnn__layers=2, dnn__epochs=30, dnn__rounds=2,
+                                 train__batch_size=128, **kw)
+
+
+def _dtw_mcd(src_c, src_c0, tgt):
+    p = align_utterance(src_c, src_c0, tgt.mcep[:, 1:], tgt.mcep[:, 0])
+    return float(np.mean(M.frame_mcd(tgt.mcep[p[:, 1], 1:], src_c[p[:, 0]])))
+
+
+@pytest.fixture(scope="module")
+def trained(parallel, tmp_path_factory):
+    exp = tmp_path_factory.mktemp("conv") / "exp"
+    said = []
+    summary = train_converter(exp, _config(*parallel), jobs=2, progress=False, say=said.append)
+    return exp, summary, said
+
+
+def test_rounds_write_their_folders_and_learn(trained):
+    exp, summary, said = trained
+    assert [r["round"] for r in summary["rounds"]] == [1, 2]
+    for k in (1, 2):
+        assert (exp / f"round{k}/align.npz").is_file() and (exp / f"round{k}/checkpoints/dnn.pt").is_file()
+        dev = json.loads((exp / f"round{k}/dev.json").read_text())["epochs"]
+        assert len(dev) == 30
+    assert summary["rounds"][0]["train_loss"] < 0.9  # normalized units: 1.0 is predicting the mean
+    assert any("round 2:" in line for line in said)
+
+
+def test_conversion_moves_training_prompts_towards_the_target(trained, parallel):
+    exp, _, _ = trained
+    src_dir, tgt_dir = parallel
+    conv = Converter(exp)
+    before, after = [], []
+    for u in TRAIN:
+        s, t = load_features(src_dir / f"{u}.npz"), load_features(tgt_dir / f"{u}.npz")
+        before.append(_dtw_mcd(s.mcep[:, 1:], s.mcep[:, 0], t))
+        after.append(_dtw_mcd(conv.convert_mcep(s.mcep[:, 1:]), s.mcep[:, 0], t))
+    assert np.mean(after) < np.mean(before) - 2.0
+
+
+def test_converted_features_keep_source_timing_power_and_aperiodicity(trained, parallel):
+    exp, _, _ = trained
+    src = load_features(parallel[0] / "vm-options.npz")
+    out = Converter(exp)(src)
+    assert out.n_frames == src.n_frames
+    np.testing.assert_array_equal(out.mcep[:, 0], src.mcep[:, 0])
+    np.testing.assert_array_equal(out.bap, src.bap)
+    np.testing.assert_array_equal(out.vuv, src.vuv)
+    assert np.all((out.f0 > 0) == (src.f0 > 0))
+
+
+def test_f0_transform_matches_the_target_statistics_on_training_frames(trained, parallel):
+    exp, _, _ = trained
+    src_dir, tgt_dir = parallel
+    conv = Converter(exp)
+    converted = [convert_f0(load_features(src_dir / f"{u}.npz").f0, conv.f0_src, conv.f0_tgt) for u in TRAIN]
+    stats = LogF0Stats.from_f0(converted)
+    target = LogF0Stats.from_f0(load_features(tgt_dir / f"{u}.npz").f0 for u in TRAIN)
+    assert stats.mean == pytest.approx(target.mean, abs=1e-9) and stats.std == pytest.approx(target.std, rel=1e-9)
+
+
+def test_convert_f0_hand_worked():
+    src, tgt = LogF0Stats(np.log(100.0), 0.5, 10), LogF0Stats(np.log(200.0), 0.25, 10)
+    f0 = np.array([0.0, 100.0, 100.0 * np.e])
+    # the source mean maps to the target mean; two source σ above (×e) to two target σ above (×e^0.5)
+    np.testing.assert_allclose(convert_f0(f0, src, tgt), [0.0, 200.0, 200.0 * np.exp(0.5)])
+
+
+def test_context_windows_repeat_edges():
+    c = np.arange(4.0)[:, None]
+    np.testing.assert_array_equal(context_windows(c, 1), [[0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 3]])
+
+
+def test_cli_convert_and_eval_with_dtw(trained, parallel, tmp_path):
+    exp, _, _ = trained
+    src_dir, tgt_dir = parallel
+    ids = tmp_path / "dev.ids"
+    ids.write_text("".join(f"{u}\n" for u in DEV))
+    r = runner.invoke(app, ["convert", str(src_dir), "-m", str(exp), "-o", str(tmp_path / "conv"), "--ids", str(ids)])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "conv").iterdir()) == sorted(f"{u}.{e}" for u in DEV for e in ("npz", "wav"))
+    r = runner.invoke(app, ["eval", "--natural", str(tgt_dir), "--generated", f"source={src_dir}", "--generated",
+                            f"dnn={tmp_path / 'conv'}", "--ids", str(ids), "--align", "dtw", "-o", str(tmp_path / "eval")])
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "eval/metrics.json").read_text())
+    assert m["settings"]["alignment"] == "dtw"
+    assert m["systems"]["dnn"]["mcd_db"] < m["systems"]["source"]["mcd_db"]
+    # slt speaks lower than Allison: the log-F0 transform brings F0 nearer
+    assert m["systems"]["dnn"]["f0_rmse_cents"] < m["systems"]["source"]["f0_rmse_cents"]
+    assert "F0 RMSE" in r.output
+
+
+def test_existing_experiment_needs_overwrite(trained, parallel):
+    exp, _, _ = trained
+    with pytest.raises(VawganError, match="already holds a converter; give --overwrite"):
+        train_converter(exp, _config(*parallel), progress=False)
+
+
+def test_train_and_dev_must_not_overlap(parallel, tmp_path):
+    cfg = load_converter_config(None, data__source=str(parallel[0]), data__target=str(parallel[1]), data__ids=list(TRAIN),
+                                data__dev_ids=[TRAIN[0]])
+    with pytest.raises(VawganError, match="both in training and dev"):
+        train_converter(tmp_path / "e", cfg, progress=False)
+
+
+def test_converter_refuses_features_at_another_rate(trained, parallel):
+    exp, _, _ = trained
+    src = load_features(parallel[0] / "vm-options.npz")
+    with pytest.raises(VawganError, match="trained at 16000 Hz"):
+        Converter(exp)(src.replace(fs=8000))
+
+
+def test_not_a_converter_folder(tmp_path):
+    with pytest.raises(VawganError, match="not a converter experiment"):
+        Converter(tmp_path)

@@ -1,0 +1,70 @@
+"""MLPG and dynamic features against dense linear algebra and hand-worked values."""
+
+import numpy as np
+import pytest
+
+from vawgan_tts.mlpg import WINDOWS, delta_features, mlpg, window_matrix
+
+
+def test_delta_features_hand_worked():
+    c = np.array([[1.0], [2.0], [4.0], [7.0]])
+    dyn = delta_features(c)
+    # Δ_t = (c_{t+1} - c_{t-1}) / 2, ΔΔ_t = c_{t+1} - 2 c_t + c_{t-1}; the edge frame repeats past the ends.
+    np.testing.assert_allclose(dyn[:, 0], [1, 2, 4, 7])
+    np.testing.assert_allclose(dyn[:, 1], [0.5, 1.5, 2.5, 1.5])
+    np.testing.assert_allclose(dyn[:, 2], [1, 1, 1, -3])
+
+
+def test_delta_features_equal_the_window_matrices():
+    c = np.random.default_rng(0).standard_normal((30, 4))
+    dense = np.concatenate([window_matrix(30, w).toarray() @ c for w in WINDOWS], axis=1)
+    np.testing.assert_allclose(delta_features(c), dense, atol=1e-12)
+
+
+def _dense_mlpg(means, variances):
+    t, d3 = means.shape
+    d = d3 // 3
+    w = np.vstack([window_matrix(t, win).toarray() for win in WINDOWS])  # (3T, T)
+    out = np.empty((t, d))
+    for k in range(d):
+        mu = np.concatenate([means[:, j * d + k] for j in range(3)])
+        prec = 1.0 / np.concatenate([variances[:, j * d + k] for j in range(3)])
+        out[:, k] = np.linalg.solve(w.T @ (prec[:, None] * w), w.T @ (prec * mu))
+    return out
+
+
+@pytest.mark.parametrize("t", [1, 2, 3, 57])
+def test_mlpg_equals_dense_solve(t):
+    rng = np.random.default_rng(t)
+    means = rng.standard_normal((t, 3 * 5))
+    variances = rng.uniform(0.05, 3.0, size=(t, 3 * 5))
+    np.testing.assert_allclose(mlpg(means, variances), _dense_mlpg(means, variances), rtol=1e-9, atol=1e-9)
+
+
+def test_mlpg_with_global_variances_broadcasts():
+    rng = np.random.default_rng(1)
+    means = rng.standard_normal((40, 6))
+    var = rng.uniform(0.1, 2.0, size=6)
+    np.testing.assert_allclose(mlpg(means, var), _dense_mlpg(means, np.tile(var, (40, 1))), atol=1e-9)
+
+
+def test_mlpg_of_consistent_dynamics_returns_the_trajectory():
+    c = np.cumsum(np.random.default_rng(2).standard_normal((80, 3)), axis=0)
+    np.testing.assert_allclose(mlpg(delta_features(c), np.ones(9)), c, atol=1e-9)
+
+
+def test_mlpg_trusts_the_confident_stream():
+    # Statics say 0 everywhere but are unsure; deltas say a slope of 1 with confidence: the
+    # trajectory follows the slope (a ramp through the statics' mean), not the flat statics.
+    t = 21
+    means = np.zeros((t, 3))
+    means[:, 1] = 1.0
+    means[[0, -1], 1] = 0.5  # what a ramp's Δ is at the repeated edge frames
+    c = mlpg(means, np.array([1e3, 1e-3, 1e3]))[:, 0]
+    np.testing.assert_allclose(np.diff(c), 1.0, atol=1e-3)
+    assert abs(c.mean()) < 1e-3
+
+
+def test_mlpg_rejects_a_width_that_is_not_three_streams():
+    with pytest.raises(ValueError, match="multiple of 3"):
+        mlpg(np.zeros((5, 4)), np.ones(4))

@@ -1,0 +1,292 @@
+"""A parallel DNN voice converter: its experiment folder, its training rounds, and conversion.
+
+Training alternates alignment and learning (as sprocket does with its GMM): round 1 aligns each
+training source utterance with the target's natural recording of the same prompt by DTW of their
+mel-cepstra; the DNN learns from those pairs; round k > 1 aligns the previous round's conversion of
+the source (frame for frame the source's timing, but nearer the target's spectra, so DTW pairs the
+right frames) and trains again from scratch. Eval prompts are never read.
+
+Per source frame the DNN sees c1..c39 of frames t-k..t+k (normalized) and predicts the target's
+c1..c39 with Δ and ΔΔ (normalized). The target trajectory on the source's time axis comes from the
+alignment (:func:`vawgan_tts.alignment.source_time_map`), its dynamic features from that
+trajectory, so MLPG's windows see the same timing at training and at conversion. Converted
+features: c0 (power) and the band aperiodicity of the source, c1..c39 by MLPG, F0 by the log-F0
+mean/variance transform (:mod:`vawgan_tts.f0`), the source's voicing.
+
+EXP/
+  config.toml          [train], [dnn], [data]: the effective configuration (feature folders absolute)
+  f0.npz               log-F0 mean/std of the source's and the target's voiced training frames
+  round<k>/align.npz   the frame pairs this round trained on (training and dev utterances)
+  round<k>/stats.npz   input mean/std (39), output mean/std (117), residual variance (117, normalized)
+  round<k>/log.csv, round<k>/checkpoints/dnn.pt    the trainer's
+  round<k>/dev.json    the dev utterances' loss after each epoch
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .alignment import align_corpus, load_alignments, save_alignments, source_time_map
+from .batching import TensorBatches
+from .checkpoint import load_checkpoint
+from .config import from_dict, load_run_config, load_toml, save_toml
+from .errors import VawganError
+from .f0 import LogF0Stats, convert_f0
+from .features import MODEL_DIM, Features, check_uniform_settings, load_features
+from .fileio import atomic_path, write_text_atomic
+from .mlpg import WINDOWS, delta_features, mlpg
+from .tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
+from .trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
+
+CONFIG = "config.toml"
+F0_STATS = "f0.npz"
+ALIGN = "align.npz"
+STATS = "stats.npz"
+DEV_JSON = "dev.json"
+STAGE = "dnn"
+DIM_OUT = MODEL_DIM * len(WINDOWS)
+
+
+@dataclasses.dataclass(frozen=True)
+class ParallelDataConfig:
+    source: str = ""  # feature folder of the source speaker (e.g. a flite voice)
+    target: str = ""  # feature folder of the target speaker's natural recordings of the same prompts
+    ids: tuple[str, ...] = ()  # training prompts
+    dev_ids: tuple[str, ...] = ()  # prompts for the per-epoch dev loss (never trained on)
+
+    SECTION = "data"
+
+
+@dataclasses.dataclass(frozen=True)
+class ConverterConfig:
+    train: TrainerConfig = TrainerConfig(batch_size=256)
+    dnn: DNNConverterConfig = DNNConverterConfig()
+    data: ParallelDataConfig = ParallelDataConfig()
+
+
+def load_converter_config(path: str | Path | None, **overrides) -> ConverterConfig:
+    """``[train]``, ``[dnn]``, ``[data]`` of a TOML file (or defaults) with ``section__key`` overrides;
+    an ``[extract]`` table may be there for extraction."""
+    return load_run_config(ConverterConfig, path, ignore=("extract",), **overrides)
+
+
+@dataclasses.dataclass
+class Normalization:
+    """Input (c1..c39) and output (statics + Δ + ΔΔ) mean/std, and the variance of the training
+    residuals in normalized output units: what MLPG weighs the predicted Δs with."""
+
+    x_mean: np.ndarray
+    x_std: np.ndarray
+    y_mean: np.ndarray
+    y_std: np.ndarray
+    residual_var: np.ndarray
+
+    def save(self, path: Path) -> None:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **dataclasses.asdict(self))
+
+    @classmethod
+    def load(cls, path: Path) -> "Normalization":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return cls(**{f.name: z[f.name] for f in dataclasses.fields(cls)})
+        except FileNotFoundError:
+            raise VawganError(path, "no normalization file: the round did not finish training") from None
+        except Exception as e:
+            raise VawganError(path, f"not readable as normalization ({type(e).__name__}: {e})") from None
+
+
+def context_windows(c: np.ndarray, k: int) -> np.ndarray:
+    """(T, D) -> (T, (2k+1)·D): frames t-k..t+k side by side, the edge frames repeated beyond the ends."""
+    t = len(c)
+    idx = np.clip(np.arange(t)[:, None] + np.arange(-k, k + 1)[None, :], 0, t - 1)
+    return c[idx].reshape(t, -1)
+
+
+def _safe_std(std: np.ndarray) -> np.ndarray:
+    return np.where(std > 1e-8, std, 1.0)
+
+
+# --------------------------------------------------------------------------------- training
+
+
+@dataclasses.dataclass
+class _Pairs:
+    """Per utterance: the source's c1..c39 (whole) and the rows to learn, with their targets."""
+
+    src: dict[str, np.ndarray]
+    rows: dict[str, np.ndarray]
+    dyn: dict[str, np.ndarray]
+
+
+def _learning_pairs(src_dir: Path, tgt_dir: Path, alignments: dict[str, np.ndarray]) -> _Pairs:
+    src, rows, dyn = {}, {}, {}
+    for utt, pairs in alignments.items():
+        c_src = load_features(src_dir / f"{utt}.npz").mcep[:, 1:].astype(np.float64)
+        c_tgt = load_features(tgt_dir / f"{utt}.npz").mcep[:, 1:].astype(np.float64)
+        trajectory = c_tgt[source_time_map(pairs, len(c_src))]
+        r = np.unique(pairs[:, 0])
+        src[utt], rows[utt], dyn[utt] = c_src, r, delta_features(trajectory)[r]
+    return _Pairs(src, rows, dyn)
+
+
+def _design(p: _Pairs, utts: Sequence[str], norm: Normalization, k: int) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    for u in utts:
+        xs.append(context_windows((p.src[u] - norm.x_mean) / norm.x_std, k)[p.rows[u]])
+        ys.append((p.dyn[u] - norm.y_mean) / norm.y_std)
+    return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
+
+
+def _normalization(p: _Pairs, utts: Sequence[str]) -> Normalization:
+    x = np.concatenate([p.src[u][p.rows[u]] for u in utts])
+    y = np.concatenate([p.dyn[u] for u in utts])
+    return Normalization(x.mean(0), _safe_std(x.std(0)), y.mean(0), _safe_std(y.std(0)), np.ones(y.shape[1]))
+
+
+class DevLoss:
+    """Epoch hook: the dev rows' loss (same units as training) into ``round<k>/dev.json``."""
+
+    def __init__(self, path: Path, x: np.ndarray, y: np.ndarray):
+        self.path, self.x, self.y = path, torch.from_numpy(x), torch.from_numpy(y)
+        self.epochs: list[dict] = []
+
+    @torch.no_grad()
+    def __call__(self, trainer: Trainer, stage: str, epoch: int) -> None:
+        task = trainer.task
+        task.model.eval()
+        loss = float(task.loss(self.x.to(trainer.device), self.y.to(trainer.device)))
+        task.model.train()
+        self.epochs.append({"epoch": epoch + 1, "step": trainer.position.step, "dev_loss": round(loss, 5)})
+        write_text_atomic(self.path, json.dumps({"epochs": self.epochs}, indent=1) + "\n")
+
+
+def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1, overwrite: bool = False,
+                    progress: bool = True, say: Callable[[str], None] = lambda _: None) -> dict:
+    """Train the converter in ``config.dnn.rounds`` rounds of alignment and training; writes EXP.
+
+    Returns ``{"rounds": [{"round", "aligned", "failed", "train_loss", "dev_loss"}, ...]}``. An
+    utterance that cannot be aligned (no speech frames, mismatched settings) is named through ``say``
+    and left out; the rest train."""
+    exp_dir = Path(exp_dir)
+    data, cfg = config.data, config.dnn
+    src_dir, tgt_dir = Path(data.source), Path(data.target)
+    ids, dev_ids = list(data.ids), list(data.dev_ids)
+    if not ids:
+        raise VawganError(None, "no training prompts: give the training id list")
+    if set(ids) & set(dev_ids):
+        raise VawganError(None, f"{len(set(ids) & set(dev_ids))} prompt(s) both in training and dev, e.g. {sorted(set(ids) & set(dev_ids))[0]}")
+    if (exp_dir / CONFIG).is_file() and not overwrite:
+        raise VawganError(exp_dir, "already holds a converter; give --overwrite to train it again")
+    settings = check_uniform_settings(src_dir, ids + dev_ids)
+    if check_uniform_settings(tgt_dir, ids + dev_ids) != settings:
+        raise VawganError(src_dir, f"source features at {settings[0]} Hz, α {settings[1]:.3f}, {settings[2]:g} ms "
+                                   f"differ from the target's in {tgt_dir}; extract both alike")
+    seed_everything(config.train.seed)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    save_toml(exp_dir / CONFIG, {"train": config.train, "dnn": cfg,
+                                 "data": dataclasses.replace(data, source=str(src_dir.resolve()), target=str(tgt_dir.resolve()))})
+    f0_src = LogF0Stats.from_f0((load_features(src_dir / f"{u}.npz").f0 for u in ids), src_dir)
+    f0_tgt = LogF0Stats.from_f0((load_features(tgt_dir / f"{u}.npz").f0 for u in ids), tgt_dir)
+    with atomic_path(exp_dir / F0_STATS) as tmp, open(tmp, "wb") as f:
+        np.savez(f, source=[f0_src.mean, f0_src.std, f0_src.count], target=[f0_tgt.mean, f0_tgt.std, f0_tgt.count])
+
+    summary = {"rounds": []}
+    converted = None
+    for k in range(1, cfg.rounds + 1):
+        round_dir = exp_dir / f"round{k}"
+        aligned, failed = align_corpus(src_dir, tgt_dir, ids + dev_ids, cfg.band, converted, jobs=jobs)
+        for utt, reason in sorted(failed.items()):
+            say(f"round {k}: left out {utt}: {reason}")
+        save_alignments(round_dir / ALIGN, aligned)
+        train_utts = [u for u in ids if u in aligned]
+        dev_utts = [u for u in dev_ids if u in aligned]
+        if not train_utts:
+            raise VawganError(src_dir, "no training prompt could be aligned")
+        pairs = _learning_pairs(src_dir, tgt_dir, aligned)
+        norm = _normalization(pairs, train_utts)
+        x, y = _design(pairs, train_utts, norm, cfg.context)
+        task = DNNConverterTask(cfg, MODEL_DIM, DIM_OUT, {"round": k, "fs": settings[0], "alpha": settings[1],
+                                                         "frame_period": settings[2]})
+        hooks = []
+        if dev_utts:
+            hooks.append(DevLoss(round_dir / DEV_JSON, *_design(pairs, dev_utts, norm, cfg.context)))
+        batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
+        trainer = Trainer(task, batches, round_dir, config.train, progress=progress, hooks=hooks)
+        trainer.fit(overwrite=True)
+        task.model.eval()
+        pred = _predict(task.model, x, trainer.device)
+        norm.residual_var = np.maximum(((pred - y) ** 2).mean(0), 1e-6)
+        norm.save(round_dir / STATS)
+        log = read_log(round_dir / LOG_CSV)
+        entry = {"round": k, "aligned": len(aligned), "failed": len(failed), "train_rows": len(x),
+                 "train_loss": float(np.mean(log["loss"][-max(1, len(batches)):])) if log.get("loss") else None,
+                 "dev_loss": hooks[0].epochs[-1]["dev_loss"] if hooks and hooks[0].epochs else None}
+        summary["rounds"].append(entry)
+        say(f"round {k}: {len(aligned)} prompts aligned, {len(x):,} frames, train loss {entry['train_loss']:.4f}"
+            + (f", dev loss {entry['dev_loss']:.4f}" if entry["dev_loss"] is not None else ""))
+        if k < cfg.rounds:
+            conv = Converter(exp_dir, round_=k)
+            converted = {u: conv.convert_mcep(pairs.src[u]) for u in ids + dev_ids if u in pairs.src}
+            # An utterance that failed this round (no speech) fails the next one too: give it its source.
+            for u in ids + dev_ids:
+                converted.setdefault(u, load_features(src_dir / f"{u}.npz").mcep[:, 1:])
+    write_text_atomic(exp_dir / "rounds.json", json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+@torch.no_grad()
+def _predict(model: torch.nn.Module, x: np.ndarray, device: torch.device, batch: int = 65536) -> np.ndarray:
+    out = [model(torch.from_numpy(x[i : i + batch]).to(device)).float().cpu().numpy() for i in range(0, len(x), batch)]
+    return np.concatenate(out)
+
+
+# ------------------------------------------------------------------------------- conversion
+
+
+class Converter:
+    """A trained converter (the last round, or ``round_``): features of the source speaker → the
+    target's. Callable on :class:`Features`, as a ``synthesize_corpus`` transform."""
+
+    def __init__(self, exp_dir: str | Path, round_: int | None = None):
+        exp_dir = Path(exp_dir)
+        if not (exp_dir / CONFIG).is_file():
+            raise VawganError(exp_dir, "not a converter experiment (no config.toml): train one with `vawgan train-converter`")
+        config = from_dict(ConverterConfig, load_toml(exp_dir / CONFIG), exp_dir / CONFIG)
+        k = round_ or config.dnn.rounds
+        path = exp_dir / f"round{k}" / "checkpoints" / f"{STAGE}.pt"
+        ckpt = load_checkpoint(path, DNNConverterTask.name)
+        cfg = from_dict(DNNConverterConfig, ckpt["config"], path)
+        self.task = DNNConverterTask(cfg, ckpt["extra"]["dim_in"], ckpt["extra"]["dim_out"], ckpt["extra"])
+        self.task.model.load_state_dict(ckpt["model"]["model"])
+        self.task.model.eval()
+        self.norm = Normalization.load(exp_dir / f"round{k}" / STATS)
+        with np.load(exp_dir / F0_STATS) as z:
+            self.f0_src = LogF0Stats(float(z["source"][0]), float(z["source"][1]), int(z["source"][2]))
+            self.f0_tgt = LogF0Stats(float(z["target"][0]), float(z["target"][1]), int(z["target"][2]))
+        self.config = config
+
+    @torch.no_grad()
+    def convert_mcep(self, c: np.ndarray) -> np.ndarray:
+        """(T, 39) source c1..c39 -> (T, 39) converted, by the DNN's means and MLPG."""
+        n = self.norm
+        x = context_windows((np.asarray(c, np.float64) - n.x_mean) / n.x_std, self.task.config.context).astype(np.float32)
+        y = _predict(self.task.model, x, torch.device("cpu"))
+        means = y * n.y_std + n.y_mean
+        variances = n.residual_var * n.y_std**2
+        return mlpg(means, variances)
+
+    def __call__(self, feats: Features) -> Features:
+        e = self.task.extra
+        if feats.fs != e["fs"] or abs(feats.alpha - e["alpha"]) > 1e-6 or feats.frame_period != e["frame_period"]:
+            raise VawganError(None, f"features at {feats.fs} Hz, α {feats.alpha:.3f}, {feats.frame_period:g} ms; the converter "
+                                    f"was trained at {e['fs']} Hz, α {e['alpha']:.3f}, {e['frame_period']:g} ms")
+        c = self.convert_mcep(feats.mcep[:, 1:])
+        mcep = np.concatenate([feats.mcep[:, :1], c.astype(np.float32)], axis=1)
+        return feats.replace(mcep=mcep, f0=convert_f0(feats.f0, self.f0_src, self.f0_tgt).astype(np.float32))
