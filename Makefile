@@ -46,7 +46,7 @@ demo: install data
 # `make bench` runs every benchmark (tens of minutes); `make bench QUICK=1` a smoke run of each.
 BENCH_FLAGS := $(if $(QUICK),--quick,)
 bench: install data
-	for b in extract train ddp memory synth seq2seq; do $(BIN)/python benchmarks/bench_$$b.py $(BENCH_FLAGS) || exit 1; done
+	for b in extract train ddp memory synth seq2seq parallel; do $(BIN)/python benchmarks/bench_$$b.py $(BENCH_FLAGS) || exit 1; done
 
 # Mutation testing of the numeric core (tests/mutation_scope.txt) with mutmut; slow, not in CI.
 # Results are kept in mutants/ (git-ignored): a rerun re-tests only what changed. docs/testing.md.

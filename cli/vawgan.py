@@ -279,20 +279,29 @@ def evaluate(
 @app.command()
 @handle_errors
 def report(
-    exp: Annotated[Path, typer.Argument(help="Experiment folder from `vawgan train`.")],
+    exp: Annotated[Path, typer.Argument(help="Experiment folder from `vawgan train` or `vawgan train-converter`.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Report folder (index.html inside).")],
     ids: Annotated[Path, typer.Option("--ids", help="Utterance ids to evaluate (the eval list).")],
     feats: Annotated[Optional[Path], typer.Option("--feats", help="Natural features [default: the experiment's].")] = None,
     n_audio: Annotated[int, typer.Option("--n-audio", min=0, help="Utterances with audio players.")] = 4,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for re-analysis.")] = None,
 ):
-    """Run every system on the eval list, evaluate, and write an HTML report with audio."""
-    from vawgan_tts.report import REPORT_SYSTEMS, build_report
+    """Run every system on the eval list, evaluate, and write an HTML report with audio.
+
+    For a converter (from `vawgan train-converter`): the source voice, the conversion and the natural
+    target of each held-out prompt side by side, aligned by DTW."""
+    from vawgan_tts.converter import is_converter
+    from vawgan_tts.report import REPORT_SYSTEMS, build_conversion_report, build_report
 
     with progress_bar("systems") as progress:
-        task = progress.add_task("report", total=len(REPORT_SYSTEMS) + 1)
-        result = build_report(exp, output, read_id_list(ids), feats, n_audio=n_audio, jobs=jobs or default_jobs(),
-                              on_progress=lambda name: progress.update(task, advance=1, description=name))
+        if is_converter(exp):
+            task = progress.add_task("report", total=2)
+            result = build_conversion_report(exp, output, read_id_list(ids), n_audio=n_audio,
+                                             on_progress=lambda name: progress.update(task, advance=1, description=name))
+        else:
+            task = progress.add_task("report", total=len(REPORT_SYSTEMS) + 1)
+            result = build_report(exp, output, read_id_list(ids), feats, n_audio=n_audio, jobs=jobs or default_jobs(),
+                                  on_progress=lambda name: progress.update(task, advance=1, description=name))
     print_metrics(result, output)
     out.print(f"report: {output / 'index.html'}")
 

@@ -8,12 +8,12 @@ REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "recipes/allison_8k"
 
 
-def test_make_lists_is_deterministic_and_disjoint(allison_dir, tmp_path):
-    cmd = [sys.executable, str(RECIPE / "local/make_lists.py"), str(allison_dir)]
+def test_make_lists_is_deterministic_and_disjoint(allison_dir, flite2allison, tmp_path):
+    cmd = [sys.executable, str(RECIPE / "local/make_lists.py"), str(allison_dir), str(flite2allison["transcripts"])]
     for out in ("a", "b"):
         r = subprocess.run(cmd + [str(tmp_path / out)], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
-    assert "eval=56 dev=56 train=446 prompts=558" in r.stdout
+    assert "eval=56 dev=56 train=441 prompts=553" in r.stdout
     splits = {}
     for name in ("train", "dev", "eval"):
         a = (tmp_path / "a" / f"{name}.ids").read_text()
@@ -21,8 +21,10 @@ def test_make_lists_is_deterministic_and_disjoint(allison_dir, tmp_path):
         splits[name] = set(a.split())
     assert not (splits["train"] & splits["dev"]) and not (splits["train"] & splits["eval"])
     scp = (tmp_path / "a" / "wav.scp").read_text().splitlines()
-    assert len(scp) == 558 and all(Path(line.split("\t")[1]).is_file() for line in scp[:20])
+    assert len(scp) == 553 and all(Path(line.split("\t")[1]).is_file() for line in scp[:20])
     assert not any("silence_" in line for line in scp)
+    ids = {line.split("\t")[0] for line in scp}
+    assert not ids & {"ascending-2tone", "descending-2tone", "beep", "beeperr", "tt-monkeys"}  # not speech
 
 
 def test_run_sh_rejects_unknown_option():

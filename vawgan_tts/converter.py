@@ -20,6 +20,7 @@ EXP/
   round<k>/stats.npz   input mean/std (39), output mean/std (117), residual variance (117, normalized)
   round<k>/log.csv, round<k>/checkpoints/dnn.pt    the trainer's
   round<k>/dev.json    the dev utterances' loss after each epoch
+  round<k>/checkpoints/dnn_best.pt   the epoch with the lowest dev loss: the round's model
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ ALIGN = "align.npz"
 STATS = "stats.npz"
 DEV_JSON = "dev.json"
 STAGE = "dnn"
+BEST = f"{STAGE}_best.pt"
 DIM_OUT = MODEL_DIM * len(WINDOWS)
 
 
@@ -118,7 +120,7 @@ def _safe_std(std: np.ndarray) -> np.ndarray:
 
 @dataclasses.dataclass
 class _Pairs:
-    """Per utterance: the source's c1..c39 (whole) and the rows to learn, with their targets."""
+    """Per utterance: the source's mel-cepstrum c0..c39 (whole) and the rows to learn, with their targets."""
 
     src: dict[str, np.ndarray]
     rows: dict[str, np.ndarray]
@@ -128,7 +130,7 @@ class _Pairs:
 def _learning_pairs(src_dir: Path, tgt_dir: Path, alignments: dict[str, np.ndarray]) -> _Pairs:
     src, rows, dyn = {}, {}, {}
     for utt, pairs in alignments.items():
-        c_src = load_features(src_dir / f"{utt}.npz").mcep[:, 1:].astype(np.float64)
+        c_src = load_features(src_dir / f"{utt}.npz").mcep.astype(np.float64)
         c_tgt = load_features(tgt_dir / f"{utt}.npz").mcep[:, 1:].astype(np.float64)
         trajectory = c_tgt[source_time_map(pairs, len(c_src))]
         r = np.unique(pairs[:, 0])
@@ -136,26 +138,39 @@ def _learning_pairs(src_dir: Path, tgt_dir: Path, alignments: dict[str, np.ndarr
     return _Pairs(src, rows, dyn)
 
 
-def _design(p: _Pairs, utts: Sequence[str], norm: Normalization, k: int) -> tuple[np.ndarray, np.ndarray]:
+def input_columns(cfg: DNNConverterConfig) -> slice:
+    """The source's mel-cepstral coefficients the DNN reads: c1..c39, or c0..c39 with ``power_input``."""
+    return slice(0 if cfg.power_input else 1, None)
+
+
+def _design(p: _Pairs, utts: Sequence[str], norm: Normalization, cfg: DNNConverterConfig) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = [], []
+    cols = input_columns(cfg)
     for u in utts:
-        xs.append(context_windows((p.src[u] - norm.x_mean) / norm.x_std, k)[p.rows[u]])
+        xs.append(context_windows((p.src[u][:, cols] - norm.x_mean) / norm.x_std, cfg.context)[p.rows[u]])
         ys.append((p.dyn[u] - norm.y_mean) / norm.y_std)
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
 
 
-def _normalization(p: _Pairs, utts: Sequence[str]) -> Normalization:
-    x = np.concatenate([p.src[u][p.rows[u]] for u in utts])
+def _normalization(p: _Pairs, utts: Sequence[str], cfg: DNNConverterConfig) -> Normalization:
+    x = np.concatenate([p.src[u][p.rows[u], input_columns(cfg)] for u in utts])
     y = np.concatenate([p.dyn[u] for u in utts])
-    return Normalization(x.mean(0), _safe_std(x.std(0)), y.mean(0), _safe_std(y.std(0)), np.ones(y.shape[1]))
+    y_std = _safe_std(y.std(0))
+    if cfg.output_scale == "stream":
+        # One scale per stream (statics, Δ, ΔΔ): within a stream the loss weighs coefficients as the
+        # MCD does (squared cepstral distance), not each one as much as c1.
+        y_std = np.repeat(np.sqrt((y_std.reshape(len(WINDOWS), -1) ** 2).mean(1)), MODEL_DIM)
+    return Normalization(x.mean(0), _safe_std(x.std(0)), y.mean(0), y_std, np.ones(y.shape[1]))
 
 
 class DevLoss:
-    """Epoch hook: the dev rows' loss (same units as training) into ``round<k>/dev.json``."""
+    """Epoch hook: the dev rows' loss (same units as training) into ``round<k>/dev.json``; the epoch
+    with the lowest one is kept as ``checkpoints/dnn_best.pt`` (what conversion uses)."""
 
     def __init__(self, path: Path, x: np.ndarray, y: np.ndarray):
         self.path, self.x, self.y = path, torch.from_numpy(x), torch.from_numpy(y)
         self.epochs: list[dict] = []
+        self.best = float("inf")
 
     @torch.no_grad()
     def __call__(self, trainer: Trainer, stage: str, epoch: int) -> None:
@@ -163,7 +178,12 @@ class DevLoss:
         task.model.eval()
         loss = float(task.loss(self.x.to(trainer.device), self.y.to(trainer.device)))
         task.model.train()
-        self.epochs.append({"epoch": epoch + 1, "step": trainer.position.step, "dev_loss": round(loss, 5)})
+        entry = {"epoch": epoch + 1, "step": trainer.position.step, "dev_loss": round(loss, 5)}
+        if loss < self.best:
+            self.best = loss
+            trainer.save(trainer.checkpoint_dir / BEST)
+            entry["best"] = True
+        self.epochs.append(entry)
         write_text_atomic(self.path, json.dumps({"epochs": self.epochs}, indent=1) + "\n")
 
 
@@ -210,16 +230,18 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         if not train_utts:
             raise VawganError(src_dir, "no training prompt could be aligned")
         pairs = _learning_pairs(src_dir, tgt_dir, aligned)
-        norm = _normalization(pairs, train_utts)
-        x, y = _design(pairs, train_utts, norm, cfg.context)
-        task = DNNConverterTask(cfg, MODEL_DIM, DIM_OUT, {"round": k, "fs": settings[0], "alpha": settings[1],
+        norm = _normalization(pairs, train_utts, cfg)
+        x, y = _design(pairs, train_utts, norm, cfg)
+        task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, "fs": settings[0], "alpha": settings[1],
                                                          "frame_period": settings[2]})
         hooks = []
         if dev_utts:
-            hooks.append(DevLoss(round_dir / DEV_JSON, *_design(pairs, dev_utts, norm, cfg.context)))
+            hooks.append(DevLoss(round_dir / DEV_JSON, *_design(pairs, dev_utts, norm, cfg)))
         batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
         trainer = Trainer(task, batches, round_dir, config.train, progress=progress, hooks=hooks)
         trainer.fit(overwrite=True)
+        if (round_dir / "checkpoints" / BEST).is_file():  # the best dev epoch is the model of this round
+            task.model.load_state_dict(load_checkpoint(round_dir / "checkpoints" / BEST, task.name)["model"]["model"])
         task.model.eval()
         pred = _predict(task.model, x, trainer.device)
         norm.residual_var = np.maximum(((pred - y) ** 2).mean(0), 1e-6)
@@ -227,7 +249,7 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         log = read_log(round_dir / LOG_CSV)
         entry = {"round": k, "aligned": len(aligned), "failed": len(failed), "train_rows": len(x),
                  "train_loss": float(np.mean(log["loss"][-max(1, len(batches)):])) if log.get("loss") else None,
-                 "dev_loss": hooks[0].epochs[-1]["dev_loss"] if hooks and hooks[0].epochs else None}
+                 "dev_loss": round(hooks[0].best, 5) if hooks and hooks[0].epochs else None}
         summary["rounds"].append(entry)
         say(f"round {k}: {len(aligned)} prompts aligned, {len(x):,} frames, train loss {entry['train_loss']:.4f}"
             + (f", dev loss {entry['dev_loss']:.4f}" if entry["dev_loss"] is not None else ""))
@@ -250,6 +272,12 @@ def _predict(model: torch.nn.Module, x: np.ndarray, device: torch.device, batch:
 # ------------------------------------------------------------------------------- conversion
 
 
+def is_converter(exp_dir: str | Path) -> bool:
+    """Whether ``exp_dir`` holds a converter (its config has a ``[dnn]`` table)."""
+    path = Path(exp_dir) / CONFIG
+    return path.is_file() and "dnn" in load_toml(path)
+
+
 class Converter:
     """A trained converter (the last round, or ``round_``): features of the source speaker → the
     target's. Callable on :class:`Features`, as a ``synthesize_corpus`` transform."""
@@ -260,7 +288,9 @@ class Converter:
             raise VawganError(exp_dir, "not a converter experiment (no config.toml): train one with `vawgan train-converter`")
         config = from_dict(ConverterConfig, load_toml(exp_dir / CONFIG), exp_dir / CONFIG)
         k = round_ or config.dnn.rounds
-        path = exp_dir / f"round{k}" / "checkpoints" / f"{STAGE}.pt"
+        path = exp_dir / f"round{k}" / "checkpoints" / BEST
+        if not path.is_file():  # trained without a dev set: the last epoch
+            path = path.with_name(f"{STAGE}.pt")
         ckpt = load_checkpoint(path, DNNConverterTask.name)
         cfg = from_dict(DNNConverterConfig, ckpt["config"], path)
         self.task = DNNConverterTask(cfg, ckpt["extra"]["dim_in"], ckpt["extra"]["dim_out"], ckpt["extra"])
@@ -273,10 +303,11 @@ class Converter:
         self.config = config
 
     @torch.no_grad()
-    def convert_mcep(self, c: np.ndarray) -> np.ndarray:
-        """(T, 39) source c1..c39 -> (T, 39) converted, by the DNN's means and MLPG."""
-        n = self.norm
-        x = context_windows((np.asarray(c, np.float64) - n.x_mean) / n.x_std, self.task.config.context).astype(np.float32)
+    def convert_mcep(self, mcep: np.ndarray) -> np.ndarray:
+        """(T, 40) source c0..c39 -> (T, 39) converted c1..c39, by the DNN's means and MLPG."""
+        n, cfg = self.norm, self.task.config
+        x = np.asarray(mcep, np.float64)[:, input_columns(cfg)]
+        x = context_windows((x - n.x_mean) / n.x_std, cfg.context).astype(np.float32)
         y = _predict(self.task.model, x, torch.device("cpu"))
         means = y * n.y_std + n.y_mean
         variances = n.residual_var * n.y_std**2
@@ -287,6 +318,6 @@ class Converter:
         if feats.fs != e["fs"] or abs(feats.alpha - e["alpha"]) > 1e-6 or feats.frame_period != e["frame_period"]:
             raise VawganError(None, f"features at {feats.fs} Hz, α {feats.alpha:.3f}, {feats.frame_period:g} ms; the converter "
                                     f"was trained at {e['fs']} Hz, α {e['alpha']:.3f}, {e['frame_period']:g} ms")
-        c = self.convert_mcep(feats.mcep[:, 1:])
+        c = self.convert_mcep(feats.mcep)
         mcep = np.concatenate([feats.mcep[:, :1], c.astype(np.float32)], axis=1)
         return feats.replace(mcep=mcep, f0=convert_f0(feats.f0, self.f0_src, self.f0_tgt).astype(np.float32))

@@ -20,6 +20,7 @@ from . import extract as X
 from .choices import SYSTEMS
 from .config import ExtractConfig, load_section
 from .enhance import make_system
+from .errors import VawganError
 from .evaluation import evaluate
 from .fileio import write_text_atomic
 from .synthesis import synthesize_corpus
@@ -68,7 +69,50 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
         dst = out_dir / "audio" / "natural" / f"{utt}.wav"
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(sources[utt], dst)
-    write_text_atomic(out_dir / "index.html", render_html(result, systems, listen, exp_dir))
+    columns = [("natural", "audio/natural")] + [(n, f"systems/{n}") for n in systems]
+    write_text_atomic(out_dir / "index.html", render_html(result, systems, listen, exp_dir, columns))
+    return result
+
+
+CONVERSION_NOTES = {
+    "source": "the source speaker (the synthesizer's voice), unconverted: where conversion starts",
+    "converted": "the DNN converter's output (MLPG trajectory, log-F0 transform)",
+}
+
+
+def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], n_audio: int = 4,
+                            on_progress: Callable[[str], None] | None = None) -> dict:
+    """The parallel layout: the source voice, its conversion and the target speaker's natural
+    recording of each prompt, side by side; metrics with DTW alignment to the natural recording."""
+    from .converter import CONFIG, Converter
+
+    exp_dir, out_dir = Path(exp_dir), Path(out_dir)
+    converter = Converter(exp_dir)
+    source, target = Path(converter.config.data.source), Path(converter.config.data.target)
+    for folder in (source, target):
+        if not folder.is_dir():
+            raise VawganError(exp_dir / CONFIG, f"the feature folder it names does not exist ({folder})")
+    trained = set(converter.config.data.ids)
+    if trained & set(ids):
+        raise VawganError(None, f"{len(trained & set(ids))} report prompt(s) were used in training, e.g. "
+                                f"{sorted(trained & set(ids))[0]}: report on held-out prompts")
+    if on_progress:
+        on_progress("converted")
+    synthesize_corpus(source, out_dir / "systems" / "converted", ids, transform=converter)
+    if on_progress:
+        on_progress("eval")
+    result = evaluate(target, {"source": source, "converted": out_dir / "systems" / "converted"}, out_dir, ids=ids,
+                      align="dtw")
+    src_wavs, nat_wavs = _sources(source), _sources(target)
+    listen = [u for u in ids if u in src_wavs and u in nat_wavs][:n_audio]
+    for utt in listen:
+        for side, wavs in (("source", src_wavs), ("natural", nat_wavs)):
+            dst = out_dir / "audio" / side / f"{utt}.wav"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(wavs[utt], dst)
+    columns = [("source voice", "audio/source"), ("converted", "systems/converted"), ("natural target", "audio/natural")]
+    write_text_atomic(out_dir / "index.html", render_html(result, ("source", "converted"), listen, exp_dir, columns,
+                                                          notes=CONVERSION_NOTES, reference=None))
     return result
 
 
@@ -82,25 +126,29 @@ def _sources(feats_dir: Path) -> dict[str, Path]:
     return out
 
 
-def render_html(result: dict, systems: Sequence[str], listen: Sequence[str], exp_dir: Path) -> str:
+def render_html(result: dict, systems: Sequence[str], listen: Sequence[str], exp_dir: Path,
+                columns: Sequence[tuple[str, str]], notes: dict[str, str] = SYSTEM_NOTES, reference: str | None = "copy") -> str:
+    """The page. ``columns``: (heading, folder of ``<utt>.wav`` relative to the page) of each audio
+    column; ``reference``: a system shown but not ranked (the vocoder's floor)."""
     esc = html.escape
     s = result["settings"]
     rows = []
     # copy is the vocoder's floor, a reference rather than a contender: the best is among the rest.
-    contenders = [m for n, m in result["systems"].items() if n != "copy"] or list(result["systems"].values())
-    best = {k: min(m[k] for m in contenders) for k in ("gv_distance", "ms_distance", "mcd_db")}
+    contenders = [m for n, m in result["systems"].items() if n != reference] or list(result["systems"].values())
+    keys = ("gv_distance", "ms_distance", "mcd_db", "f0_rmse_cents")
+    best = {k: min(m[k] for m in contenders) for k in keys}
     for name in systems:
         m = result["systems"][name]
         cells = "".join(
-            f"<td{' class=best' if m[k] == best[k] and name != 'copy' else ''}>{m[k]:.3f}</td>" for k in ("gv_distance", "ms_distance", "mcd_db")
+            f"<td{' class=best' if m[k] == best[k] and name != reference else ''}>{m[k]:.{1 if k == 'f0_rmse_cents' else 3}f}</td>"
+            for k in keys
         )
-        rows.append(f"<tr><th>{esc(name)}</th>{cells}<td>{m['gv_ratio']:.3f}</td><td>{m['utterances']}</td>"
-                    f"<td class=note>{esc(SYSTEM_NOTES.get(name, ''))}</td></tr>")
-    head = "".join(f"<th>{esc(n)}</th>" for n in ("natural", *systems))
+        rows.append(f"<tr><th>{esc(name)}</th>{cells}<td>{100 * m['vuv_error']:.1f}</td><td>{m['gv_ratio']:.3f}</td>"
+                    f"<td>{m['utterances']}</td><td class=note>{esc(notes.get(name, ''))}</td></tr>")
+    head = "".join(f"<th>{esc(h)}</th>" for h, _ in columns)
     audio_rows = []
     for utt in listen:
-        cells = [f'<td><audio controls preload="none" src="audio/natural/{esc(utt)}.wav"></audio></td>']
-        cells += [f'<td><audio controls preload="none" src="systems/{esc(n)}/{esc(utt)}.wav"></audio></td>' for n in systems]
+        cells = [f'<td><audio controls preload="none" src="{esc(folder)}/{esc(utt)}.wav"></audio></td>' for _, folder in columns]
         audio_rows.append(f"<tr><th>{esc(utt)}</th>{''.join(cells)}</tr>")
     figures = [("gv.png", "Global variance per dimension"), ("ms.png", "Modulation spectrum"),
                ("scatter.png", "Mel-cepstral scatter, natural vs each system"),
@@ -119,11 +167,14 @@ audio {{ width: 150px; }} .scroll {{ overflow-x: auto; }} code {{ background: #f
 </style></head><body>
 <h1>vawgan-tts report</h1>
 <p>Experiment <code>{esc(str(exp_dir))}</code>; natural features <code>{esc(str(s['natural']))}</code>;
-{s['utterances']} utterances at {s['fs']} Hz. GV and MCD on speech frames (within {s['speech_threshold_db']:g} dB of
-each utterance's loudest); MS over 0–{s['ms_max_hz']:g} Hz. Distances in dB, lower is better; GV ratio 1 is natural.
-The best of each column among the enhancement systems is shaded; copy is the vocoder's floor, for reference.</p>
+{s['utterances']} utterances at {s['fs']} Hz. Frames paired with the natural recording's {"by DTW of speech frames" if s.get('alignment') == 'dtw' else "one to one (DTW where lengths differ)"}.
+GV and MCD on speech frames (within {s['speech_threshold_db']:g} dB of
+each utterance's loudest); MCD = 10/ln10·√(2Σ(c_d−ĉ_d)²) over c1–c39, mean over frames then utterances;
+MS over 0–{s['ms_max_hz']:g} Hz; F0 RMSE in cents on frames voiced in both, V/UV error on all aligned frames.
+Distances in dB, lower is better; GV ratio 1 is natural.
+The best of each column is shaded{f"; {reference} is the vocoder's floor, for reference" if reference else ""}.</p>
 <h2>Metrics</h2>
-<table><tr><th>system</th><th>log-GV distance [dB]</th><th>MS distance [dB]</th><th>MCD [dB]</th><th>GV ratio</th><th>utterances</th><th>what it is</th></tr>
+<table><tr><th>system</th><th>log-GV distance [dB]</th><th>MS distance [dB]</th><th>MCD [dB]</th><th>F0 RMSE [cent]</th><th>V/UV error [%]</th><th>GV ratio</th><th>utterances</th><th>what it is</th></tr>
 {''.join(rows)}</table>
 <h2>Listen</h2>
 <div class=scroll><table><tr><th>utterance</th>{head}</tr>{''.join(audio_rows)}</table></div>

@@ -37,7 +37,8 @@ exp=exp/$tag
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   echo "== stage 0: data"
   local/download.sh downloads
-  "$python" local/make_lists.py downloads/root/usr/share/asterisk/sounds/en_US_f_Allison data
+  "$python" local/make_lists.py downloads/root/usr/share/asterisk/sounds/en_US_f_Allison \
+    downloads/transcripts/root/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz data
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then

@@ -11,14 +11,19 @@ import dataclasses
 
 import torch
 
-from ..config import check_ranges, to_dict
+from ..config import check_choice, check_ranges, to_dict
 from ..models.frame_converter import FrameConverter
 from ..trainer import Stage, StepContext, adam
+
+
+OUTPUT_SCALES = ("dimension", "stream")
 
 
 @dataclasses.dataclass(frozen=True)
 class DNNConverterConfig:
     context: int = 2  # source frames each side of the converted one
+    power_input: bool = False  # the DNN also reads the source's c0 (power), not only c1..c39
+    output_scale: str = "dimension"  # targets standardized per dimension, or one scale per stream (statics, Δ, ΔΔ)
     hidden: int = 512
     layers: int = 3
     dropout: float = 0.0  # after each hidden layer, in training
@@ -30,6 +35,7 @@ class DNNConverterConfig:
     SECTION = "dnn"
 
     def __post_init__(self):
+        check_choice(self, "output_scale", OUTPUT_SCALES)
         check_ranges(self, context=">= 0", hidden=">= 1", layers=">= 0", dropout="0..0.9", lr="> 0", epochs=">= 0", rounds=">= 1",
                      band="0..1")
 

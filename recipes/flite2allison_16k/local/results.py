@@ -1,0 +1,52 @@
+"""Write RESULTS.md from every voice's measured metrics (exp/<voice>/report/metrics.json).
+
+A voice whose report is missing keeps its rows from the RESULTS.md already there, so running the
+recipe for one voice does not drop the others. Usage: python local/results.py
+"""
+
+import json
+import re
+from pathlib import Path
+
+VOICES = ("slt", "rms", "awb", "kal16")
+HEAD = ("| voice | system | DTW-MCD [dB] | GV ratio | log-GV dist [dB] | MS dist [dB] | F0 RMSE [cent] | V/UV err [%] | train time |\n"
+        "|---|---|---|---|---|---|---|---|---|\n")
+
+
+def rows_of(voice: str) -> list[str] | None:
+    path = Path("exp") / voice / "report" / "metrics.json"
+    if not path.is_file():
+        return None
+    m = json.loads(path.read_text())
+    t = Path("exp") / voice / "train.time"
+    train = t.read_text().split()[1] + " s" if t.is_file() else "–"
+    out = []
+    for name, s in m["systems"].items():
+        out.append(f"| {voice} | {name} | {s['mcd_db']:.2f} | {s['gv_ratio']:.2f} | {s['gv_distance']:.2f} | "
+                   f"{s['ms_distance']:.2f} | {s['f0_rmse_cents']:.0f} | {100 * s['vuv_error']:.1f} | "
+                   f"{train if name == 'converted' else ''} |\n")
+    return out
+
+
+old = {}
+if Path("RESULTS.md").is_file():
+    for line in Path("RESULTS.md").read_text().splitlines(keepends=True):
+        g = re.match(r"\| (\w+) \| (source|converted) \|", line)
+        if g:
+            old.setdefault(g.group(1), []).append(line)
+table = []
+for v in VOICES:
+    table += rows_of(v) or old.get(v, [])
+text = f"""# flite → Allison (16 kHz): measured results
+
+Eval prompts: `lists/eval.ids` (56 prompts, never used in training). Each system is aligned to
+Allison's natural recording of the same prompt by DTW of speech frames (`vawgan eval --align dtw`).
+DTW-MCD = 10/ln 10 · sqrt(2 Σ_d (c_d − ĉ_d)²) over c1..c39 (c0, the power, left out), mean over the
+aligned speech frames of an utterance, then over utterances. GV ratio: mean over dimensions of the
+system's GV over Allison's (1 is natural). F0 RMSE over aligned frames voiced in both; V/UV error
+over all aligned frames. `source` is the flite voice unconverted; `converted` the DNN with MLPG
+(conf/default.toml). Train time: alignment rounds + training, 2-core CPU.
+
+{HEAD}{''.join(table)}"""
+Path("RESULTS.md").write_text(text)
+print(text)

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# flite voice -> Allison at 16 kHz, a parallel DNN converter (Kaldi style):
+#   ./run.sh [--voice slt|rms|awb|kal16] [--stage N] [--stop-stage M] [--conf conf/default.toml] [--jobs J]
+#   stage 0  data:      fetch Debian's Allison G.722 prompts, transcripts, flite (downloads/); decode the prompts
+#                       and let flite speak every transcript (data/corpus/); the split is fixed in lists/
+#   stage 1  features:  WORLD (dio) + mel-cepstra of Allison and of the voice (dump/<side>/)
+#   stage 2  train:     DTW alignment rounds and the DNN (exp/<voice>/)
+#   stage 3  report:    convert the eval prompts, evaluate against Allison's recordings with DTW, listen
+#                       (exp/<voice>/report/index.html)
+#   stage 4  results:   RESULTS.md from every voice's measured metrics
+set -euo pipefail
+cd "$(dirname "$0")"
+
+stage=0
+stop_stage=100
+conf=conf/default.toml
+voice=slt
+jobs=$(nproc)
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stage) stage=$2; shift 2 ;;
+    --stop-stage) stop_stage=$2; shift 2 ;;
+    --conf) conf=$2; shift 2 ;;
+    --voice) voice=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[ -f "$conf" ] || { echo "run.sh: no config $conf" >&2; exit 2; }
+vawgan=${VAWGAN:-vawgan}
+python=${PYTHON:-python3}
+exp=exp/$voice
+deb=downloads
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  echo "== stage 0: data ($voice)"
+  local/download.sh "$deb"
+  "$vawgan" parallel-corpus "$deb/asterisk-core-sounds-en/root/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz" \
+    --recordings "$deb/asterisk-core-sounds-en-g722/root/usr/share/asterisk/sounds/en_US_f_Allison" \
+    --voice "$voice" --flite "$deb" -o data/corpus --jobs "$jobs"
+fi
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  echo "== stage 1: features"
+  for side in natural "$voice"; do
+    "$vawgan" extract "data/corpus/$side/wav.scp" -o "dump/$side" --config "$conf" --jobs "$jobs"
+  done
+fi
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  echo "== stage 2: alignment rounds and the DNN"
+  mkdir -p "$exp"
+  start=$(date +%s)
+  "$vawgan" train-converter "dump/$voice" dump/natural -o "$exp" --ids lists/train.ids --dev-ids lists/dev.ids \
+    --config "$conf" --jobs "$jobs" --overwrite
+  echo "train $(( $(date +%s) - start )) s" > "$exp/train.time"
+fi
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  echo "== stage 3: convert the eval prompts, evaluate, report"
+  "$vawgan" report "$exp" -o "$exp/report" --ids lists/eval.ids
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  echo "== stage 4: RESULTS.md"
+  "$python" local/results.py
+fi
+echo "done: $(pwd)/$exp"
