@@ -5,6 +5,9 @@
             both sides (vawgan_tts.extract.run): the recipe's stages 0-1 for one voice, from nothing
   align     DTW of every training prompt's source and target speech frames (alignment.align_corpus)
             with 1 process and with J, round-robin over several rounds; the median of each
+  eval memory  peak RSS of `vawgan eval` on one 60 s utterance (Allison's prompts joined) against a
+            copy with every 10th frame dropped (lengths differ, so frames are paired by DTW), in a
+            fresh process; unbanded (librosa) DTW peaked at 3.3 GB on such a pair
 Goals (issue 14): preparation <= 3 minutes per voice; alignment with 2 processes >= 1.8x one.
 
 Usage: python benchmarks/bench_parallel.py [--quick] [--voice slt] [--jobs 2]
@@ -75,6 +78,37 @@ def main() -> None:
         print(table([[f"{j}", f"{med[j]:.2f} s", " ".join(f"{t:.2f}" for t in times[j])] for j in times],
                     ["processes", "median", "rounds"]))
         print(f"alignment of {len(done)} prompts: --jobs {args.jobs} is {med[1] / med[args.jobs]:.2f}x --jobs 1 (goal >= 1.8x)")
+        print(f"vawgan eval, one 60 s utterance against a shorter copy: peak RSS {eval_peak_rss(tmp / 'natural', tmp):.0f} MB")
+
+
+def eval_peak_rss(natural: Path, tmp: Path) -> float:
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from vawgan_tts.evaluation import feature_ids
+    from vawgan_tts.features import load_features, save_features
+
+    parts, frames = [], 0
+    for u in feature_ids(natural):
+        f = load_features(natural / f"{u}.npz")
+        parts.append(f)
+        frames += f.n_frames
+        if frames >= 12000:  # 60 s at 5 ms
+            break
+    cat = {k: np.concatenate([getattr(p, k) for p in parts]) for k in ("mcep", "f0", "vuv", "bap")}
+    long = parts[0].replace(**cat)
+    keep = np.arange(long.n_frames) % 10 != 9
+    save_features(tmp / "long_nat" / "long.npz", long)
+    save_features(tmp / "long_gen" / "long.npz", long.replace(**{k: v[keep] for k, v in cat.items()}))
+    # A fresh process that runs the command and reports its own peak (VmHWM), nothing else's.
+    child = ("import resource, sys\nfrom vawgan_tts.cli.vawgan import app\n"
+             "try:\n    app(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", child, "eval", "--natural", str(tmp / "long_nat"), "--generated",
+                        f"short={tmp / 'long_gen'}", "-o", str(tmp / "long_eval")], capture_output=True, text=True, check=True)
+    return int(r.stderr.strip().splitlines()[-1]) / 1024
 
 
 if __name__ == "__main__":

@@ -130,7 +130,7 @@ def parallel_corpus(
                                           flite=engine, fs=fs, jobs=jobs or default_jobs(),
                                           on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     n = len(summary.prepared[next(iter(summary.prepared))])
-    out.print(f"{n} prompts on every side ({', '.join(summary.prepared)}), {summary.made} WAVs written → {output}", soft_wrap=True)
+    out.print(f"{n} prompt{'s' * (n != 1)} on every side ({', '.join(summary.prepared)}), {summary.made} WAVs written → {output}", soft_wrap=True)
     for side, utt, reason in summary.failed:
         out.print(escape(f"  left out {side} {utt}: {reason}"), highlight=False, soft_wrap=True)
     if summary.failed:

@@ -157,3 +157,34 @@ def test_converter_refuses_features_at_another_rate(trained, parallel):
 def test_not_a_converter_folder(tmp_path):
     with pytest.raises(VawganError, match="not a converter experiment"):
         Converter(tmp_path)
+
+
+def test_a_prompt_missing_on_one_side_is_named_and_left_out(parallel, tmp_path):
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(parallel[0], src)
+    (src / f"{TRAIN[0]}.npz").unlink()
+    said = []
+    cfg = load_converter_config(None, data__source=str(src), data__target=str(parallel[1]), data__ids=list(TRAIN),
+                                dnn__hidden=16, dnn__layers=1, dnn__epochs=1, dnn__rounds=1)
+    summary = train_converter(tmp_path / "e", cfg, progress=False, say=said.append)
+    assert said[0] == f"left out {TRAIN[0]}: no features {src / TRAIN[0]}.npz"
+    assert summary["rounds"][0]["aligned"] == len(TRAIN) - 1
+
+
+def test_report_in_the_parallel_layout(trained, tmp_path):
+    from vawgan_tts.report import build_conversion_report
+
+    exp, _, _ = trained
+    out = tmp_path / "report"
+    result = build_conversion_report(exp, out, list(DEV), n_audio=2)
+    assert set(result["systems"]) == {"source", "converted"} and result["settings"]["alignment"] == "dtw"
+    page = (out / "index.html").read_text()
+    assert "<th>source voice</th><th>converted</th><th>natural target</th>" in page
+    for folder in ("audio/source", "systems/converted", "audio/natural"):
+        for u in DEV:
+            assert f'src="{folder}/{u}.wav"' in page and (out / folder / f"{u}.wav").is_file()
+    assert "F0 RMSE [cent]" in page and (out / "gv.png").is_file()
+    with pytest.raises(VawganError, match="were used in training"):
+        build_conversion_report(exp, tmp_path / "r2", [TRAIN[0]])

@@ -129,3 +129,21 @@ def test_a_side_at_another_rate_is_left_out(flite2allison, tmp_path):
     assert "decodes at 16000 Hz, the corpus is at 8000 Hz" in reasons[(NATURAL, "agent-pass")]
     assert "speaks at 16000 Hz, the corpus is at 8000 Hz" in reasons[("slt", "agent-pass")]
     assert s.prepared[NATURAL] == []
+
+
+def test_cli_names_each_left_out_prompt_on_one_line(flite2allison, tmp_path):
+    from typer.testing import CliRunner
+
+    from vawgan_tts.cli.vawgan import app
+
+    text, rec = _corpus_inputs(flite2allison, tmp_path, prompts=("agent-pass",), extra_lines="no-such-prompt: Hello.\n")
+    r = CliRunner().invoke(app, ["parallel-corpus", str(text), "--recordings", str(rec), "-o", str(tmp_path / "c"),
+                                 "--voice", "slt", "--flite", str(flite2allison["flite"]), "-j", "1"], terminal_width=80)
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert any(line.startswith("1 prompt on every side (natural, slt)") for line in lines)
+    missing = [line for line in lines if "no-such-prompt" in line]
+    assert len(missing) == 1 and missing[0].endswith("no recording no-such-prompt.g722 for this transcript")
+    r = CliRunner().invoke(app, ["parallel-corpus", str(text), "--recordings", str(rec), "-o", str(tmp_path / "c"),
+                                 "--flite", str(tmp_path / "nowhere")])
+    assert r.exit_code == 2 and "flite not found" in r.output and "Traceback" not in r.output

@@ -146,7 +146,7 @@ def test_ids_settings_threshold_and_output_folder(natural, tmp_path):
     out = tmp_path / "a" / "b" / "eval"  # made with its parents
     res = evaluate(natural, {"self": natural}, out, ids=["activated", "digits_5", "not-there"], plots=False)
     assert res["settings"] == {"natural": str(natural), "utterances": 2, "speech_threshold_db": 30.0,
-                               "ms_fft_size": 4096, "ms_max_hz": 50.0, "fs": 8000}
+                               "alignment": "auto", "dtw_band": 0.2, "ms_fft_size": 4096, "ms_max_hz": 50.0, "fs": 8000}
     assert res["systems"]["self"]["utterances"] == 2
     assert (out / "metrics.json").read_text().startswith('{\n  "systems"')  # indented for people
     res = evaluate(natural, {"self": natural}, out, ids=["activated"], plots=False)  # the folder may exist
@@ -211,3 +211,36 @@ def test_ids_the_natural_side_lacks_are_skipped_and_progress_names_each(natural,
     res = evaluate(natural, {"x": extra}, tmp_path / "e", ids=["activated", "only_here", "digits_5"], plots=False,
                    on_progress=lambda done, total: seen.append((done, total)))
     assert res["settings"]["utterances"] == 2 and seen == [(1, 2), (2, 2)]
+
+
+def _stretched(f, factor=2):
+    """Every frame said ``factor`` times: another timing, the same spectra and F0."""
+    idx = np.repeat(np.arange(f.n_frames), factor)
+    return f.replace(mcep=f.mcep[idx], f0=f.f0[idx], vuv=f.vuv[idx], bap=f.bap[idx])
+
+
+def test_dtw_alignment_sees_through_another_timing_and_f0_is_measured(natural, tmp_path):
+    slow = _rewritten(natural, tmp_path / "slow", _stretched)
+    up = _rewritten(natural, tmp_path / "up", lambda f: _stretched(f).replace(f0=_stretched(f).f0 * 2 ** (100 / 1200)))
+    m = evaluate(natural, {"slow": slow, "up": up}, tmp_path / "e", align="dtw", plots=False)
+    assert m["settings"]["alignment"] == "dtw"
+    s, u = m["systems"]["slow"], m["systems"]["up"]
+    assert s["mcd_db"] == pytest.approx(0.0, abs=1e-9) and s["f0_rmse_cents"] == pytest.approx(0.0, abs=1e-9)
+    assert s["vuv_error"] == 0.0 and s["gv_ratio"] == pytest.approx(1.0, abs=0.02)
+    assert u["f0_rmse_cents"] == pytest.approx(100.0, rel=1e-6)  # a semitone up on every voiced frame
+
+
+def test_voicing_flipped_on_a_share_of_frames_is_the_vuv_error(natural, tmp_path):
+    def flip(f):
+        vuv = f.vuv.copy()
+        vuv[::4] = ~vuv[::4]
+        return f.replace(vuv=vuv)
+
+    flipped = _rewritten(natural, tmp_path / "flip", flip)
+    m = evaluate(natural, {"flip": flipped}, tmp_path / "e", plots=False)["systems"]["flip"]
+    assert 0.2 < m["vuv_error"] < 0.3  # a quarter of the (speech) frames, utterance by utterance
+
+
+def test_unknown_alignment_is_refused(natural, tmp_path):
+    with pytest.raises(VawganError, match="alignment 'fast': choose from auto, dtw"):
+        evaluate(natural, {"x": natural}, tmp_path / "e", align="fast")

@@ -147,13 +147,27 @@ def test_frame_mcd_per_frame_by_hand():
     assert np.isnan(M.mel_cepstral_distortion(ref, gen, mask=np.zeros(3, bool)))
 
 
-def test_dtw_path_is_ordered_and_complete():
+def test_align_pairs_by_dtw_when_lengths_differ_else_one_to_one():
     ref = np.array([[0.0], [1.0], [2.0]])
     gen = np.array([[0.0], [0.0], [1.0], [2.0], [2.0]])
-    i, j = M.dtw_path(ref, gen)
+    i, j = M.align(ref, gen)
     assert list(zip(i, j)) == [(0, 0), (0, 1), (1, 2), (2, 3), (2, 4)]
     same_i, same_j = M.align(ref, ref + 1)
     assert list(same_i) == list(same_j) == [0, 1, 2]
+
+
+def test_f0_rmse_in_cents_by_hand():
+    ref = np.array([100.0, 100.0, 0.0, 200.0, 0.0])
+    gen = np.array([200.0, 100.0, 150.0, 100.0 * 2 ** (-1 / 12) * 2, 0.0])
+    # voiced in both: an octave up (1200), exact (0), a semitone down (−100); RMS = sqrt((1200² + 100²) / 3)
+    assert M.f0_rmse_cents(ref, gen) == pytest.approx(np.sqrt((1200**2 + 100**2) / 3), rel=1e-12)
+    assert np.isnan(M.f0_rmse_cents(np.zeros(3), np.ones(3)))
+
+
+def test_vuv_error_by_hand():
+    assert M.vuv_error([True, True, False, False], [True, False, True, False]) == 0.5
+    assert M.vuv_error([True], [True]) == 0.0
+    assert np.isnan(M.vuv_error([], []))
 
 
 def test_float32_input_is_measured_in_float64():

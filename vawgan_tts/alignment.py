@@ -34,14 +34,18 @@ def dtw_path(ref: np.ndarray, gen: np.ndarray, band: float | None = DEFAULT_BAND
 
     ``band``: the path stays within ``ceil(band · max(T1, T2))`` frames of the diagonal joining the two
     ends (dtaidistance's window); None searches the whole matrix."""
-    from dtaidistance import dtw_ndim
+    from dtaidistance import dtw, dtw_ndim
 
     a = np.ascontiguousarray(ref, dtype=np.float64)
     b = np.ascontiguousarray(gen, dtype=np.float64)
     if len(a) == 0 or len(b) == 0:
         raise ValueError("DTW of an empty sequence")
     window = None if band is None else max(1, math.ceil(band * max(len(a), len(b))))
-    path = np.asarray(dtw_ndim.warping_path(a, b, window=window, use_c=True), dtype=np.int64)
+    if a.shape[1] == 1:  # dtw_ndim takes two or more dimensions; dtw has the same cost for one
+        path = dtw.warping_path(a[:, 0].copy(), b[:, 0].copy(), window=window, use_c=True)
+    else:
+        path = dtw_ndim.warping_path(a, b, window=window, use_c=True)
+    path = np.asarray(path, dtype=np.int64)
     return path[:, 0], path[:, 1]
 
 

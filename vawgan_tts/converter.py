@@ -204,6 +204,13 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         raise VawganError(None, f"{len(set(ids) & set(dev_ids))} prompt(s) both in training and dev, e.g. {sorted(set(ids) & set(dev_ids))[0]}")
     if (exp_dir / CONFIG).is_file() and not overwrite:
         raise VawganError(exp_dir, "already holds a converter; give --overwrite to train it again")
+    # A prompt whose features are missing on one side (its extraction failed) is left out, by name.
+    for u in [u for u in ids + dev_ids if not (src_dir / f"{u}.npz").is_file() or not (tgt_dir / f"{u}.npz").is_file()]:
+        side = src_dir if not (src_dir / f"{u}.npz").is_file() else tgt_dir
+        say(f"left out {u}: no features {side / (u + '.npz')}")
+        ids, dev_ids = [i for i in ids if i != u], [i for i in dev_ids if i != u]
+    if not ids:
+        raise VawganError(src_dir, "no training prompt has features on both sides")
     settings = check_uniform_settings(src_dir, ids + dev_ids)
     if check_uniform_settings(tgt_dir, ids + dev_ids) != settings:
         raise VawganError(src_dir, f"source features at {settings[0]} Hz, α {settings[1]:.3f}, {settings[2]:g} ms "
@@ -251,7 +258,8 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
                  "train_loss": float(np.mean(log["loss"][-max(1, len(batches)):])) if log.get("loss") else None,
                  "dev_loss": round(hooks[0].best, 5) if hooks and hooks[0].epochs else None}
         summary["rounds"].append(entry)
-        say(f"round {k}: {len(aligned)} prompts aligned, {len(x):,} frames, train loss {entry['train_loss']:.4f}"
+        say(f"round {k}: {len(aligned)} prompts aligned, {len(x):,} frames"
+            + (f", train loss {entry['train_loss']:.4f}" if entry["train_loss"] is not None else "")
             + (f", dev loss {entry['dev_loss']:.4f}" if entry["dev_loss"] is not None else ""))
         if k < cfg.rounds:
             conv = Converter(exp_dir, round_=k)
