@@ -308,8 +308,10 @@ def report(
 
 def print_metrics(result: dict, output: Path) -> None:
     table = Table(title=f"natural vs systems ({result['settings']['utterances']} utterances)")
-    for col in ("system", "log-GV dist [dB]", "MS dist [dB]", "MCD [dB]", "GV ratio", "F0 RMSE [cent]", "V/UV err [%]"):
-        table.add_column(escape(col), justify="right")  # "[dB]" is a unit, not markup
+    # Short headings: seven columns fit an 80-column terminal unwrapped. log-GV and MS distances, MCD in
+    # dB; F0 is the RMSE in cents; V/UV the share of aligned frames whose voicing differs (docs/metrics.md).
+    for col in ("system", "logGV [dB]", "MS [dB]", "MCD [dB]", "GV ratio", "F0 [cent]", "V/UV [%]"):
+        table.add_column(escape(col), justify="right", no_wrap=True)  # "[dB]" is a unit, not markup
     for name, m in result["systems"].items():
         table.add_row(escape(name), f"{m['gv_distance']:.3f}", f"{m['ms_distance']:.3f}", f"{m['mcd_db']:.3f}", f"{m['gv_ratio']:.3f}",
                       f"{m['f0_rmse_cents']:.1f}", f"{100 * m['vuv_error']:.1f}")

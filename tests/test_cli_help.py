@@ -47,6 +47,8 @@ def test_metric_table_shows_units(tmp_path):
 
     with out.capture() as cap:
         print_metrics({"settings": {"utterances": 2}, "systems": {"a[1]": {
-            "gv_distance": 1.0, "ms_distance": 2.0, "mcd_db": 3.0, "gv_ratio": 0.5}}}, tmp_path)
+            "gv_distance": 1.0, "ms_distance": 2.0, "mcd_db": 3.0, "gv_ratio": 0.5, "f0_rmse_cents": 12.5,
+            "vuv_error": 0.25}}}, tmp_path)
     text = cap.get()
-    assert "MCD [dB]" in text and "MS dist [dB]" in text and "a[1]" in text
+    for heading in ("logGV [dB]", "MS [dB]", "MCD [dB]", "GV ratio", "F0 [cent]", "V/UV [%]", "a[1]", "12.5", "25.0"):
+        assert heading in text, text

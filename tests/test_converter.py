@@ -131,7 +131,7 @@ def test_cli_convert_and_eval_with_dtw(trained, parallel, tmp_path):
     assert m["systems"]["dnn"]["mcd_db"] < m["systems"]["source"]["mcd_db"]
     # slt speaks lower than Allison: the log-F0 transform brings F0 nearer
     assert m["systems"]["dnn"]["f0_rmse_cents"] < m["systems"]["source"]["f0_rmse_cents"]
-    assert "F0 RMSE" in r.output
+    assert "F0 [cent]" in r.output
 
 
 def test_existing_experiment_needs_overwrite(trained, parallel):
