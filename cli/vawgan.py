@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vawgan_tts.choices import ALIGNMENTS, CHECKPOINTS, CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
+from vawgan_tts.choices import ALIGNMENTS, CHECKPOINTS, CONVERTER_POSTFILTERS, CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
 
 from vawgan_tts.cli.common import (
     EXIT_PARTIAL,
@@ -48,6 +48,7 @@ CriticKind = Enum("CriticKind", {c: c for c in CRITICS}, type=str)
 SystemName = Enum("SystemName", {s: s for s in SYSTEMS}, type=str)
 CheckpointChoice = Enum("CheckpointChoice", {c: c for c in CHECKPOINTS}, type=str)
 AlignChoice = Enum("AlignChoice", {a: a for a in ALIGNMENTS}, type=str)
+PostfilterChoice = Enum("PostfilterChoice", {p: p for p in CONVERTER_POSTFILTERS}, type=str)
 
 
 @app.command()
@@ -240,13 +241,14 @@ def convert(
     model: Annotated[Path, typer.Option("--model", "-m", help="Converter experiment folder (from `vawgan train-converter`).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for converted .npz features and .wav files.")],
     ids: IdsOption = None,
+    postfilter: Annotated[Optional[PostfilterChoice], typer.Option("--postfilter", help="gv: scale each utterance's GV to the target's natural GV; ms: move the modulation spectrum from the converter's own to the target's [default: none].")] = None,
 ):
     """Convert a source speaker's features to the target speaker's and write WAVs through WORLD."""
     from vawgan_tts.converter import Converter
     from vawgan_tts.evaluation import feature_ids
     from vawgan_tts.synthesis import synthesize_corpus
 
-    transform = Converter(model)
+    transform = Converter(model, postfilter=postfilter and postfilter.value)
     utts = read_id_list(ids) or feature_ids(feats)
     with progress_bar("utts") as progress:
         task = progress.add_task("convert", total=len(utts))
@@ -295,7 +297,7 @@ def report(
 
     with progress_bar("systems") as progress:
         if is_converter(exp):
-            task = progress.add_task("report", total=2)
+            task = progress.add_task("report", total=4)
             result = build_conversion_report(exp, output, read_id_list(ids), n_audio=n_audio,
                                              on_progress=lambda name: progress.update(task, advance=1, description=name))
         else:

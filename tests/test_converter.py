@@ -179,12 +179,39 @@ def test_report_in_the_parallel_layout(trained, tmp_path):
     exp, _, _ = trained
     out = tmp_path / "report"
     result = build_conversion_report(exp, out, list(DEV), n_audio=2)
-    assert set(result["systems"]) == {"source", "converted"} and result["settings"]["alignment"] == "dtw"
+    assert set(result["systems"]) == {"source", "converted", "converted+gv-pf", "converted+ms-pf"}
+    assert result["settings"]["alignment"] == "dtw"
     page = (out / "index.html").read_text()
-    assert "<th>source voice</th><th>converted</th><th>natural target</th>" in page
-    for folder in ("audio/source", "systems/converted", "audio/natural"):
+    assert ("<th>source voice</th><th>converted</th><th>+ GV post-filter</th><th>+ MS post-filter</th>"
+            "<th>natural target</th>") in page
+    for folder in ("audio/source", "systems/converted", "systems/converted+gv-pf", "audio/natural"):
         for u in DEV:
             assert f'src="{folder}/{u}.wav"' in page and (out / folder / f"{u}.wav").is_file()
     assert "F0 RMSE [cent]" in page and (out / "gv.png").is_file()
     with pytest.raises(VawganError, match="were used in training"):
         build_conversion_report(exp, tmp_path / "r2", [TRAIN[0]])
+
+
+def test_gv_postfilter_brings_each_conversion_to_the_target_gv(trained, parallel):
+    from vawgan_tts.features import speech_mask
+
+    exp, _, _ = trained
+    plain, pf = Converter(exp), Converter(exp, postfilter="gv")
+    gv_target = pf.pf_stats["gv_natural"]
+    src = load_features(parallel[0] / f"{DEV[0]}.npz")
+    speech = speech_mask(src.mcep[:, 0])
+    before = M.global_variance(plain(src).mcep[speech, 1:])
+    after = M.global_variance(pf(src).mcep[speech, 1:])
+    assert np.mean(before / gv_target) < 0.8  # the converter over-smooths
+    np.testing.assert_allclose(after, gv_target, rtol=1e-4)  # float32 features
+
+
+def test_ms_postfilter_uses_the_converters_own_statistics(trained):
+    exp, _, _ = trained
+    stats = Converter(exp, postfilter="ms").pf_stats
+    assert stats["ms_converted"].shape == stats["ms_natural"].shape
+    # the converter's trajectories are smoother: less modulation power above a few Hz than natural
+    assert np.mean(stats["ms_converted"][200:800] - stats["ms_natural"][200:800]) < 0
+    assert (exp / "round2" / "postfilter_stats.npz").is_file()
+    with pytest.raises(VawganError, match="post-filter 'loud': choose from gv, ms"):
+        Converter(exp, postfilter="loud")

@@ -6,3 +6,4 @@ CRITICS = ("gp", "clip")
 SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")
 CHECKPOINTS = ("last", "best")  # a stage's checkpoint at its end, or at its best dev epoch
 ALIGNMENTS = ("auto", "dtw")  # how `vawgan eval` pairs frames: identity when lengths agree, or always DTW
+CONVERTER_POSTFILTERS = ("gv", "ms")  # `vawgan convert --postfilter`: on the converter's output, with its own statistics

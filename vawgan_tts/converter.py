@@ -21,6 +21,7 @@ EXP/
   round<k>/log.csv, round<k>/checkpoints/dnn.pt    the trainer's
   round<k>/dev.json    the dev utterances' loss after each epoch
   round<k>/checkpoints/dnn_best.pt   the epoch with the lowest dev loss: the round's model
+  round<k>/postfilter_stats.npz      natural GV and MS, the converter's MS (training prompts), on first use
 """
 
 from __future__ import annotations
@@ -36,12 +37,15 @@ import torch
 from .alignment import align_corpus, load_alignments, save_alignments, source_time_map
 from .batching import TensorBatches
 from .checkpoint import load_checkpoint
+from .choices import CONVERTER_POSTFILTERS
 from .config import from_dict, load_run_config, load_toml, save_toml
 from .errors import VawganError
 from .f0 import LogF0Stats, convert_f0
-from .features import MODEL_DIM, Features, check_uniform_settings, load_features
+from .features import MODEL_DIM, Features, check_uniform_settings, load_features, speech_mask
 from .fileio import atomic_path, write_text_atomic
+from .metrics import global_variance
 from .mlpg import WINDOWS, delta_features, mlpg
+from .postfilters import corpus_ms_db, gv_postfilter, ms_postfilter
 from .tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
 from .trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 
@@ -50,6 +54,7 @@ F0_STATS = "f0.npz"
 ALIGN = "align.npz"
 STATS = "stats.npz"
 DEV_JSON = "dev.json"
+PF_STATS = "postfilter_stats.npz"
 STAGE = "dnn"
 BEST = f"{STAGE}_best.pt"
 DIM_OUT = MODEL_DIM * len(WINDOWS)
@@ -286,12 +291,20 @@ def is_converter(exp_dir: str | Path) -> bool:
     return path.is_file() and "dnn" in load_toml(path)
 
 
+
 class Converter:
     """A trained converter (the last round, or ``round_``): features of the source speaker → the
-    target's. Callable on :class:`Features`, as a ``synthesize_corpus`` transform."""
+    target's. Callable on :class:`Features`, as a ``synthesize_corpus`` transform.
 
-    def __init__(self, exp_dir: str | Path, round_: int | None = None):
+    ``postfilter``: "gv" scales each converted utterance's GV to the target speaker's natural GV;
+    "ms" moves its modulation spectrum from the converter's own (over its conversions of the
+    training prompts) toward the target's natural one. Statistics: :meth:`postfilter_stats`."""
+
+    def __init__(self, exp_dir: str | Path, round_: int | None = None, postfilter: str | None = None):
         exp_dir = Path(exp_dir)
+        if postfilter not in (None, *CONVERTER_POSTFILTERS):
+            raise VawganError(None, f"post-filter {postfilter!r}: choose from {', '.join(CONVERTER_POSTFILTERS)}")
+        self.exp_dir, self.postfilter = exp_dir, postfilter
         if not (exp_dir / CONFIG).is_file():
             raise VawganError(exp_dir, "not a converter experiment (no config.toml): train one with `vawgan train-converter`")
         config = from_dict(ConverterConfig, load_toml(exp_dir / CONFIG), exp_dir / CONFIG)
@@ -309,6 +322,36 @@ class Converter:
             self.f0_src = LogF0Stats(float(z["source"][0]), float(z["source"][1]), int(z["source"][2]))
             self.f0_tgt = LogF0Stats(float(z["target"][0]), float(z["target"][1]), int(z["target"][2]))
         self.config = config
+        self.round = k
+        self.pf_stats = self.postfilter_stats() if postfilter else None
+
+    def postfilter_stats(self) -> dict[str, np.ndarray]:
+        """Over the training prompts: the target's natural GV (speech frames) and MS, and the MS of
+        this converter's output; computed once, cached in ``EXP/round<k>/postfilter_stats.npz``."""
+        cache = self.exp_dir / f"round{self.round}" / PF_STATS
+        if cache.is_file():
+            with np.load(cache) as z:
+                return {k: z[k] for k in z.files}
+        data = self.config.data
+        gvs, natural, converted = [], [], []
+        for u in data.ids:
+            src, tgt = Path(data.source) / f"{u}.npz", Path(data.target) / f"{u}.npz"
+            if not (src.is_file() and tgt.is_file()):
+                continue
+            t = load_features(tgt)
+            gvs.append(global_variance(t.mcep[speech_mask(t.mcep[:, 0]), 1:]))
+            natural.append(t.mcep[:, 1:])
+            converted.append(self.convert_mcep(load_features(src).mcep))
+        stats = {"gv_natural": np.mean(gvs, axis=0), "ms_natural": corpus_ms_db(natural),
+                 "ms_converted": corpus_ms_db(converted)}
+        with atomic_path(cache) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **stats)
+        return stats
+
+    def _postfiltered(self, c: np.ndarray, c0: np.ndarray) -> np.ndarray:
+        if self.postfilter == "gv":
+            return gv_postfilter(c, self.pf_stats["gv_natural"], speech_mask(c0))
+        return ms_postfilter(c, self.pf_stats["ms_natural"], self.pf_stats["ms_converted"])
 
     @torch.no_grad()
     def convert_mcep(self, mcep: np.ndarray) -> np.ndarray:
@@ -327,5 +370,7 @@ class Converter:
             raise VawganError(None, f"features at {feats.fs} Hz, α {feats.alpha:.3f}, {feats.frame_period:g} ms; the converter "
                                     f"was trained at {e['fs']} Hz, α {e['alpha']:.3f}, {e['frame_period']:g} ms")
         c = self.convert_mcep(feats.mcep)
+        if self.postfilter:
+            c = self._postfiltered(c, feats.mcep[:, 0])
         mcep = np.concatenate([feats.mcep[:, :1], c.astype(np.float32)], axis=1)
         return feats.replace(mcep=mcep, f0=convert_f0(feats.f0, self.f0_src, self.f0_tgt).astype(np.float32))

@@ -77,6 +77,8 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
 CONVERSION_NOTES = {
     "source": "the source speaker (the synthesizer's voice), unconverted: where conversion starts",
     "converted": "the DNN converter's output (MLPG trajectory, log-F0 transform)",
+    "converted+gv-pf": "the converter's output, GV post-filtered to the target's natural GV (training prompts)",
+    "converted+ms-pf": "the converter's output, MS post-filtered from its own MS to the target's (training prompts)",
 }
 
 
@@ -96,13 +98,16 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     if trained & set(ids):
         raise VawganError(None, f"{len(trained & set(ids))} report prompt(s) were used in training, e.g. "
                                 f"{sorted(trained & set(ids))[0]}: report on held-out prompts")
-    if on_progress:
-        on_progress("converted")
-    synthesize_corpus(source, out_dir / "systems" / "converted", ids, transform=converter)
+    systems = {"source": source}
+    for name, pf in (("converted", None), ("converted+gv-pf", "gv"), ("converted+ms-pf", "ms")):
+        if on_progress:
+            on_progress(name)
+        synthesize_corpus(source, out_dir / "systems" / name, ids,
+                          transform=converter if pf is None else Converter(exp_dir, postfilter=pf))
+        systems[name] = out_dir / "systems" / name
     if on_progress:
         on_progress("eval")
-    result = evaluate(target, {"source": source, "converted": out_dir / "systems" / "converted"}, out_dir, ids=ids,
-                      align="dtw")
+    result = evaluate(target, systems, out_dir, ids=ids, align="dtw")
     src_wavs, nat_wavs = _sources(source), _sources(target)
     listen = [u for u in ids if u in src_wavs and u in nat_wavs][:n_audio]
     for utt in listen:
@@ -110,8 +115,10 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
             dst = out_dir / "audio" / side / f"{utt}.wav"
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(wavs[utt], dst)
-    columns = [("source voice", "audio/source"), ("converted", "systems/converted"), ("natural target", "audio/natural")]
-    write_text_atomic(out_dir / "index.html", render_html(result, ("source", "converted"), listen, exp_dir, columns,
+    columns = [("source voice", "audio/source"), ("converted", "systems/converted"),
+               ("+ GV post-filter", "systems/converted+gv-pf"), ("+ MS post-filter", "systems/converted+ms-pf"),
+               ("natural target", "audio/natural")]
+    write_text_atomic(out_dir / "index.html", render_html(result, list(systems), listen, exp_dir, columns,
                                                           notes=CONVERSION_NOTES, reference=None))
     return result
 
