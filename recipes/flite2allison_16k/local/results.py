@@ -31,7 +31,7 @@ def rows_of(voice: str) -> list[str] | None:
 old = {}
 if Path("RESULTS.md").is_file():
     for line in Path("RESULTS.md").read_text().splitlines(keepends=True):
-        g = re.match(r"\| (\w+) \| (source|converted) \|", line)
+        g = re.match(r"\| (\w+) \| (source|converted[^ |]*) \|", line)
         if g:
             old.setdefault(g.group(1), []).append(line)
 table = []
@@ -45,7 +45,9 @@ DTW-MCD = 10/ln 10 · sqrt(2 Σ_d (c_d − ĉ_d)²) over c1..c39 (c0, the power,
 aligned speech frames of an utterance, then over utterances. GV ratio: mean over dimensions of the
 system's GV over Allison's (1 is natural). F0 RMSE over aligned frames voiced in both; V/UV error
 over all aligned frames. `source` is the flite voice unconverted; `converted` the DNN with MLPG
-(conf/default.toml). Train time: alignment rounds + training, 2-core CPU.
+(conf/default.toml); `+gv-pf` and `+ms-pf` its output post-filtered with statistics of the training
+prompts (the target's natural GV; the converter's own MS and the target's). Train time: alignment
+rounds + training, 2-core CPU (other work shared the machine during some runs: see the stop notes).
 
 {HEAD}{''.join(table)}"""
 Path("RESULTS.md").write_text(text)
