@@ -221,17 +221,23 @@ def train_converter(
     device: DeviceOption = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for the alignment [default: all cores].")] = None,
     overwrite: OverwriteOption = False,
+    adversarial: Annotated[bool, typer.Option("--adversarial", help="Then train the adversarial converter (Saito et al. 2018) from the DNN, into EXP/adv-w<W>/; with an existing DNN in EXP, only that.")] = False,
+    adv_weight: Annotated[Optional[float], typer.Option("--adv-weight", min=0.0, help="w_d, the adversarial term's weight relative to the MSE [default: the config's [adv], 1].")] = None,
 ):
     """Train a parallel DNN converter (MLPG output) with rounds of DTW alignment and training."""
-    from vawgan_tts.converter import load_converter_config, train_converter as run
+    from vawgan_tts.converter import CONFIG, load_converter_config, train_adversarial, train_converter as run
 
     cfg = load_converter_config(
         config, data__source=str(source), data__target=str(target), data__ids=read_id_list(ids),
-        data__dev_ids=read_id_list(dev_ids), dnn__epochs=epochs, dnn__rounds=rounds,
+        data__dev_ids=read_id_list(dev_ids), dnn__epochs=epochs, dnn__rounds=rounds, adv__adv_weight=adv_weight,
         train__batch_size=batch_size, train__seed=seed, train__device=device,
     )
-    run(output, cfg, jobs=jobs or default_jobs(), overwrite=overwrite, say=lambda line: out.print(escape(line), soft_wrap=True))
-    out.print(f"converter → {output}")
+    say = lambda line: out.print(escape(line), soft_wrap=True)  # noqa: E731
+    if not (adversarial and (output / CONFIG).is_file() and not overwrite):
+        run(output, cfg, jobs=jobs or default_jobs(), overwrite=overwrite, say=say)
+        out.print(f"converter → {output}")
+    if adversarial:
+        train_adversarial(output, cfg.adv, cfg.train, say=say)
 
 
 @app.command()
@@ -242,13 +248,14 @@ def convert(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for converted .npz features and .wav files.")],
     ids: IdsOption = None,
     postfilter: Annotated[Optional[PostfilterChoice], typer.Option("--postfilter", help="gv: scale each utterance's GV to the target's natural GV; ms: move the modulation spectrum from the converter's own to the target's [default: none].")] = None,
+    adversarial: Annotated[Optional[float], typer.Option("--adversarial", min=0.0, metavar="W", help="Use the adversarial converter trained with w_d = W (EXP/adv-w<W>/) [default: the DNN].")] = None,
 ):
     """Convert a source speaker's features to the target speaker's and write WAVs through WORLD."""
     from vawgan_tts.converter import Converter
     from vawgan_tts.evaluation import feature_ids
     from vawgan_tts.synthesis import synthesize_corpus
 
-    transform = Converter(model, postfilter=postfilter and postfilter.value)
+    transform = Converter(model, postfilter=postfilter and postfilter.value, adversarial=adversarial)
     utts = read_id_list(ids) or feature_ids(feats)
     with progress_bar("utts") as progress:
         task = progress.add_task("convert", total=len(utts))

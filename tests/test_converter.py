@@ -215,3 +215,21 @@ def test_ms_postfilter_uses_the_converters_own_statistics(trained):
     assert (exp / "round2" / "postfilter_stats.npz").is_file()
     with pytest.raises(VawganError, match="post-filter 'loud': choose from gv, ms"):
         Converter(exp, postfilter="loud")
+
+
+def test_adversarial_converter_warm_starts_from_the_dnn(trained, parallel):
+    from vawgan_tts.converter import train_adversarial
+    from vawgan_tts.tasks.adversarial_converter import AdversarialConverterConfig
+    from vawgan_tts.trainer import read_log
+
+    exp, _, _ = trained
+    out = train_adversarial(exp, AdversarialConverterConfig(adv_weight=0.5, critic_epochs=1, adv_epochs=2, critic_hidden=(16,)),
+                            progress=False)
+    assert out == exp / "adv-w0.5" and (out / "checkpoints" / "adv.pt").is_file()
+    log = read_log(out / "log.csv")
+    assert {"mse", "adv_loss", "d_real", "d_fake", "w_distance"} <= set(log)
+    src = load_features(parallel[0] / f"{DEV[0]}.npz")
+    plain, adv = Converter(exp)(src), Converter(exp, adversarial=0.5)(src)
+    assert adv.mcep.shape == plain.mcep.shape and not np.allclose(adv.mcep[:, 1:], plain.mcep[:, 1:])
+    with pytest.raises(VawganError, match="no adversarial converter with w_d = 2"):
+        Converter(exp, adversarial=2.0)

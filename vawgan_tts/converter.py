@@ -22,6 +22,8 @@ EXP/
   round<k>/dev.json    the dev utterances' loss after each epoch
   round<k>/checkpoints/dnn_best.pt   the epoch with the lowest dev loss: the round's model
   round<k>/postfilter_stats.npz      natural GV and MS, the converter's MS (training prompts), on first use
+  adv-w<w>/            the adversarial converter (w_d = w) warm-started from the last round:
+                       config.toml, log.csv, checkpoints/{critic,adv}.pt, stats.npz (its residuals)
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from .fileio import atomic_path, write_text_atomic
 from .metrics import global_variance
 from .mlpg import WINDOWS, delta_features, mlpg
 from .postfilters import corpus_ms_db, gv_postfilter, ms_postfilter
+from .tasks.adversarial_converter import AdversarialConverterConfig, AdversarialConverterTask
 from .tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
 from .trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 
@@ -75,10 +78,11 @@ class ConverterConfig:
     train: TrainerConfig = TrainerConfig(batch_size=256)
     dnn: DNNConverterConfig = DNNConverterConfig()
     data: ParallelDataConfig = ParallelDataConfig()
+    adv: AdversarialConverterConfig = AdversarialConverterConfig()
 
 
 def load_converter_config(path: str | Path | None, **overrides) -> ConverterConfig:
-    """``[train]``, ``[dnn]``, ``[data]`` of a TOML file (or defaults) with ``section__key`` overrides;
+    """``[train]``, ``[dnn]``, ``[data]``, ``[adv]`` of a TOML file (or defaults) with ``section__key`` overrides;
     an ``[extract]`` table may be there for extraction."""
     return load_run_config(ConverterConfig, path, ignore=("extract",), **overrides)
 
@@ -222,7 +226,7 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
                                    f"differ from the target's in {tgt_dir}; extract both alike")
     seed_everything(config.train.seed)
     exp_dir.mkdir(parents=True, exist_ok=True)
-    save_toml(exp_dir / CONFIG, {"train": config.train, "dnn": cfg,
+    save_toml(exp_dir / CONFIG, {"train": config.train, "dnn": cfg, "adv": config.adv,
                                  "data": dataclasses.replace(data, source=str(src_dir.resolve()), target=str(tgt_dir.resolve()))})
     f0_src = LogF0Stats.from_f0((load_features(src_dir / f"{u}.npz").f0 for u in ids), src_dir)
     f0_tgt = LogF0Stats.from_f0((load_features(tgt_dir / f"{u}.npz").f0 for u in ids), tgt_dir)
@@ -276,6 +280,43 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
     return summary
 
 
+def adversarial_dir(exp_dir: str | Path, adv_weight: float) -> Path:
+    """Where the adversarial converter with weight w_d lives: ``EXP/adv-w<w_d>/``."""
+    return Path(exp_dir) / f"adv-w{adv_weight:g}"
+
+
+def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, train: TrainerConfig | None = None,
+                      progress: bool = True, say: Callable[[str], None] = lambda _: None) -> Path:
+    """Warm-start the adversarial converter from the trained DNN (the last round) and train its
+    critic and adversarial stages on the same pairs (that round's alignment and normalization);
+    writes ``EXP/adv-w<w>/`` (config, log, checkpoints, stats with its own residual variances)."""
+    exp_dir = Path(exp_dir)
+    dnn = Converter(exp_dir)
+    config, k = dnn.config, dnn.round
+    train = train or config.train
+    out = adversarial_dir(exp_dir, adv.adv_weight)
+    seed_everything(train.seed)
+    aligned = load_alignments(exp_dir / f"round{k}" / ALIGN)
+    data = config.data
+    train_utts = [u for u in data.ids if u in aligned]
+    pairs = _learning_pairs(Path(data.source), Path(data.target), aligned)
+    norm = dnn.norm
+    x, y = _design(pairs, train_utts, norm, dnn.task.config)
+    task = AdversarialConverterTask(dnn.task.config, adv, dnn.task.extra["dim_in"], DIM_OUT, MODEL_DIM,
+                                    {k_: v for k_, v in dnn.task.extra.items() if k_ in ("fs", "alpha", "frame_period", "round")})
+    task.model.load_state_dict(dnn.task.model.state_dict())
+    out.mkdir(parents=True, exist_ok=True)
+    save_toml(out / CONFIG, {"train": train, "adv": adv})
+    batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=train.batch_size)
+    Trainer(task, batches, out, train, progress=progress).fit(overwrite=True)
+    task.model.eval()
+    pred = _predict(task.model, x, next(task.model.parameters()).device)
+    stats = dataclasses.replace(norm, residual_var=np.maximum(((pred - y) ** 2).mean(0), 1e-6))
+    stats.save(out / STATS)
+    say(f"adversarial converter (w_d = {adv.adv_weight:g}) → {out}")
+    return out
+
+
 @torch.no_grad()
 def _predict(model: torch.nn.Module, x: np.ndarray, device: torch.device, batch: int = 65536) -> np.ndarray:
     out = [model(torch.from_numpy(x[i : i + batch]).to(device)).float().cpu().numpy() for i in range(0, len(x), batch)]
@@ -300,7 +341,8 @@ class Converter:
     "ms" moves its modulation spectrum from the converter's own (over its conversions of the
     training prompts) toward the target's natural one. Statistics: :meth:`postfilter_stats`."""
 
-    def __init__(self, exp_dir: str | Path, round_: int | None = None, postfilter: str | None = None):
+    def __init__(self, exp_dir: str | Path, round_: int | None = None, postfilter: str | None = None,
+                 adversarial: float | None = None):
         exp_dir = Path(exp_dir)
         if postfilter not in (None, *CONVERTER_POSTFILTERS):
             raise VawganError(None, f"post-filter {postfilter!r}: choose from {', '.join(CONVERTER_POSTFILTERS)}")
@@ -316,8 +358,17 @@ class Converter:
         cfg = from_dict(DNNConverterConfig, ckpt["config"], path)
         self.task = DNNConverterTask(cfg, ckpt["extra"]["dim_in"], ckpt["extra"]["dim_out"], ckpt["extra"])
         self.task.model.load_state_dict(ckpt["model"]["model"])
-        self.task.model.eval()
         self.norm = Normalization.load(exp_dir / f"round{k}" / STATS)
+        self.model_dir = exp_dir / f"round{k}"
+        if adversarial is not None:  # the same network, its weights after adversarial training
+            self.model_dir = adversarial_dir(exp_dir, adversarial)
+            adv_path = self.model_dir / "checkpoints" / "adv.pt"
+            if not adv_path.is_file():
+                raise VawganError(adv_path, f"no adversarial converter with w_d = {adversarial:g}: train it with "
+                                            f"`vawgan train-converter … --adversarial --adv-weight {adversarial:g}`")
+            self.task.model.load_state_dict(load_checkpoint(adv_path, AdversarialConverterTask.name)["model"]["model"])
+            self.norm = Normalization.load(self.model_dir / STATS)
+        self.task.model.eval()
         with np.load(exp_dir / F0_STATS) as z:
             self.f0_src = LogF0Stats(float(z["source"][0]), float(z["source"][1]), int(z["source"][2]))
             self.f0_tgt = LogF0Stats(float(z["target"][0]), float(z["target"][1]), int(z["target"][2]))
@@ -328,7 +379,7 @@ class Converter:
     def postfilter_stats(self) -> dict[str, np.ndarray]:
         """Over the training prompts: the target's natural GV (speech frames) and MS, and the MS of
         this converter's output; computed once, cached in ``EXP/round<k>/postfilter_stats.npz``."""
-        cache = self.exp_dir / f"round{self.round}" / PF_STATS
+        cache = self.model_dir / PF_STATS
         if cache.is_file():
             with np.load(cache) as z:
                 return {k: z[k] for k in z.files}
