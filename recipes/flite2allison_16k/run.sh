@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # flite voice -> Allison at 16 kHz, a parallel DNN converter (Kaldi style):
 #   ./run.sh [--voice slt|rms|awb|kal16] [--stage N] [--stop-stage M] [--conf conf/default.toml] [--jobs J]
+#            [--adv-weights "0.1 0.3 1"]
 #   stage 0  data:      fetch Debian's Allison G.722 prompts, transcripts, flite (downloads/); decode the prompts
 #                       and let flite speak every transcript (data/corpus/); the split is fixed in lists/
 #   stage 1  features:  WORLD (dio) + mel-cepstra of Allison and of the voice (dump/<side>/)
@@ -8,6 +9,8 @@
 #   stage 3  report:    convert the eval prompts, evaluate against Allison's recordings with DTW, listen
 #                       (exp/<voice>/report/index.html)
 #   stage 4  results:   RESULTS.md from every voice's measured metrics
+#   stage 5  adversarial: the adversarial converter (Saito et al. 2018) at each w_d of --adv-weights, its
+#                       eval, the GV-ratio / DTW-MCD trade-off plot (results/<voice>/tradeoff.png), RESULTS.md
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,6 +18,7 @@ stage=0
 stop_stage=100
 conf=conf/default.toml
 voice=slt
+adv_weights="0.1 0.3 1"
 jobs=$(nproc)
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -22,8 +26,9 @@ while [ $# -gt 0 ]; do
     --stop-stage) stop_stage=$2; shift 2 ;;
     --conf) conf=$2; shift 2 ;;
     --voice) voice=$2; shift 2 ;;
+    --adv-weights) adv_weights=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -64,6 +69,18 @@ fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   echo "== stage 4: RESULTS.md"
+  "$python" local/results.py
+fi
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  echo "== stage 5: adversarial converter at w_d = $adv_weights"
+  for w in $adv_weights; do
+    "$vawgan" train-converter "dump/$voice" dump/natural -o "$exp" --ids lists/train.ids --config "$conf" \
+      --adversarial --adv-weight "$w"
+    "$vawgan" convert "dump/$voice" -m "$exp" --adversarial "$w" --ids lists/eval.ids -o "$exp/adv-w$w/converted"
+    "$vawgan" eval --natural dump/natural --generated "adv-w$w=$exp/adv-w$w/converted" --ids lists/eval.ids \
+      --align dtw -o "$exp/adv-w$w/eval"
+  done
+  "$python" local/tradeoff.py "$voice"
   "$python" local/results.py
 fi
 echo "done: $(pwd)/$exp"

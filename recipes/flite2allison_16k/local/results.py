@@ -21,7 +21,10 @@ def rows_of(voice: str) -> list[str] | None:
     t = Path("exp") / voice / "train.time"
     train = t.read_text().split()[1] + " s" if t.is_file() else "–"
     out = []
-    for name, s in m["systems"].items():
+    systems = dict(m["systems"])
+    for d in sorted((Path("exp") / voice).glob("adv-w*/eval/metrics.json"), key=lambda p: float(p.parts[-3][5:])):
+        systems |= json.loads(d.read_text())["systems"]
+    for name, s in systems.items():
         out.append(f"| {voice} | {name} | {s['mcd_db']:.2f} | {s['gv_ratio']:.2f} | {s['gv_distance']:.2f} | "
                    f"{s['ms_distance']:.2f} | {s['f0_rmse_cents']:.0f} | {100 * s['vuv_error']:.1f} | "
                    f"{train if name == 'converted' else ''} |\n")
@@ -31,7 +34,7 @@ def rows_of(voice: str) -> list[str] | None:
 old = {}
 if Path("RESULTS.md").is_file():
     for line in Path("RESULTS.md").read_text().splitlines(keepends=True):
-        g = re.match(r"\| (\w+) \| (source|converted[^ |]*) \|", line)
+        g = re.match(r"\| (\w+) \| (source|converted[^ |]*|adv-w[^ |]*) \|", line)
         if g:
             old.setdefault(g.group(1), []).append(line)
 table = []
@@ -46,7 +49,9 @@ aligned speech frames of an utterance, then over utterances. GV ratio: mean over
 system's GV over Allison's (1 is natural). F0 RMSE over aligned frames voiced in both; V/UV error
 over all aligned frames. `source` is the flite voice unconverted; `converted` the DNN with MLPG
 (conf/default.toml); `+gv-pf` and `+ms-pf` its output post-filtered with statistics of the training
-prompts (the target's natural GV; the converter's own MS and the target's). Train time: alignment
+prompts (the target's natural GV; the converter's own MS and the target's); `adv-w<w>` the adversarial
+converter (Saito et al. 2018) warm-started from the DNN, at adversarial weight w_d = w (stage 5;
+trade-off plot `results/<voice>/tradeoff.png`). Train time: alignment
 rounds + training, 2-core CPU (other work shared the machine during some runs: see the stop notes).
 
 {HEAD}{''.join(table)}"""

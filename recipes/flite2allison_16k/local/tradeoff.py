@@ -1,0 +1,63 @@
+"""The GV-ratio / DTW-MCD trade-off of the adversarial converter over w_d, with the plain DNN and
+its post-filters on the same axes, and the adversarial stages' curves. Reads the measured metrics
+(exp/<voice>/report/metrics.json, exp/<voice>/adv-w*/eval/metrics.json, adv-w*/log.csv); writes
+results/<voice>/tradeoff.png and results/<voice>/adv_curves.png.
+Usage: python local/tradeoff.py VOICE
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from vawgan_tts.trainer import read_log  # noqa: E402
+
+voice = sys.argv[1]
+exp = Path("exp") / voice
+out = Path("results") / voice
+out.mkdir(parents=True, exist_ok=True)
+report = json.loads((exp / "report" / "metrics.json").read_text())["systems"]
+adv = []
+for d in sorted(exp.glob("adv-w*"), key=lambda p: float(p.name[5:])):
+    m = d / "eval" / "metrics.json"
+    if m.is_file():
+        adv.append((float(d.name[5:]), next(iter(json.loads(m.read_text())["systems"].values())), d))
+
+fig, ax = plt.subplots(figsize=(6, 4.5))
+ax.plot([s["gv_ratio"] for _, s, _ in adv], [s["mcd_db"] for _, s, _ in adv], "o-", label="adversarial converter (w_d)")
+for w, s, _ in adv:
+    ax.annotate(f"{w:g}", (s["gv_ratio"], s["mcd_db"]), textcoords="offset points", xytext=(4, 4))
+for name, marker in (("converted", "s"), ("converted+gv-pf", "^"), ("converted+ms-pf", "v")):
+    if name in report:
+        ax.plot(report[name]["gv_ratio"], report[name]["mcd_db"], marker, label=name.replace("converted", "DNN"))
+ax.set_xlabel("GV ratio (1 = natural)")
+ax.set_ylabel("DTW-MCD [dB]")
+ax.set_title(f"{voice} → Allison, eval prompts: accuracy against spread")
+ax.grid(alpha=0.3)
+ax.legend()
+fig.tight_layout()
+fig.savefig(out / "tradeoff.png", dpi=110)
+
+if adv:
+    fig, axes = plt.subplots(len(adv), 2, figsize=(10, 2.6 * len(adv)), squeeze=False)
+    for row, (w, _, d) in zip(axes, adv):
+        log = read_log(d / "log.csv")
+        steps = log["step"]
+        row[0].plot(steps, log["d_real"], label="D(x) natural", lw=0.6)
+        row[0].plot(steps, log["d_fake"], label="D(G(x)) converted", lw=0.6)
+        row[0].set_title(f"w_d = {w:g}: critic")
+        row[0].legend(fontsize=7)
+        adv_steps = [i for i, s in enumerate(log["stage"]) if s == "adv"]
+        row[1].plot([steps[i] for i in adv_steps], [log["mse"][i] for i in adv_steps], label="MSE", lw=0.6)
+        row[1].plot([steps[i] for i in adv_steps], [log["adv_loss"][i] for i in adv_steps], label="L_ADV", lw=0.6)
+        row[1].set_title(f"w_d = {w:g}: generator terms (adversarial stage)")
+        row[1].legend(fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(out / "adv_curves.png", dpi=100)
+print(f"{out / 'tradeoff.png'}: {len(adv)} adversarial points")
