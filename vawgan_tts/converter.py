@@ -136,11 +136,16 @@ class _Pairs:
     dyn: dict[str, np.ndarray]
 
 
-def _learning_pairs(src_dir: Path, tgt_dir: Path, alignments: dict[str, np.ndarray]) -> _Pairs:
+def _load_sides(src_dir: Path, tgt_dir: Path, utts: Sequence[str]) -> dict[str, tuple[Features, Features]]:
+    """Each prompt's (source, target) features, read once for every round."""
+    return {u: (load_features(src_dir / f"{u}.npz"), load_features(tgt_dir / f"{u}.npz")) for u in utts}
+
+
+def _learning_pairs(sides: dict[str, tuple[Features, Features]], alignments: dict[str, np.ndarray]) -> _Pairs:
     src, rows, dyn = {}, {}, {}
     for utt, pairs in alignments.items():
-        c_src = load_features(src_dir / f"{utt}.npz").mcep.astype(np.float64)
-        c_tgt = load_features(tgt_dir / f"{utt}.npz").mcep[:, 1:].astype(np.float64)
+        c_src = sides[utt][0].mcep.astype(np.float64)
+        c_tgt = sides[utt][1].mcep[:, 1:].astype(np.float64)
         trajectory = c_tgt[source_time_map(pairs, len(c_src))]
         r = np.unique(pairs[:, 0])
         src[utt], rows[utt], dyn[utt] = c_src, r, delta_features(trajectory)[r]
@@ -228,8 +233,9 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_toml(exp_dir / CONFIG, {"train": config.train, "dnn": cfg, "adv": config.adv,
                                  "data": dataclasses.replace(data, source=str(src_dir.resolve()), target=str(tgt_dir.resolve()))})
-    f0_src = LogF0Stats.from_f0((load_features(src_dir / f"{u}.npz").f0 for u in ids), src_dir)
-    f0_tgt = LogF0Stats.from_f0((load_features(tgt_dir / f"{u}.npz").f0 for u in ids), tgt_dir)
+    sides = _load_sides(src_dir, tgt_dir, ids + dev_ids)
+    f0_src = LogF0Stats.from_f0((sides[u][0].f0 for u in ids), src_dir)
+    f0_tgt = LogF0Stats.from_f0((sides[u][1].f0 for u in ids), tgt_dir)
     with atomic_path(exp_dir / F0_STATS) as tmp, open(tmp, "wb") as f:
         np.savez(f, source=[f0_src.mean, f0_src.std, f0_src.count], target=[f0_tgt.mean, f0_tgt.std, f0_tgt.count])
 
@@ -245,7 +251,7 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         dev_utts = [u for u in dev_ids if u in aligned]
         if not train_utts:
             raise VawganError(src_dir, "no training prompt could be aligned")
-        pairs = _learning_pairs(src_dir, tgt_dir, aligned)
+        pairs = _learning_pairs(sides, aligned)
         norm = _normalization(pairs, train_utts, cfg)
         x, y = _design(pairs, train_utts, norm, cfg)
         task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, "fs": settings[0], "alpha": settings[1],
@@ -272,10 +278,9 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
             + (f", dev loss {entry['dev_loss']:.4f}" if entry["dev_loss"] is not None else ""))
         if k < cfg.rounds:
             conv = Converter(exp_dir, round_=k)
-            converted = {u: conv.convert_mcep(pairs.src[u]) for u in ids + dev_ids if u in pairs.src}
-            # An utterance that failed this round (no speech) fails the next one too: give it its source.
-            for u in ids + dev_ids:
-                converted.setdefault(u, load_features(src_dir / f"{u}.npz").mcep[:, 1:])
+            # An utterance that failed this round (no speech) fails the next one too: it keeps its source.
+            converted = {u: conv.convert_mcep(sides[u][0].mcep) if u in aligned else sides[u][0].mcep[:, 1:]
+                         for u in ids + dev_ids}
     write_text_atomic(exp_dir / "rounds.json", json.dumps(summary, indent=1) + "\n")
     return summary
 
@@ -299,7 +304,7 @@ def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, trai
     aligned = load_alignments(exp_dir / f"round{k}" / ALIGN)
     data = config.data
     train_utts = [u for u in data.ids if u in aligned]
-    pairs = _learning_pairs(Path(data.source), Path(data.target), aligned)
+    pairs = _learning_pairs(_load_sides(Path(data.source), Path(data.target), list(aligned)), aligned)
     norm = dnn.norm
     x, y = _design(pairs, train_utts, norm, dnn.task.config)
     task = AdversarialConverterTask(dnn.task.config, adv, dnn.task.extra["dim_in"], DIM_OUT, MODEL_DIM,
