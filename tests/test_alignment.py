@@ -116,3 +116,26 @@ def test_align_corpus_in_parallel_equals_serial_and_reports_failures(arctic_wav,
     save_alignments(tmp_path / "a.npz", serial)
     back = load_alignments(tmp_path / "a.npz")
     assert sorted(back) == sorted(serial) and all(np.array_equal(back[u], serial[u]) for u in serial)
+
+
+def test_empty_and_single_frame_sequences():
+    a = _trajectory(6, seed=10)
+    with pytest.raises(ValueError, match="empty"):
+        dtw_path(a, a[:0])
+    with pytest.raises(ValueError, match="empty"):
+        dtw_path(a[:0], a)
+    i, j = dtw_path(a[:1], a, band=None)  # one frame against six: it pairs with every one
+    assert list(i) == [0] * 6 and list(j) == list(range(6))
+    i, j = dtw_path(a, a[:1], band=None)
+    assert list(i) == list(range(6)) and list(j) == [0] * 6
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_the_band_bounds_the_shift_in_any_dimension(d):
+    a, b = _trajectory(60, d=d, seed=11), _trajectory(60, d=d, seed=12)
+    i, j = dtw_path(a, b, band=0.001)  # window ceil(0.06) = 1: shifts below 1, the diagonal itself
+    assert np.max(np.abs(i - j)) == 0
+    i, j = dtw_path(a, b, band=0.04)  # window ceil(2.4) = 3: shifts of at most 2
+    assert np.max(np.abs(i - j)) == 2
+    wide_i, wide_j = dtw_path(a, b, band=None)
+    assert np.max(np.abs(wide_i - wide_j)) > 1  # unconstrained, these two wander further

@@ -110,6 +110,14 @@ def test_convert_f0_hand_worked():
     np.testing.assert_allclose(convert_f0(f0, src, tgt), [0.0, 200.0, 200.0 * np.exp(0.5)])
 
 
+def test_log_f0_stats_by_hand():
+    s = LogF0Stats.from_f0([np.array([0.0, 100.0, 0.0]), np.array([100.0 * np.e**2, 0.0])])
+    # voiced frames only: log F0 = log 100 and log 100 + 2 -> mean log 100 + 1, std 1
+    assert s.mean == pytest.approx(np.log(100.0) + 1.0) and s.std == pytest.approx(1.0) and s.count == 2
+    with pytest.raises(VawganError, match="feats: too few voiced frames"):
+        LogF0Stats.from_f0([np.array([0.0, 120.0])], "feats")
+
+
 def test_context_windows_repeat_edges():
     c = np.arange(4.0)[:, None]
     np.testing.assert_array_equal(context_windows(c, 1), [[0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 3]])

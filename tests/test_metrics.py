@@ -157,9 +157,10 @@ def test_align_pairs_by_dtw_when_lengths_differ_else_one_to_one():
 
 
 def test_f0_rmse_in_cents_by_hand():
-    ref = np.array([100.0, 100.0, 0.0, 200.0, 0.0])
-    gen = np.array([200.0, 100.0, 150.0, 100.0 * 2 ** (-1 / 12) * 2, 0.0])
-    # voiced in both: an octave up (1200), exact (0), a semitone down (−100); RMS = sqrt((1200² + 100²) / 3)
+    ref = np.array([100.0, 100.0, 0.0, 200.0, 0.0, 150.0])
+    gen = np.array([200.0, 100.0, 150.0, 100.0 * 2 ** (-1 / 12) * 2, 0.0, 0.0])
+    # voiced in both: an octave up (1200), exact (0), a semitone down (−100); frames voiced on one
+    # side only count in the V/UV error, not here. RMS = sqrt((1200² + 100²) / 3)
     assert M.f0_rmse_cents(ref, gen) == pytest.approx(np.sqrt((1200**2 + 100**2) / 3), rel=1e-12)
     assert np.isnan(M.f0_rmse_cents(np.zeros(3), np.ones(3)))
 

@@ -25,15 +25,16 @@ from .errors import VawganError
 from .features import SPEECH_THRESHOLD_DB, load_features, speech_mask
 from .fileio import atomic_path
 
-DEFAULT_BAND = 0.2  # Sakoe–Chiba radius as a share of the longer utterance
+DEFAULT_BAND = 0.2  # Sakoe–Chiba window as a share of the longer utterance
 
 
 def dtw_path(ref: np.ndarray, gen: np.ndarray, band: float | None = DEFAULT_BAND) -> tuple[np.ndarray, np.ndarray]:
     """Frame pairs (i_ref, i_gen) of the minimum-cost alignment, in time order, starting at (0, 0) and
     ending at (T1-1, T2-1). (T1, D), (T2, D) -> (P,), (P,).
 
-    ``band``: the path stays within ``ceil(band · max(T1, T2))`` frames of the diagonal joining the two
-    ends (dtaidistance's window); None searches the whole matrix."""
+    ``band``: dtaidistance's window w = ``ceil(band · max(T1, T2))``: the path keeps fewer than w frames
+    from the diagonal joining the two ends (w = 1 is the diagonal itself); None searches the whole
+    matrix."""
     from dtaidistance import dtw, dtw_ndim
 
     a = np.ascontiguousarray(ref, dtype=np.float64)
