@@ -78,6 +78,7 @@ def test_source_time_map_takes_the_middle_target_frame_and_interpolates():
     m = source_time_map(pairs, 8)
     # frames 0, 1 before the first aligned one hold its value; 4, 5 interpolate 13 → 14 (rounded).
     np.testing.assert_array_equal(m, [11, 11, 11, 13, 13, 14, 14, 14])
+    assert m.dtype.kind == "i"  # frame indices
 
 
 def test_align_utterance_drops_silence_and_names_a_silent_file():
