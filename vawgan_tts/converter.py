@@ -182,7 +182,10 @@ class DevLoss:
     with the lowest one is kept as ``checkpoints/dnn_best.pt`` (what conversion uses)."""
 
     def __init__(self, path: Path, x: np.ndarray, y: np.ndarray):
-        self.path, self.x, self.y = path, torch.from_numpy(x), torch.from_numpy(y)
+        from .gen.common import EpochRecord
+
+        self.record = EpochRecord(path, keep_old=False)
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
         self.epochs: list[dict] = []
         self.best = float("inf")
 
@@ -198,7 +201,7 @@ class DevLoss:
             trainer.save(trainer.checkpoint_dir / BEST)
             entry["best"] = True
         self.epochs.append(entry)
-        write_text_atomic(self.path, json.dumps({"epochs": self.epochs}, indent=1) + "\n")
+        self.record.add(entry)
 
 
 def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1, overwrite: bool = False,
