@@ -61,3 +61,15 @@ def test_the_adversarial_term_is_w_times_the_mse_in_magnitude(w):
     assert float(g["loss"] - g["mse"]) == pytest.approx(w * float(g["mse"]) * float(torch.sign(g["adv_loss"])), rel=1e-5)
     with torch.no_grad():
         assert float(g["mse"]) == pytest.approx(float(((task.model(x) - y) ** 2).mean()), rel=1e-6)
+
+
+def test_n_critic_updates_the_critic_that_often_per_generator_step():
+    task, ctx, x, y = _task(n_critic=3)
+    steps = []
+    original = ctx.step
+    ctx.step = lambda name, loss: (steps.append(name), original(name, loss))
+    task.train_step((x, y), "adv", ctx)
+    assert steps == ["critic", "critic", "critic", "model"]
+    steps.clear()
+    task.train_step((x, y), "critic", ctx)
+    assert steps == ["critic"]

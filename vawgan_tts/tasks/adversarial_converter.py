@@ -8,8 +8,9 @@ natural frames against the generator's, updated with the critic step every adver
 (:mod:`.wgan`). E_MSE / E_ADV is the ratio of the two terms' batch magnitudes, detached, so that
 ``adv_weight`` (w_d) alone sets their balance, as the paper's ratio of expectations does.
 
-Stages: ``critic`` (the critic alone, the generator frozen), ``adv`` (per batch: the critic, then
-the generator on L_G; the critic's parameters get no gradient from the generator's loss).
+Stages: ``critic`` (the critic alone, the generator frozen), ``adv`` (per batch: ``n_critic``
+critic updates, then the generator on L_G; the critic's parameters get no gradient from the
+generator's loss).
 """
 
 from __future__ import annotations
@@ -39,13 +40,14 @@ class AdversarialConverterConfig:
     clip: float = 0.01
     critic_epochs: int = 1
     adv_epochs: int = 3
+    n_critic: int = 1  # critic updates per generator update in the adversarial stage
 
     SECTION = "adv"
 
     def __post_init__(self):
         check_choice(self, "critic", CRITICS)
         check_ranges(self, adv_weight=">= 0", lr="> 0", critic_hidden=">= 1", critic_lr="> 0", critic_betas="0..1",
-                     gp_lambda=">= 0", clip="> 0", critic_epochs=">= 0", adv_epochs=">= 0")
+                     gp_lambda=">= 0", clip="> 0", critic_epochs=">= 0", adv_epochs=">= 0", n_critic=">= 1")
 
 
 class AdversarialConverterTask:
@@ -90,7 +92,8 @@ class AdversarialConverterTask:
 
     def train_step(self, batch, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
         x, y = batch
-        out = self._critic_update(x, y, ctx)
+        for _ in range(self.config.n_critic if stage == "adv" else 1):
+            out = self._critic_update(x, y, ctx)
         if stage == "adv":
             with frozen(self.critic):
                 g = self.generator_loss(x, y)
