@@ -193,16 +193,23 @@ def synth(
 ):
     """Enhance features (or copy them) and write WAVs through the WORLD vocoder."""
     from vawgan_tts.enhance import make_system
+
+    name = "copy" if copy else system.value
+    n = _synthesize(feats, output, ids, make_system(name, model, checkpoint.value), name)
+    out.print(f"{name}: wrote {n} utterances (.npz + .wav) to {output}")
+
+
+def _synthesize(feats: Path, output: Path, ids: Path | None, transform, label: str) -> int:
+    """Every utterance of the id list (default: all in FEATS) through ``transform`` and the vocoder,
+    with a progress bar; returns how many were written."""
     from vawgan_tts.evaluation import feature_ids
     from vawgan_tts.synthesis import synthesize_corpus
 
-    name = "copy" if copy else system.value
-    transform = make_system(name, model, checkpoint.value)
     utts = read_id_list(ids) or feature_ids(feats)
     with progress_bar("utts") as progress:
-        task = progress.add_task(name, total=len(utts))
+        task = progress.add_task(label, total=len(utts))
         synthesize_corpus(feats, output, utts, transform=transform, on_progress=lambda _: progress.advance(task))
-    out.print(f"{name}: wrote {len(utts)} utterances (.npz + .wav) to {output}")
+    return len(utts)
 
 
 @app.command("train-converter")
@@ -252,15 +259,10 @@ def convert(
 ):
     """Convert a source speaker's features to the target speaker's and write WAVs through WORLD."""
     from vawgan_tts.converter import Converter
-    from vawgan_tts.evaluation import feature_ids
-    from vawgan_tts.synthesis import synthesize_corpus
 
     transform = Converter(model, postfilter=postfilter and postfilter.value, adversarial=adversarial)
-    utts = read_id_list(ids) or feature_ids(feats)
-    with progress_bar("utts") as progress:
-        task = progress.add_task("convert", total=len(utts))
-        synthesize_corpus(feats, output, utts, transform=transform, on_progress=lambda _: progress.advance(task))
-    out.print(f"converted {len(utts)} utterances (.npz + .wav) → {output}")
+    n = _synthesize(feats, output, ids, transform, "convert")
+    out.print(f"converted {n} utterances (.npz + .wav) → {output}")
 
 
 @app.command("eval")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -186,8 +187,7 @@ class DevLoss:
 
         self.record = EpochRecord(path, keep_old=False)
         self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
-        self.epochs: list[dict] = []
-        self.best = float("inf")
+        self.best = float("inf")  # the lowest dev loss so far; inf until the first epoch
 
     @torch.no_grad()
     def __call__(self, trainer: Trainer, stage: str, epoch: int) -> None:
@@ -200,7 +200,6 @@ class DevLoss:
             self.best = loss
             trainer.save(trainer.checkpoint_dir / BEST)
             entry["best"] = True
-        self.epochs.append(entry)
         self.record.add(entry)
 
 
@@ -222,10 +221,13 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
     if (exp_dir / CONFIG).is_file() and not overwrite:
         raise VawganError(exp_dir, "already holds a converter; give --overwrite to train it again")
     # A prompt whose features are missing on one side (its extraction failed) is left out, by name.
-    for u in [u for u in ids + dev_ids if not (src_dir / f"{u}.npz").is_file() or not (tgt_dir / f"{u}.npz").is_file()]:
-        side = src_dir if not (src_dir / f"{u}.npz").is_file() else tgt_dir
-        say(f"left out {u}: no features {side / (u + '.npz')}")
-        ids, dev_ids = [i for i in ids if i != u], [i for i in dev_ids if i != u]
+    missing = set()
+    for u in ids + dev_ids:
+        absent = [d / f"{u}.npz" for d in (src_dir, tgt_dir) if not (d / f"{u}.npz").is_file()]
+        if absent:
+            say(f"left out {u}: no features {absent[0]}")
+            missing.add(u)
+    ids, dev_ids = [u for u in ids if u not in missing], [u for u in dev_ids if u not in missing]
     if not ids:
         raise VawganError(src_dir, "no training prompt has features on both sides")
     settings = check_uniform_settings(src_dir, ids + dev_ids)
@@ -267,14 +269,12 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         trainer.fit(overwrite=True)
         if (round_dir / "checkpoints" / BEST).is_file():  # the best dev epoch is the model of this round
             task.model.load_state_dict(load_checkpoint(round_dir / "checkpoints" / BEST, task.name)["model"]["model"])
-        task.model.eval()
-        pred = _predict(task.model, x, trainer.device)
-        norm.residual_var = np.maximum(((pred - y) ** 2).mean(0), 1e-6)
+        norm.residual_var = _residual_variance(task.model, x, y)
         norm.save(round_dir / STATS)
         log = read_log(round_dir / LOG_CSV)
         entry = {"round": k, "aligned": len(aligned), "failed": len(failed), "train_rows": len(x),
                  "train_loss": float(np.mean(log["loss"][-max(1, len(batches)):])) if log.get("loss") else None,
-                 "dev_loss": round(hooks[0].best, 5) if hooks and hooks[0].epochs else None}
+                 "dev_loss": round(hooks[0].best, 5) if hooks and math.isfinite(hooks[0].best) else None}
         summary["rounds"].append(entry)
         say(f"round {k}: {len(aligned)} prompts aligned, {len(x):,} frames"
             + (f", train loss {entry['train_loss']:.4f}" if entry["train_loss"] is not None else "")
@@ -307,7 +307,8 @@ def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, trai
     aligned = load_alignments(exp_dir / f"round{k}" / ALIGN)
     data = config.data
     train_utts = [u for u in data.ids if u in aligned]
-    pairs = _learning_pairs(_load_sides(Path(data.source), Path(data.target), list(aligned)), aligned)
+    pairs = _learning_pairs(_load_sides(Path(data.source), Path(data.target), train_utts),
+                            {u: aligned[u] for u in train_utts})
     norm = dnn.norm
     x, y = _design(pairs, train_utts, norm, dnn.task.config)
     task = AdversarialConverterTask(dnn.task.config, adv, dnn.task.extra["dim_in"], DIM_OUT, MODEL_DIM,
@@ -317,12 +318,17 @@ def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, trai
     save_toml(out / CONFIG, {"train": train, "adv": adv})
     batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=train.batch_size)
     Trainer(task, batches, out, train, progress=progress).fit(overwrite=True)
-    task.model.eval()
-    pred = _predict(task.model, x, next(task.model.parameters()).device)
-    stats = dataclasses.replace(norm, residual_var=np.maximum(((pred - y) ** 2).mean(0), 1e-6))
+    stats = dataclasses.replace(norm, residual_var=_residual_variance(task.model, x, y))
     stats.save(out / STATS)
     say(f"adversarial converter (w_d = {adv.adv_weight:g}) → {out}")
     return out
+
+
+def _residual_variance(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(D_out,) variance of the training residuals, normalized units: what MLPG weighs streams by."""
+    model.eval()
+    pred = _predict(model, x, next(model.parameters()).device)
+    return np.maximum(((pred - y) ** 2).mean(0), 1e-6)
 
 
 @torch.no_grad()
