@@ -43,8 +43,10 @@ NARROW_BAND_HZ = 1000.0
 AP_FLOOR_DB = -60.0
 D4C_THRESHOLD = 0.85  # pyworld's default voiced/unvoiced threshold of D4C
 # D4C calls a frame unvoiced when its periodicity score is <= the threshold; at 8 kHz that score is
-# ~0 (its bands lie above Nyquist), so even 0 lets noise decide. Below 0 nothing is unvoiced by D4C.
-NEVER_UNVOICED = -1.0
+# computed from bands above Nyquist, i.e. read past the end of its spectrum, and is whatever lies
+# there: ~0 on one machine, below -1 on another (CI saw one voiced frame of `activated` turned
+# aperiodic). Nothing read there is <= -inf (NaN compares false), so -inf leaves voicing to F0 alone.
+NEVER_UNVOICED = -np.inf
 
 NPZ_KEYS = ("mcep", "f0", "vuv", "bap", "fs", "frame_period", "alpha", "fft_size")
 
