@@ -10,7 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vawgan_tts.choices import ALIGNMENTS, CHECKPOINTS, CONVERTER_POSTFILTERS, CRITICS, F0_METHODS, SYSTEMS, VAWGAN_STAGES
+from vawgan_tts.choices import (ALIGNMENTS, CHECKPOINTS, CONVERTER_POSTFILTERS, CRITICS, ENHANCE_METHODS, F0_METHODS, SYSTEMS,
+                                VAWGAN_STAGES)
 
 from vawgan_tts.cli.common import (
     EXIT_PARTIAL,
@@ -49,6 +50,7 @@ SystemName = Enum("SystemName", {s: s for s in SYSTEMS}, type=str)
 CheckpointChoice = Enum("CheckpointChoice", {c: c for c in CHECKPOINTS}, type=str)
 AlignChoice = Enum("AlignChoice", {a: a for a in ALIGNMENTS}, type=str)
 PostfilterChoice = Enum("PostfilterChoice", {p: p for p in CONVERTER_POSTFILTERS}, type=str)
+EnhanceMethod = Enum("EnhanceMethod", {m: m for m in ENHANCE_METHODS}, type=str)
 
 
 @app.command()
@@ -263,6 +265,78 @@ def convert(
     transform = Converter(model, postfilter=postfilter and postfilter.value, adversarial=adversarial)
     n = _synthesize(feats, output, ids, transform, "convert")
     out.print(f"converted {n} utterances (.npz + .wav) → {output}")
+
+
+@app.command("train-postfilter")
+@handle_errors
+def train_postfilter(
+    system: Annotated[Path, typer.Argument(help="Feature folder of the system's output on the training (and dev) prompts.")],
+    natural: Annotated[Path, typer.Argument(help="Feature folder of the natural recordings of the same prompts.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Experiment folder.")],
+    ids: Annotated[Path, typer.Option("--ids", help="File of training prompt ids (one per line).")],
+    dev_ids: Annotated[Optional[Path], typer.Option("--dev-ids", help="File of dev prompt ids: dev loss per epoch and best checkpoints, never trained on.")] = None,
+    config: ConfigOption = None,
+    adv_weight: Annotated[Optional[float], typer.Option("--adv-weight", min=0.0, help="Weight of the adversarial term in the decoder's loss [default: the config's [postfilter]].")] = None,
+    sweep: Annotated[Optional[str], typer.Option("--sweep", metavar="W1,W2,…", help="Then train the critic and adversarial stages again from the same VAE at each weight, into EXP/adv-w<W>/ (with an existing EXP, only that).")] = None,
+    batch_size: BatchSizeOption = None,
+    seed: SeedOption = None,
+    device: DeviceOption = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for the alignment [default: all cores].")] = None,
+    overwrite: OverwriteOption = False,
+):
+    """Train a VAWGAN post-filter on (system output, natural) pairs of the same prompts, aligned by DTW."""
+    from vawgan_tts.pair_postfilter import CONFIG, load_pair_postfilter_config, train_adversarial_weight, train_pair_postfilter
+
+    cfg = load_pair_postfilter_config(
+        config, data__system=str(system), data__natural=str(natural), data__ids=read_id_list(ids),
+        data__dev_ids=read_id_list(dev_ids), postfilter__adv_weight=adv_weight,
+        train__batch_size=batch_size, train__seed=seed, train__device=device,
+    )
+    say = lambda line: out.print(escape(line), soft_wrap=True)  # noqa: E731
+    if not (sweep and (output / CONFIG).is_file() and not overwrite):
+        result = train_pair_postfilter(output, cfg, jobs=jobs or default_jobs(), overwrite=overwrite, say=say)
+        out.print(f"post-filter → {output} ({result['aligned']} prompts aligned, {result['train_frames']:,} training frames)")
+    for w in _weights(sweep):
+        out.print(f"adversarial weight {w:g} → {train_adversarial_weight(output, w)}")
+
+
+def _weights(spec: str | None) -> list[float]:
+    try:
+        weights = [float(w) for w in spec.split(",")] if spec else []
+    except ValueError:
+        raise typer.BadParameter(f"{spec!r}: give weights as numbers separated by commas, e.g. 0.1,0.3,1", param_hint="--sweep") from None
+    if any(w < 0 for w in weights):
+        raise typer.BadParameter("weights must be >= 0", param_hint="--sweep")
+    return weights
+
+
+@app.command()
+@handle_errors
+def enhance(
+    inputs: Annotated[list[Path], typer.Argument(help="A system's output: one feature folder (.npz), or WAV/FLAC files, folders or lists (analysed as the model's features were).")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="A pair post-filter (`vawgan train-postfilter`) or an enhancement VAWGAN (`vawgan train`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for enhanced .npz features and .wav files.")],
+    method: Annotated[EnhanceMethod, typer.Option("--method", help="vawgan or vae: the model's decoder after that stage; gv-pf, ms-pf: the GV or MS post-filter with the model's natural statistics.")] = EnhanceMethod["vawgan"],
+    ids: IdsOption = None,
+    checkpoint: Annotated[CheckpointChoice, typer.Option("--checkpoint", help="Each stage's last checkpoint, or its best dev epoch.")] = CheckpointChoice["last"],
+    adv_weight: Annotated[Optional[float], typer.Option("--adv-weight", min=0.0, metavar="W", help="With a pair post-filter's --sweep: the VAWGAN trained at weight W (EXP/adv-w<W>/).")] = None,
+    system_feats: Annotated[Optional[Path], typer.Option("--system-feats", help="For ms-pf with an enhancement VAWGAN: the system's output on training prompts (the MS to undo).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for analysing WAVs [default: all cores].")] = None,
+):
+    """Enhance a synthesis or conversion system's output (features or WAVs) and write WAVs through WORLD."""
+    from vawgan_tts.enhance import analysis_settings, enhance_corpus, output_enhancer
+
+    transform = output_enhancer(model, method.value, checkpoint.value, adv_weight, system_feats)
+    with progress_bar("utts") as progress:
+        task = progress.add_task(method.value, total=None)
+        written, failed = enhance_corpus(inputs, output, transform, analysis_settings(model), read_id_list(ids),
+                                         jobs=jobs or default_jobs(), on_progress=lambda _: progress.advance(task))
+    for utt, reason in sorted(failed.items()):
+        out.print(escape(f"{utt}: {reason}"), soft_wrap=True)
+    out.print(f"{method.value}: enhanced {len(written)} utterances (.npz + .wav) → {output}"
+              + (f"; {len(failed)} failed, listed in {output / 'failed.tsv'}" if failed else ""))
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command("eval")

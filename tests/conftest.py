@@ -5,6 +5,8 @@
   into recipes/allison_8k/downloads. A missing corpus fails the tests that need it, loudly.
 - ``flite2allison``: Debian's Allison prompts in G.722 at 16 kHz, their transcripts, flite and its
   voices, unpacked by `make data` into recipes/flite2allison_16k/downloads; missing, they fail loudly.
+- ``parallel``: flite's slt and Allison (16 kHz) speaking eight prompts, as two feature folders
+  (dio), built once per session from ``flite2allison``.
 - ``fashion_dir``: Debian's Fashion-MNIST idx files (installed, or fetched by `make data` into
   downloads/); missing, it fails loudly too.
 """
@@ -22,6 +24,8 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parents[1]
 ALLISON = REPO / "recipes/allison_8k/downloads/root/usr/share/asterisk/sounds/en_US_f_Allison"
 FLITE2ALLISON = REPO / "recipes/flite2allison_16k/downloads"
+PARALLEL_PROMPTS = ("agent-pass", "auth-thankyou", "conf-getpin", "vm-goodbye", "vm-password", "vm-savedto",
+                    "vm-options", "activated")
 FEW_PROMPTS = ("vm-forward-multiple", "activated", "conf-onlyperson", "digits/5", "letters/m", "vm-goodbye")
 
 
@@ -54,6 +58,27 @@ def flite2allison() -> dict[str, Path]:
         if not p.exists():
             pytest.fail(f"{p} missing: run `make data` (make test fetches it)")
     return paths
+
+
+@pytest.fixture(scope="session")
+def parallel(flite2allison, tmp_path_factory) -> tuple[Path, Path]:
+    """(slt feature folder, Allison feature folder) of the eight ``PARALLEL_PROMPTS``."""
+    from vawgan_tts.config import ExtractConfig
+    from vawgan_tts.corpus import Flite, prepare_parallel_corpus, read_transcripts
+    from vawgan_tts.extract import run as extract
+
+    root = tmp_path_factory.mktemp("parallel")
+    rec = root / "rec"
+    rec.mkdir()
+    for p in PARALLEL_PROMPTS:
+        (rec / f"{p}.g722").write_bytes((flite2allison["g722"] / f"{p}.g722").read_bytes())
+    text = read_transcripts(flite2allison["transcripts"]).speech
+    (root / "text").write_text("".join(f"{p}: {text[p]}\n" for p in PARALLEL_PROMPTS))
+    prepare_parallel_corpus(root / "text", rec, root / "corpus", voices=("slt",), flite=Flite.find(flite2allison["flite"]), jobs=2)
+    cfg = ExtractConfig(f0_method="dio")
+    for side in ("natural", "slt"):
+        extract([root / "corpus" / side / "wav.scp"], root / side, cfg, jobs=2)
+    return root / "slt", root / "natural"
 
 
 @pytest.fixture(scope="session")

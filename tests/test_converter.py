@@ -11,33 +11,14 @@ from vawgan_tts import metrics as M
 from vawgan_tts.alignment import align_utterance
 from vawgan_tts.cli.vawgan import app
 from vawgan_tts.converter import Converter, context_windows, load_converter_config, train_converter
-from vawgan_tts.corpus import Flite, prepare_parallel_corpus, read_transcripts
 from vawgan_tts.errors import VawganError
-from vawgan_tts.extract import run as extract
-from vawgan_tts.config import ExtractConfig
 from vawgan_tts.f0 import LogF0Stats, convert_f0
 from vawgan_tts.features import load_features
 
-PROMPTS = ("agent-pass", "auth-thankyou", "conf-getpin", "vm-goodbye", "vm-password", "vm-savedto", "vm-options", "activated")
+from conftest import PARALLEL_PROMPTS as PROMPTS
+
 TRAIN, DEV = PROMPTS[:6], PROMPTS[6:]
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def parallel(flite2allison, tmp_path_factory):
-    """(source feature folder, target feature folder) of the eight prompts."""
-    root = tmp_path_factory.mktemp("parallel")
-    rec = root / "rec"
-    rec.mkdir()
-    for p in PROMPTS:
-        (rec / f"{p}.g722").write_bytes((flite2allison["g722"] / f"{p}.g722").read_bytes())
-    text = read_transcripts(flite2allison["transcripts"]).speech
-    (root / "text").write_text("".join(f"{p}: {text[p]}\n" for p in PROMPTS))
-    prepare_parallel_corpus(root / "text", rec, root / "corpus", voices=("slt",), flite=Flite.find(flite2allison["flite"]), jobs=2)
-    cfg = ExtractConfig(f0_method="dio")
-    for side in ("natural", "slt"):
-        extract([root / "corpus" / side / "wav.scp"], root / side, cfg, jobs=2)
-    return root / "slt", root / "natural"
 
 
 def _config(src, tgt, **kw):

@@ -7,3 +7,6 @@ SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")
 CHECKPOINTS = ("last", "best")  # a stage's checkpoint at its end, or at its best dev epoch
 ALIGNMENTS = ("auto", "dtw")  # how `vawgan eval` pairs frames: identity when lengths agree, or always DTW
 CONVERTER_POSTFILTERS = ("gv", "ms")  # `vawgan convert --postfilter`: on the converter's output, with its own statistics
+# `vawgan enhance --method`: what is applied to a system's output (docs/cli.md)
+ENHANCE_METHODS = ("vawgan", "vae", "gv-pf", "ms-pf")
+PAIR_POSTFILTER_METHODS = ENHANCE_METHODS

@@ -14,7 +14,7 @@ EXP/postfilter_stats.npz.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
@@ -23,9 +23,14 @@ from .choices import SYSTEMS
 from .data.frames import denormalize, normalize
 from .errors import VawganError
 from .features import Features, load_features, speech_mask
+from .audio import AUDIO_SUFFIXES
 from .fileio import atomic_path
 from .metrics import global_variance
 from .postfilters import corpus_ms_db, gv_postfilter, ms_postfilter
+from .synthesis import synthesize_corpus
+
+if TYPE_CHECKING:
+    from .config import ExtractConfig
 
 PF_STATS = "postfilter_stats.npz"
 
@@ -47,7 +52,7 @@ class ModelEnhancer:
     @torch.no_grad()
     def c(self, c: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(normalize(c, self.stats))
-        y = self.task.vae.reconstruct(x).numpy()
+        y = self.task.reconstruct(x).numpy()
         return denormalize(y, self.stats)
 
     def __call__(self, feats: Features) -> Features:
@@ -108,3 +113,107 @@ def make_system(name: str, exp_dir: str | Path | None, checkpoint: str = "last")
         return out.replace(mcep=mc)
 
     return postfiltered
+
+
+# ------------------------------------------------------------- another system's output: `vawgan enhance`
+
+
+def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last", adv_weight: float | None = None,
+                    system_feats: str | Path | None = None) -> Callable[[Features], Features]:
+    """What `vawgan enhance` applies to a system's output features.
+
+    ``exp_dir`` a pair post-filter (`vawgan train-postfilter`): its VAWGAN or VAE stage, or the GV / MS
+    post-filter with its own statistics (natural GV and MS, the system's MS, of its training prompts).
+    ``exp_dir`` an enhancement VAWGAN (`vawgan train`, natural speech only): its VAE or VAWGAN applied to
+    the output as it is; the GV post-filter to its training set's natural GV; the MS post-filter only
+    with ``system_feats``, the system's output on training prompts, whose MS it undoes."""
+    from .choices import ENHANCE_METHODS
+    from .pair_postfilter import PairPostfilter, is_pair_postfilter, natural_and_system_stats
+    from .postfilters import StatisticalPostfilter
+
+    if method not in ENHANCE_METHODS:
+        raise VawganError(None, f"method {method!r}: choose from {', '.join(ENHANCE_METHODS)}")
+    if is_pair_postfilter(exp_dir):
+        if system_feats is not None:
+            raise VawganError(exp_dir, "a pair post-filter has its own system's statistics (its training pairs); "
+                                       "--system-feats is for an enhancement VAWGAN trained on natural speech")
+        return PairPostfilter(exp_dir, method, checkpoint, adv_weight)
+    enhancer = ModelEnhancer(exp_dir, "adv" if method == "vawgan" else "vae", checkpoint)
+    if method in ("vae", "vawgan"):
+        return enhancer
+    from .experiment import CONFIG, experiment_feats, load_experiment_config
+
+    cfg = load_experiment_config(Path(exp_dir) / CONFIG)
+    stats = natural_and_system_stats(experiment_feats(exp_dir, cfg), None, cfg.data.ids)
+    if system_feats is not None:
+        system_feats = Path(system_feats)
+        from .evaluation import feature_ids
+
+        utts = feature_ids(system_feats)
+        if not utts:
+            raise VawganError(system_feats, "no features (.npz) here: give the system's output on training prompts")
+        stats["ms_system"] = corpus_ms_db(load_features(system_feats / f"{u}.npz").mcep[:, 1:] for u in utts)
+    statistical = StatisticalPostfilter(method, stats, exp_dir)
+
+    def postfiltered(feats: Features) -> Features:
+        enhancer.check(feats, None)
+        mc = feats.mcep.copy()
+        mc[:, 1:] = statistical(mc[:, 1:], mc[:, 0])
+        return feats.replace(mcep=mc)
+
+    return postfiltered
+
+
+def analysis_settings(exp_dir: str | Path) -> ExtractConfig:
+    """The WORLD analysis settings a model's input features were extracted with (how `vawgan enhance`
+    analyses WAVs): a pair post-filter's ``[extract]``, else the extraction folder's settings file of
+    an enhancement VAWGAN (its sampling rate alone when that file is gone)."""
+    from .config import ExtractConfig, from_dict, load_section, load_toml
+    from .experiment import CONFIG, experiment_feats, load_experiment_config, load_trained
+    from .extract import SETTINGS
+    from .pair_postfilter import is_pair_postfilter
+
+    exp_dir = Path(exp_dir)
+    if is_pair_postfilter(exp_dir):
+        return from_dict(ExtractConfig, load_toml(exp_dir / CONFIG).get("extract", {}), exp_dir / CONFIG)
+    feats = experiment_feats(exp_dir, load_experiment_config(exp_dir / CONFIG))
+    if (feats / SETTINGS).is_file():
+        return load_section(feats / SETTINGS, "extract", ExtractConfig)
+    return ExtractConfig(fs=int(load_trained(exp_dir, "vae")[2]["fs"]))
+
+
+def enhance_corpus(inputs: Sequence[str | Path], out_dir: str | Path, transform: Callable[[Features], Features],
+                   analysis: ExtractConfig, ids: Sequence[str] | None = None, jobs: int = 1,
+                   on_progress: Callable[[str], None] | None = None) -> tuple[list[str], dict[str, str]]:
+    """Enhance a system's output: ``inputs`` one feature folder (``.npz``), or WAV/FLAC files, folders
+    or lists, first analysed with ``analysis`` into ``out_dir/input/``. Writes ``out_dir/<id>.npz``
+    and ``.wav`` for every utterance that can be enhanced; each one that cannot (analysis failed,
+    unreadable, another rate than the model's) is a line of ``out_dir/failed.tsv`` (id, reason) and
+    in the returned ``{id: reason}``, and the others go on. Returns (ids written, failures)."""
+    from .evaluation import feature_ids
+    from .extract import FAILED, run as extract
+
+    out_dir = Path(out_dir)
+    single = Path(inputs[0]) if len(inputs) == 1 else None
+    if single is not None and single.is_dir() and any(single.glob("*.npz")):
+        feats_dir, utts, failures = single, list(ids or feature_ids(single)), {}
+    else:
+        if single is not None and single.is_dir() and not any(p.suffix.lower() in AUDIO_SUFFIXES for p in single.rglob("*")):
+            raise VawganError(single, "nothing to enhance: no features (.npz) and no .wav or .flac files")
+        feats_dir = out_dir / "input"
+        summary = extract(inputs, feats_dir, analysis, jobs=jobs)
+        failures = {o.utt: f"{o.source}: {o.reason}" for o in summary.failed}
+        utts = [o.utt for o in summary.outcomes if o.status != "failed" and (not ids or o.utt in ids)]
+    written = synthesize_corpus(feats_dir, out_dir, utts, transform, on_progress, failures)
+    _write_failures(out_dir / FAILED, failures)
+    return written, failures
+
+
+def _write_failures(path: Path, failures: dict[str, str]) -> None:
+    from .fileio import write_text_atomic
+
+    if failures:
+        rows = ["utt\treason"] + [f"{u}\t{' '.join(r.split())}" for u, r in sorted(failures.items())]
+        write_text_atomic(path, "\n".join(rows) + "\n")
+    else:
+        path.unlink(missing_ok=True)

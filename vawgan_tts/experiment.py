@@ -159,7 +159,8 @@ class DevMonitor:
     in the VAE and adversarial stages ``checkpoints/<stage>_best.pt`` holds the epoch with the
     lowest dev loss. No noise is drawn, so training itself is unchanged by the monitor."""
 
-    def __init__(self, exp_dir: Path, dev: torch.Tensor, keep_old: bool):
+    def __init__(self, exp_dir: Path, dev, keep_old: bool):
+        """``dev``: a batch as the task's training batches are (frames, or (input, target) pairs)."""
         from .gen.common import EpochRecord
 
         self.dev = dev
@@ -176,12 +177,12 @@ class DevMonitor:
         task = trainer.task
         for m in task.modules().values():
             m.eval()
-        x = self.dev.to(trainer.device)
+        x, target = (t.to(trainer.device) for t in task.pair(self.dev))
         mu, logvar = task.vae.encode(x)
-        y = task.vae.decode(mu)
-        nll, kl = task.nll(x, y), task.kl(mu, logvar)
+        y = task.generate(mu, x)
+        nll, kl = task.nll(target, y), task.kl(mu, logvar)
         loss = float(nll + task.config.kl_weight * kl)
-        w = float(task.critic(x).mean() - task.critic(y).mean())
+        w = float(task.critic(target).mean() - task.critic(y).mean())
         entry = {"stage": stage, "epoch": epoch + 1, "step": trainer.position.step, "dev_nll": round(float(nll), 5),
                  "dev_kl": round(float(kl), 5), "dev_loss": round(loss, 5), "dev_w_distance": round(w, 5)}
         if stage in BEST_STAGES and loss < self.best.get(stage, math.inf):

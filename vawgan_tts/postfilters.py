@@ -54,3 +54,31 @@ def corpus_ms_db(trajectories) -> np.ndarray:
         total = total + modulation_power(c)
         n += 1
     return to_db(total / n)
+
+
+class StatisticalPostfilter:
+    """The GV (``gv-pf``) or MS (``ms-pf``) post-filter of a system's mel-cepstra with given statistics:
+    ``gv_natural`` (D,) for GV; ``ms_natural`` and ``ms_system`` (F, D) dB for MS, the latter the MS of
+    the very system being filtered (its output on training prompts), without which the MS post-filter
+    does not know what to undo."""
+
+    def __init__(self, method: str, stats: dict, source=None):
+        from .errors import VawganError
+
+        need = {"gv-pf": ("gv_natural",), "ms-pf": ("ms_natural", "ms_system")}
+        if method not in need:
+            raise VawganError(None, f"post-filter {method!r}: choose from {', '.join(need)}")
+        absent = [k for k in need[method] if k not in stats]
+        if absent:
+            what = ("the modulation spectrum of the system being filtered: give its output on training prompts "
+                    "(--system-feats)") if "ms_system" in absent else ", ".join(absent)
+            raise VawganError(source, f"the {method} post-filter needs {what}")
+        self.method, self.stats = method, stats
+
+    def __call__(self, c: np.ndarray, c0: np.ndarray) -> np.ndarray:
+        """(T, D) c1..cD and (T,) c0 (which frames are speech, for the GV's mean and variance) -> (T, D)."""
+        from .features import speech_mask
+
+        if self.method == "gv-pf":
+            return gv_postfilter(c, self.stats["gv_natural"], speech_mask(c0))
+        return ms_postfilter(c, self.stats["ms_natural"], self.stats["ms_system"])

@@ -34,21 +34,34 @@ def synthesize_corpus(
     ids: Sequence[str],
     transform: Callable[[Features], Features] | None = None,
     on_progress: Callable[[str], None] | None = None,
+    failures: dict[str, str] | None = None,
 ) -> list[str]:
     """For each id: load ``feats_dir/<id>.npz``, apply ``transform`` (an enhancement; None copies),
-    write ``out_dir/<id>.npz`` and ``out_dir/<id>.wav``. Returns the ids written."""
+    write ``out_dir/<id>.npz`` and ``out_dir/<id>.wav``. Returns the ids written.
+
+    The first bad utterance (unreadable, or refused by the transform, e.g. at another rate than the
+    model's) stops the run with its file named, unless ``failures`` is given: then its reason is
+    put there under its id and the others go on."""
     feats_dir, out_dir = Path(feats_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
     for utt in ids:
         src = feats_dir / f"{utt}.npz"
-        feats = load_features(src)
-        if transform is not None:
-            try:
-                feats = transform(feats)
-            except VawganError as e:  # e.g. features at another rate than the model's: name the file
-                raise VawganError(src, e.reason) from None
-        save_features(out_dir / f"{utt}.npz", feats)
-        write_audio(out_dir / f"{utt}.wav", synthesize(feats), feats.fs)
+        try:
+            feats = load_features(src)
+            if transform is not None:
+                try:
+                    feats = transform(feats)
+                except VawganError as e:  # name the file
+                    raise VawganError(src, e.reason) from None
+        except VawganError as e:
+            if failures is None:
+                raise
+            failures[utt] = str(e)
+        else:
+            save_features(out_dir / f"{utt}.npz", feats)
+            write_audio(out_dir / f"{utt}.wav", synthesize(feats), feats.fs)
+            written.append(utt)
         if on_progress is not None:
             on_progress(utt)
-    return list(ids)
+    return written

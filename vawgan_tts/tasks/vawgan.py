@@ -101,8 +101,22 @@ class VAWGANTask:
     def extra_state(self):
         return self.extra
 
-    def train_step(self, x: torch.Tensor, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
-        return self._steps[stage](x, ctx)
+    def train_step(self, batch, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
+        return self._steps[stage](*self.pair(batch), ctx)
+
+    # ----------------------------------------------------- what is encoded, what is generated
+
+    def pair(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(encoder input, frames the decoder must produce): here a batch of frames and itself."""
+        return batch, batch
+
+    def generate(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The decoder's frames for latents ``z`` of encoder inputs ``x``."""
+        return self.vae.decode(z)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Deterministic output for encoder inputs ``x`` (z = μ): what enhancement applies."""
+        return self.generate(self.vae.encode(x)[0], x)
 
     # --------------------------------------------------------------------------- losses
 
@@ -127,39 +141,39 @@ class VAWGANTask:
 
     # ---------------------------------------------------------------------------- steps
 
-    def _vae_step(self, x, ctx):
+    def _vae_step(self, x, target, ctx):
         mu, logvar = self.vae.encode(x)
-        y = self.vae.decode(FrameVAE.sample(mu, logvar))
-        nll, kl = self.nll(x, y), self.kl(mu, logvar)
+        y = self.generate(FrameVAE.sample(mu, logvar), x)
+        nll, kl = self.nll(target, y), self.kl(mu, logvar)
         beta = self.kl_weight(ctx, "vae")
         loss = nll + beta * kl
         ctx.step("vae", loss)
         return {"vae_loss": loss.detach(), "nll": nll.detach(), "kl": kl.detach(), "kl_weight": x.new_tensor(beta)}
 
-    def _update_critic(self, x, ctx):
-        # (1) Update the critic on real frames vs reconstructions; the VAE is not touched.
+    def _update_critic(self, x, target, ctx):
+        # (1) Update the critic on real frames vs the decoder's; the VAE is not touched.
         with torch.no_grad():
             mu, logvar = self.vae.encode(x)
-            fake = self.vae.decode(FrameVAE.sample(mu, logvar))
+            fake = self.generate(FrameVAE.sample(mu, logvar), x)
         c = self.config
-        return critic_step(self.critic, x, fake, ctx, "critic", c.critic, c.gp_lambda, c.clip)
+        return critic_step(self.critic, target, fake, ctx, "critic", c.critic, c.gp_lambda, c.clip)
 
-    def _critic_step(self, x, ctx):
-        return self._update_critic(x, ctx)
+    def _critic_step(self, x, target, ctx):
+        return self._update_critic(x, target, ctx)
 
-    def _adv_step(self, x, ctx):
+    def _adv_step(self, x, target, ctx):
         for _ in range(self.config.n_critic):
-            out = self._update_critic(x, ctx)
+            out = self._update_critic(x, target, ctx)
         # (2) Update the VAE: the encoder on L_vae only, the decoder (generator) on L_vae + L_adv.
         with frozen(self.critic):
             mu, logvar = self.vae.encode(x)
             z = FrameVAE.sample(mu, logvar)
-            nll, kl = self.nll(x, self.vae.decode(z)), self.kl(mu, logvar)
+            nll, kl = self.nll(target, self.generate(z, x)), self.kl(mu, logvar)
             l_vae = nll + self.config.kl_weight * kl
             # The adversarial path starts from a detached z, so it cannot reach the encoder.
-            y_gen = self.vae.decode(z.detach())
-            e1 = -self.nll(x, y_gen)  # mean log-likelihood
-            e2 = self.critic(y_gen).mean()  # mean critic score of the reconstructions
+            y_gen = self.generate(z.detach(), x)
+            e1 = -self.nll(target, y_gen)  # mean log-likelihood
+            e2 = self.critic(y_gen).mean()  # mean critic score of the generated frames
             alpha = (e1 / e2).abs().detach()  # so that neither term swamps the other
             l_adv = -(e1 + alpha * e2)
             ctx.step("vae", l_vae + self.config.adv_weight * l_adv)

@@ -1,0 +1,63 @@
+"""A VAWGAN post-filter learned from a system's own output: the encoder reads the system's frames
+(frame t with ``context`` frames each side), the decoder writes the natural frame aligned with t,
+and the adversarial stage trains the decoder against a Wasserstein critic on natural frames.
+
+The three stages, their losses and the critic step are VAWGAN's (:mod:`.vawgan`); only what is
+encoded and what is generated differ: a batch is a pair (system frames with context, natural frame),
+all normalized with the natural frames' mean and standard deviation.
+
+``residual`` (the default): the decoder writes a correction added to the system's own frame t,
+ŷ = x_t + g(z). The system's output is already near the natural frame (a converter's DTW-MCD is
+about 5 dB, a VAE's own reconstruction of natural speech a few dB worse than that), so a decoder
+that had to rebuild the whole frame from a 64-dim latent under a KL penalty would lose detail the
+input already has; with the residual it starts at the identity and the latent carries only what
+the system lost (spread, fine spectral structure). Without it the decoder writes the frame itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from ..config import check_ranges
+from ..features import MODEL_DIM
+from ..models.critic import Critic
+from ..models.vae import FrameVAE
+from .vawgan import VAWGANConfig, VAWGANTask
+
+
+@dataclasses.dataclass(frozen=True)
+class VAWGANPostfilterConfig(VAWGANConfig):
+    context: int = 2  # system frames each side the encoder reads: (2k+1) x 39 inputs
+    residual: bool = True  # decoder output added to the system's frame t
+
+    SECTION = "postfilter"
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_ranges(self, context=">= 0")
+
+
+class VAWGANPostfilterTask(VAWGANTask):
+    name = "vawgan_postfilter"
+
+    def __init__(self, config: VAWGANPostfilterConfig = VAWGANPostfilterConfig(), extra: dict | None = None):
+        super().__init__(config, extra)
+        width = 2 * config.context + 1
+        self.vae = FrameVAE(MODEL_DIM * width, config.hidden, config.latent, config.decoder_variance == "learned",
+                            out_dim=MODEL_DIM)
+        self.critic = Critic(MODEL_DIM, config.critic_hidden)
+
+    def pair(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        x, target = batch
+        return x, target
+
+    def centre(self, x: torch.Tensor) -> torch.Tensor:
+        """The system's frame t out of its context window (B, (2k+1)·39) -> (B, 39)."""
+        k = self.config.context
+        return x[:, k * MODEL_DIM : (k + 1) * MODEL_DIM]
+
+    def generate(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        y = self.vae.decode(z)
+        return y + self.centre(x) if self.config.residual else y
