@@ -370,20 +370,26 @@ def report(
     feats: Annotated[Optional[Path], typer.Option("--feats", help="Natural features [default: the experiment's].")] = None,
     n_audio: Annotated[int, typer.Option("--n-audio", min=0, help="Utterances with audio players.")] = 4,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for re-analysis.")] = None,
+    extra: Annotated[Optional[list[str]], typer.Option("--extra", help="For a converter: NAME=DIR of a further system's .npz and .wav of the same prompts (e.g. from `vawgan enhance`); repeat.")] = None,
 ):
     """Run every system on the eval list, evaluate, and write an HTML report with audio.
 
     For a converter (from `vawgan train-converter`): the source voice, the conversion and the natural
     target of each held-out prompt side by side, aligned by DTW."""
     from vawgan_tts.converter import is_converter
+    from vawgan_tts.errors import VawganError
+    from vawgan_tts.evaluation import parse_system
     from vawgan_tts.report import REPORT_SYSTEMS, build_conversion_report, build_report
 
     with progress_bar("systems") as progress:
         if is_converter(exp):
             task = progress.add_task("report", total=4)
             result = build_conversion_report(exp, output, read_id_list(ids), n_audio=n_audio,
-                                             on_progress=lambda name: progress.update(task, advance=1, description=name))
+                                             on_progress=lambda name: progress.update(task, advance=1, description=name),
+                                             extra=dict(parse_system(e) for e in extra or ()))
         else:
+            if extra:
+                raise VawganError(exp, "--extra is for a converter's report (the parallel layout)")
             task = progress.add_task("report", total=len(REPORT_SYSTEMS) + 1)
             result = build_report(exp, output, read_id_list(ids), feats, n_audio=n_audio, jobs=jobs or default_jobs(),
                                   on_progress=lambda name: progress.update(task, advance=1, description=name))

@@ -195,8 +195,13 @@ def test_an_interrupt_saves_the_step_it_interrupted(tmp_path, signal_name):
         return real_step(batch, stage, ctx)
 
     tr.task.train_step = interrupted
-    with pytest.raises(KeyboardInterrupt):
-        tr.fit()
+    # A shell's background job starts with SIGINT ignored; Ctrl-C at a terminal raises KeyboardInterrupt.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tr.fit()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     ckpt = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
     # Step 12 was under way when the signal came: steps 1..11 are done, batch 3 of epoch 1 is next.
     assert ckpt["progress"] == {"stage": 0, "epoch": 1, "batch": 3, "step": 11}

@@ -83,9 +83,12 @@ CONVERSION_NOTES = {
 
 
 def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], n_audio: int = 4,
-                            on_progress: Callable[[str], None] | None = None) -> dict:
+                            on_progress: Callable[[str], None] | None = None,
+                            extra: dict[str, Path] | None = None) -> dict:
     """The parallel layout: the source voice, its conversion and the target speaker's natural
-    recording of each prompt, side by side; metrics with DTW alignment to the natural recording."""
+    recording of each prompt, side by side; metrics with DTW alignment to the natural recording.
+    ``extra``: name → folder of further systems' ``<id>.npz`` and ``<id>.wav`` (e.g. the converter's
+    output enhanced by `vawgan enhance`), evaluated and played beside the others."""
     from .converter import CONFIG, Converter
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
@@ -105,6 +108,11 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
         synthesize_corpus(source, out_dir / "systems" / name, ids,
                           transform=converter if pf is None else Converter(exp_dir, postfilter=pf))
         systems[name] = out_dir / "systems" / name
+    for name, folder in (extra or {}).items():
+        missing = [u for u in ids if not (Path(folder) / f"{u}.npz").is_file()]
+        if missing:
+            raise VawganError(folder, f"system {name!r} has no features for {len(missing)} report prompt(s), e.g. {missing[0]}")
+        systems[name] = Path(folder)
     if on_progress:
         on_progress("eval")
     result = evaluate(target, systems, out_dir, ids=ids, align="dtw")
@@ -116,8 +124,14 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(wavs[utt], dst)
     columns = [("source voice", "audio/source"), ("converted", "systems/converted"),
-               ("+ GV post-filter", "systems/converted+gv-pf"), ("+ MS post-filter", "systems/converted+ms-pf"),
-               ("natural target", "audio/natural")]
+               ("+ GV post-filter", "systems/converted+gv-pf"), ("+ MS post-filter", "systems/converted+ms-pf")]
+    for k, (name, folder) in enumerate((extra or {}).items()):
+        for utt in listen:
+            dst = out_dir / "audio" / f"extra{k}" / f"{utt}.wav"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(Path(folder) / f"{utt}.wav", dst)
+        columns.append((name, f"audio/extra{k}"))
+    columns.append(("natural target", "audio/natural"))
     write_text_atomic(out_dir / "index.html", render_html(result, list(systems), listen, exp_dir, columns,
                                                           notes=CONVERSION_NOTES, reference=None))
     return result

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # flite voice -> Allison at 16 kHz, a parallel DNN converter (Kaldi style):
 #   ./run.sh [--voice slt|rms|awb|kal16] [--stage N] [--stop-stage M] [--conf conf/default.toml] [--jobs J]
-#            [--adv-weights "0.1 0.3 1"]
+#            [--adv-weights "0.1 0.3 1"] [--pf-weights "0.1 0.3 1 3"]
 #   stage 0  data:      fetch Debian's Allison G.722 prompts, transcripts, flite (downloads/); decode the prompts
 #                       and let flite speak every transcript (data/corpus/); the split is fixed in lists/
 #   stage 1  features:  WORLD (dio) + mel-cepstra of Allison and of the voice (dump/<side>/)
@@ -11,6 +11,9 @@
 #   stage 4  results:   RESULTS.md from every voice's measured metrics
 #   stage 5  adversarial: the adversarial converter (Saito et al. 2018) at each w_d of --adv-weights, its
 #                       eval, the GV-ratio / DTW-MCD trade-off plot (results/<voice>/tradeoff.png), RESULTS.md
+#   stage 6  enhance:   a VAWGAN post-filter trained on (the DNN's output, Allison) pairs of the training
+#                       prompts, swept over --pf-weights; the DNN's eval output enhanced by it, by the GV/MS
+#                       post-filters and by a VAWGAN trained on natural speech only; eval, report, plots
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -19,6 +22,7 @@ stop_stage=100
 conf=conf/default.toml
 voice=slt
 adv_weights="0.1 0.3 1"
+pf_weights="0.1 0.3 1 3"
 jobs=$(nproc)
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,8 +31,9 @@ while [ $# -gt 0 ]; do
     --conf) conf=$2; shift 2 ;;
     --voice) voice=$2; shift 2 ;;
     --adv-weights) adv_weights=$2; shift 2 ;;
+    --pf-weights) pf_weights=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -80,6 +85,44 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     "$vawgan" eval --natural dump/natural --generated "adv-w$w=$exp/adv-w$w/converted" --ids lists/eval.ids \
       --align dtw -o "$exp/adv-w$w/eval"
   done
+  "$python" local/tradeoff.py "$voice"
+  "$python" local/results.py
+fi
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+  echo "== stage 6: VAWGAN post-filter on the DNN's output (pairs), swept over $pf_weights"
+  pf=$exp/postfilter
+  cat lists/train.ids lists/dev.ids > "$exp/train_dev.ids"
+  # The system's output on the training and dev prompts: what the post-filter learns from.
+  "$vawgan" convert "dump/$voice" -m "$exp" --ids "$exp/train_dev.ids" -o "$exp/converted_train"
+  start=$(date +%s)
+  "$vawgan" train-postfilter "$exp/converted_train" dump/natural -o "$pf" --ids lists/train.ids \
+    --dev-ids lists/dev.ids --config conf/postfilter.toml --jobs "$jobs" --overwrite
+  "$vawgan" train-postfilter "$exp/converted_train" dump/natural -o "$pf" --ids lists/train.ids \
+    --config conf/postfilter.toml --sweep "$(echo $pf_weights | tr ' ' ,)"
+  echo "train $(( $(date +%s) - start )) s" > "$pf/train.time"
+  # Today's VAWGAN, natural speech only (one per corpus, not per voice): the reference.
+  if [ ! -f exp/natural_vawgan/checkpoints/adv.pt ]; then
+    "$vawgan" train dump/natural -o exp/natural_vawgan --ids lists/train.ids --dev-ids lists/dev.ids \
+      --config conf/natural_vawgan.toml --overwrite
+  fi
+  "$vawgan" convert "dump/$voice" -m "$exp" --ids lists/eval.ids -o "$exp/converted_eval"
+  systems=(--generated "source=dump/$voice" --generated "dnn=$exp/converted_eval")
+  for m in gv-pf ms-pf vae vawgan; do
+    "$vawgan" enhance "$exp/converted_eval" -m "$pf" --method $m -o "$pf/eval/dnn+$m"
+    systems+=(--generated "dnn+$m=$pf/eval/dnn+$m")
+  done
+  for w in $pf_weights; do
+    "$vawgan" enhance "$exp/converted_eval" -m "$pf" --adv-weight "$w" -o "$pf/eval/dnn+vawgan-w$w"
+    systems+=(--generated "dnn+vawgan-w$w=$pf/eval/dnn+vawgan-w$w")
+  done
+  "$vawgan" enhance "$exp/converted_eval" -m exp/natural_vawgan --method vawgan -o "$pf/eval/dnn+natural-vawgan"
+  systems+=(--generated "dnn+natural-vawgan=$pf/eval/dnn+natural-vawgan")
+  for d in "$exp"/adv-w*/converted; do
+    [ -d "$d" ] && systems+=(--generated "dnn-adv-$(basename "$(dirname "$d")" | cut -c5-)=$d")
+  done
+  "$vawgan" eval --natural dump/natural "${systems[@]}" --ids lists/eval.ids --align dtw -o "$pf/eval"
+  "$vawgan" report "$exp" -o "$pf/report" --ids lists/eval.ids \
+    --extra "VAWGAN pf=$pf/eval/dnn+vawgan" --extra "natural-only VAWGAN=$pf/eval/dnn+natural-vawgan"
   "$python" local/tradeoff.py "$voice"
   "$python" local/results.py
 fi

@@ -31,15 +31,32 @@ def rows_of(voice: str) -> list[str] | None:
     return out
 
 
-old = {}
+PF_HEAD = ("| voice | system | DTW-MCD [dB] | GV ratio | log-GV dist [dB] | MS dist [dB] | F0 RMSE [cent] |\n"
+           "|---|---|---|---|---|---|---|\n")
+
+
+def pf_rows_of(voice: str) -> list[str] | None:
+    path = Path("exp") / voice / "postfilter" / "eval" / "metrics.json"
+    if not path.is_file():
+        return None
+    systems = json.loads(path.read_text())["systems"]
+    return [f"| {voice} | {name} | {s['mcd_db']:.2f} | {s['gv_ratio']:.2f} | {s['gv_distance']:.2f} | "
+            f"{s['ms_distance']:.2f} | {s['f0_rmse_cents']:.0f} |\n" for name, s in systems.items()]
+
+
+old, old_pf = {}, {}
 if Path("RESULTS.md").is_file():
     for line in Path("RESULTS.md").read_text().splitlines(keepends=True):
         g = re.match(r"\| (\w+) \| (source|converted[^ |]*|adv-w[^ |]*) \|", line)
         if g:
             old.setdefault(g.group(1), []).append(line)
-table = []
+        g = re.match(r"\| (\w+) \| (dnn[^ |]*) \|", line)
+        if g:
+            old_pf.setdefault(g.group(1), []).append(line)
+table, pf_table = [], []
 for v in VOICES:
     table += rows_of(v) or old.get(v, [])
+    pf_table += pf_rows_of(v) or old_pf.get(v, [])
 text = f"""# flite → Allison (16 kHz): measured results
 
 Eval prompts: `lists/eval.ids` (56 prompts, never used in training). Each system is aligned to
@@ -54,6 +71,20 @@ converter (Saito et al. 2018) warm-started from the DNN, at adversarial weight w
 trade-off plot `results/<voice>/tradeoff.png`). Train time: alignment
 rounds + training, 2-core CPU (other work shared the machine during some runs: see the stop notes).
 
-{HEAD}{''.join(table)}"""
+{HEAD}{''.join(table)}
+## Enhancing the DNN's output (stage 6)
+
+The DNN's output on the eval prompts (`dnn`, the same system as `converted` above, converted again)
+enhanced four ways, with statistics of the training prompts only: `dnn+gv-pf` (each utterance's GV
+scaled to Allison's mean utterance GV), `dnn+ms-pf` (the modulation spectrum moved from the DNN's own,
+measured on its output for the training prompts, toward Allison's), `dnn+vae` / `dnn+vawgan` (the VAWGAN
+post-filter trained on (DNN output, Allison) pairs of the training prompts, conf/postfilter.toml: after
+its VAE stage / after its adversarial stage), `dnn+vawgan-w<w>` (its critic and adversarial stages again
+from the same VAE stage at adversarial weight w), and `dnn+natural-vawgan` (today's enhancement VAWGAN,
+trained on Allison's natural training prompts only, conf/natural_vawgan.toml). `dnn-adv-w<w>`: the
+adversarial converter of stage 5. Trade-off plot: `results/<voice>/tradeoff.png`; the post-filter's
+adversarial curves: `results/<voice>/pf_curves.png`.
+
+{PF_HEAD}{''.join(pf_table)}"""
 Path("RESULTS.md").write_text(text)
 print(text)

@@ -1,7 +1,8 @@
-"""The GV-ratio / DTW-MCD trade-off of the adversarial converter over w_d, with the plain DNN and
-its post-filters on the same axes, and the adversarial stages' curves. Reads the measured metrics
-(exp/<voice>/report/metrics.json, exp/<voice>/adv-w*/eval/metrics.json, adv-w*/log.csv); writes
-results/<voice>/tradeoff.png and results/<voice>/adv_curves.png.
+"""The GV-ratio / DTW-MCD trade-off of the adversarial converter over w_d and of the pair-trained
+VAWGAN post-filter over its adversarial weight, with the plain DNN and its post-filters on the same
+axes, and the adversarial stages' curves. Reads the measured metrics (exp/<voice>/report/metrics.json,
+exp/<voice>/adv-w*/eval/metrics.json, exp/<voice>/postfilter/eval/metrics.json) and logs; writes
+results/<voice>/tradeoff.png, adv_curves.png and pf_curves.png.
 Usage: python local/tradeoff.py VOICE
 """
 
@@ -31,6 +32,18 @@ fig, ax = plt.subplots(figsize=(6, 4.5))
 ax.plot([s["gv_ratio"] for _, s, _ in adv], [s["mcd_db"] for _, s, _ in adv], "o-", label="adversarial converter (w_d)")
 for w, s, _ in adv:
     ax.annotate(f"{w:g}", (s["gv_ratio"], s["mcd_db"]), textcoords="offset points", xytext=(4, 4))
+pf_eval = exp / "postfilter" / "eval" / "metrics.json"
+pf_points = []
+if pf_eval.is_file():
+    pf_systems = json.loads(pf_eval.read_text())["systems"]
+    pf_points = sorted((float(n.rsplit("-w", 1)[1]), s) for n, s in pf_systems.items() if n.startswith("dnn+vawgan-w"))
+    ax.plot([s["gv_ratio"] for _, s in pf_points], [s["mcd_db"] for _, s in pf_points], "D-",
+            label="DNN + VAWGAN post-filter (pairs; weight)")
+    for w, s in pf_points:
+        ax.annotate(f"{w:g}", (s["gv_ratio"], s["mcd_db"]), textcoords="offset points", xytext=(4, -10))
+    if "dnn+natural-vawgan" in pf_systems:
+        s = pf_systems["dnn+natural-vawgan"]
+        ax.plot(s["gv_ratio"], s["mcd_db"], "x", ms=8, label="DNN + VAWGAN (natural speech only)")
 for name, marker in (("converted", "s"), ("converted+gv-pf", "^"), ("converted+ms-pf", "v")):
     if name in report:
         ax.plot(report[name]["gv_ratio"], report[name]["mcd_db"], marker, label=name.replace("converted", "DNN"))
@@ -60,4 +73,23 @@ if adv:
         ax.set_xlabel("step")
     fig.tight_layout()
     fig.savefig(out / "adv_curves.png", dpi=100)
-print(f"{out / 'tradeoff.png'}: {len(adv)} adversarial points")
+pf_runs = sorted(((float(d.name[5:]), d) for d in (exp / "postfilter").glob("adv-w*") if (d / "log.csv").is_file()))
+if pf_runs:
+    fig, axes = plt.subplots(len(pf_runs), 2, figsize=(10, 2.6 * len(pf_runs)), squeeze=False)
+    for row, (w, d) in zip(axes, pf_runs):
+        log = read_log(d / "log.csv")
+        steps = log["step"]
+        row[0].plot(steps, log["d_real"], label="D(x) natural", lw=0.6)
+        row[0].plot(steps, log["d_fake"], label="D(G(z)) post-filtered", lw=0.6)
+        row[0].set_title(f"post-filter, weight {w:g}: critic")
+        row[0].legend(fontsize=7)
+        adv_steps = [i for i, s in enumerate(log["stage"]) if s == "adv"]
+        row[1].plot([steps[i] for i in adv_steps], [log["nll"][i] for i in adv_steps], label="reconstruction (NLL)", lw=0.6)
+        row[1].plot([steps[i] for i in adv_steps], [log["adv_loss"][i] for i in adv_steps], label="L_adv", lw=0.6)
+        row[1].set_title(f"post-filter, weight {w:g}: decoder terms (adversarial stage)")
+        row[1].legend(fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(out / "pf_curves.png", dpi=100)
+print(f"{out / 'tradeoff.png'}: {len(adv)} adversarial converter points, {len(pf_points)} post-filter points")
