@@ -181,6 +181,37 @@ def test_report_in_the_parallel_layout(trained, tmp_path):
         build_conversion_report(exp, tmp_path / "r2", [TRAIN[0]])
 
 
+def test_report_plays_and_scores_extra_systems(trained, tmp_path):
+    """`vawgan report EXP --extra NAME=DIR`: e.g. the conversion enhanced by `vawgan enhance`."""
+    exp, _, _ = trained
+    r = runner.invoke(app, ["convert", str(_source(exp)),
+                            "-m", str(exp), "--ids", str(_ids(tmp_path, DEV)), "-o", str(tmp_path / "mine")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["report", str(exp), "-o", str(tmp_path / "rep"), "--ids", str(_ids(tmp_path, DEV)),
+                            "--extra", f"my system={tmp_path / 'mine'}", "--n-audio", "1"])
+    assert r.exit_code == 0, r.output
+    result = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert "my system" in result["systems"]
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert "<th>my system</th><th>natural target</th>" in page
+    assert (tmp_path / "rep" / "audio" / "extra0" / f"{DEV[0]}.wav").is_file()
+    r = runner.invoke(app, ["report", str(exp), "-o", str(tmp_path / "rep2"), "--ids", str(_ids(tmp_path, DEV)),
+                            "--extra", f"x={tmp_path / 'nothing'}"])
+    assert r.exit_code == 2 and "no features for 2 report prompt(s)" in r.output and "Traceback" not in r.output
+
+
+def _source(exp):
+    from vawgan_tts.converter import load_converter_config
+
+    return load_converter_config(exp / "config.toml").data.source
+
+
+def _ids(folder, ids):
+    path = folder / f"ids{len(ids)}.txt"
+    path.write_text("".join(f"{u}\n" for u in ids))
+    return path
+
+
 def test_gv_postfilter_brings_each_conversion_to_the_target_gv(trained, parallel):
     from vawgan_tts.features import speech_mask
 

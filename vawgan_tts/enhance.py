@@ -1,4 +1,6 @@
-"""Enhancement systems over features: what `vawgan synth --system` applies.
+"""Enhancement over features. First what `vawgan synth --system` applies (the enhancement VAWGAN's
+own layout, natural speech reconstructed); then what `vawgan enhance` applies to another system's
+output (:func:`output_enhancer`, :func:`enhance_corpus`: features or WAVs in, per-file failures).
 
   copy    the features unchanged (the vocoder alone)
   vae     encode c1..c39 (z = μ), decode with the decoder as it was after the VAE stage
