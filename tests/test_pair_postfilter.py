@@ -87,6 +87,10 @@ def test_residual_decoder_starts_from_the_system_frame():
     torch.nn.init.zeros_(last.bias)
     x = torch.randn(8, 5 * 39)
     assert torch.equal(task.reconstruct(x), x[:, 2 * 39 : 3 * 39])  # frame t of t-2..t+2
+    # the decoder reads the system's frames beside z: its output depends on the input even at z = 0
+    torch.nn.init.normal_(last.weight)
+    correction = task.generate(torch.zeros(8, 4), x) - task.centre(x)
+    assert not torch.allclose(correction[0], correction[1])
     plain = VAWGANPostfilterTask(VAWGANPostfilterConfig(context=2, hidden=(16,), latent=4, residual=False))
     assert plain.reconstruct(x).shape == (8, 39)
 

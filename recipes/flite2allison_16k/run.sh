@@ -93,7 +93,10 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   pf=$exp/postfilter
   cat lists/train.ids lists/dev.ids > "$exp/train_dev.ids"
   # The system's output on the training and dev prompts: what the post-filter learns from.
-  "$vawgan" convert "dump/$voice" -m "$exp" --ids "$exp/train_dev.ids" -o "$exp/converted_train"
+  if [ ! -f "$exp/converted_train/.complete" ]; then
+    "$vawgan" convert "dump/$voice" -m "$exp" --ids "$exp/train_dev.ids" -o "$exp/converted_train"
+    touch "$exp/converted_train/.complete"
+  fi
   start=$(date +%s)
   "$vawgan" train-postfilter "$exp/converted_train" dump/natural -o "$pf" --ids lists/train.ids \
     --dev-ids lists/dev.ids --config conf/postfilter.toml --jobs "$jobs" --overwrite
@@ -105,7 +108,10 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
     "$vawgan" train dump/natural -o exp/natural_vawgan --ids lists/train.ids --dev-ids lists/dev.ids \
       --config conf/natural_vawgan.toml --overwrite
   fi
-  "$vawgan" convert "dump/$voice" -m "$exp" --ids lists/eval.ids -o "$exp/converted_eval"
+  if [ ! -f "$exp/converted_eval/.complete" ]; then
+    "$vawgan" convert "dump/$voice" -m "$exp" --ids lists/eval.ids -o "$exp/converted_eval"
+    touch "$exp/converted_eval/.complete"
+  fi
   systems=(--generated "source=dump/$voice" --generated "dnn=$exp/converted_eval")
   for m in gv-pf ms-pf vae vawgan; do
     "$vawgan" enhance "$exp/converted_eval" -m "$pf" --method $m -o "$pf/eval/dnn+$m"
