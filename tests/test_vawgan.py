@@ -43,7 +43,7 @@ def test_encoder_gradient_in_adversarial_step_is_that_of_l_vae_alone(frames):
     ctx = RecordingContext(task.make_optimizers())
     x = frames[:128]
     torch.manual_seed(5)
-    task._adv_step(x, ctx)
+    task.train_step(x, "adv", ctx)
     adv = ctx.grads["vae"]
     # Same noise draws: the critic update draws (reparam, ε), the VAE update draws reparam once.
     torch.manual_seed(5)
@@ -142,7 +142,7 @@ def test_vae_step_loss_is_nll_plus_warmed_kl(frames):
     task = VAWGANTask(VAWGANConfig(kl_weight=2.0, kl_warmup_epochs=4.0))
     ctx = RecordingContext(task.make_optimizers())
     ctx.epoch_progress = 1.0
-    out = task._vae_step(frames[:64], ctx)
+    out = task.train_step(frames[:64], "vae", ctx)
     assert out["kl_weight"].item() == pytest.approx(0.5)
     assert out["vae_loss"].item() == pytest.approx(out["nll"].item() + 0.5 * out["kl"].item(), rel=1e-6)
 
@@ -175,7 +175,7 @@ def _decoder_after_one_adv_step(frames, adv_weight):
         z = task.vae.encode(x)[0]
         before = task.critic(task.vae.decode(z)).mean().item()
     torch.manual_seed(7)
-    out = task._adv_step(x, ctx)
+    out = task.train_step(x, "adv", ctx)
     with torch.no_grad():
         after = task.critic(task.vae.decode(z)).mean().item()
     return before, after, out
@@ -202,7 +202,7 @@ def test_adversarial_step_runs_n_critic_critic_updates(frames):
         def step(self, name, loss):
             counts[name] = counts.get(name, 0) + 1
 
-    task._adv_step(frames[:64], Counting(task.make_optimizers(), 0.0))
+    task.train_step(frames[:64], "adv", Counting(task.make_optimizers(), 0.0))
     assert counts == {"critic": 3, "vae": 1}
 
 
@@ -214,7 +214,7 @@ def test_adversarial_loss_and_its_balance_by_hand(frames):
     ctx = RecordingContext(task.make_optimizers())
     x = frames[:128]
     torch.manual_seed(11)
-    out = task._adv_step(x, ctx)
+    out = task.train_step(x, "adv", ctx)
     torch.manual_seed(11)
     with torch.no_grad():  # the critic update's draws: reparameterization, then the penalty's ε
         mu, logvar = task.vae.encode(x)
