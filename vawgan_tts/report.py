@@ -132,8 +132,9 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
             shutil.copy(Path(folder) / f"{utt}.wav", dst)
         columns.append((name, f"audio/extra{k}"))
     columns.append(("natural target", "audio/natural"))
+    notes = {**CONVERSION_NOTES, **{name: f"given with --extra ({folder})" for name, folder in (extra or {}).items()}}
     write_text_atomic(out_dir / "index.html", render_html(result, list(systems), listen, exp_dir, columns,
-                                                          notes=CONVERSION_NOTES, reference=None))
+                                                          notes=notes, reference=None))
     return result
 
 

@@ -85,7 +85,10 @@ if pf_runs:
         row[0].legend(fontsize=7)
         adv_steps = [i for i, s in enumerate(log["stage"]) if s == "adv"]
         row[1].plot([steps[i] for i in adv_steps], [log["nll"][i] for i in adv_steps], label="reconstruction (NLL)", lw=0.6)
-        row[1].plot([steps[i] for i in adv_steps], [log["adv_loss"][i] for i in adv_steps], label="L_adv", lw=0.6)
+        # L_adv = NLL − α·E[D(G(z))] with α = |NLL / E[D(G(z))]| is 0 in value by its scaling; what moves the
+        # decoder is its gradient, the reconstruction's minus the critic's at weight α: plot α·D(G(z)).
+        row[1].plot([steps[i] for i in adv_steps], [log["alpha"][i] * log["d_fake"][i] for i in adv_steps],
+                    label="α·D(G(z)): the adversarial part", lw=0.6)
         row[1].set_title(f"post-filter, weight {w:g}: decoder terms (adversarial stage)")
         row[1].legend(fontsize=7)
     for ax in axes[-1]:
