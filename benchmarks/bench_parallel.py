@@ -23,7 +23,7 @@ from pathlib import Path
 
 from common import REPO, table
 from vawgan_tts.alignment import align_corpus
-from vawgan_tts.config import ExtractConfig
+from vawgan_tts.extract import ExtractConfig
 from vawgan_tts.corpus import Flite, prepare_parallel_corpus
 from vawgan_tts.extract import run as extract
 

@@ -25,7 +25,8 @@ from vawgan_tts.cli.common import (
     print_dry_run,
     progress_bar,
 )
-from vawgan_tts.choices import CRITICS
+from vawgan_tts.choices import (CRITICS, IMAGE_ARCHS, IMAGE_DATASETS, LR_DECAYS, SEQ2SEQ_TASKS, SOURCE_TOKENIZERS, SPLITS,
+                                TARGET_TOKENIZERS)
 
 app = typer.Typer(
     help="Image VAE/GAN/WGAN, the 5×5 Gaussian-mixture WGAN study and seq2seq, on vawgan-tts's trainer core.",
@@ -42,10 +43,10 @@ seq_app = typer.Typer(help="Attention GRU seq2seq: grapheme-to-phoneme (CMUdict)
                       rich_markup_mode=None)
 app.add_typer(seq_app, name="seq2seq")
 
-Dataset = Enum("Dataset", {n: n for n in ("fashion-mnist", "mnist", "digits")}, type=str)
-Arch = Enum("Arch", {n: n for n in ("mlp", "conv")}, type=str)
+Dataset = Enum("Dataset", {n: n for n in IMAGE_DATASETS}, type=str)
+Arch = Enum("Arch", {n: n for n in IMAGE_ARCHS}, type=str)
 CriticKind = Enum("CriticKind", {c: c for c in CRITICS}, type=str)
-LrDecay = Enum("LrDecay", {c: c for c in ("none", "linear")}, type=str)
+LrDecay = Enum("LrDecay", {c: c for c in LR_DECAYS}, type=str)
 
 DataOption = Annotated[Optional[Dataset], typer.Option("--data", help="Image set [default: fashion-mnist].")]
 DataDirOption = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of the idx files (MNIST, or Fashion-MNIST elsewhere).")]
@@ -91,23 +92,23 @@ def image_vae(
     from vawgan_tts.gen.common import run_config
     from vawgan_tts.gen.image import ImageVAERun, train_image_vae
 
-    cfg = run_config(ImageVAERun, output, config, resume,
-                     data__dataset=_value(data), data__data_dir=data_dir and str(data_dir), data__limit=limit,
+    cfg = run_config(ImageVAERun, output, config, resume, **_image_data(data, data_dir, limit),
                      image_vae__arch=_value(arch), image_vae__latent=latent,
                      **_train_overrides("image_vae__epochs", epochs, batch_size, "image_vae__lr", lr, seed, device))
     trainer = train_image_vae(output, cfg, resume=resume, dry_run=dry_run, overwrite=overwrite)
     _finish(trainer, output, dry_run, f"image VAE ({cfg.image_vae.arch}, latent {cfg.image_vae.latent})")
 
 
-def _image_gan(loss: str, output, data, data_dir, limit, critic, n_critic, config, epochs, batch_size, lr, seed,
-               device, resume, overwrite, dry_run):
+def _image_data(data, data_dir, limit) -> dict:
+    return {"data__dataset": _value(data), "data__data_dir": data_dir and str(data_dir), "data__limit": limit}
+
+
+def _image_gan(loss: str, output: Path, *, config, resume: bool, overwrite: bool, dry_run: bool, overrides: dict):
+    """``gen image gan`` and ``wgan``: the same run with another loss; ``overrides`` as ``section__key``."""
     from vawgan_tts.gen.common import run_config
     from vawgan_tts.gen.image import ImageGANRun, train_image_gan
 
-    cfg = run_config(ImageGANRun, output, config, resume,
-                     data__dataset=_value(data), data__data_dir=data_dir and str(data_dir), data__limit=limit,
-                     image_gan__loss=loss, image_gan__critic=_value(critic), image_gan__n_critic=n_critic,
-                     **_train_overrides("image_gan__epochs", epochs, batch_size, "image_gan__lr", lr, seed, device))
+    cfg = run_config(ImageGANRun, output, config, resume, image_gan__loss=loss, **overrides)
     trainer = train_image_gan(output, cfg, resume=resume, dry_run=dry_run, overwrite=overwrite)
     what = "GAN" if loss == "gan" else f"WGAN ({cfg.image_gan.critic})"
     _finish(trainer, output, dry_run, what)
@@ -131,8 +132,9 @@ def image_gan(
     dry_run: DryRunOption = False,
 ):
     """Train an MLP GAN (z 100; G 128-256-512-1024; D 512-256-1); a 5×5 sample grid per epoch."""
-    _image_gan("gan", output, data, data_dir, limit, None, None, config, epochs, batch_size, lr, seed, device,
-               resume, overwrite, dry_run)
+    _image_gan("gan", output, config=config, resume=resume, overwrite=overwrite, dry_run=dry_run,
+               overrides=_image_data(data, data_dir, limit)
+               | _train_overrides("image_gan__epochs", epochs, batch_size, "image_gan__lr", lr, seed, device))
 
 
 @image_app.command("wgan")
@@ -155,8 +157,9 @@ def image_wgan(
     dry_run: DryRunOption = False,
 ):
     """Train the same networks as a WGAN (critic: weight clipping or gradient penalty)."""
-    _image_gan("wgan", output, data, data_dir, limit, critic, n_critic, config, epochs, batch_size, lr, seed,
-               device, resume, overwrite, dry_run)
+    _image_gan("wgan", output, config=config, resume=resume, overwrite=overwrite, dry_run=dry_run,
+               overrides=_image_data(data, data_dir, limit) | {"image_gan__critic": _value(critic), "image_gan__n_critic": n_critic}
+               | _train_overrides("image_gan__epochs", epochs, batch_size, "image_gan__lr", lr, seed, device))
 
 
 @app.command()
@@ -197,10 +200,10 @@ def toy(
     _finish(trainer, output, dry_run, f"toy WGAN ({cfg.toy.critic})")
 
 
-Seq2SeqTaskName = Enum("Seq2SeqTaskName", {n: n for n in ("g2p", "pairs")}, type=str)
-SrcTokens = Enum("SrcTokens", {n: n for n in ("char", "word", "ja")}, type=str)
-TgtTokens = Enum("TgtTokens", {n: n for n in ("char", "word")}, type=str)
-Split = Enum("Split", {n: n for n in ("train", "dev", "test")}, type=str)
+Seq2SeqTaskName = Enum("Seq2SeqTaskName", {n: n for n in SEQ2SEQ_TASKS}, type=str)
+SrcTokens = Enum("SrcTokens", {n: n for n in SOURCE_TOKENIZERS}, type=str)
+TgtTokens = Enum("TgtTokens", {n: n for n in TARGET_TOKENIZERS}, type=str)
+Split = Enum("Split", {n: n for n in SPLITS}, type=str)
 BeamOption = Annotated[int, typer.Option("--beam", min=1, help="Beam width; 1 is greedy decoding.")]
 
 

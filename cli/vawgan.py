@@ -69,7 +69,8 @@ def extract(
 ):
     """WORLD analysis + 39-dim mel-cepstra of every input, in parallel; resumable."""
     from vawgan_tts import extract as X
-    from vawgan_tts.config import ExtractConfig, load_section
+    from vawgan_tts.config import load_section
+    from vawgan_tts.extract import ExtractConfig
 
     options = load_section(
         config, "extract", ExtractConfig,

@@ -63,7 +63,7 @@ def flite2allison() -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def parallel(flite2allison, tmp_path_factory) -> tuple[Path, Path]:
     """(slt feature folder, Allison feature folder) of the eight ``PARALLEL_PROMPTS``."""
-    from vawgan_tts.config import ExtractConfig
+    from vawgan_tts.extract import ExtractConfig
     from vawgan_tts.corpus import Flite, prepare_parallel_corpus, read_transcripts
     from vawgan_tts.extract import run as extract
 

@@ -2,7 +2,8 @@ import dataclasses
 
 import pytest
 
-from vawgan_tts.config import ExtractConfig, from_dict, load_section, load_toml, save_toml
+from vawgan_tts.config import from_dict, load_section, load_toml, save_toml
+from vawgan_tts.extract import ExtractConfig
 from vawgan_tts.errors import VawganError
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vawgan_tts import extract as X
-from vawgan_tts.config import ExtractConfig
+from vawgan_tts.extract import ExtractConfig
 from vawgan_tts.errors import VawganError
 from vawgan_tts.evaluation import evaluate, parse_system
 from vawgan_tts.features import load_features, save_features

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import write_broken_files
 from vawgan_tts import extract as X
-from vawgan_tts.config import ExtractConfig
+from vawgan_tts.extract import ExtractConfig
 from vawgan_tts.errors import VawganError
 from vawgan_tts.features import FeatureStats, load_features, speech_mask
 

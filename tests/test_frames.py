@@ -8,7 +8,7 @@ import torch
 
 from vawgan_tts import extract as X
 from vawgan_tts.batching import TensorBatches
-from vawgan_tts.config import ExtractConfig
+from vawgan_tts.extract import ExtractConfig
 from vawgan_tts.data.frames import FrameBatches, frame_store, load_frames, normalize
 from vawgan_tts.errors import VawganError
 from vawgan_tts.features import FeatureStats

@@ -7,7 +7,7 @@ import torch
 from vawgan_tts.batching import TensorBatches
 from vawgan_tts.data.frames import denormalize, load_frames, normalize
 from vawgan_tts import extract as X
-from vawgan_tts.config import ExtractConfig
+from vawgan_tts.extract import ExtractConfig
 from vawgan_tts.features import FeatureStats
 from vawgan_tts.tasks.vawgan import VAWGANConfig, VAWGANTask
 from vawgan_tts.tasks.wgan import gradient_penalty

@@ -4,8 +4,7 @@ Public API. Torch-dependent parts are imported lazily so feature extraction stay
 """
 
 from .errors import VawganError
-from .config import ExtractConfig
-from .extract import collect_inputs, extract_file
+from .extract import ExtractConfig, collect_inputs, extract_file
 from .features import (
     FRAME_PERIOD_MS,
     MCEP_ORDER,

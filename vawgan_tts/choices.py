@@ -10,3 +10,12 @@ CONVERTER_POSTFILTERS = ("gv", "ms")  # `vawgan convert --postfilter`: on the co
 # `vawgan enhance --method`: what is applied to a system's output (docs/cli.md)
 ENHANCE_METHODS = ("vawgan", "vae", "gv-pf", "ms-pf")
 PAIR_POSTFILTER_METHODS = ENHANCE_METHODS
+# gen: the image sets and architectures, the toy WGAN's learning-rate decay, the seq2seq tasks and
+# the tokenizers a pairs task may use on each side (g2p uses letters and ARPAbet phones)
+IMAGE_DATASETS = ("fashion-mnist", "mnist", "digits")
+IMAGE_ARCHS = ("mlp", "conv")
+LR_DECAYS = ("none", "linear")
+SEQ2SEQ_TASKS = ("g2p", "pairs")
+SOURCE_TOKENIZERS = ("char", "word", "ja")
+TARGET_TOKENIZERS = ("char", "word")
+SPLITS = ("train", "dev", "test")

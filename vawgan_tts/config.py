@@ -17,8 +17,6 @@ from typing import Any, TypeVar
 import tomli_w
 
 from .errors import VawganError
-from .choices import F0_METHODS
-from .features import F0_CEIL_HZ, F0_FLOOR_HZ
 from .fileio import write_text_atomic
 
 T = TypeVar("T")
@@ -50,24 +48,6 @@ def _in_range(v, rule: str) -> bool:
         return v > float(rule[1:])
     lo, hi = rule.split("..")
     return float(lo) <= v <= float(hi)
-
-
-@dataclasses.dataclass(frozen=True)
-class ExtractConfig:
-    """WORLD analysis settings of ``vawgan extract``."""
-
-    fs: int | None = None  # resample to this rate (Hz); None keeps each file's own
-    f0_method: str = "harvest"
-    f0_floor: float = F0_FLOOR_HZ
-    f0_ceil: float = F0_CEIL_HZ
-
-    SECTION = "extract"
-
-    def __post_init__(self):
-        check_choice(self, "f0_method", F0_METHODS)
-        check_ranges(self, fs=">= 1000", f0_floor="> 0", f0_ceil="> 0")
-        if self.f0_ceil <= self.f0_floor:
-            raise VawganError(None, f"[extract] f0_ceil = {self.f0_ceil} must be above f0_floor = {self.f0_floor}")
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from .postfilters import corpus_ms_db, gv_postfilter, ms_postfilter
 from .synthesis import synthesize_corpus
 
 if TYPE_CHECKING:
-    from .config import ExtractConfig
+    from .extract import ExtractConfig
 
 PF_STATS = "postfilter_stats.npz"
 
@@ -170,9 +170,9 @@ def analysis_settings(exp_dir: str | Path) -> ExtractConfig:
     """The WORLD analysis settings a model's input features were extracted with (how `vawgan enhance`
     analyses WAVs): a pair post-filter's ``[extract]``, else the extraction folder's settings file of
     an enhancement VAWGAN (its sampling rate alone when that file is gone)."""
-    from .config import ExtractConfig, from_dict, load_section, load_toml
+    from .config import from_dict, load_section, load_toml
     from .experiment import CONFIG, experiment_feats, load_experiment_config, load_trained
-    from .extract import SETTINGS
+    from .extract import SETTINGS, ExtractConfig
     from .pair_postfilter import is_pair_postfilter
 
     exp_dir = Path(exp_dir)

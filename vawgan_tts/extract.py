@@ -17,8 +17,11 @@ import numpy as np
 
 from .audio import AUDIO_SUFFIXES, read_audio
 from .errors import VawganError
-from .config import ExtractConfig, load_section, save_toml
+from .choices import F0_METHODS
+from .config import check_choice, check_ranges, load_section, save_toml
 from .features import (
+    F0_CEIL_HZ,
+    F0_FLOOR_HZ,
     MODEL_DIM,
     FeatureStats,
     analyze,
@@ -33,6 +36,24 @@ FAILED = "failed.tsv"
 STATS = "stats.npz"
 SETTINGS = "extract.toml"  # the analysis settings, so later stages can analyse alike
 _UNSAFE = re.compile(r"[^\w.\-]+")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractConfig:
+    """WORLD analysis settings of ``vawgan extract``."""
+
+    fs: int | None = None  # resample to this rate (Hz); None keeps each file's own
+    f0_method: str = "harvest"
+    f0_floor: float = F0_FLOOR_HZ
+    f0_ceil: float = F0_CEIL_HZ
+
+    SECTION = "extract"
+
+    def __post_init__(self):
+        check_choice(self, "f0_method", F0_METHODS)
+        check_ranges(self, fs=">= 1000", f0_floor="> 0", f0_ceil="> 0")
+        if self.f0_ceil <= self.f0_floor:
+            raise VawganError(None, f"[extract] f0_ceil = {self.f0_ceil} must be above f0_floor = {self.f0_floor}")
 
 
 @dataclasses.dataclass(frozen=True)

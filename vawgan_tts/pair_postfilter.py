@@ -33,11 +33,11 @@ from .alignment import DEFAULT_BAND, align_corpus, save_alignments, source_time_
 from .batching import TensorBatches
 from .checkpoint import load_checkpoint
 from .choices import PAIR_POSTFILTER_METHODS
-from .config import ExtractConfig, check_ranges, from_dict, load_run_config, load_section, load_toml, save_toml
+from .config import check_ranges, from_dict, load_run_config, load_section, load_toml, save_toml
 from .converter import context_windows
 from .errors import VawganError
 from .experiment import DevMonitor, checkpoint_path, plot_experiment_curves
-from .extract import SETTINGS as EXTRACT_SETTINGS
+from .extract import SETTINGS as EXTRACT_SETTINGS, ExtractConfig
 from .features import Features, FeatureStats, check_uniform_settings, load_features, speech_mask
 from .fileio import atomic_path
 from .metrics import global_variance

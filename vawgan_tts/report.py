@@ -18,7 +18,8 @@ from typing import Callable, Sequence
 
 from . import extract as X
 from .choices import SYSTEMS
-from .config import ExtractConfig, load_section
+from .config import load_section
+from .extract import ExtractConfig
 from .enhance import make_system
 from .errors import VawganError
 from .evaluation import evaluate

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..choices import IMAGE_DATASETS
 from ..errors import VawganError
 
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-IMAGE_DATASETS = ("fashion-mnist", "mnist", "digits")
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot")
 IDX_FILES = {

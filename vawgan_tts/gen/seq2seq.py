@@ -21,7 +21,8 @@ import torch
 
 from ..batching import SequenceBatches
 from ..checkpoint import load_checkpoint
-from ..config import from_dict
+from ..choices import SEQ2SEQ_TASKS, SOURCE_TOKENIZERS, TARGET_TOKENIZERS
+from ..config import check_choice, from_dict
 from ..data.text import (EOS_ID, SOS_ID, Vocab, detokenize, load_cmudict, read_pairs_tsv, split_of,
                          tokenize)
 from ..errors import VawganError
@@ -33,7 +34,6 @@ from .common import METRICS, EpochRecord, save_run_config
 
 BEST = "best.pt"
 SPLITS = ("train", "dev", "test")
-TASKS = ("g2p", "pairs")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,10 +51,11 @@ class Seq2SeqDataConfig:
     SECTION = "data"
 
     def __post_init__(self):
-        if self.task not in TASKS:
-            raise VawganError(None, f"task {self.task!r}: choose g2p or pairs")
-        if self.split_by not in ("source", "target"):
-            raise VawganError(None, f"split_by {self.split_by!r}: choose source or target")
+        check_choice(self, "task", SEQ2SEQ_TASKS)
+        check_choice(self, "split_by", ("source", "target"))
+        if self.task == "pairs":
+            check_choice(self, "src_tokens", SOURCE_TOKENIZERS)
+            check_choice(self, "tgt_tokens", TARGET_TOKENIZERS)
 
     def tokenizers(self) -> tuple[str, str]:
         return ("letters", "space") if self.task == "g2p" else (self.src_tokens, self.tgt_tokens)

@@ -11,10 +11,6 @@ from torch import nn
 from .layers import mlp
 
 
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-
-
 class MLPVAE(nn.Module):
     """784 → 400 → (μ, log σ²) of ``latent`` → 400 → 784 logits (Kingma & Welling 2014)."""
 

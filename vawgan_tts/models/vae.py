@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .gaussian import reparameterize
 from .layers import mlp
 
 
@@ -42,9 +43,7 @@ class FrameVAE(nn.Module):
     def encoder_parameters(self) -> list[nn.Parameter]:
         return [*self.encoder.parameters(), *self.to_mu.parameters(), *self.to_logvar.parameters()]
 
-    @staticmethod
-    def sample(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+    sample = staticmethod(reparameterize)
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Deterministic reconstruction through z = μ (used for enhancement)."""

@@ -26,6 +26,7 @@ from ..models.frame_converter import FrameConverter
 from ..trainer import Stage, StepContext, adam
 from .dnn_converter import DNNConverterConfig
 from .wgan import critic_step, frozen
+from .base import TaskBase
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +51,7 @@ class AdversarialConverterConfig:
                      gp_lambda=">= 0", clip="> 0", critic_epochs=">= 0", adv_epochs=">= 0", n_critic=">= 1")
 
 
-class AdversarialConverterTask:
+class AdversarialConverterTask(TaskBase):
     name = "adversarial_converter"
     metric_names = ("loss", "mse", "adv_loss", "scale", "critic_loss", "d_real", "d_fake", "w_distance", "gp")
 
@@ -69,12 +70,6 @@ class AdversarialConverterTask:
         c = self.config
         return {"model": adam(self.model.parameters(), c.lr),
                 "critic": adam(self.critic.parameters(), c.critic_lr, tuple(c.critic_betas))}
-
-    def config_dict(self):
-        return to_dict(self.config)
-
-    def extra_state(self):
-        return self.extra
 
     def _critic_update(self, x: torch.Tensor, y: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
         with torch.no_grad():

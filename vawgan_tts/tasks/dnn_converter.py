@@ -11,9 +11,10 @@ import dataclasses
 
 import torch
 
-from ..config import check_choice, check_ranges, to_dict
+from ..config import check_choice, check_ranges
 from ..models.frame_converter import FrameConverter
 from ..trainer import Stage, StepContext, adam
+from .base import TaskBase
 
 
 OUTPUT_SCALES = ("dimension", "stream")
@@ -40,7 +41,7 @@ class DNNConverterConfig:
                      band="0..1")
 
 
-class DNNConverterTask:
+class DNNConverterTask(TaskBase):
     name = "dnn_converter"
     metric_names = ("loss",)
 
@@ -55,12 +56,6 @@ class DNNConverterTask:
 
     def make_optimizers(self):
         return {"model": adam(self.model.parameters(), self.config.lr)}
-
-    def config_dict(self):
-        return to_dict(self.config)
-
-    def extra_state(self):
-        return self.extra
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mean over the batch and the output dimensions of the squared error (normalized units)."""

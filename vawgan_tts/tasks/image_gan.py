@@ -9,10 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from ..choices import CRITICS
-from ..config import check_choice, check_ranges, to_dict
+from ..config import check_choice, check_ranges
 from ..models.image import Discriminator, Generator
 from ..trainer import Stage, StepContext, adam
 from .wgan import frozen, wgan_step
+from .base import TaskBase
 
 LOSSES = ("gan", "wgan")
 
@@ -42,7 +43,7 @@ def to_tanh_range(x: torch.Tensor) -> torch.Tensor:
     return x.float() / 127.5 - 1.0
 
 
-class ImageGANTask:
+class ImageGANTask(TaskBase):
     name = "image_gan"
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "critic_loss", "w_distance", "gp")
 
@@ -62,12 +63,6 @@ class ImageGANTask:
         betas = tuple(c.betas)
         return {"generator": adam(self.generator.parameters(), c.lr, betas),
                 "discriminator": adam(self.discriminator.parameters(), c.lr, betas)}
-
-    def config_dict(self):
-        return to_dict(self.config)
-
-    def extra_state(self):
-        return self.extra
 
     def sample(self, n: int, device=None) -> torch.Tensor:
         return self.generator(torch.randn(n, self.config.z_dim, device=device))

@@ -8,11 +8,14 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..config import check_choice, check_ranges, to_dict
-from ..models.image import ConvVAE, MLPVAE, reparameterize
+from ..choices import IMAGE_ARCHS
+from ..config import check_choice, check_ranges
+from ..models.gaussian import kl_to_standard_normal, reparameterize
+from ..models.image import ConvVAE, MLPVAE
 from ..trainer import Stage, StepContext, adam
+from .base import TaskBase
 
-ARCHS = ("mlp", "conv")
+ARCHS = IMAGE_ARCHS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +37,7 @@ def to_unit(x: torch.Tensor) -> torch.Tensor:
     return x.float() / 255.0
 
 
-class ImageVAETask:
+class ImageVAETask(TaskBase):
     name = "image_vae"
     metric_names = ("loss", "rec", "kl", "loss_per_pixel")
 
@@ -52,12 +55,6 @@ class ImageVAETask:
     def make_optimizers(self):
         return {"vae": adam(self.vae.parameters(), self.config.lr)}
 
-    def config_dict(self):
-        return to_dict(self.config)
-
-    def extra_state(self):
-        return self.extra
-
     def losses(self, x: torch.Tensor, sample: bool = True) -> dict[str, torch.Tensor]:
         """Per-image means over the batch: reconstruction −log p(x|z) (BCE summed over pixels),
         KL(q(z|x) ‖ N(0, I)), their sum (the negative ELBO) and that sum per pixel."""
@@ -65,7 +62,7 @@ class ImageVAETask:
         z = reparameterize(mu, logvar) if sample else mu
         logits = self.vae.decode(z)
         rec = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).mean()
-        kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp())).sum(1).mean()
+        kl = kl_to_standard_normal(mu, logvar).sum(1).mean()
         loss = rec + kl
         return {"loss": loss, "rec": rec, "kl": kl, "loss_per_pixel": loss / math.prod(self.shape)}
 

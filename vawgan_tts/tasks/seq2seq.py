@@ -7,10 +7,11 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
-from ..config import check_choice, check_ranges, to_dict
+from ..config import check_choice, check_ranges
 from ..data.text import PAD_ID
 from ..models.seq2seq import ATTENTIONS, Seq2Seq
 from ..trainer import Stage, StepContext, adam
+from .base import TaskBase
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Seq2SeqConfig:
                      patience=">= 1", lr_decay="0..1", max_minutes=">= 0", max_len=">= 1")
 
 
-class Seq2SeqTask:
+class Seq2SeqTask(TaskBase):
     name = "seq2seq"
     metric_names = ("loss", "tokens")
 
@@ -52,12 +53,6 @@ class Seq2SeqTask:
 
     def make_optimizers(self):
         return {"model": adam(self.model.parameters(), self.config.lr)}
-
-    def config_dict(self):
-        return to_dict(self.config)
-
-    def extra_state(self):
-        return self.extra
 
     def loss(self, batch, teacher_forcing: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean cross-entropy per target token (EOS included, padding not) and the token count."""

@@ -7,12 +7,13 @@ import dataclasses
 
 import torch
 
-from ..choices import CRITICS
-from ..config import check_choice, check_ranges, to_dict
+from ..choices import CRITICS, LR_DECAYS
+from ..config import check_choice, check_ranges
 from ..models.critic import Critic
 from ..models.layers import mlp
 from ..trainer import Stage, StepContext, adam
 from .wgan import wgan_step
+from .base import TaskBase
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,12 +36,12 @@ class ToyWGANConfig:
 
     def __post_init__(self):
         check_choice(self, "critic", CRITICS)
-        check_choice(self, "lr_decay", ("none", "linear"))
+        check_choice(self, "lr_decay", LR_DECAYS)
         check_ranges(self, clip="> 0", gp_lambda=">= 0", n_critic=">= 1", lr="> 0", betas="0..1", z_dim=">= 1",
                      hidden=">= 1", generator_hidden=">= 1", scale="> 0", epochs=">= 0")
 
 
-class ToyWGANTask:
+class ToyWGANTask(TaskBase):
     name = "toy_wgan"
     metric_names = ("critic_loss", "d_real", "d_fake", "w_distance", "gp", "g_loss")
 
@@ -58,12 +59,6 @@ class ToyWGANTask:
         c = self.config
         return {"generator": adam(self.generator.parameters(), c.lr, tuple(c.betas)),
                 "critic": adam(self.critic.parameters(), c.lr, tuple(c.betas))}
-
-    def config_dict(self):
-        return to_dict(self.config)
-
-    def extra_state(self):
-        return self.extra
 
     def sample(self, n: int, device=None) -> torch.Tensor:
         """``n`` generated points in data coordinates."""

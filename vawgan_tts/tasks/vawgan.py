@@ -18,11 +18,13 @@ import math
 import torch
 
 from ..choices import CRITICS, VAWGAN_STAGES
-from ..config import check_choice, check_ranges, to_dict
+from ..config import check_choice, check_ranges
 from ..features import MODEL_DIM
 from ..models.critic import Critic
+from ..models.gaussian import kl_to_standard_normal
 from ..models.vae import FrameVAE
 from ..trainer import Stage, StepContext, adam
+from .base import TaskBase
 from .wgan import critic_step, frozen
 
 LOG_2PI = math.log(2 * math.pi)
@@ -70,7 +72,7 @@ class VAWGANConfig:
         return tuple(Stage(name, epochs[name]) for name in VAWGAN_STAGES)
 
 
-class VAWGANTask:
+class VAWGANTask(TaskBase):
     name = "vawgan"
     metric_names = ("vae_loss", "nll", "kl", "kl_weight", "adv_loss", "critic_loss",
                     "d_real", "d_fake", "w_distance", "gp", "alpha")
@@ -94,12 +96,6 @@ class VAWGANTask:
             "vae": adam(self.vae.parameters(), c.lr),
             "critic": adam(self.critic.parameters(), c.critic_lr, tuple(c.critic_betas)),
         }
-
-    def config_dict(self):
-        return to_dict(self.config)
-
-    def extra_state(self):
-        return self.extra
 
     def train_step(self, batch, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
         return self._steps[stage](*self.pair(batch), ctx)
@@ -131,7 +127,7 @@ class VAWGANTask:
 
     def kl(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         """KL(q(z|x) ‖ N(0, I)) per latent dimension."""
-        return self._reduce(-0.5 * (1 + logvar - mu**2 - torch.exp(logvar)))
+        return self._reduce(kl_to_standard_normal(mu, logvar))
 
     def kl_weight(self, ctx: StepContext, stage: str) -> float:
         c = self.config
