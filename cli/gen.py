@@ -251,7 +251,7 @@ def seq2seq_eval(
     """PER/WER (g2p) or BLEU/chrF (pairs) on a split; EXP/eval.json and attention heat maps."""
     from rich.table import Table
 
-    from vawgan_tts.gen.seq2seq import evaluate_seq2seq
+    from vawgan_tts.gen.translate import evaluate_seq2seq
 
     with progress_bar("inputs") as progress:
         task = progress.add_task("decode", total=None)
@@ -288,7 +288,7 @@ def translate(
     import sys
 
     from vawgan_tts.cli.common import console, fail
-    from vawgan_tts.gen.seq2seq import load_translator, translate_lines
+    from vawgan_tts.gen.translate import load_translator, translate_lines
 
     if n_best > beam:
         raise fail(f"--n-best {n_best} needs --beam ≥ {n_best}")
