@@ -83,16 +83,27 @@ def test_unknown_dataset_folder_is_one_line(tmp_path):
     assert "no idx files" in r.output and str(tmp_path) in r.output
 
 
-def test_toy_linear_lr_decay_follows_the_position():
+def test_toy_linear_lr_decay_follows_the_position(tmp_path):
+    """The toy WGAN declares a linear decay; the trainer sets every rate before each step from the
+    position alone: lr · (1 − e / epochs)."""
     import torch
 
+    from vawgan_tts.batching import TensorBatches
     from vawgan_tts.tasks.toy_wgan import ToyWGANConfig, ToyWGANTask
-    from vawgan_tts.trainer import StepContext
+    from vawgan_tts.trainer import LinearDecay, Trainer, TrainerConfig
 
-    task = ToyWGANTask(ToyWGANConfig(critic="gp", lr=2e-4, lr_decay="linear", epochs=10))
-    ctx = StepContext(task.make_optimizers(), 0.0)
-    x = torch.randn(64, 2)
-    for progress, lr in ((0.0, 2e-4), (2.5, 1.5e-4), (9.5, 1e-5)):
-        ctx.epoch_progress = progress
-        task.train_step(x, "wgan", ctx)
-        assert all(abs(g["lr"] - lr) < 1e-12 for o in ctx.optimizers.values() for g in o.param_groups)
+    assert [LinearDecay(2e-4, 10).at(e) for e in (0.0, 2.5, 9.5, 12.0)] == pytest.approx([2e-4, 1.5e-4, 1e-5, 0.0])
+    task = ToyWGANTask(ToyWGANConfig(critic="gp", lr=2e-4, lr_decay="linear", epochs=2, n_critic=1))
+    seen = []
+    step = task.train_step
+
+    def recording(batch, stage, ctx):
+        seen.append((ctx.epoch_progress, [g["lr"] for o in ctx.optimizers.values() for g in o.param_groups]))
+        return step(batch, stage, ctx)
+
+    task.train_step = recording
+    batches = TensorBatches(torch.randn(256, 2), batch_size=64, drop_last=True)
+    Trainer(task, batches, tmp_path, TrainerConfig(batch_size=64, device="cpu"), progress=False).fit()
+    assert [p for p, _ in seen] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+    for progress, lrs in seen:
+        assert all(abs(lr - 2e-4 * (1 - progress / 2)) < 1e-12 for lr in lrs)

@@ -10,12 +10,14 @@ bucket); see docs/design.md for why the tasks are not wrapped in ``DistributedDa
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
 import torch
 import torch.distributed as dist
 
 from .errors import VawganError
+
+T = TypeVar("T")
 
 
 def world_size() -> int:
@@ -53,6 +55,36 @@ def local_device(device: torch.device) -> torch.device:
         torch.cuda.set_device(index)
         return torch.device("cuda", index)
     return device
+
+
+def choose_device(name: str) -> torch.device:
+    """``auto`` (CUDA when there is one), ``cpu`` or ``cuda``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise VawganError(None, "--device cuda: no CUDA device is available (use --device cpu or auto)")
+    if name not in ("cpu", "cuda"):
+        raise VawganError(None, f"--device {name!r}: choose auto, cpu or cuda")
+    return torch.device(name)
+
+
+def join(device_name: str) -> torch.device:
+    """The set-up every run does: this process's device, after joining the process group torchrun
+    describes (a no-op in a single process). Idempotent."""
+    device = choose_device(device_name)
+    init_from_env(device.type)
+    return local_device(device)
+
+
+def main_first(make: Callable[[bool], T]) -> T:
+    """``make(True)`` on rank 0, then, once rank 0 is done, ``make(False)`` on the other ranks: rank 0
+    builds what they then only read (a cache on disk)."""
+    if is_main():
+        out = make(True)
+        barrier()
+        return out
+    barrier()
+    return make(False)
 
 
 def barrier() -> None:

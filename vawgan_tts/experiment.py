@@ -28,7 +28,7 @@ from .errors import VawganError
 from .extract import read_manifest
 from .features import FeatureStats, check_uniform_settings
 from .tasks.vawgan import VAWGANConfig, VAWGANTask
-from .trainer import LOG_CSV, Trainer, TrainerConfig, choose_device, read_log, seed_everything
+from .trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 
 CONFIG = "config.toml"
 STATS = "stats.npz"
@@ -102,14 +102,10 @@ def train_vawgan(
     ids, dev_ids = split_dev(list(config.data.ids) or read_manifest(feats), config.data)
     fs, alpha, frame_period = check_uniform_settings(feats, ids + dev_ids)
     seed_everything(config.train.seed)
-    distributed.init_from_env(choose_device(config.train.device).type)
+    distributed.join(config.train.device)
     v = config.vawgan
     threshold = v.silence_threshold_db if v.drop_silence else None
-    if distributed.is_main():
-        store = frame_store(feats, ids, threshold)
-    distributed.barrier()
-    if not distributed.is_main():
-        store = frame_store(feats, ids, threshold, build=False)
+    store = distributed.main_first(lambda build: frame_store(feats, ids, threshold, build=build))
     continuing = resume or (stages is not None and list(stages)[0] != "vae")
     if continuing and (exp_dir / STATS).is_file():
         stats = FeatureStats.load(exp_dir / STATS)  # the normalization the earlier stages used

@@ -145,9 +145,7 @@ class DevMonitor:
             trainer.save(trainer.checkpoint_dir / BEST)
         else:
             self.since_best += 1
-            for opt in trainer.optimizers.values():
-                for group in opt.param_groups:
-                    group["lr"] *= self.config.lr_decay
+        trainer.report_loss(improved)
         lr = trainer.optimizers["model"].param_groups[0]["lr"]
         out_of_time = self.config.max_minutes > 0 and minutes >= self.config.max_minutes
         stop = self.since_best >= self.config.patience or out_of_time

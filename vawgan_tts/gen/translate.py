@@ -19,7 +19,8 @@ from ..errors import VawganError
 from ..fileio import write_text_atomic
 from ..models.seq2seq_decoding import Hypothesis, beam_search, greedy_decode
 from ..tasks.seq2seq import Seq2SeqConfig, Seq2SeqTask
-from ..trainer import CHECKPOINTS, LAST, choose_device
+from ..distributed import choose_device
+from ..trainer import CHECKPOINTS, LAST
 from .seq2seq import BEST
 
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from ..config import check_choice, check_ranges
 from ..data.text import PAD_ID
 from ..models.seq2seq import ATTENTIONS, Seq2Seq
-from ..trainer import Stage, StepContext, adam
+from ..trainer import PlateauDecay, Stage, StepContext, adam
 from .base import TaskBase
 
 
@@ -47,6 +47,7 @@ class Seq2SeqTask(TaskBase):
         self.model = Seq2Seq(len(src_vocab), len(tgt_vocab), config.emb, config.hidden, config.bidirectional,
                              config.attention, config.dropout)
         self.extra = {"src_vocab": list(src_vocab), "tgt_vocab": list(tgt_vocab), **(extra or {})}
+        self.lr_schedule = PlateauDecay(config.lr_decay)  # told the dev loss by the run's epoch hook
 
     def modules(self):
         return {"model": self.model}

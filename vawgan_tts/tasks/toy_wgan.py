@@ -11,7 +11,7 @@ from ..choices import CRITICS, LR_DECAYS
 from ..config import check_choice, check_ranges
 from ..models.critic import Critic
 from ..models.layers import mlp
-from ..trainer import Stage, StepContext, adam
+from ..trainer import LinearDecay, Stage, StepContext, adam
 from .wgan import wgan_step
 from .base import TaskBase
 
@@ -51,6 +51,7 @@ class ToyWGANTask(TaskBase):
         self.generator = mlp([config.z_dim, *(config.generator_hidden or config.hidden), 2])
         self.critic = Critic(2, config.hidden)
         self.extra = dict(extra or {})
+        self.lr_schedule = LinearDecay(config.lr, config.epochs) if config.lr_decay == "linear" else None
 
     def modules(self):
         return {"generator": self.generator, "critic": self.critic}
@@ -73,10 +74,5 @@ class ToyWGANTask(TaskBase):
 
     def train_step(self, x: torch.Tensor, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
         c = self.config
-        if c.lr_decay == "linear":  # from the position alone, so a resumed run continues the schedule
-            lr = c.lr * max(0.0, 1.0 - ctx.epoch_progress / c.epochs)
-            for opt in ctx.optimizers.values():
-                for group in opt.param_groups:
-                    group["lr"] = lr
         return wgan_step(self.critic, x / c.scale, lambda n: self._generate(n, x.device), ctx, "critic",
                          c.critic, c.gp_lambda, c.clip, c.n_critic)
