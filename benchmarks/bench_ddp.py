@@ -29,7 +29,7 @@ from common import demo_features, table
 def worker(feats: str, exp: str, batch: int, epochs: int, ids_file: str) -> None:
     import torch
 
-    from vawgan_tts.experiment import DataConfig, ExperimentConfig, train_vawgan
+    from vawgan_tts.runs.vawgan import DataConfig, ExperimentConfig, train_vawgan
     from vawgan_tts.tasks.vawgan import VAWGANConfig
     from vawgan_tts.trainer import TrainerConfig
 

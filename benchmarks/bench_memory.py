@@ -42,7 +42,7 @@ def sample():
         time.sleep(0.005)
 threading.Thread(target=sample, daemon=True).start()
 
-from vawgan_tts.experiment import DataConfig, ExperimentConfig, train_vawgan
+from vawgan_tts.runs.vawgan import DataConfig, ExperimentConfig, train_vawgan
 from vawgan_tts.tasks.vawgan import VAWGANConfig
 from vawgan_tts.trainer import TrainerConfig
 

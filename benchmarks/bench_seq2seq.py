@@ -19,7 +19,7 @@ import torch
 
 from vawgan_tts.batching import SequenceBatches
 from vawgan_tts.data.text import EOS_ID, SOS_ID, Vocab, tokenize
-from vawgan_tts.gen.seq2seq import Seq2SeqDataConfig, encode_pairs, raw_pairs, split_pairs
+from vawgan_tts.runs.seq2seq import Seq2SeqDataConfig, encode_pairs, raw_pairs, split_pairs
 from vawgan_tts.tasks.seq2seq import Seq2SeqConfig, Seq2SeqTask
 from vawgan_tts.trainer import Trainer, TrainerConfig, seed_everything
 

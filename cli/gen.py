@@ -89,8 +89,8 @@ def image_vae(
     dry_run: DryRunOption = False,
 ):
     """Train an image VAE (BCE + KL); grids, test loss and (latent 2) the latent map per epoch."""
-    from vawgan_tts.gen.common import run_config
-    from vawgan_tts.gen.image import ImageVAERun, train_image_vae
+    from vawgan_tts.runs.folder import run_config
+    from vawgan_tts.runs.image import ImageVAERun, train_image_vae
 
     cfg = run_config(ImageVAERun, output, config, resume, **_image_data(data, data_dir, limit),
                      image_vae__arch=_value(arch), image_vae__latent=latent,
@@ -105,8 +105,8 @@ def _image_data(data, data_dir, limit) -> dict:
 
 def _image_gan(loss: str, output: Path, *, config, resume: bool, overwrite: bool, dry_run: bool, overrides: dict):
     """``gen image gan`` and ``wgan``: the same run with another loss; ``overrides`` as ``section__key``."""
-    from vawgan_tts.gen.common import run_config
-    from vawgan_tts.gen.image import ImageGANRun, train_image_gan
+    from vawgan_tts.runs.folder import run_config
+    from vawgan_tts.runs.image import ImageGANRun, train_image_gan
 
     cfg = run_config(ImageGANRun, output, config, resume, image_gan__loss=loss, **overrides)
     trainer = train_image_gan(output, cfg, resume=resume, dry_run=dry_run, overwrite=overwrite)
@@ -182,8 +182,8 @@ def toy(
     dry_run: DryRunOption = False,
 ):
     """WGAN on the 5×5 mixture of Gaussians: snapshots with the critic's contour, modes captured."""
-    from vawgan_tts.gen.common import run_config
-    from vawgan_tts.gen.toy import ToyRun, train_toy
+    from vawgan_tts.runs.folder import run_config
+    from vawgan_tts.runs.toy import ToyRun, train_toy
 
     cfg = run_config(ToyRun, output, config, resume, toy__critic=_value(critic), toy__clip=clip,
                      toy__n_critic=n_critic, toy__lr_decay=_value(lr_decay),
@@ -228,8 +228,8 @@ def seq2seq_train(
     dry_run: DryRunOption = False,
 ):
     """Train an attention GRU encoder-decoder; early stopping on the dev loss (best.pt)."""
-    from vawgan_tts.gen.common import run_config
-    from vawgan_tts.gen.seq2seq import Seq2SeqRun, train_seq2seq
+    from vawgan_tts.runs.folder import run_config
+    from vawgan_tts.runs.seq2seq import Seq2SeqRun, train_seq2seq
 
     cfg = run_config(Seq2SeqRun, output, config, resume, data__task=_value(task), data__pairs=pairs and str(pairs),
                      data__src_tokens=_value(src_tokens), data__tgt_tokens=_value(tgt_tokens), data__limit=limit,
@@ -251,7 +251,7 @@ def seq2seq_eval(
     """PER/WER (g2p) or BLEU/chrF (pairs) on a split; EXP/eval.json and attention heat maps."""
     from rich.table import Table
 
-    from vawgan_tts.gen.translate import evaluate_seq2seq
+    from vawgan_tts.runs.translate import evaluate_seq2seq
 
     with progress_bar("inputs") as progress:
         task = progress.add_task("decode", total=None)
@@ -288,7 +288,7 @@ def translate(
     import sys
 
     from vawgan_tts.cli.common import console, fail
-    from vawgan_tts.gen.translate import load_translator, translate_lines
+    from vawgan_tts.runs.translate import load_translator, translate_lines
 
     if n_best > beam:
         raise fail(f"--n-best {n_best} needs --beam ≥ {n_best}")

@@ -163,14 +163,13 @@ def train(
     dry_run: DryRunOption = False,
 ):
     """Train VAWGAN: the VAE, then the critic, then both adversarially."""
-    from vawgan_tts.experiment import CONFIG, load_experiment_config, train_vawgan
+    from vawgan_tts.runs.folder import run_config
+    from vawgan_tts.runs.vawgan import ExperimentConfig, train_vawgan
 
     stages = None if stage.value == "all" else [stage.value]
     # Later stages and --resume start from the experiment's own configuration unless --config.
-    continuing = (resume or stages not in (None, ["vae"])) and (output / CONFIG).is_file()
-    base = config if config is not None or not continuing else output / CONFIG
-    cfg = load_experiment_config(
-        base,
+    cfg = run_config(
+        ExperimentConfig, output, config, resume or stages not in (None, ["vae"]), ignore=("extract",),
         data__feats=str(feats), data__ids=read_id_list(ids), data__dev_ids=read_id_list(dev_ids),
         vawgan__vae_epochs=vae_epochs, vawgan__critic_epochs=critic_epochs, vawgan__adv_epochs=adv_epochs,
         vawgan__critic=critic and critic.value, vawgan__lr=lr,
@@ -235,7 +234,7 @@ def train_converter(
     adv_weight: Annotated[Optional[float], typer.Option("--adv-weight", min=0.0, help="w_d, the adversarial term's weight relative to the MSE [default: the config's [adv], 1].")] = None,
 ):
     """Train a parallel DNN converter (MLPG output) with rounds of DTW alignment and training."""
-    from vawgan_tts.converter import CONFIG, load_converter_config, train_adversarial, train_converter as run
+    from vawgan_tts.runs.converter import CONFIG, load_converter_config, train_adversarial, train_converter as run
 
     cfg = load_converter_config(
         config, data__source=str(source), data__target=str(target), data__ids=read_id_list(ids),
@@ -261,7 +260,7 @@ def convert(
     adversarial: Annotated[Optional[float], typer.Option("--adversarial", min=0.0, metavar="W", help="Use the adversarial converter trained with w_d = W (EXP/adv-w<W>/) [default: the DNN].")] = None,
 ):
     """Convert a source speaker's features to the target speaker's and write WAVs through WORLD."""
-    from vawgan_tts.converter import Converter
+    from vawgan_tts.runs.converter import Converter
 
     transform = Converter(model, postfilter=postfilter and postfilter.value, adversarial=adversarial)
     n = _synthesize(feats, output, ids, transform, "convert")
@@ -286,7 +285,7 @@ def train_postfilter(
     overwrite: OverwriteOption = False,
 ):
     """Train a VAWGAN post-filter on (system output, natural) pairs of the same prompts, aligned by DTW."""
-    from vawgan_tts.pair_postfilter import CONFIG, load_pair_postfilter_config, train_adversarial_weight, train_pair_postfilter
+    from vawgan_tts.runs.pair_postfilter import CONFIG, load_pair_postfilter_config, train_adversarial_weight, train_pair_postfilter
 
     cfg = load_pair_postfilter_config(
         config, data__system=str(system), data__natural=str(natural), data__ids=read_id_list(ids),
@@ -377,7 +376,7 @@ def report(
 
     For a converter (from `vawgan train-converter`): the source voice, the conversion and the natural
     target of each held-out prompt side by side, aligned by DTW."""
-    from vawgan_tts.converter import is_converter
+    from vawgan_tts.runs.converter import is_converter
     from vawgan_tts.errors import VawganError
     from vawgan_tts.evaluation import parse_system
     from vawgan_tts.report import REPORT_SYSTEMS, build_conversion_report, build_report

@@ -142,7 +142,7 @@ def test_report_from_another_folder_finds_the_features(feats, tmp_path, monkeypa
 
 
 def test_dev_set_loss_per_epoch_and_best_checkpoints(feats, tmp_path):
-    from vawgan_tts.experiment import DataConfig, split_dev
+    from vawgan_tts.runs.vawgan import DataConfig, split_dev
 
     ids = [f"u{i:02d}" for i in range(25)]
     train, dev = split_dev(ids, DataConfig(dev_share=0.1))

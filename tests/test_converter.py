@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from vawgan_tts import metrics as M
 from vawgan_tts.alignment import align_utterance
 from vawgan_tts.cli.vawgan import app
-from vawgan_tts.converter import Converter, context_windows, load_converter_config, train_converter
+from vawgan_tts.runs.converter import Converter, context_windows, load_converter_config, train_converter
 from vawgan_tts.errors import VawganError
 from vawgan_tts.f0 import LogF0Stats, convert_f0
 from vawgan_tts.features import load_features
@@ -201,7 +201,7 @@ def test_report_plays_and_scores_extra_systems(trained, tmp_path):
 
 
 def _source(exp):
-    from vawgan_tts.converter import load_converter_config
+    from vawgan_tts.runs.converter import load_converter_config
 
     return load_converter_config(exp / "config.toml").data.source
 
@@ -238,7 +238,7 @@ def test_ms_postfilter_uses_the_converters_own_statistics(trained):
 
 
 def test_adversarial_converter_warm_starts_from_the_dnn(trained, parallel):
-    from vawgan_tts.converter import train_adversarial
+    from vawgan_tts.runs.converter import train_adversarial
     from vawgan_tts.tasks.adversarial_converter import AdversarialConverterConfig
     from vawgan_tts.trainer import read_log
 

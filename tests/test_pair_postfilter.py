@@ -14,7 +14,7 @@ from vawgan_tts.cli.vawgan import app
 from vawgan_tts.enhance import output_enhancer
 from vawgan_tts.errors import VawganError
 from vawgan_tts.features import load_features, save_features, speech_mask
-from vawgan_tts.pair_postfilter import (PairPostfilter, load_pair_postfilter_config, train_adversarial_weight,
+from vawgan_tts.runs.pair_postfilter import (PairPostfilter, load_pair_postfilter_config, train_adversarial_weight,
                                         train_pair_postfilter)
 from vawgan_tts.postfilters import StatisticalPostfilter
 from vawgan_tts.tasks.vawgan_postfilter import VAWGANPostfilterConfig, VAWGANPostfilterTask

@@ -11,7 +11,7 @@ from vawgan_tts.batching import SequenceBatches
 from vawgan_tts.data.text import (EOS_ID, SOS_ID, UNK_ID, Vocab, clean_text, load_cmudict, parse_edict,
                                   read_pairs_tsv, split_of, tokenize)
 from vawgan_tts.errors import VawganError
-from vawgan_tts.gen.translate import g2p_scores, load_translator
+from vawgan_tts.runs.translate import g2p_scores, load_translator
 from vawgan_tts.models.seq2seq_decoding import beam_search, greedy_decode
 from vawgan_tts.trainer import read_log
 

@@ -41,7 +41,8 @@ class ModelEnhancer:
     """Reconstruct c1..c39 through a trained VAE's z = μ."""
 
     def __init__(self, exp_dir: str | Path, stage: str, checkpoint: str = "last"):
-        from .experiment import checkpoint_path, load_trained
+        from .runs.folder import checkpoint_path
+        from .runs.vawgan import load_trained
 
         self.task, self.stats, self.extra = load_trained(exp_dir, stage, checkpoint)
         self.source = checkpoint_path(exp_dir, stage, checkpoint)
@@ -72,7 +73,8 @@ def postfilter_stats(exp_dir: str | Path, vae: ModelEnhancer) -> dict[str, np.nd
     if cache.is_file() and cache.stat().st_mtime >= vae.source.stat().st_mtime:
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}
-    from .experiment import CONFIG, experiment_feats, load_experiment_config
+    from .runs.folder import CONFIG
+    from .runs.vawgan import experiment_feats, load_experiment_config
 
     cfg = load_experiment_config(exp_dir / CONFIG)
     feats_dir, threshold = experiment_feats(exp_dir, cfg), cfg.vawgan.silence_threshold_db
@@ -130,7 +132,7 @@ def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last", 
     the output as it is; the GV post-filter to its training set's natural GV; the MS post-filter only
     with ``system_feats``, the system's output on training prompts, whose MS it undoes."""
     from .choices import ENHANCE_METHODS
-    from .pair_postfilter import PairPostfilter, is_pair_postfilter, natural_and_system_stats
+    from .runs.pair_postfilter import PairPostfilter, is_pair_postfilter, natural_and_system_stats
     from .postfilters import StatisticalPostfilter
 
     if method not in ENHANCE_METHODS:
@@ -143,7 +145,8 @@ def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last", 
     enhancer = ModelEnhancer(exp_dir, "adv" if method == "vawgan" else "vae", checkpoint)
     if method in ("vae", "vawgan"):
         return enhancer
-    from .experiment import CONFIG, experiment_feats, load_experiment_config
+    from .runs.folder import CONFIG
+    from .runs.vawgan import experiment_feats, load_experiment_config
 
     cfg = load_experiment_config(Path(exp_dir) / CONFIG)
     stats = natural_and_system_stats(experiment_feats(exp_dir, cfg), None, cfg.data.ids)
@@ -171,9 +174,10 @@ def analysis_settings(exp_dir: str | Path) -> ExtractConfig:
     analyses WAVs): a pair post-filter's ``[extract]``, else the extraction folder's settings file of
     an enhancement VAWGAN (its sampling rate alone when that file is gone)."""
     from .config import from_dict, load_section, load_toml
-    from .experiment import CONFIG, experiment_feats, load_experiment_config, load_trained
+    from .runs.folder import CONFIG
+    from .runs.vawgan import experiment_feats, load_experiment_config, load_trained
     from .extract import SETTINGS, ExtractConfig
-    from .pair_postfilter import is_pair_postfilter
+    from .runs.pair_postfilter import is_pair_postfilter
 
     exp_dir = Path(exp_dir)
     if is_pair_postfilter(exp_dir):

@@ -41,7 +41,8 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
                  on_progress: Callable[[str], None] | None = None) -> dict:
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
     if feats_dir is None:
-        from .experiment import CONFIG, experiment_feats, load_experiment_config
+        from .runs.folder import CONFIG
+        from .runs.vawgan import experiment_feats, load_experiment_config
 
         feats_dir = experiment_feats(exp_dir, load_experiment_config(exp_dir / CONFIG))
     feats_dir = Path(feats_dir)
@@ -90,7 +91,7 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     recording of each prompt, side by side; metrics with DTW alignment to the natural recording.
     ``extra``: name → folder of further systems' ``<id>.npz`` and ``<id>.wav`` (e.g. the converter's
     output enhanced by `vawgan enhance`), evaluated and played beside the others."""
-    from .converter import CONFIG, Converter
+    from .runs.converter import CONFIG, Converter
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
     converter = Converter(exp_dir)

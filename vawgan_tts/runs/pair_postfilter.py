@@ -29,23 +29,22 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .alignment import DEFAULT_BAND, align_corpus, save_alignments, source_time_map
-from .batching import TensorBatches
-from .checkpoint import load_checkpoint
-from .choices import PAIR_POSTFILTER_METHODS
-from .config import check_ranges, from_dict, load_run_config, load_section, load_toml, save_toml
+from ..alignment import DEFAULT_BAND, align_corpus, save_alignments, source_time_map
+from ..batching import TensorBatches
+from ..checkpoint import load_checkpoint
+from ..choices import PAIR_POSTFILTER_METHODS
+from ..config import check_ranges, from_dict, load_run_config, load_section, load_toml, save_toml
+from ..errors import VawganError
+from ..extract import SETTINGS as EXTRACT_SETTINGS, ExtractConfig
+from ..features import Features, FeatureStats, check_uniform_settings, load_features, speech_mask
+from ..fileio import atomic_path
+from ..metrics import global_variance
+from ..postfilters import StatisticalPostfilter, corpus_ms_db
+from ..tasks.vawgan_postfilter import VAWGANPostfilterConfig, VAWGANPostfilterTask
+from ..trainer import Trainer, TrainerConfig, seed_everything
 from .converter import context_windows
-from .errors import VawganError
-from .experiment import DevMonitor, checkpoint_path, plot_experiment_curves
-from .extract import SETTINGS as EXTRACT_SETTINGS, ExtractConfig
-from .features import Features, FeatureStats, check_uniform_settings, load_features, speech_mask
-from .fileio import atomic_path
-from .metrics import global_variance
-from .postfilters import StatisticalPostfilter, corpus_ms_db
-from .tasks.vawgan_postfilter import VAWGANPostfilterConfig, VAWGANPostfilterTask
-from .trainer import Trainer, TrainerConfig, seed_everything
-
-CONFIG = "config.toml"
+from .folder import CONFIG, checkpoint_path, refuse_existing
+from .vawgan import DevMonitor, plot_experiment_curves
 ALIGN = "align.npz"
 STATS = "stats.npz"
 PF_STATS = "postfilter_stats.npz"
@@ -136,8 +135,7 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
     left out. Returns ``{"aligned", "failed", "train_frames", "dev_frames"}``."""
     exp_dir = Path(exp_dir)
     data = config.data
-    if (exp_dir / CONFIG).is_file() and not overwrite:
-        raise VawganError(exp_dir, "already holds a post-filter; give --overwrite to train it again")
+    refuse_existing(exp_dir, "post-filter", overwrite)
     ids, dev_ids, settings = _check_data(data, say)
     system, natural = Path(data.system), Path(data.natural)
     aligned, failed = align_corpus(system, natural, ids + dev_ids, data.band, jobs=jobs)
@@ -192,7 +190,7 @@ def train_adversarial_weight(exp_dir: str | Path, adv_weight: float, progress: b
     shutil.copyfile(vae, out / "checkpoints" / vae.name)
     data = config.data
     stats = FeatureStats.load(exp_dir / STATS)
-    from .alignment import load_alignments
+    from ..alignment import load_alignments
 
     aligned = load_alignments(exp_dir / ALIGN)
     x, y = _pairs(Path(data.system), Path(data.natural), aligned, [u for u in data.ids if u in aligned], stats, cfg.context)

@@ -19,21 +19,19 @@ from typing import Sequence
 
 import torch
 
-from . import distributed
-from .choices import CHECKPOINTS
-from .checkpoint import load_checkpoint
-from .config import check_ranges, from_dict, load_run_config, save_toml
-from .data.frames import FrameBatches, frame_store, load_frames, normalize
-from .errors import VawganError
-from .extract import read_manifest
-from .features import FeatureStats, check_uniform_settings
-from .tasks.vawgan import VAWGANConfig, VAWGANTask
-from .trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
+from .. import distributed
+from ..checkpoint import load_checkpoint
+from ..config import check_ranges, from_dict, load_run_config
+from ..data.frames import FrameBatches, frame_store, load_frames, normalize
+from ..errors import VawganError
+from ..extract import read_manifest
+from ..features import FeatureStats, check_uniform_settings
+from ..tasks.vawgan import VAWGANConfig, VAWGANTask
+from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
+from .folder import BEST_SUFFIX, CONFIG, checkpoint_path, fit
 
-CONFIG = "config.toml"
 STATS = "stats.npz"
 DEV_JSON = "dev.json"
-BEST_SUFFIX = "_best"
 BEST_STAGES = ("vae", "adv")  # the critic stage leaves the VAE as it is: its best is its last
 
 
@@ -118,17 +116,11 @@ def train_vawgan(
         dev = torch.from_numpy(normalize(load_frames(feats, dev_ids, threshold), stats))
         hooks = [DevMonitor(exp_dir, dev, keep_old=resume), *hooks]
     trainer = Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks)
-    if not dry_run and distributed.is_main():
-        exp_dir.mkdir(parents=True, exist_ok=True)
-        stats.save(exp_dir / STATS)
-        # The feature folder as an absolute path: `report`, `synth` run from anywhere find it.
-        save_toml(exp_dir / CONFIG, {"train": config.train, "vawgan": config.vawgan,
-                                     "data": dataclasses.replace(config.data, feats=str(feats.resolve()), ids=tuple(ids),
-                                                                 dev_ids=tuple(dev_ids))})
-    trainer.fit(stages, resume=resume, dry_run=dry_run, overwrite=overwrite)
-    if not dry_run and distributed.is_main():
-        plot_experiment_curves(exp_dir)
-    return trainer
+    # The feature folder as an absolute path: `report`, `synth` run from anywhere find it.
+    tables = {"train": config.train, "vawgan": config.vawgan,
+              "data": dataclasses.replace(config.data, feats=str(feats.resolve()), ids=tuple(ids), dev_ids=tuple(dev_ids))}
+    return fit(trainer, exp_dir, tables, stages, resume=resume, dry_run=dry_run, overwrite=overwrite,
+               before_fit=lambda: stats.save(exp_dir / STATS), curves=lambda log: plot_experiment_curves(exp_dir, log))
 
 
 def experiment_feats(exp_dir: str | Path, config: ExperimentConfig) -> Path:
@@ -141,11 +133,12 @@ def experiment_feats(exp_dir: str | Path, config: ExperimentConfig) -> Path:
     return feats
 
 
-def plot_experiment_curves(exp_dir: str | Path) -> list[Path]:
-    from .plots import plot_critic_curves, plot_training_curves
+def plot_experiment_curves(exp_dir: str | Path, log: dict | None = None) -> list[Path]:
+    """``curves.png`` (VAE and adversarial terms) and ``critic.png`` (D(x), D(G(z)), W, penalty)."""
+    from ..plots import plot_critic_curves, plot_training_curves
 
     exp_dir = Path(exp_dir)
-    log = read_log(exp_dir / LOG_CSV)
+    log = log if log is not None else read_log(exp_dir / LOG_CSV)
     return [plot_training_curves(log, exp_dir / "curves.png"), plot_critic_curves(log, exp_dir / "critic.png")]
 
 
@@ -157,7 +150,7 @@ class DevMonitor:
 
     def __init__(self, exp_dir: Path, dev, keep_old: bool):
         """``dev``: a batch as the task's training batches are (frames, or (input, target) pairs)."""
-        from .gen.common import EpochRecord
+        from .folder import EpochRecord
 
         self.dev = dev
         self.record = EpochRecord(exp_dir / DEV_JSON, keep_old=keep_old)
@@ -186,17 +179,6 @@ class DevMonitor:
             trainer.save(trainer.checkpoint_dir / f"{stage}{BEST_SUFFIX}.pt")
             entry["best"] = True
         self.record.add(entry)
-
-
-def checkpoint_path(exp_dir: str | Path, stage: str, which: str = "last") -> Path:
-    """The checkpoint of ``stage``: where it ended (``last``) or its best dev epoch (``best``)."""
-    if which not in CHECKPOINTS:
-        raise VawganError(None, f"checkpoint {which!r}: choose from {', '.join(CHECKPOINTS)}")
-    path = Path(exp_dir) / "checkpoints" / (f"{stage}.pt" if which == "last" else f"{stage}{BEST_SUFFIX}.pt")
-    if which == "best" and not path.is_file():
-        raise VawganError(path, f"no best checkpoint of stage {stage!r}: it is kept when training has a dev set "
-                                "(--dev-ids, or [data] dev_share > 0 with enough utterances)")
-    return path
 
 
 def load_trained(exp_dir: str | Path, stage: str, which: str = "last") -> tuple[VAWGANTask, FeatureStats, dict]:

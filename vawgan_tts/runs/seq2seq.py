@@ -28,8 +28,8 @@ from ..data.text import (EOS_ID, SOS_ID, Vocab, load_cmudict, read_pairs_tsv, sp
 from ..errors import VawganError
 from ..fileio import write_text_atomic
 from ..tasks.seq2seq import Seq2SeqConfig, Seq2SeqTask
-from ..trainer import CHECKPOINTS, LAST, LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
-from .common import METRICS, EpochRecord, save_run_config
+from ..trainer import CHECKPOINTS, LAST, Trainer, TrainerConfig, seed_everything
+from .folder import METRICS, EpochRecord, fit
 
 BEST = "best.pt"
 
@@ -187,19 +187,20 @@ def train_seq2seq(exp_dir: str | Path, cfg: Seq2SeqRun, resume: bool = False, dr
                           shuffle=False)
     hooks = [] if dry_run else [DevMonitor(exp_dir, dev, cfg.seq2seq, resume)]
     trainer = Trainer(task, train, exp_dir, cfg.train, progress=progress, hooks=hooks)
-    if not dry_run and trainer.is_main:
-        save_run_config(exp_dir, cfg)
-        if not resume:
-            for s, pairs in splits.items():
-                write_split(exp_dir / "data" / f"{s}.tsv", pairs)
-    trainer.fit(resume=resume, dry_run=dry_run, overwrite=overwrite)
-    if not dry_run and trainer.is_main:
-        from ..plots import plot_curves
 
+    def write_splits():
+        if not resume:
+            for name, pairs in splits.items():
+                write_split(exp_dir / "data" / f"{name}.tsv", pairs)
+
+    def curves(log):
         import json
 
+        from ..plots import plot_curves
+
         rows = json.loads((exp_dir / METRICS).read_text())["epochs"]
-        plot_curves(read_log(exp_dir / LOG_CSV), [("cross-entropy per token (nats)", ("loss",))],
-                    exp_dir / "curves.png",
+        plot_curves(log, [("cross-entropy per token (nats)", ("loss",))], exp_dir / "curves.png",
                     {"dev loss": (np.array([r["step"] for r in rows]), np.array([r["dev_loss"] for r in rows]))})
-    return trainer
+
+    return fit(trainer, exp_dir, cfg, resume=resume, dry_run=dry_run, overwrite=overwrite, curves=curves,
+               before_fit=write_splits)

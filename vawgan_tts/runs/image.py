@@ -23,8 +23,8 @@ from ..data.images import ImageSet, load_image_set
 from ..errors import VawganError
 from ..tasks.image_gan import ImageGANConfig, ImageGANTask
 from ..tasks.image_vae import ImageVAEConfig, ImageVAETask, to_unit
-from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
-from .common import METRICS, EpochRecord, is_last_epoch, save_run_config
+from ..trainer import Trainer, TrainerConfig, seed_everything
+from .folder import METRICS, EpochRecord, is_last_epoch, fit
 
 FIXED_NOISE_SEED = 4321
 
@@ -149,17 +149,13 @@ class GANEpochOutputs:
 
 def _fit(exp_dir: Path, cfg, task, train: ImageSet, hooks, resume, dry_run, overwrite, progress, panels,
          extra_curves=None) -> Trainer:
+    from ..plots import plot_curves
+
     batches = TensorBatches(torch.from_numpy(train.images), batch_size=cfg.train.batch_size,
                             drop_last=len(train.images) > cfg.train.batch_size)
     trainer = Trainer(task, batches, exp_dir, cfg.train, progress=progress, hooks=[] if dry_run else hooks)
-    if not dry_run and trainer.is_main:
-        save_run_config(exp_dir, cfg)
-    trainer.fit(resume=resume, dry_run=dry_run, overwrite=overwrite)
-    if not dry_run and trainer.is_main:
-        from ..plots import plot_curves
-
-        plot_curves(read_log(exp_dir / LOG_CSV), panels, exp_dir / "curves.png", extra_curves() if extra_curves else None)
-    return trainer
+    return fit(trainer, exp_dir, cfg, resume=resume, dry_run=dry_run, overwrite=overwrite,
+               curves=lambda log: plot_curves(log, panels, exp_dir / "curves.png", extra_curves() if extra_curves else None))
 
 
 def train_image_vae(exp_dir: str | Path, cfg: ImageVAERun, resume: bool = False, dry_run: bool = False,

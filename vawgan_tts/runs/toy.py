@@ -20,8 +20,8 @@ import torch
 from ..batching import TensorBatches
 from ..data.toy import GRID, gaussian_grid, grid_modes, mode_metrics
 from ..tasks.toy_wgan import ToyWGANConfig, ToyWGANTask
-from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
-from .common import METRICS, EpochRecord, is_last_epoch, save_run_config
+from ..trainer import Trainer, TrainerConfig, seed_everything
+from .folder import METRICS, EpochRecord, is_last_epoch, fit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,13 +94,8 @@ def train_toy(exp_dir: str | Path, cfg: ToyRun, resume: bool = False, dry_run: b
     batches = TensorBatches(torch.from_numpy(x), batch_size=cfg.train.batch_size, drop_last=True)
     hooks = [] if dry_run else [ToySnapshots(exp_dir, cfg, resume)]
     trainer = Trainer(task, batches, exp_dir, cfg.train, progress=progress, hooks=hooks)
-    if not dry_run and trainer.is_main:
-        save_run_config(exp_dir, cfg)
-    trainer.fit(resume=resume, dry_run=dry_run, overwrite=overwrite)
-    if not dry_run and trainer.is_main:
-        from ..plots import plot_curves
+    from ..plots import plot_curves
 
-        plot_curves(read_log(exp_dir / LOG_CSV), [("critic", ("d_real", "d_fake", "w_distance")),
-                                                  ("generator", ("g_loss",)), ("penalty", ("gp",))],
-                    exp_dir / "curves.png")
-    return trainer
+    panels = [("critic", ("d_real", "d_fake", "w_distance")), ("generator", ("g_loss",)), ("penalty", ("gp",))]
+    return fit(trainer, exp_dir, cfg, resume=resume, dry_run=dry_run, overwrite=overwrite,
+               curves=lambda log: plot_curves(log, panels, exp_dir / "curves.png"))

@@ -37,23 +37,22 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .alignment import align_corpus, load_alignments, save_alignments, source_time_map
-from .batching import TensorBatches
-from .checkpoint import load_checkpoint
-from .choices import CONVERTER_POSTFILTERS
-from .config import from_dict, load_run_config, load_toml, save_toml
-from .errors import VawganError
-from .f0 import LogF0Stats, convert_f0
-from .features import MODEL_DIM, Features, check_uniform_settings, load_features, speech_mask
-from .fileio import atomic_path, write_text_atomic
-from .metrics import global_variance
-from .mlpg import WINDOWS, delta_features, mlpg
-from .postfilters import corpus_ms_db, gv_postfilter, ms_postfilter
-from .tasks.adversarial_converter import AdversarialConverterConfig, AdversarialConverterTask
-from .tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
-from .trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
-
-CONFIG = "config.toml"
+from ..alignment import align_corpus, load_alignments, save_alignments, source_time_map
+from ..batching import TensorBatches
+from ..checkpoint import load_checkpoint
+from ..choices import CONVERTER_POSTFILTERS
+from ..config import from_dict, load_run_config, load_toml, save_toml
+from ..errors import VawganError
+from ..f0 import LogF0Stats, convert_f0
+from ..features import MODEL_DIM, Features, check_uniform_settings, load_features, speech_mask
+from ..fileio import atomic_path, write_text_atomic
+from ..metrics import global_variance
+from ..mlpg import WINDOWS, delta_features, mlpg
+from ..postfilters import corpus_ms_db, gv_postfilter, ms_postfilter
+from ..tasks.adversarial_converter import AdversarialConverterConfig, AdversarialConverterTask
+from ..tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
+from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
+from .folder import CONFIG, refuse_existing
 F0_STATS = "f0.npz"
 ALIGN = "align.npz"
 STATS = "stats.npz"
@@ -183,7 +182,7 @@ class DevLoss:
     with the lowest one is kept as ``checkpoints/dnn_best.pt`` (what conversion uses)."""
 
     def __init__(self, path: Path, x: np.ndarray, y: np.ndarray):
-        from .gen.common import EpochRecord
+        from .folder import EpochRecord
 
         self.record = EpochRecord(path, keep_old=False)
         self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
@@ -218,8 +217,7 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         raise VawganError(None, "no training prompts: give the training id list")
     if set(ids) & set(dev_ids):
         raise VawganError(None, f"{len(set(ids) & set(dev_ids))} prompt(s) both in training and dev, e.g. {sorted(set(ids) & set(dev_ids))[0]}")
-    if (exp_dir / CONFIG).is_file() and not overwrite:
-        raise VawganError(exp_dir, "already holds a converter; give --overwrite to train it again")
+    refuse_existing(exp_dir, "converter", overwrite)
     # A prompt whose features are missing on one side (its extraction failed) is left out, by name.
     missing = set()
     for u in ids + dev_ids:
