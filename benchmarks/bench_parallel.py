@@ -87,7 +87,7 @@ def eval_peak_rss(natural: Path, tmp: Path) -> float:
 
     import numpy as np
 
-    from vawgan_tts.evaluation import feature_ids
+    from vawgan_tts.feature_folder import feature_ids
     from vawgan_tts.features import load_features, save_features
 
     parts, frames = [], 0

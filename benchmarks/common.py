@@ -28,7 +28,7 @@ def demo_features() -> tuple[Path, list[str]]:
         print(f"extracting the Allison prompts into {feats} (once) ...", flush=True)
         subprocess.run([vawgan, "extract", str(CORPUS), "-o", str(feats), "--f0-method", "dio"], check=False,
                        stdout=subprocess.DEVNULL)
-    from vawgan_tts.extract import read_manifest
+    from vawgan_tts.feature_folder import read_manifest
 
     return feats, read_manifest(feats)
 

@@ -204,7 +204,7 @@ def synth(
 def _synthesize(feats: Path, output: Path, ids: Path | None, transform, label: str) -> int:
     """Every utterance of the id list (default: all in FEATS) through ``transform`` and the vocoder,
     with a progress bar; returns how many were written."""
-    from vawgan_tts.evaluation import feature_ids
+    from vawgan_tts.feature_folder import feature_ids
     from vawgan_tts.synthesis import synthesize_corpus
 
     utts = read_id_list(ids) or feature_ids(feats)

@@ -152,7 +152,7 @@ def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last", 
     stats = natural_and_system_stats(experiment_feats(exp_dir, cfg), None, cfg.data.ids)
     if system_feats is not None:
         system_feats = Path(system_feats)
-        from .evaluation import feature_ids
+        from .feature_folder import feature_ids
 
         utts = feature_ids(system_feats)
         if not utts:
@@ -173,18 +173,19 @@ def analysis_settings(exp_dir: str | Path) -> ExtractConfig:
     """The WORLD analysis settings a model's input features were extracted with (how `vawgan enhance`
     analyses WAVs): a pair post-filter's ``[extract]``, else the extraction folder's settings file of
     an enhancement VAWGAN (its sampling rate alone when that file is gone)."""
-    from .config import from_dict, load_section, load_toml
+    from .config import from_dict, load_toml
     from .runs.folder import CONFIG
     from .runs.vawgan import experiment_feats, load_experiment_config, load_trained
-    from .extract import SETTINGS, ExtractConfig
+    from .extract import ExtractConfig
+    from .feature_folder import analysis_settings as folder_settings
     from .runs.pair_postfilter import is_pair_postfilter
 
     exp_dir = Path(exp_dir)
     if is_pair_postfilter(exp_dir):
         return from_dict(ExtractConfig, load_toml(exp_dir / CONFIG).get("extract", {}), exp_dir / CONFIG)
     feats = experiment_feats(exp_dir, load_experiment_config(exp_dir / CONFIG))
-    if (feats / SETTINGS).is_file():
-        return load_section(feats / SETTINGS, "extract", ExtractConfig)
+    if folder_settings(feats) is not None:
+        return folder_settings(feats)
     return ExtractConfig(fs=int(load_trained(exp_dir, "vae")[2]["fs"]))
 
 
@@ -196,8 +197,8 @@ def enhance_corpus(inputs: Sequence[str | Path], out_dir: str | Path, transform:
     and ``.wav`` for every utterance that can be enhanced; each one that cannot (analysis failed,
     unreadable, another rate than the model's) is a line of ``out_dir/failed.tsv`` (id, reason) and
     in the returned ``{id: reason}``, and the others go on. Returns (ids written, failures)."""
-    from .evaluation import feature_ids
-    from .extract import FAILED, run as extract
+    from .extract import run as extract
+    from .feature_folder import FAILED, feature_ids
 
     out_dir = Path(out_dir)
     single = Path(inputs[0]) if len(inputs) == 1 else None

@@ -23,6 +23,7 @@ import numpy as np
 from .alignment import DEFAULT_BAND, align_utterance
 from .choices import ALIGNMENTS
 from .errors import VawganError
+from .feature_folder import feature_ids
 from .features import SPEECH_THRESHOLD_DB, Features, load_features, speech_mask
 from .fileio import write_text_atomic
 from . import metrics as M
@@ -31,13 +32,6 @@ from .plots import NATURAL, plot_gv, plot_ms, plot_scatter
 METRICS_JSON = "metrics.json"
 MS_PLOT_DIMS = (1, 2, 5, 13)
 SCATTER_POINTS = 4000
-
-
-def feature_ids(folder: str | Path) -> list[str]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise VawganError(folder, "no such folder")
-    return sorted(p.stem for p in folder.glob("*.npz") if p.name != "stats.npz")
 
 
 def _check_compatible(nat: Features, gen: Features, gen_path: Path, nat_path: Path) -> None:

@@ -18,7 +18,8 @@ import numpy as np
 from .audio import AUDIO_SUFFIXES, read_audio
 from .errors import VawganError
 from .choices import F0_METHODS
-from .config import check_choice, check_ranges, load_section, save_toml
+from . import feature_folder as folder
+from .config import check_choice, check_ranges
 from .features import (
     F0_CEIL_HZ,
     F0_FLOOR_HZ,
@@ -29,12 +30,8 @@ from .features import (
     load_features,
     save_features,
 )
-from .fileio import remove_stale_temporaries, write_text_atomic
+from .fileio import remove_stale_temporaries
 
-MANIFEST = "manifest.tsv"
-FAILED = "failed.tsv"
-STATS = "stats.npz"
-SETTINGS = "extract.toml"  # the analysis settings, so later stages can analyse alike
 _UNSAFE = re.compile(r"[^\w.\-]+")
 
 
@@ -125,8 +122,8 @@ def collect_inputs(specs: Sequence[str | Path]) -> list[tuple[str, Path]]:
         raise VawganError(", ".join(map(str, specs)), "no .wav or .flac files found")
     seen: dict[str, Path] = {}
     for utt, path in pairs:
-        if utt == Path(STATS).stem:
-            raise VawganError(path, f"utterance id {utt!r} is reserved for {STATS}; rename the file")
+        if utt in folder.RESERVED_IDS:
+            raise VawganError(path, f"utterance id {utt!r} is reserved for {folder.STATS}; rename the file")
         if utt in seen and seen[utt].resolve() != path.resolve():
             raise VawganError(path, f"utterance id {utt!r} is also the id of {seen[utt]}; rename one")
         seen[utt] = path
@@ -227,8 +224,8 @@ def run(
     remove_stale_temporaries(out_dir)
     job_list = [Job(utt, src, out_dir / f"{utt}.npz") for utt, src in pairs]
     # Features analysed with other settings are not up to date, however new they are.
-    settings = out_dir / SETTINGS
-    if settings.is_file() and load_section(settings, "extract", ExtractConfig) != options:
+    earlier = folder.analysis_settings(out_dir)
+    if earlier is not None and earlier != options:
         overwrite = True
     jobs = jobs or os.cpu_count() or 1
     if scheduler:
@@ -237,7 +234,7 @@ def run(
         outcomes = list(_map_jobs(job_list, options, overwrite, jobs, on_progress))
     outcomes.sort(key=lambda o: o.utt)
     _write_reports(out_dir, outcomes)
-    save_toml(out_dir / SETTINGS, {"extract": options})
+    folder.save_settings(out_dir, options)
     return ExtractSummary(outcomes, time.perf_counter() - start, out_dir)
 
 
@@ -311,15 +308,8 @@ def _map_jobs_dask(job_list, options, overwrite, scheduler: str, on_progress) ->
 
 
 def _write_reports(out_dir: Path, outcomes: list[Outcome]) -> None:
-    rows = ["utt\tsource\tframes\tstatus"]
-    rows += [f"{o.utt}\t{o.source}\t{o.frames}\t{o.status}" for o in outcomes]
-    write_text_atomic(out_dir / MANIFEST, "\n".join(rows) + "\n")
-    failed = [o for o in outcomes if o.status == "failed"]
-    if failed:
-        rows = ["utt\tsource\treason"] + [f"{o.utt}\t{o.source}\t{_one_line(o.reason)}" for o in failed]
-        write_text_atomic(out_dir / FAILED, "\n".join(rows) + "\n")
-    else:
-        (out_dir / FAILED).unlink(missing_ok=True)
+    folder.write_manifest(out_dir, [(o.utt, o.source, o.frames, o.status) for o in outcomes])
+    folder.write_failed(out_dir, [(o.utt, o.source, o.reason) for o in outcomes if o.status == "failed"])
     good = [o.sums for o in outcomes if o.sums is not None]
     if good:
         s = np.zeros(MODEL_DIM)
@@ -329,23 +319,4 @@ def _write_reports(out_dir: Path, outcomes: list[Outcome]) -> None:
             s += a
             ss += b
             n += c
-        FeatureStats.from_sums(s, ss, n).save(out_dir / STATS)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def read_manifest(feats_dir: str | Path) -> list[str]:
-    """Utterance ids with features in ``feats_dir`` (status ok or skipped), in manifest order."""
-    path = Path(feats_dir) / MANIFEST
-    if not path.is_file():
-        raise VawganError(feats_dir, f"no {MANIFEST}: not an extraction folder (run `vawgan extract`)")
-    ids = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()[1:], 2):
-        cols = line.split("\t")
-        if len(cols) != 4:
-            raise VawganError(path, f"line {n}: expected 4 tab-separated columns, got {len(cols)}")
-        if cols[3] in ("ok", "skipped"):
-            ids.append(cols[0])
-    return ids
+        folder.save_stats(out_dir, FeatureStats.from_sums(s, ss, n))

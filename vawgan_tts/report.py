@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import extract as X
+from . import feature_folder
 from .choices import SYSTEMS
-from .config import load_section
 from .extract import ExtractConfig
 from .enhance import make_system
 from .errors import VawganError
@@ -54,8 +54,7 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
         synthesize_corpus(feats_dir, sys_root / name, ids, transform=make_system(name, exp_dir))
         eval_dirs[name] = sys_root / name
     if "copy" in systems:
-        settings = feats_dir / X.SETTINGS
-        cfg = load_section(settings if settings.is_file() else None, "extract", ExtractConfig)
+        cfg = feature_folder.analysis_settings(feats_dir) or ExtractConfig()
         reanalysed = sys_root / "copy-reanalysed"
         X.run([sys_root / "copy" / f"{u}.wav" for u in ids], reanalysed, cfg, jobs=jobs, overwrite=True)
         eval_dirs["copy"] = reanalysed
@@ -65,7 +64,7 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
     for png in ("curves.png", "critic.png"):
         if (exp_dir / png).is_file():
             shutil.copy(exp_dir / png, out_dir / png)
-    sources = _sources(feats_dir)
+    sources = feature_folder.sources(feats_dir)
     listen = [u for u in ids if u in sources][:n_audio]
     for utt in listen:
         dst = out_dir / "audio" / "natural" / f"{utt}.wav"
@@ -118,7 +117,7 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     if on_progress:
         on_progress("eval")
     result = evaluate(target, systems, out_dir, ids=ids, align="dtw")
-    src_wavs, nat_wavs = _sources(source), _sources(target)
+    src_wavs, nat_wavs = feature_folder.sources(source), feature_folder.sources(target)
     listen = [u for u in ids if u in src_wavs and u in nat_wavs][:n_audio]
     for utt in listen:
         for side, wavs in (("source", src_wavs), ("natural", nat_wavs)):
@@ -138,16 +137,6 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     write_text_atomic(out_dir / "index.html", render_html(result, list(systems), listen, exp_dir, columns,
                                                           notes=notes, reference=None))
     return result
-
-
-def _sources(feats_dir: Path) -> dict[str, Path]:
-    manifest = feats_dir / X.MANIFEST
-    out = {}
-    for line in manifest.read_text(encoding="utf-8").splitlines()[1:]:
-        utt, src, _, status = line.split("\t")
-        if status != "failed" and Path(src).is_file():
-            out[utt] = Path(src)
-    return out
 
 
 def render_html(result: dict, systems: Sequence[str], listen: Sequence[str], exp_dir: Path,

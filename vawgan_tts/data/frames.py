@@ -20,11 +20,12 @@ import numpy as np
 import torch
 
 from ..batching import TensorBatches
+from ..feature_folder import FRAMES
 from ..errors import VawganError
 from ..features import MODEL_DIM, FeatureStats, coefficient_sums, load_features, speech_mask
 from ..fileio import atomic_path, remove_stale_temporaries
 
-STORE_DIR = "frames"
+STORE_DIR = FRAMES  # the feature folder's own sub-folder (vawgan_tts.feature_folder)
 STORE_VERSION = 1
 
 

@@ -33,9 +33,10 @@ from ..alignment import DEFAULT_BAND, align_corpus, save_alignments, source_time
 from ..batching import TensorBatches
 from ..checkpoint import load_checkpoint
 from ..choices import PAIR_POSTFILTER_METHODS
-from ..config import check_ranges, from_dict, load_run_config, load_section, load_toml, save_toml
+from ..config import check_ranges, from_dict, load_run_config, load_toml, save_toml
 from ..errors import VawganError
-from ..extract import SETTINGS as EXTRACT_SETTINGS, ExtractConfig
+from ..extract import ExtractConfig
+from ..feature_folder import analysis_settings
 from ..features import Features, FeatureStats, check_uniform_settings, load_features, speech_mask
 from ..fileio import atomic_path
 from ..metrics import global_variance
@@ -159,8 +160,7 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_alignments(exp_dir / ALIGN, aligned)
     stats.save(exp_dir / STATS)
-    extraction = load_section(system / EXTRACT_SETTINGS, "extract", ExtractConfig) if (system / EXTRACT_SETTINGS).is_file() \
-        else ExtractConfig(fs=settings[0])
+    extraction = analysis_settings(system) or ExtractConfig(fs=settings[0])
     save_toml(exp_dir / CONFIG, {"train": config.train, "postfilter": cfg, "extract": extraction,
                                  "data": dataclasses.replace(data, system=str(system.resolve()), natural=str(natural.resolve()),
                                                              ids=tuple(ids), dev_ids=tuple(dev_ids))})

@@ -24,7 +24,7 @@ from ..checkpoint import load_checkpoint
 from ..config import check_ranges, from_dict, load_run_config
 from ..data.frames import FrameBatches, frame_store, load_frames, normalize
 from ..errors import VawganError
-from ..extract import read_manifest
+from ..feature_folder import read_manifest
 from ..features import FeatureStats, check_uniform_settings
 from ..tasks.vawgan import VAWGANConfig, VAWGANTask
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
