@@ -101,3 +101,32 @@ def analysis_settings(folder: str | Path) -> "ExtractConfig | None":
 
     path = Path(folder) / SETTINGS
     return load_section(path, "extract", ExtractConfig) if path.is_file() else None
+
+
+def paired_prompts(first: Path, second: Path, ids: Sequence[str], dev_ids: Sequence[str], say,
+                   sides: tuple[str, str] = ("source", "target")) -> tuple[list[str], list[str], tuple[int, float, float]]:
+    """The training and dev prompts of two feature folders of the same prompts (a parallel corpus):
+    a prompt with no features on one side is named through ``say`` and left out; both sides must have
+    one setting (fs, α, frame period), the same. Returns (ids, dev ids, settings)."""
+    from .features import check_uniform_settings
+
+    ids, dev_ids = list(ids), list(dev_ids)
+    if not ids:
+        raise VawganError(None, "no training prompts: give the training id list")
+    both = set(ids) & set(dev_ids)
+    if both:
+        raise VawganError(None, f"{len(both)} prompt(s) both in training and dev, e.g. {sorted(both)[0]}")
+    missing = set()
+    for u in ids + dev_ids:
+        absent = [feature_path(d, u) for d in (first, second) if not feature_path(d, u).is_file()]
+        if absent:
+            say(f"left out {u}: no features {absent[0]}")
+            missing.add(u)
+    ids, dev_ids = [u for u in ids if u not in missing], [u for u in dev_ids if u not in missing]
+    if not ids:
+        raise VawganError(first, "no training prompt has features on both sides")
+    settings = check_uniform_settings(first, ids + dev_ids)
+    if check_uniform_settings(second, ids + dev_ids) != settings:
+        raise VawganError(first, f"{sides[0]} features at {settings[0]} Hz, α {settings[1]:.3f}, {settings[2]:g} ms "
+                                 f"differ from the {sides[1]} ones in {second}; extract both alike")
+    return ids, dev_ids, settings

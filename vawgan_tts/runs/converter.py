@@ -44,7 +44,8 @@ from ..choices import CONVERTER_POSTFILTERS
 from ..config import from_dict, load_run_config, load_toml, save_toml
 from ..errors import VawganError
 from ..f0 import LogF0Stats, convert_f0
-from ..features import MODEL_DIM, Features, check_uniform_settings, load_features, speech_mask
+from ..feature_folder import paired_prompts
+from ..features import MODEL_DIM, Features, load_features, speech_mask
 from ..fileio import atomic_path, write_text_atomic
 from ..metrics import global_variance
 from ..mlpg import WINDOWS, delta_features, mlpg
@@ -212,26 +213,8 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
     exp_dir = Path(exp_dir)
     data, cfg = config.data, config.dnn
     src_dir, tgt_dir = Path(data.source), Path(data.target)
-    ids, dev_ids = list(data.ids), list(data.dev_ids)
-    if not ids:
-        raise VawganError(None, "no training prompts: give the training id list")
-    if set(ids) & set(dev_ids):
-        raise VawganError(None, f"{len(set(ids) & set(dev_ids))} prompt(s) both in training and dev, e.g. {sorted(set(ids) & set(dev_ids))[0]}")
     refuse_existing(exp_dir, "converter", overwrite)
-    # A prompt whose features are missing on one side (its extraction failed) is left out, by name.
-    missing = set()
-    for u in ids + dev_ids:
-        absent = [d / f"{u}.npz" for d in (src_dir, tgt_dir) if not (d / f"{u}.npz").is_file()]
-        if absent:
-            say(f"left out {u}: no features {absent[0]}")
-            missing.add(u)
-    ids, dev_ids = [u for u in ids if u not in missing], [u for u in dev_ids if u not in missing]
-    if not ids:
-        raise VawganError(src_dir, "no training prompt has features on both sides")
-    settings = check_uniform_settings(src_dir, ids + dev_ids)
-    if check_uniform_settings(tgt_dir, ids + dev_ids) != settings:
-        raise VawganError(src_dir, f"source features at {settings[0]} Hz, α {settings[1]:.3f}, {settings[2]:g} ms "
-                                   f"differ from the target's in {tgt_dir}; extract both alike")
+    ids, dev_ids, settings = paired_prompts(src_dir, tgt_dir, data.ids, data.dev_ids, say)
     seed_everything(config.train.seed)
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_toml(exp_dir / CONFIG, {"train": config.train, "dnn": cfg, "adv": config.adv,

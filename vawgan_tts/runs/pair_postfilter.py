@@ -36,8 +36,8 @@ from ..choices import PAIR_POSTFILTER_METHODS
 from ..config import check_ranges, from_dict, load_run_config, load_toml, save_toml
 from ..errors import VawganError
 from ..extract import ExtractConfig
-from ..feature_folder import analysis_settings
-from ..features import Features, FeatureStats, check_uniform_settings, load_features, speech_mask
+from ..feature_folder import analysis_settings, paired_prompts
+from ..features import Features, FeatureStats, load_features, speech_mask
 from ..fileio import atomic_path
 from ..metrics import global_variance
 from ..postfilters import StatisticalPostfilter, corpus_ms_db
@@ -105,30 +105,6 @@ def _pairs(system: Path, natural: Path, aligned: dict[str, np.ndarray], utts: Se
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
 
 
-def _check_data(data: PairDataConfig, say: Callable[[str], None]) -> tuple[list[str], list[str], tuple]:
-    system, natural = Path(data.system), Path(data.natural)
-    ids, dev_ids = list(data.ids), list(data.dev_ids)
-    if not ids:
-        raise VawganError(None, "no training prompts: give the training id list")
-    both = set(ids) & set(dev_ids)
-    if both:
-        raise VawganError(None, f"{len(both)} prompt(s) both in training and dev, e.g. {sorted(both)[0]}")
-    missing = set()
-    for u in ids + dev_ids:
-        absent = [d / f"{u}.npz" for d in (system, natural) if not (d / f"{u}.npz").is_file()]
-        if absent:
-            say(f"left out {u}: no features {absent[0]}")
-            missing.add(u)
-    ids, dev_ids = [u for u in ids if u not in missing], [u for u in dev_ids if u not in missing]
-    if not ids:
-        raise VawganError(system, "no training prompt has features on both sides")
-    settings = check_uniform_settings(system, ids + dev_ids)
-    if check_uniform_settings(natural, ids + dev_ids) != settings:
-        raise VawganError(system, f"system features at {settings[0]} Hz, α {settings[1]:.3f}, {settings[2]:g} ms "
-                                  f"differ from the natural ones in {natural}; extract both alike")
-    return ids, dev_ids, settings
-
-
 def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, jobs: int = 1, overwrite: bool = False,
                           progress: bool = True, say: Callable[[str], None] = lambda _: None) -> dict:
     """Align, then train the VAWGAN post-filter's three stages on the pairs; writes EXP (above).
@@ -137,8 +113,8 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
     exp_dir = Path(exp_dir)
     data = config.data
     refuse_existing(exp_dir, "post-filter", overwrite)
-    ids, dev_ids, settings = _check_data(data, say)
     system, natural = Path(data.system), Path(data.natural)
+    ids, dev_ids, settings = paired_prompts(system, natural, data.ids, data.dev_ids, say, ("system", "natural"))
     aligned, failed = align_corpus(system, natural, ids + dev_ids, data.band, jobs=jobs)
     for utt, reason in sorted(failed.items()):
         say(f"left out {utt}: {reason}")
