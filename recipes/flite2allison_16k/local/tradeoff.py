@@ -55,44 +55,39 @@ ax.legend()
 fig.tight_layout()
 fig.savefig(out / "tradeoff.png", dpi=110)
 
-if adv:
-    fig, axes = plt.subplots(len(adv), 2, figsize=(10, 2.6 * len(adv)), squeeze=False)
-    for row, (w, _, d) in zip(axes, adv):
+
+def curves(runs, what: str, fake: str, terms, path: Path) -> None:
+    """One row per (weight, run folder): the critic's D(x) and D(fake) over the critic and adversarial
+    stages, and the generator's ``terms`` ((label, log → per-step values)) over the adversarial stage."""
+    fig, axes = plt.subplots(len(runs), 2, figsize=(10, 2.6 * len(runs)), squeeze=False)
+    for row, (w, d) in zip(axes, runs):
         log = read_log(d / "log.csv")
         steps = log["step"]
         row[0].plot(steps, log["d_real"], label="D(x) natural", lw=0.6)
-        row[0].plot(steps, log["d_fake"], label="D(G(x)) converted", lw=0.6)
-        row[0].set_title(f"w_d = {w:g}: critic")
+        row[0].plot(steps, log["d_fake"], label=fake, lw=0.6)
+        row[0].set_title(f"{what} {w:g}: critic")
         row[0].legend(fontsize=7)
         adv_steps = [i for i, s in enumerate(log["stage"]) if s == "adv"]
-        row[1].plot([steps[i] for i in adv_steps], [log["mse"][i] for i in adv_steps], label="MSE", lw=0.6)
-        row[1].plot([steps[i] for i in adv_steps], [log["adv_loss"][i] for i in adv_steps], label="L_ADV", lw=0.6)
-        row[1].set_title(f"w_d = {w:g}: generator terms (adversarial stage)")
+        for label, values in terms:
+            v = values(log)
+            row[1].plot([steps[i] for i in adv_steps], [v[i] for i in adv_steps], label=label, lw=0.6)
+        row[1].set_title(f"{what} {w:g}: generator terms (adversarial stage)")
         row[1].legend(fontsize=7)
     for ax in axes[-1]:
         ax.set_xlabel("step")
     fig.tight_layout()
-    fig.savefig(out / "adv_curves.png", dpi=100)
+    fig.savefig(path, dpi=100)
+
+
+if adv:
+    curves([(w, d) for w, _, d in adv], "w_d =", "D(G(x)) converted",
+           [("MSE", lambda log: log["mse"]), ("L_ADV", lambda log: log["adv_loss"])], out / "adv_curves.png")
 pf_runs = sorted(((float(d.name[5:]), d) for d in (exp / "postfilter").glob("adv-w*") if (d / "log.csv").is_file()))
 if pf_runs:
-    fig, axes = plt.subplots(len(pf_runs), 2, figsize=(10, 2.6 * len(pf_runs)), squeeze=False)
-    for row, (w, d) in zip(axes, pf_runs):
-        log = read_log(d / "log.csv")
-        steps = log["step"]
-        row[0].plot(steps, log["d_real"], label="D(x) natural", lw=0.6)
-        row[0].plot(steps, log["d_fake"], label="D(G(z)) post-filtered", lw=0.6)
-        row[0].set_title(f"post-filter, weight {w:g}: critic")
-        row[0].legend(fontsize=7)
-        adv_steps = [i for i, s in enumerate(log["stage"]) if s == "adv"]
-        row[1].plot([steps[i] for i in adv_steps], [log["nll"][i] for i in adv_steps], label="reconstruction (NLL)", lw=0.6)
-        # L_adv = NLL − α·E[D(G(z))] with α = |NLL / E[D(G(z))]| is 0 in value by its scaling; what moves the
-        # decoder is its gradient, the reconstruction's minus the critic's at weight α: plot α·D(G(z)).
-        row[1].plot([steps[i] for i in adv_steps], [log["alpha"][i] * log["d_fake"][i] for i in adv_steps],
-                    label="α·D(G(z)): the adversarial part", lw=0.6)
-        row[1].set_title(f"post-filter, weight {w:g}: decoder terms (adversarial stage)")
-        row[1].legend(fontsize=7)
-    for ax in axes[-1]:
-        ax.set_xlabel("step")
-    fig.tight_layout()
-    fig.savefig(out / "pf_curves.png", dpi=100)
+    # L_adv = NLL − α·E[D(G(z))] with α = |NLL / E[D(G(z))]| is 0 in value by its scaling; what moves the
+    # decoder is its gradient, the reconstruction's minus the critic's at weight α: plot α·D(G(z)).
+    curves(pf_runs, "post-filter, weight", "D(G(z)) post-filtered",
+           [("reconstruction (NLL)", lambda log: log["nll"]),
+            ("α·D(G(z)): the adversarial part", lambda log: [a * f for a, f in zip(log["alpha"], log["d_fake"])])],
+           out / "pf_curves.png")
 print(f"{out / 'tradeoff.png'}: {len(adv)} adversarial converter points, {len(pf_points)} post-filter points")
