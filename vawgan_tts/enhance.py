@@ -184,8 +184,9 @@ def analysis_settings(exp_dir: str | Path) -> ExtractConfig:
     if is_pair_postfilter(exp_dir):
         return from_dict(ExtractConfig, load_toml(exp_dir / CONFIG).get("extract", {}), exp_dir / CONFIG)
     feats = experiment_feats(exp_dir, load_experiment_config(exp_dir / CONFIG))
-    if folder_settings(feats) is not None:
-        return folder_settings(feats)
+    settings = folder_settings(feats)
+    if settings is not None:
+        return settings
     return ExtractConfig(fs=int(load_trained(exp_dir, "vae")[2]["fs"]))
 
 

@@ -87,22 +87,26 @@ def is_pair_postfilter(exp_dir: str | Path) -> bool:
 # --------------------------------------------------------------------------------- training
 
 
-def _pairs(system: Path, natural: Path, aligned: dict[str, np.ndarray], utts: Sequence[str], stats: FeatureStats | None,
+def _pairs(system: Path, natural: Path, aligned: dict[str, np.ndarray], utts: Sequence[str],
            context: int) -> tuple[np.ndarray, np.ndarray]:
-    """Encoder inputs (N, (2k+1)·39) and natural targets (N, 39) of ``utts``, raw when ``stats`` is None
-    (the targets alone are then meaningful: what the normalization is computed from)."""
+    """Encoder inputs (N, (2k+1)·39: the system's frames t-k..t+k) and natural targets (N, 39) of
+    ``utts``, unnormalized (float64)."""
     xs, ys = [], []
     for u in utts:
         c_sys = load_features(system / f"{u}.npz").mcep[:, 1:].astype(np.float64)
         c_nat = load_features(natural / f"{u}.npz").mcep[:, 1:].astype(np.float64)
         pairs = aligned[u]
         rows = np.unique(pairs[:, 0])
-        target = c_nat[source_time_map(pairs, len(c_sys))][rows]
-        if stats is not None:
-            c_sys, target = (c_sys - stats.mean) / stats.std, (target - stats.mean) / stats.std
         xs.append(context_windows(c_sys, context)[rows])
-        ys.append(target)
-    return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
+        ys.append(c_nat[source_time_map(pairs, len(c_sys))][rows])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _normalized(x: np.ndarray, y: np.ndarray, stats: FeatureStats) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides with the natural frames' mean and std (the input's every frame of its context)."""
+    width = x.shape[1] // len(stats.mean)
+    x = (x - np.tile(stats.mean, width)) / np.tile(stats.std, width)
+    return x.astype(np.float32), ((y - stats.mean) / stats.std).astype(np.float32)
 
 
 def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, jobs: int = 1, overwrite: bool = False,
@@ -123,16 +127,16 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
         raise VawganError(system, "no training prompt could be aligned")
     seed_everything(config.train.seed)
     cfg = config.postfilter
-    _, y_raw = _pairs(system, natural, aligned, ids, None, 0)
-    stats = FeatureStats.from_frames(y_raw.astype(np.float64))
-    x, y = _pairs(system, natural, aligned, ids, stats, cfg.context)
+    x, y = _pairs(system, natural, aligned, ids, cfg.context)
+    stats = FeatureStats.from_frames(y)
+    x, y = _normalized(x, y, stats)
     extra = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std), "fs": settings[0],
              "alpha": settings[1], "frame_period": settings[2]}
     task = VAWGANPostfilterTask(cfg, extra)
     hooks = []
     if dev_ids:
-        hooks.append(DevMonitor(exp_dir, tuple(torch.from_numpy(a) for a in _pairs(system, natural, aligned, dev_ids, stats,
-                                                                                 cfg.context)), keep_old=False))
+        dev = _normalized(*_pairs(system, natural, aligned, dev_ids, cfg.context), stats)
+        hooks.append(DevMonitor(exp_dir, tuple(torch.from_numpy(a) for a in dev), keep_old=False))
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_alignments(exp_dir / ALIGN, aligned)
     stats.save(exp_dir / STATS)
@@ -169,7 +173,8 @@ def train_adversarial_weight(exp_dir: str | Path, adv_weight: float, progress: b
     from ..alignment import load_alignments
 
     aligned = load_alignments(exp_dir / ALIGN)
-    x, y = _pairs(Path(data.system), Path(data.natural), aligned, [u for u in data.ids if u in aligned], stats, cfg.context)
+    x, y = _normalized(*_pairs(Path(data.system), Path(data.natural), aligned, [u for u in data.ids if u in aligned],
+                               cfg.context), stats)
     seed_everything(config.train.seed)
     ckpt = load_checkpoint(vae, VAWGANPostfilterTask.name)
     task = VAWGANPostfilterTask(cfg, ckpt["extra"])
