@@ -217,7 +217,7 @@ def test_gv_postfilter_brings_each_conversion_to_the_target_gv(trained, parallel
 
     exp, _, _ = trained
     plain, pf = Converter(exp), Converter(exp, postfilter="gv")
-    gv_target = pf.pf_stats["gv_natural"]
+    gv_target = pf.statistical.stats["gv_natural"]
     src = load_features(parallel[0] / f"{DEV[0]}.npz")
     speech = speech_mask(src.mcep[:, 0])
     before = M.global_variance(plain(src).mcep[speech, 1:])
@@ -228,7 +228,7 @@ def test_gv_postfilter_brings_each_conversion_to_the_target_gv(trained, parallel
 
 def test_ms_postfilter_uses_the_converters_own_statistics(trained):
     exp, _, _ = trained
-    stats = Converter(exp, postfilter="ms").pf_stats
+    stats = Converter(exp, postfilter="ms").statistical.stats
     assert stats["ms_converted"].shape == stats["ms_natural"].shape
     # the converter's trajectories are smoother: less modulation power above a few Hz than natural
     assert np.mean(stats["ms_converted"][200:800] - stats["ms_natural"][200:800]) < 0

@@ -192,8 +192,12 @@ def test_a_prompt_without_its_pair_is_named_and_left_out(parallel, tmp_path):
     said = []
     cfg = _config(system, parallel[1], postfilter__vae_epochs=1, postfilter__critic_epochs=0, postfilter__adv_epochs=0,
                   data__dev_ids=[])
+    (tmp_path / "exp").mkdir()
+    np.savez(tmp_path / "exp" / "postfilter_stats.npz", stale=np.zeros(1))  # an earlier run's cache
     train_pair_postfilter(tmp_path / "exp", cfg, progress=False, say=said.append)
     assert sorted(said) == sorted(f"left out {u}: no features {system / f'{u}.npz'}" for u in TRAIN[3:])
+    with np.load(tmp_path / "exp" / "postfilter_stats.npz") as z:  # recomputed for this run's prompts
+        assert set(z.files) == {"gv_natural", "ms_natural", "ms_system"}
 
 
 def test_a_sweep_point_restarts_from_the_same_vae(trained):

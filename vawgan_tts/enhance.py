@@ -132,8 +132,8 @@ def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last", 
     the output as it is; the GV post-filter to its training set's natural GV; the MS post-filter only
     with ``system_feats``, the system's output on training prompts, whose MS it undoes."""
     from .choices import ENHANCE_METHODS
-    from .runs.pair_postfilter import PairPostfilter, is_pair_postfilter, natural_and_system_stats
-    from .postfilters import StatisticalPostfilter
+    from .postfilters import StatisticalPostfilter, natural_and_system_stats
+    from .runs.pair_postfilter import PairPostfilter, is_pair_postfilter
 
     if method not in ENHANCE_METHODS:
         raise VawganError(None, f"method {method!r}: choose from {', '.join(ENHANCE_METHODS)}")

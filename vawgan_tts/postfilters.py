@@ -1,13 +1,20 @@
 """Classical post-filters against over-smoothing: GV and modulation-spectrum compensation.
 
-Pure functions over mel-cepstral trajectories (T, D) of c1..cD. Equations: docs/metrics.md.
+Pure functions over mel-cepstral trajectories (T, D) of c1..cD (equations: docs/metrics.md); the
+corpus statistics they take (natural GV and MS, a system's MS); and StatisticalPostfilter, one of
+them with its statistics bound.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Sequence
+
 import numpy as np
 
-from .metrics import MS_FFT_SIZE, modulation_power, to_db
+from .errors import VawganError
+from .features import load_features, speech_mask
+from .metrics import MS_FFT_SIZE, global_variance, modulation_power, to_db
 
 MS_PF_STRENGTH = 0.85
 
@@ -56,6 +63,26 @@ def corpus_ms_db(trajectories) -> np.ndarray:
     return to_db(total / n)
 
 
+def natural_and_system_stats(natural: Path, system: Path | None, ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """``gv_natural`` (39,), ``ms_natural`` (F, 39) dB and, with ``system``, ``ms_system`` (F, 39) dB
+    over the prompts ``ids`` that have features (on both sides when ``system`` is given)."""
+    gvs, nat, sys_ = [], [], []
+    for u in ids:
+        if not (natural / f"{u}.npz").is_file() or (system is not None and not (system / f"{u}.npz").is_file()):
+            continue
+        t = load_features(natural / f"{u}.npz")
+        gvs.append(global_variance(t.mcep[speech_mask(t.mcep[:, 0]), 1:]))
+        nat.append(t.mcep[:, 1:])
+        if system is not None:
+            sys_.append(load_features(system / f"{u}.npz").mcep[:, 1:])
+    if not gvs:
+        raise VawganError(natural, "no prompt of the training list has features here")
+    stats = {"gv_natural": np.mean(gvs, axis=0), "ms_natural": corpus_ms_db(nat)}
+    if system is not None:
+        stats["ms_system"] = corpus_ms_db(sys_)
+    return stats
+
+
 class StatisticalPostfilter:
     """The GV (``gv-pf``) or MS (``ms-pf``) post-filter of a system's mel-cepstra with given statistics:
     ``gv_natural`` (D,) for GV; ``ms_natural`` and ``ms_system`` (F, D) dB for MS, the latter the MS of
@@ -63,8 +90,6 @@ class StatisticalPostfilter:
     does not know what to undo."""
 
     def __init__(self, method: str, stats: dict, source=None):
-        from .errors import VawganError
-
         need = {"gv-pf": ("gv_natural",), "ms-pf": ("ms_natural", "ms_system")}
         if method not in need:
             raise VawganError(None, f"post-filter {method!r}: choose from {', '.join(need)}")
@@ -77,8 +102,6 @@ class StatisticalPostfilter:
 
     def __call__(self, c: np.ndarray, c0: np.ndarray) -> np.ndarray:
         """(T, D) c1..cD and (T,) c0 (which frames are speech, for the GV's mean and variance) -> (T, D)."""
-        from .features import speech_mask
-
         if self.method == "gv-pf":
             return gv_postfilter(c, self.stats["gv_natural"], speech_mask(c0))
         return ms_postfilter(c, self.stats["ms_natural"], self.stats["ms_system"])

@@ -45,11 +45,10 @@ from ..config import from_dict, load_run_config, load_toml, save_toml
 from ..errors import VawganError
 from ..f0 import LogF0Stats, convert_f0
 from ..feature_folder import paired_prompts
-from ..features import MODEL_DIM, Features, load_features, speech_mask
+from ..features import MODEL_DIM, Features, load_features
 from ..fileio import atomic_path, write_text_atomic
-from ..metrics import global_variance
 from ..mlpg import WINDOWS, delta_features, mlpg
-from ..postfilters import corpus_ms_db, gv_postfilter, ms_postfilter
+from ..postfilters import StatisticalPostfilter, corpus_ms_db, natural_and_system_stats
 from ..tasks.adversarial_converter import AdversarialConverterConfig, AdversarialConverterTask
 from ..tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
@@ -229,6 +228,7 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
     converted = None
     for k in range(1, cfg.rounds + 1):
         round_dir = exp_dir / f"round{k}"
+        (round_dir / PF_STATS).unlink(missing_ok=True)  # a retrained round's post-filter statistics are stale
         aligned, failed = align_corpus(src_dir, tgt_dir, ids + dev_ids, cfg.band, converted, jobs=jobs)
         for utt, reason in sorted(failed.items()):
             say(f"round {k}: left out {utt}: {reason}")
@@ -284,6 +284,7 @@ def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, trai
     config, k = dnn.config, dnn.round
     train = train or config.train
     out = adversarial_dir(exp_dir, adv.adv_weight)
+    (out / PF_STATS).unlink(missing_ok=True)  # statistics of an earlier run at this weight are stale
     seed_everything(train.seed)
     aligned = load_alignments(exp_dir / f"round{k}" / ALIGN)
     data = config.data
@@ -369,7 +370,10 @@ class Converter:
             self.f0_tgt = LogF0Stats(float(z["target"][0]), float(z["target"][1]), int(z["target"][2]))
         self.config = config
         self.round = k
-        self.pf_stats = self.postfilter_stats() if postfilter else None
+        self.statistical = None
+        if postfilter:  # the converter's own MS is the system's
+            stats = self.postfilter_stats()
+            self.statistical = StatisticalPostfilter(f"{postfilter}-pf", {**stats, "ms_system": stats["ms_converted"]}, exp_dir)
 
     def postfilter_stats(self) -> dict[str, np.ndarray]:
         """Over the training prompts: the target's natural GV (speech frames) and MS, and the MS of
@@ -379,25 +383,13 @@ class Converter:
             with np.load(cache) as z:
                 return {k: z[k] for k in z.files}
         data = self.config.data
-        gvs, natural, converted = [], [], []
-        for u in data.ids:
-            src, tgt = Path(data.source) / f"{u}.npz", Path(data.target) / f"{u}.npz"
-            if not (src.is_file() and tgt.is_file()):
-                continue
-            t = load_features(tgt)
-            gvs.append(global_variance(t.mcep[speech_mask(t.mcep[:, 0]), 1:]))
-            natural.append(t.mcep[:, 1:])
-            converted.append(self.convert_mcep(load_features(src).mcep))
-        stats = {"gv_natural": np.mean(gvs, axis=0), "ms_natural": corpus_ms_db(natural),
-                 "ms_converted": corpus_ms_db(converted)}
+        source, target = Path(data.source), Path(data.target)
+        ids = [u for u in data.ids if (source / f"{u}.npz").is_file() and (target / f"{u}.npz").is_file()]
+        stats = natural_and_system_stats(target, None, ids)
+        stats["ms_converted"] = corpus_ms_db(self.convert_mcep(load_features(source / f"{u}.npz").mcep) for u in ids)
         with atomic_path(cache) as tmp, open(tmp, "wb") as f:
             np.savez(f, **stats)
         return stats
-
-    def _postfiltered(self, c: np.ndarray, c0: np.ndarray) -> np.ndarray:
-        if self.postfilter == "gv":
-            return gv_postfilter(c, self.pf_stats["gv_natural"], speech_mask(c0))
-        return ms_postfilter(c, self.pf_stats["ms_natural"], self.pf_stats["ms_converted"])
 
     @torch.no_grad()
     def convert_mcep(self, mcep: np.ndarray) -> np.ndarray:
@@ -417,6 +409,6 @@ class Converter:
                                     f"was trained at {e['fs']} Hz, α {e['alpha']:.3f}, {e['frame_period']:g} ms")
         c = self.convert_mcep(feats.mcep)
         if self.postfilter:
-            c = self._postfiltered(c, feats.mcep[:, 0])
+            c = self.statistical(c, feats.mcep[:, 0])
         mcep = np.concatenate([feats.mcep[:, :1], c.astype(np.float32)], axis=1)
         return feats.replace(mcep=mcep, f0=convert_f0(feats.f0, self.f0_src, self.f0_tgt).astype(np.float32))

@@ -14,9 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
-
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ..choices import CHECKPOINTS as CHECKPOINT_CHOICES
 from ..config import load_run_config, save_toml

@@ -33,18 +33,17 @@ from ..alignment import DEFAULT_BAND, align_corpus, save_alignments, source_time
 from ..batching import TensorBatches
 from ..checkpoint import load_checkpoint
 from ..choices import PAIR_POSTFILTER_METHODS
-from ..config import check_ranges, from_dict, load_run_config, load_toml, save_toml
+from ..config import check_ranges, from_dict, load_run_config, load_toml
 from ..errors import VawganError
 from ..extract import ExtractConfig
 from ..feature_folder import analysis_settings, paired_prompts
-from ..features import Features, FeatureStats, load_features, speech_mask
+from ..features import Features, FeatureStats, load_features
 from ..fileio import atomic_path
-from ..metrics import global_variance
-from ..postfilters import StatisticalPostfilter, corpus_ms_db
+from ..postfilters import StatisticalPostfilter, natural_and_system_stats
 from ..tasks.vawgan_postfilter import VAWGANPostfilterConfig, VAWGANPostfilterTask
 from ..trainer import Trainer, TrainerConfig, seed_everything
 from .converter import context_windows
-from .folder import CONFIG, checkpoint_path, refuse_existing
+from .folder import CONFIG, checkpoint_path, fit, refuse_existing
 from .vawgan import DevMonitor, plot_experiment_curves
 ALIGN = "align.npz"
 STATS = "stats.npz"
@@ -137,16 +136,18 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
     if dev_ids:
         dev = _normalized(*_pairs(system, natural, aligned, dev_ids, cfg.context), stats)
         hooks.append(DevMonitor(exp_dir, tuple(torch.from_numpy(a) for a in dev), keep_old=False))
-    exp_dir.mkdir(parents=True, exist_ok=True)
-    save_alignments(exp_dir / ALIGN, aligned)
-    stats.save(exp_dir / STATS)
-    extraction = analysis_settings(system) or ExtractConfig(fs=settings[0])
-    save_toml(exp_dir / CONFIG, {"train": config.train, "postfilter": cfg, "extract": extraction,
-                                 "data": dataclasses.replace(data, system=str(system.resolve()), natural=str(natural.resolve()),
-                                                             ids=tuple(ids), dev_ids=tuple(dev_ids))})
+    tables = {"train": config.train, "postfilter": cfg, "extract": analysis_settings(system) or ExtractConfig(fs=settings[0]),
+              "data": dataclasses.replace(data, system=str(system.resolve()), natural=str(natural.resolve()),
+                                          ids=tuple(ids), dev_ids=tuple(dev_ids))}
+
+    def write_data():
+        save_alignments(exp_dir / ALIGN, aligned)
+        stats.save(exp_dir / STATS)
+        (exp_dir / PF_STATS).unlink(missing_ok=True)  # an earlier run's statistics are stale
+
     batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
-    Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks).fit(overwrite=True)
-    plot_experiment_curves(exp_dir)
+    fit(Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks), exp_dir, tables, overwrite=True,
+        before_fit=write_data, curves=lambda log: plot_experiment_curves(exp_dir, log))
     postfilter_stats(exp_dir)
     return {"aligned": len(aligned), "failed": len(failed), "train_frames": len(x),
             "dev_frames": len(hooks[0].dev[0]) if hooks else 0}
@@ -178,10 +179,9 @@ def train_adversarial_weight(exp_dir: str | Path, adv_weight: float, progress: b
     seed_everything(config.train.seed)
     ckpt = load_checkpoint(vae, VAWGANPostfilterTask.name)
     task = VAWGANPostfilterTask(cfg, ckpt["extra"])
-    save_toml(out / CONFIG, {"train": config.train, "postfilter": cfg})
     batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
-    Trainer(task, batches, out, config.train, progress=progress).fit(["critic", "adv"], overwrite=True)
-    plot_experiment_curves(out)
+    fit(Trainer(task, batches, out, config.train, progress=progress), out, {"train": config.train, "postfilter": cfg},
+        ["critic", "adv"], overwrite=True, curves=lambda log: plot_experiment_curves(out, log))
     return out
 
 
@@ -200,26 +200,6 @@ def postfilter_stats(exp_dir: str | Path) -> dict[str, np.ndarray]:
     stats = natural_and_system_stats(Path(data.natural), Path(data.system), data.ids)
     with atomic_path(cache) as tmp, open(tmp, "wb") as f:
         np.savez(f, **stats)
-    return stats
-
-
-def natural_and_system_stats(natural: Path, system: Path | None, ids: Sequence[str]) -> dict[str, np.ndarray]:
-    """``gv_natural`` (39,), ``ms_natural`` (F, 39) dB and, with ``system``, ``ms_system`` (F, 39) dB
-    over the prompts ``ids`` that have features (on both sides when ``system`` is given)."""
-    gvs, nat, sys_ = [], [], []
-    for u in ids:
-        if not (natural / f"{u}.npz").is_file() or (system is not None and not (system / f"{u}.npz").is_file()):
-            continue
-        t = load_features(natural / f"{u}.npz")
-        gvs.append(global_variance(t.mcep[speech_mask(t.mcep[:, 0]), 1:]))
-        nat.append(t.mcep[:, 1:])
-        if system is not None:
-            sys_.append(load_features(system / f"{u}.npz").mcep[:, 1:])
-    if not gvs:
-        raise VawganError(natural, "no prompt of the training list has features here")
-    stats = {"gv_natural": np.mean(gvs, axis=0), "ms_natural": corpus_ms_db(nat)}
-    if system is not None:
-        stats["ms_system"] = corpus_ms_db(sys_)
     return stats
 
 
