@@ -438,3 +438,19 @@ def test_dry_run_reports_each_stage_and_refuses_non_finite_losses(tmp_path):
     with pytest.raises(VawganError) as e:
         _trainer(tmp_path / "exp", task=Diverging()).fit(dry_run=True)
     assert str(e.value) == "dry run: stage 'fit' gave non-finite loss"
+
+
+def test_a_plateau_schedule_lowers_every_rate_only_when_the_loss_did_not_improve(tmp_path):
+    from vawgan_tts.trainer import PlateauDecay
+
+    plain = _trainer(tmp_path / "plain")
+    plain.report_loss(improved=False)  # no schedule declared: rates stay
+    assert plain.optimizers["sgd"].param_groups[0]["lr"] == 0.1
+    task = TinyRegression()
+    task.lr_schedule = PlateauDecay(0.5)
+    tr = _trainer(tmp_path / "plateau", task)
+    tr.report_loss(improved=True)
+    assert tr.optimizers["sgd"].param_groups[0]["lr"] == 0.1
+    tr.report_loss(improved=False)
+    tr.report_loss(improved=False)
+    assert tr.optimizers["sgd"].param_groups[0]["lr"] == pytest.approx(0.025)
