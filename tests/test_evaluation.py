@@ -146,7 +146,8 @@ def test_ids_settings_threshold_and_output_folder(natural, tmp_path):
     out = tmp_path / "a" / "b" / "eval"  # made with its parents
     res = evaluate(natural, {"self": natural}, out, ids=["activated", "digits_5", "not-there"], plots=False)
     assert res["settings"] == {"natural": str(natural), "utterances": 2, "speech_threshold_db": 30.0,
-                               "alignment": "auto", "dtw_band": 0.2, "ms_fft_size": 4096, "ms_max_hz": 50.0, "fs": 8000}
+                               "alignment": "auto", "dtw_band": 0.2, "ms_fft_size": 4096, "ms_max_hz": 50.0, "fs": 8000,
+                               "confidence": 0.95, "resamples": 2000, "reference": None}
     assert res["systems"]["self"]["utterances"] == 2
     assert (out / "metrics.json").read_text().startswith('{\n  "systems"')  # indented for people
     res = evaluate(natural, {"self": natural}, out, ids=["activated"], plots=False)  # the folder may exist
@@ -186,19 +187,32 @@ def test_ms_band_follows_the_frame_period(natural, tmp_path):
     assert res["ms_distance"] != pytest.approx(float(M.ms_distance(ms[0], ms[1], M.ms_frequencies())), rel=1e-3)
 
 
-def test_accumulator_ms_is_the_mean_power_and_samples_are_distinct_frames():
+def test_utterances_keep_each_utterance_and_the_corpus_figures_are_their_means():
     from vawgan_tts import metrics as M
-    from vawgan_tts.evaluation import _Accumulator
+    from vawgan_tts.evaluation import _Utterances, figure
 
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((300, 3)), 3 * rng.standard_normal((500, 3))
-    acc = _Accumulator()
-    acc.add(a, np.ones(300, bool))
-    acc.add(b, np.ones(500, bool))
-    np.testing.assert_allclose(acc.ms_db(), M.to_db((M.modulation_power(a) + M.modulation_power(b)) / 2))
-    np.testing.assert_allclose(acc.gv_mean(), (a.var(0) + b.var(0)) / 2)
+    acc = _Utterances()
+    acc.add(a, np.ones(300, bool), 2049, {"mcd_db": 1.0})
+    acc.add(b, np.ones(500, bool), 2049, {"mcd_db": 4.0})
+    arr = acc.arrays()
+    np.testing.assert_allclose(M.to_db(arr["ms"].mean(0)), M.to_db((M.modulation_power(a) + M.modulation_power(b)) / 2))
+    np.testing.assert_allclose(arr["gv"].mean(0), (a.var(0) + b.var(0)) / 2)
     s = acc.sample(np.random.default_rng(1))
     assert s.shape == (800, 3) and len(np.unique(s, axis=0)) == 800  # all frames, each once
+    # The Gaussian fit of the weighted utterances is that of their frames pooled.
+    both = np.concatenate([a, b])
+    fd = figure("frechet_distance", np.full(2, 0.5), arr, np.full(2, 0.5), arr, M.ms_frequencies()[:2049])
+    assert fd == pytest.approx(0.0, abs=1e-9)
+    other = _Utterances()
+    other.add(a, np.ones(300, bool), 2049)
+    other.add(a, np.ones(300, bool), 2049)
+    mu, cov = M.gaussian_fit(both)
+    expected = M.frechet_distance(mu, cov, *M.gaussian_fit(a))
+    assert figure("frechet_distance", np.full(2, 0.5), other.arrays(), np.full(2, 0.5), arr, None) == pytest.approx(expected)
+    # A weight of 1 on one utterance scores it alone; the scores are weighted means.
+    assert figure("mcd_db", np.array([0.25, 0.75]), arr, None, arr, None) == pytest.approx(3.25)
 
 
 def test_ids_the_natural_side_lacks_are_skipped_and_progress_names_each(natural, tmp_path):

@@ -196,3 +196,75 @@ def test_ms_distance_keeps_the_lowest_nonzero_bins_and_one_frame_mcd():
 def test_default_modulation_frequencies_are_at_5_ms_frames():
     f = M.ms_frequencies()
     assert len(f) == 2049 and f[1] == pytest.approx(200 / 4096) and f[-1] == pytest.approx(100.0)
+
+
+def test_log_f0_correlation_by_hand():
+    ref = np.array([100.0, 0.0, 120.0, 150.0, 200.0, 0.0])
+    # Doubled (an octave up) and unvoiced where ref is: the shape is the same, r = 1.
+    assert M.log_f0_correlation(ref, 2 * ref) == pytest.approx(1.0)
+    # Log F0 mirrored about its mean: r = −1; a frame voiced in one side only is left out.
+    lr = np.log(ref[ref > 0])
+    mirrored = np.zeros_like(ref)
+    mirrored[ref > 0] = np.exp(2 * lr.mean() - lr)
+    mirrored[1] = 300.0
+    assert M.log_f0_correlation(ref, mirrored) == pytest.approx(-1.0)
+    # By hand on three pairs: log values (0, 1, 2) against (0, 2, 1): r = 0.5.
+    e = np.e
+    assert M.log_f0_correlation(np.array([1.0, e, e**2]), np.array([1.0, e**2, e])) == pytest.approx(0.5)
+    assert np.isnan(M.log_f0_correlation(np.array([100.0, 0.0]), np.array([100.0, 110.0])))  # one pair
+    assert np.isnan(M.log_f0_correlation(np.array([100.0, 100.0]), np.array([90.0, 110.0])))  # flat contour
+
+
+def test_f0_rmse_and_vuv_error_on_hand_made_contours():
+    # Natural: 10 voiced frames at 200 Hz between silences; generated: a semitone sharp on its voiced
+    # frames, two of them unvoiced and one extra frame voiced at the start.
+    ref = np.r_[np.zeros(3), np.full(10, 200.0), np.zeros(3)]
+    gen = np.r_[np.zeros(2), 210.0, np.full(10, 200.0 * 2 ** (100 / 1200)), np.zeros(3)]
+    gen[5:7] = 0.0
+    assert M.f0_rmse_cents(ref, gen) == pytest.approx(100.0, rel=1e-9)  # the 8 frames voiced in both
+    assert M.vuv_error(ref > 0, gen > 0) == pytest.approx(3 / 16)
+
+
+def test_frechet_distance_of_gaussians_with_known_distance():
+    # Diagonal covariances: FD = ‖μ1 − μ2‖² + Σ_d (σ1_d − σ2_d)².
+    mu1, mu2 = np.array([0.0, 1.0, -1.0]), np.array([1.0, 1.0, 1.0])
+    s1, s2 = np.array([1.0, 2.0, 0.5]), np.array([2.0, 2.0, 1.5])
+    fd = M.frechet_distance(mu1, np.diag(s1**2), mu2, np.diag(s2**2))
+    assert fd == pytest.approx(1 + 4 + (1 + 0 + 1), rel=1e-12)
+    # The same Gaussians rotated together: the distance does not change; it is symmetric.
+    q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))
+    rot = lambda s: q @ np.diag(s**2) @ q.T  # noqa: E731
+    assert M.frechet_distance(q @ mu1, rot(s1), q @ mu2, rot(s2)) == pytest.approx(7.0, rel=1e-9)
+    assert M.frechet_distance(q @ mu2, rot(s2), q @ mu1, rot(s1)) == pytest.approx(7.0, rel=1e-9)
+    # Same per-dimension variances, opposite correlation: a GV-matched system is told apart.
+    # Σ1 = [[1, ρ], [ρ, 1]], Σ2 = [[1, −ρ], [−ρ, 1]]: eigenvalues 1±ρ and 1∓ρ on the same axes,
+    # so FD = Σ (√(1+ρ) − √(1−ρ))² = 2 (2 − 2√(1−ρ²)).
+    rho = 0.8
+    c1, c2 = np.array([[1, rho], [rho, 1]]), np.array([[1, -rho], [-rho, 1]])
+    assert M.frechet_distance(np.zeros(2), c1, np.zeros(2), c2) == pytest.approx(2 * (2 - 2 * np.sqrt(1 - rho**2)))
+    assert M.frechet_distance(np.zeros(2), c1, np.zeros(2), c1) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_frechet_distance_matches_the_fid_reference_formula_and_batches():
+    import scipy.linalg
+
+    rng = np.random.default_rng(1)
+    mus, covs = [], []
+    for _ in range(2):
+        a = rng.standard_normal((6, 6))
+        mus.append(rng.standard_normal(6))
+        covs.append(a @ a.T + 0.1 * np.eye(6))
+    ref = np.sum((mus[0] - mus[1]) ** 2) + np.trace(covs[0] + covs[1] - 2 * scipy.linalg.sqrtm(covs[0] @ covs[1]).real)
+    assert M.frechet_distance(mus[0], covs[0], mus[1], covs[1]) == pytest.approx(ref, rel=1e-9)
+    batched = M.frechet_distance(np.stack(mus), np.stack(covs), np.stack(mus[::-1]), np.stack(covs[::-1]))
+    np.testing.assert_allclose(batched, [ref, ref], rtol=1e-9)
+
+
+def test_gaussian_fit_of_samples_recovers_the_distance():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((200_000, 2)) * [1.0, 2.0]
+    y = rng.standard_normal((200_000, 2)) * [2.0, 2.0] + [1.0, 0.0]
+    assert M.frechet_distance(*M.gaussian_fit(x), *M.gaussian_fit(y)) == pytest.approx(1.0 + 1.0, abs=0.03)
+    mu, cov = M.gaussian_fit(np.array([[0.0, 0.0], [2.0, 4.0]]))
+    np.testing.assert_allclose(mu, [1.0, 2.0])
+    np.testing.assert_allclose(cov, [[1.0, 2.0], [2.0, 4.0]])  # ML: divided by N

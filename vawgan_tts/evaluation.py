@@ -14,6 +14,9 @@ F0 RMSE (cents) is taken over aligned pairs voiced in both, the V/UV error over 
 
 from __future__ import annotations
 
+import csv
+from collections import defaultdict
+import io
 import json
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -28,6 +31,7 @@ from .features import SPEECH_THRESHOLD_DB, Features, load_features, speech_mask
 from .fileio import write_text_atomic
 from . import metrics as M
 from .plots import NATURAL, plot_gv, plot_ms, plot_scatter
+from .significance import CONFIDENCE, N_RESAMPLES, bootstrap_interval, paired_test, weighted_nanmean
 
 METRICS_JSON = "metrics.json"
 MS_PLOT_DIMS = (1, 2, 5, 13)
@@ -43,36 +47,88 @@ def _check_compatible(nat: Features, gen: Features, gen_path: Path, nat_path: Pa
         )
 
 
-class _Accumulator:
-    """Running per-corpus sums for one system."""
+class _Utterances:
+    """One side's per-utterance results (a system's, or the natural recordings'), in utterance order.
+
+    Everything a corpus figure needs, per utterance, so that a figure can be recomputed for any
+    weighting of the utterances (a bootstrap resample, a paired exchange): the GV of the speech
+    frames, the modulation power up to ``MS_MAX_HZ``, the frames' sums for a Gaussian fit, and the
+    per-utterance scores (MCD, F0).
+    """
 
     def __init__(self):
         self.gv: list[np.ndarray] = []
-        self.ms_power = 0.0
-        self.mcd: list[float] = []
-        self.f0_rmse: list[float] = []
-        self.vuv_error: list[float] = []
+        self.ms_power: list[np.ndarray] = []
+        self.sums: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self.scores: dict[str, list[float]] = defaultdict(list)
         self.frames: list[np.ndarray] = []
 
-    def add(self, c: np.ndarray, speech: np.ndarray, mcd: float | None = None, f0_rmse: float | None = None,
-            vuv_error: float | None = None):
+    def add(self, c: np.ndarray, speech: np.ndarray, n_bins: int, scores: Mapping[str, float] | None = None):
         self.gv.append(M.global_variance(c[speech]))
-        self.ms_power = self.ms_power + M.modulation_power(c)
+        self.ms_power.append(M.modulation_power(c)[:n_bins])
+        x = np.asarray(c[speech], np.float64)
+        self.sums.append((len(x), x.sum(axis=0), x.T @ x))
         self.frames.append(c[speech])
-        if mcd is not None:
-            self.mcd.append(mcd)
-            self.f0_rmse.append(f0_rmse)
-            self.vuv_error.append(vuv_error)
+        for k, v in (scores or {}).items():
+            self.scores[k].append(v)
 
-    def gv_mean(self) -> np.ndarray:
-        return np.mean(self.gv, axis=0)
-
-    def ms_db(self) -> np.ndarray:
-        return M.to_db(self.ms_power / len(self.gv))
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Stacked: gv (U, D), ms (U, F, D), n (U,), s1 (U, D), s2 (U, D, D), and each score (U,)."""
+        n, s1, s2 = zip(*self.sums)
+        out = {"gv": np.stack(self.gv), "ms": np.stack(self.ms_power), "n": np.array(n, np.float64),
+               "s1": np.stack(s1), "s2": np.stack(s2)}
+        return out | {k: np.array(v, np.float64) for k, v in self.scores.items() if v}
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         f = np.concatenate(self.frames)
         return f[rng.choice(len(f), size=min(SCATTER_POINTS, len(f)), replace=False)]
+
+
+# Scores of one utterance pair, averaged over utterances for the corpus figure.
+UTTERANCE_SCORES = ("mcd_db", "f0_rmse_cents", "vuv_error", "log_f0_corr")
+# Every corpus figure in metrics.json, each with its interval and, against a reference, its p-value.
+FIGURES = ("mcd_db", "gv_distance", "ms_distance", "gv_ratio", "frechet_distance", "f0_rmse_cents", "vuv_error",
+           "log_f0_corr")
+# The per-utterance table: the scores, and the corpus figures taken on the one utterance.
+PER_UTTERANCE_CSV = "per_utterance.csv"
+PER_UTTERANCE_COLUMNS = ("utterance", "system", "frames", "mcd_db", "gv_distance", "ms_distance", "gv_ratio",
+                         "f0_rmse_cents", "vuv_error", "log_f0_corr")
+
+
+def _fit(w: np.ndarray, a: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted Gaussian fit of the frames of the weighted utterances. (..., U) -> (..., D), (..., D, D)."""
+    n = w @ a["n"]
+    mu = (w @ a["s1"]) / n[..., None]
+    second = np.einsum("...u,uij->...ij", w, a["s2"]) / n[..., None, None]
+    return mu, second - mu[..., :, None] * mu[..., None, :]
+
+
+def figure(key: str, w: np.ndarray, gen: dict, w_nat: np.ndarray, nat: dict, freqs: np.ndarray) -> np.ndarray:
+    """One corpus figure of a system for utterance weights ``w`` (..., U) over its rows of ``gen``
+    (``_Utterances.arrays``) and ``w_nat`` over the natural rows. Equal weights give the corpus figure."""
+    if key in UTTERANCE_SCORES:
+        return weighted_nanmean(w, gen[key])
+    if key == "frechet_distance":
+        return M.frechet_distance(*_fit(w_nat, nat), *_fit(w, gen))
+    gv_nat, gv_gen = w_nat @ nat["gv"], w @ gen["gv"]
+    if key == "gv_distance":
+        return M.log_gv_distance(gv_nat, gv_gen)
+    if key == "gv_ratio":
+        return np.mean(gv_gen / gv_nat, axis=-1)
+    if key == "ms_distance":
+        shape = nat["ms"].shape[1:]
+        ms_nat = (w_nat @ nat["ms"].reshape(len(nat["ms"]), -1)).reshape(w_nat.shape[:-1] + shape)
+        ms_gen = (w @ gen["ms"].reshape(len(gen["ms"]), -1)).reshape(w.shape[:-1] + shape)
+        return M.ms_distance(M.to_db(ms_nat), M.to_db(ms_gen), freqs)
+    raise ValueError(key)
+
+
+def _one(a: dict, u: int) -> dict:
+    return {k: v[u : u + 1] for k, v in a.items()}
+
+
+def _stack(a: dict, b: dict) -> dict:
+    return {k: np.concatenate([a[k], b[k]]) for k in a if k in b}
 
 
 def evaluate(
@@ -85,12 +141,18 @@ def evaluate(
     on_progress: Callable[[int, int], None] | None = None,
     align: str = "auto",
     band: float | None = DEFAULT_BAND,
+    reference: str | None = None,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
 ) -> dict:
-    """Score each system against the natural features; write ``metrics.json`` (and PNGs).
+    """Score each system against the natural features; write ``metrics.json``,
+    ``per_utterance.csv`` (and PNGs).
 
-    Returns ``{"systems": {name: {"gv_distance", "ms_distance", "mcd_db", "gv_ratio",
-    "f0_rmse_cents", "vuv_error", "utterances"}}, "settings": {...}}``. Distances are in dB; see
-    docs/metrics.md. ``align``: "auto" or "dtw" (module docstring); ``band``: DTW's band.
+    Returns ``{"systems": {name: {figure: value, ..., "utterances", "ci95": {figure: [lo, hi]},
+    "p_vs_reference": {figure: p}}}, "settings": {...}, "per_utterance": [row, ...]}``; figures are
+    ``FIGURES`` (docs/metrics.md), intervals are bootstrap intervals over utterances, p-values those
+    of a paired randomization test against ``reference`` (one of ``systems``; none without it).
+    ``align``: "auto" or "dtw" (module docstring); ``band``: DTW's band.
     """
     if align not in ALIGNMENTS:
         raise VawganError(None, f"alignment {align!r}: choose from {', '.join(ALIGNMENTS)}")
@@ -98,6 +160,8 @@ def evaluate(
         raise VawganError(None, "no system to evaluate: give at least one NAME=DIR")
     if NATURAL in systems:
         raise VawganError(None, f"{NATURAL!r} is the reference; name the system something else")
+    if reference is not None and reference not in systems:
+        raise VawganError(None, f"--reference {reference!r} is not among the systems ({', '.join(systems)})")
     natural_dir = Path(natural_dir)
     common = set(feature_ids(natural_dir))
     if not common:
@@ -111,73 +175,117 @@ def evaluate(
         common &= have
     utts = sorted(common)
 
-    nat_acc = _Accumulator()
-    acc = {name: _Accumulator() for name in systems}
-    fs = frame_period = None
+    nat_acc = _Utterances()
+    acc = {name: _Utterances() for name in systems}
+    fs = frame_period = n_bins = None
     for n_done, utt in enumerate(utts, 1):
         nat_path = natural_dir / f"{utt}.npz"
         nat = load_features(nat_path)
         fs, frame_period = nat.fs, nat.frame_period
+        n_bins = int(np.searchsorted(M.ms_frequencies(M.MS_FFT_SIZE, frame_period), M.MS_MAX_HZ, side="right"))
         speech = speech_mask(nat.mcep[:, 0], speech_threshold_db)
         c_nat = nat.mcep[:, 1:]
-        nat_acc.add(c_nat, speech)
+        nat_acc.add(c_nat, speech, n_bins)
         for name, folder in systems.items():
             gen_path = Path(folder) / f"{utt}.npz"
             gen = load_features(gen_path)
             _check_compatible(nat, gen, gen_path, nat_path)
+            i, j = aligned_frames(nat, gen, speech, align, band, speech_threshold_db, (gen_path, nat_path))
             c_gen = gen.mcep[:, 1:]
-            if align == "dtw":
-                pairs = align_utterance(c_gen, gen.mcep[:, 0], c_nat, nat.mcep[:, 0], band, speech_threshold_db,
-                                        (gen_path, nat_path))
-                i, j = pairs[:, 1], pairs[:, 0]
-            else:
-                i, j = M.align(c_nat, c_gen)
-                i, j = i[speech[i]], j[speech[i]]
-            mcd = float(np.mean(M.frame_mcd(c_nat[i], c_gen[j])))
             # The generated frames aligned to natural speech frames: same selection for GV.
             gen_speech = np.zeros(len(c_gen), bool)
             gen_speech[j] = True
             f0_gen = np.where(gen.vuv, gen.f0, 0.0)
-            acc[name].add(c_gen, gen_speech, mcd, M.f0_rmse_cents(nat.f0[i], f0_gen[j]), M.vuv_error(nat.vuv[i], gen.vuv[j]))
+            acc[name].add(c_gen, gen_speech, n_bins, {
+                "mcd_db": float(np.mean(M.frame_mcd(c_nat[i], c_gen[j]))),
+                "f0_rmse_cents": M.f0_rmse_cents(nat.f0[i], f0_gen[j]),
+                "vuv_error": M.vuv_error(nat.vuv[i], gen.vuv[j]),
+                "log_f0_corr": M.log_f0_correlation(nat.f0[i], f0_gen[j]),
+                "frames": len(i),
+            })
         if on_progress is not None:
             on_progress(n_done, len(utts))
 
-    freqs = M.ms_frequencies(M.MS_FFT_SIZE, frame_period)
-    gv_nat, ms_nat = nat_acc.gv_mean(), nat_acc.ms_db()
+    freqs = M.ms_frequencies(M.MS_FFT_SIZE, frame_period)[:n_bins]
+    nat_a = nat_acc.arrays()
+    gen_a = {name: a.arrays() for name, a in acc.items()}
+    n = len(utts)
+    even = np.full(n, 1.0 / n)
     result = {"systems": {}, "settings": {
         "natural": str(natural_dir),
-        "utterances": len(utts),
+        "utterances": n,
         "speech_threshold_db": speech_threshold_db,
         "alignment": align,
         "dtw_band": band,
         "ms_fft_size": M.MS_FFT_SIZE,
         "ms_max_hz": M.MS_MAX_HZ,
         "fs": fs,
+        "confidence": CONFIDENCE,
+        "resamples": n_resamples,
+        "reference": reference,
     }}
-    gv_all = {NATURAL: gv_nat}
-    ms_all = {NATURAL: ms_nat}
-    for name, a in acc.items():
-        gv, ms = a.gv_mean(), a.ms_db()
-        gv_all[name], ms_all[name] = gv, ms
-        result["systems"][name] = {
-            "gv_distance": float(M.log_gv_distance(gv_nat, gv)),
-            "ms_distance": float(M.ms_distance(ms_nat, ms, freqs)),
-            "mcd_db": float(np.nanmean(a.mcd)),
-            "gv_ratio": float(np.mean(gv / gv_nat)),
-            "f0_rmse_cents": float(np.nanmean(a.f0_rmse)) if not np.all(np.isnan(a.f0_rmse)) else float("nan"),
-            "vuv_error": float(np.nanmean(a.vuv_error)),
-            "utterances": len(a.mcd),
-        }
+    for name, g in gen_a.items():
+        m = {k: float(figure(k, even, g, even, nat_a, freqs)) for k in FIGURES}
+        m["utterances"] = n
+        m["ci95"] = {k: list(bootstrap_interval(lambda w, k=k: figure(k, w, g, w, nat_a, freqs), n,
+                                                n_resamples=n_resamples, seed=seed)) for k in FIGURES}
+        if reference is not None and name != reference:
+            both = _stack(g, gen_a[reference])
+            m["p_vs_reference"] = {
+                k: paired_test(lambda w, k=k: figure(k, w, both, w[..., :n] + w[..., n:], nat_a, freqs), n,
+                               n_resamples=n_resamples, seed=seed) for k in FIGURES}
+        result["systems"][name] = m
+    rows = []
+    for name, g in gen_a.items():
+        for u, utt in enumerate(utts):
+            one, nat_one = _one(g, u), _one(nat_a, u)
+            row = {"utterance": utt, "system": name, "frames": int(g["frames"][u])}
+            row |= {k: float(figure(k, np.ones(1), one, np.ones(1), nat_one, freqs)) for k in PER_UTTERANCE_COLUMNS[3:]}
+            rows.append(row)
+    result["per_utterance"] = rows
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if plots:
         rng = np.random.default_rng(0)
-        plot_gv(gv_all, out_dir / "gv.png")
-        plot_ms(ms_all, freqs, MS_PLOT_DIMS, out_dir / "ms.png")
+        plot_gv({NATURAL: nat_a["gv"].mean(0)} | {k: g["gv"].mean(0) for k, g in gen_a.items()}, out_dir / "gv.png")
+        plot_ms({NATURAL: M.to_db(nat_a["ms"].mean(0))} | {k: M.to_db(g["ms"].mean(0)) for k, g in gen_a.items()},
+                freqs, MS_PLOT_DIMS, out_dir / "ms.png")
         frames = {NATURAL: nat_acc.sample(rng)} | {n: a.sample(rng) for n, a in acc.items()}
         plot_scatter(frames, out_dir / "scatter.png")
-    write_text_atomic(out_dir / METRICS_JSON, json.dumps(result, indent=2) + "\n")
+    write_per_utterance(out_dir / PER_UTTERANCE_CSV, rows)
+    write_text_atomic(out_dir / METRICS_JSON, json.dumps({k: v for k, v in result.items() if k != "per_utterance"},
+                                                          indent=2) + "\n")
     return result
+
+
+def aligned_frames(nat: Features, gen: Features, speech: np.ndarray, align: str, band: float | None,
+                   speech_threshold_db: float, paths: tuple[Path, Path]) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i natural frame, j generated frame) that an utterance is scored on: natural speech frames
+    aligned one to one (``align="auto"``, equal lengths) or by DTW (unequal lengths, or ``"dtw"``:
+    DTW of both sides' speech frames). (P,), (P,) int."""
+    c_nat, c_gen = nat.mcep[:, 1:], gen.mcep[:, 1:]
+    if align == "dtw":
+        pairs = align_utterance(c_gen, gen.mcep[:, 0], c_nat, nat.mcep[:, 0], band, speech_threshold_db, paths)
+        return pairs[:, 1], pairs[:, 0]
+    i, j = M.align(c_nat, c_gen)
+    return i[speech[i]], j[speech[i]]
+
+
+def write_per_utterance(path: Path, rows: Sequence[dict]) -> None:
+    """``per_utterance.csv``: one row per utterance and system, columns ``PER_UTTERANCE_COLUMNS``."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=PER_UTTERANCE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
+    write_text_atomic(path, buf.getvalue())
+
+
+def read_per_utterance(path: str | Path) -> list[dict]:
+    """Rows of a ``per_utterance.csv``, numbers as floats (NaN where a score is undefined)."""
+    with open(path, newline="") as f:
+        return [{k: (v if k in ("utterance", "system") else float(v)) for k, v in row.items()}
+                for row in csv.DictReader(f)]
 
 
 def parse_system(spec: str) -> tuple[str, Path]:

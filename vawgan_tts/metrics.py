@@ -8,6 +8,7 @@ axes: a batched call equals the unbatched calls stacked. Equations and sources: 
 from __future__ import annotations
 
 import numpy as np
+import scipy.stats
 
 MS_FFT_SIZE = 4096  # frames; at 200 Hz frame rate the resolution is 0.05 Hz
 MS_MAX_HZ = 50.0
@@ -132,3 +133,47 @@ def vuv_error(vuv_ref: np.ndarray, vuv_gen: np.ndarray) -> float:
     if len(vuv_ref) == 0:
         return float("nan")
     return float(np.mean(vuv_ref != vuv_gen))
+
+
+def log_f0_correlation(f0_ref: np.ndarray, f0_gen: np.ndarray) -> float:
+    """Pearson correlation of log F0 over the aligned frame pairs voiced in both. (P,), (P,) -> [-1, 1];
+    NaN with fewer than two such pairs or a flat contour. How well the intonation's shape is kept,
+    whatever its register: a contour shifted or scaled in log F0 scores 1.
+
+    r = Σ_t (l_ref(t) − l̄_ref)(l_gen(t) − l̄_gen) / sqrt(Σ_t (l_ref(t) − l̄_ref)² Σ_t (l_gen(t) − l̄_gen)²),
+    l = ln F0.
+    """
+    f0_ref, f0_gen = np.asarray(f0_ref, np.float64), np.asarray(f0_gen, np.float64)
+    both = (f0_ref > 0) & (f0_gen > 0)
+    a, b = np.log(f0_ref[both]), np.log(f0_gen[both])
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(scipy.stats.pearsonr(a, b).statistic)
+
+
+def gaussian_fit(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (ML, divided by N) of frames. (N, D) -> (D,), (D, D)."""
+    x = np.asarray(frames, np.float64)
+    mu = x.mean(axis=0)
+    d = x - mu
+    return mu, d.T @ d / len(x)
+
+
+def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray) -> np.ndarray:
+    """Fréchet (2-Wasserstein²) distance between Gaussians N(μ1, Σ1) and N(μ2, Σ2).
+    (..., D), (..., D, D), (..., D), (..., D, D) -> (...); in the squared units of the frames.
+
+    FD = ‖μ1 − μ2‖² + Tr(Σ1 + Σ2 − 2 (Σ1^½ Σ2 Σ1^½)^½)   (Dowson & Landau 1982; the formula of
+    FID, Heusel et al. 2017, and of the Fréchet audio distance, Kilgour et al. 2019). The symmetric
+    form (Σ1^½ Σ2 Σ1^½)^½ has the trace of (Σ1 Σ2)^½ and is the square root of a PSD matrix, so its
+    trace is the sum of the square roots of its eigenvalues (clipped at 0 against round-off).
+    """
+    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
+    cov1, cov2 = np.asarray(cov1, np.float64), np.asarray(cov2, np.float64)
+    sym = lambda a: (a + np.swapaxes(a, -1, -2)) / 2  # noqa: E731
+    w, v = np.linalg.eigh(sym(cov1))
+    root1 = (v * np.sqrt(np.clip(w, 0, None))[..., None, :]) @ np.swapaxes(v, -1, -2)
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(sym(root1 @ cov2 @ root1)), 0, None)).sum(axis=-1)
+    diff = mu1 - mu2
+    trace = np.trace(cov1, axis1=-2, axis2=-1) + np.trace(cov2, axis1=-2, axis2=-1)
+    return np.maximum(np.sum(diff**2, axis=-1) + trace - 2.0 * cross, 0.0)  # ≥ 0; round-off aside
