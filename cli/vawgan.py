@@ -348,15 +348,18 @@ def evaluate(
     ids: IdsOption = None,
     speech_threshold_db: Annotated[float, typer.Option("--speech-threshold-db", help="Frames this far below an utterance's loudest are silence for GV and MCD.")] = 30.0,
     align: Annotated[AlignChoice, typer.Option("--align", help="auto: frame t with frame t when lengths agree, else DTW; dtw: always DTW of speech frames (systems with their own timing: synthesis, conversion).")] = AlignChoice["auto"],
+    reference: Annotated[Optional[str], typer.Option("--reference", help="A system (one of the NAMEs) every other is tested against: paired randomization test over utterances, p-values in metrics.json.")] = None,
+    resamples: Annotated[int, typer.Option("--resamples", min=100, help="Bootstrap and permutation resamples.")] = 2000,
 ):
-    """GV, modulation spectrum, MCD and F0 of each system against natural features."""
+    """GV, modulation spectrum, MCD, Fréchet distance and F0 of each system against natural features,
+    with 95 % bootstrap intervals; per_utterance.csv holds every utterance's scores."""
     from vawgan_tts.evaluation import evaluate as run_eval, parse_system
 
     systems = dict(parse_system(g) for g in generated)
     with progress_bar("utts") as progress:
         task = progress.add_task("eval", total=None)
         result = run_eval(natural, systems, output, ids=read_id_list(ids), speech_threshold_db=speech_threshold_db,
-                          align=align.value,
+                          align=align.value, reference=reference, n_resamples=resamples,
                           on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     print_metrics(result, output)
 
@@ -365,10 +368,15 @@ def evaluate(
 @handle_errors
 def report(
     exp: Annotated[Path, typer.Argument(help="Experiment folder from `vawgan train` or `vawgan train-converter`.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Report folder (index.html inside).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Report folder (index.html inside): only what the page uses, to share as it is.")],
     ids: Annotated[Path, typer.Option("--ids", help="Utterance ids to evaluate (the eval list).")],
     feats: Annotated[Optional[Path], typer.Option("--feats", help="Natural features [default: the experiment's].")] = None,
-    n_audio: Annotated[int, typer.Option("--n-audio", min=0, help="Utterances with audio players.")] = 4,
+    systems: Annotated[Optional[str], typer.Option("--systems", help="Comma-separated systems to run and show [default: all; enhancement: copy,vae,vawgan,gv-pf,ms-pf; converter: source,converted,converted+gv-pf,converted+ms-pf and every --extra].")] = None,
+    show: Annotated[Optional[list[str]], typer.Option("--show", help="An utterance to play and plot; repeat [default: best, median and worst by MCD].")] = None,
+    n_audio: Annotated[int, typer.Option("--n-audio", min=0, help="How many utterances to play when --show is not given, spread over the per-utterance MCD.")] = 3,
+    reference: Annotated[Optional[str], typer.Option("--reference", help="The system every other is tested against (paired test, p-values) [default: vae; converter: converted].")] = None,
+    systems_dir: Annotated[Optional[Path], typer.Option("--systems-dir", help="Where every system's features and WAVs are written [default: EXP/systems]; not part of the report.")] = None,
+    resamples: Annotated[int, typer.Option("--resamples", min=100, help="Bootstrap and permutation resamples.")] = 2000,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for re-analysis.")] = None,
     extra: Annotated[Optional[list[str]], typer.Option("--extra", help="For a converter: NAME=DIR of a further system's .npz and .wav of the same prompts (e.g. from `vawgan enhance`); repeat.")] = None,
 ):
@@ -381,33 +389,60 @@ def report(
     from vawgan_tts.evaluation import parse_system
     from vawgan_tts.report import REPORT_SYSTEMS, build_conversion_report, build_report
 
+    chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems is not None else None
+    common = dict(show=show, n_show=n_audio, systems=chosen, systems_dir=systems_dir, n_resamples=resamples)
+    if reference is not None:
+        common["reference"] = reference
     with progress_bar("systems") as progress:
         if is_converter(exp):
-            task = progress.add_task("report", total=4)
-            result = build_conversion_report(exp, output, read_id_list(ids), n_audio=n_audio,
+            task = progress.add_task("report", total=len(chosen or ()) + len(extra or ()) + 4)
+            result = build_conversion_report(exp, output, read_id_list(ids), extra=dict(parse_system(e) for e in extra or ()),
                                              on_progress=lambda name: progress.update(task, advance=1, description=name),
-                                             extra=dict(parse_system(e) for e in extra or ()))
+                                             **common)
         else:
             if extra:
                 raise VawganError(exp, "--extra is for a converter's report (the parallel layout)")
-            task = progress.add_task("report", total=len(REPORT_SYSTEMS) + 1)
-            result = build_report(exp, output, read_id_list(ids), feats, n_audio=n_audio, jobs=jobs or default_jobs(),
-                                  on_progress=lambda name: progress.update(task, advance=1, description=name))
+            task = progress.add_task("report", total=len(chosen or REPORT_SYSTEMS) + 1)
+            result = build_report(exp, output, read_id_list(ids), feats, jobs=jobs or default_jobs(),
+                                  on_progress=lambda name: progress.update(task, advance=1, description=name), **common)
     print_metrics(result, output)
     out.print(f"report: {output / 'index.html'}")
 
 
+# Row labels of the metric table: short, with units (docs/metrics.md). FD is the Fréchet distance of
+# c1..c39; F0 the RMSE in cents on frames voiced in both; V/UV the share of aligned frames whose voicing
+# differs; F0 r the correlation of log F0.
+METRIC_ROWS = (("mcd_db", "MCD [dB]", 1.0, 3), ("gv_distance", "logGV [dB]", 1.0, 3), ("ms_distance", "MS [dB]", 1.0, 3),
+               ("gv_ratio", "GV ratio", 1.0, 3), ("frechet_distance", "FD", 1.0, 2), ("f0_rmse_cents", "F0 [cent]", 1.0, 1),
+               ("vuv_error", "V/UV [%]", 100.0, 1), ("log_f0_corr", "F0 r", 1.0, 3))
+
+
 def print_metrics(result: dict, output: Path) -> None:
-    table = Table(title=f"natural vs systems ({result['settings']['utterances']} utterances)")
-    # Short headings: seven columns fit an 80-column terminal unwrapped. log-GV and MS distances, MCD in
-    # dB; F0 is the RMSE in cents; V/UV the share of aligned frames whose voicing differs (docs/metrics.md).
-    for col in ("system", "logGV [dB]", "MS [dB]", "MCD [dB]", "GV ratio", "F0 [cent]", "V/UV [%]"):
-        table.add_column(escape(col), justify="right", no_wrap=True)  # "[dB]" is a unit, not markup
-    for name, m in result["systems"].items():
-        table.add_row(escape(name), f"{m['gv_distance']:.3f}", f"{m['ms_distance']:.3f}", f"{m['mcd_db']:.3f}", f"{m['gv_ratio']:.3f}",
-                      f"{m['f0_rmse_cents']:.1f}", f"{100 * m['vuv_error']:.1f}")
+    """One column per system (so that a few systems fit an 80-column terminal), one row per figure:
+    the mean ± half the 95 % bootstrap interval and, under it, the p-value against the reference."""
+    ref = result["settings"].get("reference")
+    table = Table(title=f"natural vs systems ({result['settings']['utterances']} utterances; mean ± half the 95 % "
+                        f"interval{f'; p: paired test against {ref}' if ref else ''})")
+    table.add_column("", no_wrap=True)
+    for name in result["systems"]:
+        table.add_column(escape(name), justify="right", no_wrap=True)  # "[dB]" is a unit, not markup
+    for key, label, scale, digits in METRIC_ROWS:
+        cells = []
+        for m in result["systems"].values():
+            if key not in m:  # a metrics.json from before the figure existed
+                cells.append("–")
+                continue
+            cell = f"{scale * m[key]:.{digits}f}"
+            lo, hi = m.get("ci95", {}).get(key, (float("nan"),) * 2)
+            if lo == lo and hi == hi:
+                cell += f"±{scale * (hi - lo) / 2:.{digits}f}"
+            p = m.get("p_vs_reference", {}).get(key)
+            if p is not None:
+                cell += f"\np={p:.2g}"
+            cells.append(cell)
+        table.add_row(escape(label), *cells)
     out.print(table)
-    out.print(f"metrics and figures in {output}")
+    out.print(f"metrics and figures in {output}; per utterance: {output / 'per_utterance.csv'}")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,11 @@ def test_metric_table_shows_units(tmp_path):
     with out.capture() as cap:
         print_metrics({"settings": {"utterances": 2}, "systems": {"a[1]": {
             "gv_distance": 1.0, "ms_distance": 2.0, "mcd_db": 3.0, "gv_ratio": 0.5, "f0_rmse_cents": 12.5,
-            "vuv_error": 0.25}}}, tmp_path)
+            "vuv_error": 0.25, "frechet_distance": 4.25, "log_f0_corr": 0.875,
+            "ci95": {"mcd_db": [2.5, 3.5], "vuv_error": [0.2, 0.3]}, "p_vs_reference": {"mcd_db": 0.0123}},
+            "old": {"gv_distance": 1.0, "ms_distance": 2.0, "mcd_db": 3.0, "gv_ratio": 0.5, "f0_rmse_cents": 12.5,
+                    "vuv_error": 0.25}}}, tmp_path)
     text = cap.get()
-    for heading in ("logGV [dB]", "MS [dB]", "MCD [dB]", "GV ratio", "F0 [cent]", "V/UV [%]", "a[1]", "12.5", "25.0"):
+    for heading in ("logGV [dB]", "MS [dB]", "MCD [dB]", "GV ratio", "F0 [cent]", "V/UV [%]", "FD", "F0 r", "a[1]", "12.5",
+                    "25.0±5.0", "3.000±0.500", "p=0.012", "4.25", "0.875", "–"):
         assert heading in text, text

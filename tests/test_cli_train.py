@@ -1,6 +1,8 @@
 """`vawgan train`, `synth -m`, `report` end to end on a few real utterances with tiny epochs."""
 
+import json
 import re
+from urllib.parse import unquote
 from html.parser import HTMLParser
 
 import pytest
@@ -26,6 +28,8 @@ class _Refs(HTMLParser):
         a = dict(attrs)
         if tag in ("img", "audio", "source") and a.get("src"):
             self.refs.append(a["src"])
+        if tag == "a" and a.get("href"):
+            self.refs.append(a["href"])
 
 
 @pytest.fixture(scope="module")
@@ -70,15 +74,35 @@ def test_train_stage_by_stage_then_report(feats, tmp_path):
     r = invoke("report", exp, "-o", report, "--ids", feats / "eval.ids", "--n-audio", "2", "-j", "1")
     assert r.exit_code == 0, r.output
     page = (report / "index.html").read_text()
-    for system in ("copy", "vae", "vawgan", "gv-pf", "ms-pf"):
+    for system in ("copy", "vae (reference)", "vawgan", "gv-pf", "ms-pf"):
         assert f"<th>{system}</th>" in page
     parser = _Refs()
     parser.feed(page)
     assert len([s for s in parser.refs if s.endswith(".wav")]) == 2 * 6  # natural + 5 systems
-    assert len([s for s in parser.refs if s.endswith(".png")]) == 5
-    for ref in parser.refs:
-        assert (report / ref).is_file(), ref
-    assert re.search(r"<td[^>]*>\d+\.\d{3}</td>", page)
+    assert len([s for s in parser.refs if s.endswith(".png")]) == 5 + 2  # + each played utterance's figure
+    used = {report / unquote(ref) for ref in parser.refs}
+    assert all(p.is_file() for p in used), used
+    # Shareable: nothing in the folder that the page does not use, besides the metrics it shows.
+    shipped = {p for p in report.rglob("*") if p.is_file()}
+    assert shipped - used == {report / "metrics.json", report / "index.html"}, shipped - used
+    assert (exp / "systems" / "vawgan" / "vm-goodbye.npz").is_file()  # the working files stay with the experiment
+    assert re.search(r"<td[^>]*>\d+\.\d{3}<br><small>\[", page)  # a mean and its interval
+    assert "p = " in page and "Provenance" in page and "vawgan-tts 0." in page
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["provenance"]["config"] == (exp / "config.toml").read_text()
+    assert metrics["settings"]["reference"] == "vae" and "p_vs_reference" in metrics["systems"]["vawgan"]
+
+    # --systems and --show choose what is shown; an unknown one is one line.
+    r = invoke("report", exp, "-o", tmp_path / "r2", "--ids", feats / "eval.ids", "--systems", "vae,gv-pf",
+               "--show", "vm-goodbye", "-j", "1")
+    assert r.exit_code == 0, r.output
+    assert set(json.loads((tmp_path / "r2" / "metrics.json").read_text())["systems"]) == {"vae", "gv-pf"}
+    assert sorted(p.name for p in (tmp_path / "r2" / "audio").iterdir()) == ["gv-pf", "natural", "vae"]
+    assert [p.name for p in (tmp_path / "r2" / "audio" / "vae").iterdir()] == ["vm-goodbye.wav"]
+    r = invoke("report", exp, "-o", tmp_path / "r3", "--ids", feats / "eval.ids", "--systems", "vae,wavenet")
+    assert r.exit_code == 2 and "wavenet not known here; choose from copy, vae" in " ".join(r.output.split())
+    r = invoke("report", exp, "-o", tmp_path / "r3", "--ids", feats / "eval.ids", "--show", "nope")
+    assert r.exit_code == 2 and "--show 'nope': not among the 2 evaluated utterances" in r.output
 
 
 def test_dry_run_and_resume(feats, tmp_path):

@@ -167,15 +167,20 @@ def test_report_in_the_parallel_layout(trained, tmp_path):
 
     exp, _, _ = trained
     out = tmp_path / "report"
-    result = build_conversion_report(exp, out, list(DEV), n_audio=2)
+    result = build_conversion_report(exp, out, list(DEV), n_show=2, n_resamples=200)
     assert set(result["systems"]) == {"source", "converted", "converted+gv-pf", "converted+ms-pf"}
-    assert result["settings"]["alignment"] == "dtw"
+    assert result["settings"]["alignment"] == "dtw" and result["settings"]["reference"] == "converted"
     page = (out / "index.html").read_text()
     assert ("<th>source voice</th><th>converted</th><th>+ GV post-filter</th><th>+ MS post-filter</th>"
             "<th>natural target</th>") in page
-    for folder in ("audio/source", "systems/converted", "systems/converted+gv-pf", "audio/natural"):
+    for folder in ("audio/source", "audio/converted", "audio/converted%2Bgv-pf", "audio/natural"):
         for u in DEV:
-            assert f'src="{folder}/{u}.wav"' in page and (out / folder / f"{u}.wav").is_file()
+            assert f'src="{folder}/{u}.wav"' in page
+    for folder in ("source", "converted", "converted+gv-pf", "natural"):
+        for u in DEV:
+            assert (out / "audio" / folder / f"{u}.wav").is_file()
+    assert not list(out.rglob("*.npz"))  # the converted features stay in the experiment folder
+    assert (exp / "systems" / "converted" / f"{DEV[0]}.npz").is_file()
     assert "F0 RMSE [cent]" in page and (out / "gv.png").is_file()
     with pytest.raises(VawganError, match="were used in training"):
         build_conversion_report(exp, tmp_path / "r2", [TRAIN[0]])
@@ -188,13 +193,14 @@ def test_report_plays_and_scores_extra_systems(trained, tmp_path):
                             "-m", str(exp), "--ids", str(_ids(tmp_path, DEV)), "-o", str(tmp_path / "mine")])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["report", str(exp), "-o", str(tmp_path / "rep"), "--ids", str(_ids(tmp_path, DEV)),
-                            "--extra", f"my system={tmp_path / 'mine'}", "--n-audio", "1"])
+                            "--extra", f"my system={tmp_path / 'mine'}", "--n-audio", "1", "--resamples", "200"])
     assert r.exit_code == 0, r.output
     result = json.loads((tmp_path / "rep" / "metrics.json").read_text())
     assert "my system" in result["systems"]
     page = (tmp_path / "rep" / "index.html").read_text()
     assert "<th>my system</th><th>natural target</th>" in page
-    assert (tmp_path / "rep" / "audio" / "extra0" / f"{DEV[0]}.wav").is_file()
+    assert len(list((tmp_path / "rep" / "audio" / "my system").glob("*.wav"))) == 1
+    assert 'src="audio/my%20system/' in page
     r = runner.invoke(app, ["report", str(exp), "-o", str(tmp_path / "rep2"), "--ids", str(_ids(tmp_path, DEV)),
                             "--extra", f"x={tmp_path / 'nothing'}"])
     assert r.exit_code == 2 and "no features for 2 report prompt(s)" in r.output and "Traceback" not in r.output

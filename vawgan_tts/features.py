@@ -150,6 +150,13 @@ def sp2mc(sp: np.ndarray, order: int, alpha: float) -> np.ndarray:
     return c @ _freqt_matrix(c.shape[1], order, float(alpha)).T
 
 
+def envelope_db(feats: "Features") -> np.ndarray:
+    """The spectral envelope the vocoder will use, in dB: ``pysptk.mc2sp`` of the mel-cepstrum
+    (the power spectrum, as in synthesis). (T, fft_size/2+1)."""
+    sp = pysptk.mc2sp(np.ascontiguousarray(feats.mcep, dtype=np.float64), alpha=feats.alpha, fftlen=feats.fft_size)
+    return 10.0 * np.log10(np.maximum(sp, 1e-20))
+
+
 @functools.lru_cache(maxsize=8)
 def _freqt_matrix(n: int, order: int, alpha: float) -> np.ndarray:
     """(order+1, n): ``pysptk.freqt(c, order, alpha) == M @ c`` for any length-n cepstrum c.

@@ -17,10 +17,10 @@ NATURAL = "natural"
 SCATTER_PAIRS = ((1, 2), (2, 3), (5, 6), (11, 13))  # 1-based mel-cepstral indices
 
 
-def _save(fig, path: str | Path) -> Path:
+def _save(fig, path: str | Path, dpi: int = 110) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -91,6 +91,38 @@ def plot_scatter(
     fig.suptitle("Mel-cepstral scatter: natural (grey) vs each system")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_utterance(envelopes: Mapping[str, np.ndarray], f0: Mapping[str, np.ndarray], fs: int, frame_period_ms: float,
+                   path: str | Path, title: str, floor_db: float = 70.0) -> Path:
+    """One utterance in every system: the spectral envelope (dB) as an image per system, natural first,
+    on one colour scale (``floor_db`` below the loudest bin), and the F0 contours (Hz, voiced frames)
+    overlaid in the last panel. Each system on its own time axis: a converter's timing may differ."""
+    names = list(envelopes)
+    colors = _colors(names)
+    top = max(float(np.max(e)) for e in envelopes.values())
+    fig, axes = plt.subplots(len(names) + 1, 1, figsize=(8, 1.6 * (len(names) + 1) + 0.6), squeeze=False)
+    for ax, name in zip(axes[:, 0], names):
+        env = envelopes[name]
+        seconds = len(env) * frame_period_ms / 1000.0
+        ax.imshow(env.T, origin="lower", aspect="auto", cmap="magma", vmin=top - floor_db, vmax=top,
+                  extent=(0, seconds, 0, fs / 2000.0), interpolation="nearest")
+        ax.set_ylabel("kHz")
+        ax.set_title(name, fontsize=9, loc="left")
+    ax = axes[-1, 0]
+    for name, contour in f0.items():
+        t = np.arange(len(contour)) * frame_period_ms / 1000.0
+        ax.plot(t, np.where(contour > 0, contour, np.nan), color=colors[name], lw=1.8 if name == NATURAL else 1.0,
+                label=name)
+    ax.set_ylabel("F0 [Hz]")
+    ax.set_xlabel("time [s]")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, ncol=3)
+    for a in axes[:, 0]:
+        a.set_xlim(0, max(len(e) for e in envelopes.values()) * frame_period_ms / 1000.0)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path, dpi=72)
 
 
 def _epoch_means(log: Mapping[str, list], key: str, stages: Sequence[str]):

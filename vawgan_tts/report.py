@@ -1,32 +1,48 @@
-"""The listening and reading report: every system on the eval list, metrics, figures, audio.
+"""The listening and reading report: every system on the eval list, metrics with confidence
+intervals, figures, audio — a folder that can be shared as it is.
 
-REPORT/
-  index.html                the page: metrics table, figures, an <audio> player per system
-  metrics.json, *.png       from vawgan_tts.evaluation
-  curves.png, critic.png    the experiment's training curves
-  systems/<name>/<utt>.{npz,wav}   each system's features and waveform
-  systems/copy-reanalysed/  the copy-synthesized audio analysed again (the vocoder's own loss)
-  audio/natural/<utt>.wav   the original recordings of the utterances with players
+REPORT/                          only what the page uses
+  index.html                     summary table (95 % intervals, p against a reference), players,
+                                 figures, the sortable per-utterance table, provenance
+  metrics.json, per_utterance.csv  from vawgan_tts.evaluation (+ "provenance")
+  gv.png, ms.png, scatter.png    corpus figures; curves.png, critic.png the experiment's training curves
+  utterances/<n>.png             envelope and F0 of each played utterance, natural and every system
+  audio/<column>/<utt>.wav       the played WAVs and nothing else
+SYSTEMS/ (default EXP/systems/)  every system's features and WAVs of the eval list: the working
+                                 files, not part of the report
+
+Played utterances default to a spread over the per-utterance MCD (best, median, worst, averaged
+over the systems); ``show`` names them instead. Every path in the page is URL-encoded, so an id with
+``#``, ``%`` or a space plays.
 """
 
 from __future__ import annotations
 
 import html
+import json
+import re
 import shutil
 from pathlib import Path
 from typing import Callable, Sequence
+from urllib.parse import quote
+
+import numpy as np
 
 from . import extract as X
 from . import feature_folder
 from .choices import SYSTEMS
-from .extract import ExtractConfig
 from .enhance import make_system
 from .errors import VawganError
-from .evaluation import evaluate
+from .evaluation import METRICS_JSON, evaluate
+from .extract import ExtractConfig
+from .features import envelope_db, load_features
 from .fileio import write_text_atomic
+from .plots import NATURAL, plot_utterance
+from .provenance import provenance
 from .synthesis import synthesize_corpus
 
 REPORT_SYSTEMS = SYSTEMS
+N_SHOW = 3
 SYSTEM_NOTES = {
     "copy": "WORLD analysis–synthesis, analysed again: the vocoder's own loss, the floor for every system",
     "vae": "VAE reconstruction (z = μ) after the VAE stage: accurate, over-smoothed",
@@ -34,58 +50,69 @@ SYSTEM_NOTES = {
     "gv-pf": "VAE output with the global-variance post-filter",
     "ms-pf": "VAE output with the modulation-spectrum post-filter",
 }
-
-
-def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], feats_dir: str | Path | None = None,
-                 systems: Sequence[str] = REPORT_SYSTEMS, n_audio: int = 4, jobs: int = 1,
-                 on_progress: Callable[[str], None] | None = None) -> dict:
-    exp_dir, out_dir = Path(exp_dir), Path(out_dir)
-    if feats_dir is None:
-        from .runs.folder import CONFIG
-        from .runs.vawgan import experiment_feats, load_experiment_config
-
-        feats_dir = experiment_feats(exp_dir, load_experiment_config(exp_dir / CONFIG))
-    feats_dir = Path(feats_dir)
-    sys_root = out_dir / "systems"
-    eval_dirs = {}
-    for name in systems:
-        if on_progress:
-            on_progress(name)
-        synthesize_corpus(feats_dir, sys_root / name, ids, transform=make_system(name, exp_dir))
-        eval_dirs[name] = sys_root / name
-    if "copy" in systems:
-        cfg = feature_folder.analysis_settings(feats_dir) or ExtractConfig()
-        reanalysed = sys_root / "copy-reanalysed"
-        X.run([sys_root / "copy" / f"{u}.wav" for u in ids], reanalysed, cfg, jobs=jobs, overwrite=True)
-        eval_dirs["copy"] = reanalysed
-    if on_progress:
-        on_progress("eval")
-    result = evaluate(feats_dir, eval_dirs, out_dir, ids=ids)
-    for png in ("curves.png", "critic.png"):
-        if (exp_dir / png).is_file():
-            shutil.copy(exp_dir / png, out_dir / png)
-    sources = feature_folder.sources(feats_dir)
-    listen = [u for u in ids if u in sources][:n_audio]
-    for utt in listen:
-        dst = out_dir / "audio" / "natural" / f"{utt}.wav"
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(sources[utt], dst)
-    columns = [("natural", "audio/natural")] + [(n, f"systems/{n}") for n in systems]
-    write_text_atomic(out_dir / "index.html", render_html(result, systems, listen, exp_dir, columns))
-    return result
-
-
+CONVERSION_SYSTEMS = ("source", "converted", "converted+gv-pf", "converted+ms-pf")
 CONVERSION_NOTES = {
     "source": "the source speaker (the synthesizer's voice), unconverted: where conversion starts",
     "converted": "the DNN converter's output (MLPG trajectory, log-F0 transform)",
     "converted+gv-pf": "the converter's output, GV post-filtered to the target's natural GV (training prompts)",
     "converted+ms-pf": "the converter's output, MS post-filtered from its own MS to the target's (training prompts)",
 }
+# (key in metrics.json, heading, scale, digits) of the summary and per-utterance tables.
+COLUMNS = (("mcd_db", "MCD [dB]", 1.0, 3), ("gv_distance", "log-GV distance [dB]", 1.0, 3),
+           ("ms_distance", "MS distance [dB]", 1.0, 3), ("gv_ratio", "GV ratio", 1.0, 3),
+           ("frechet_distance", "Fréchet distance", 1.0, 2), ("f0_rmse_cents", "F0 RMSE [cent]", 1.0, 1),
+           ("vuv_error", "V/UV error [%]", 100.0, 1), ("log_f0_corr", "log-F0 corr.", 1.0, 3))
+LOWER_IS_BETTER = {"mcd_db", "gv_distance", "ms_distance", "frechet_distance", "f0_rmse_cents", "vuv_error"}
 
 
-def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], n_audio: int = 4,
-                            on_progress: Callable[[str], None] | None = None,
-                            extra: dict[str, Path] | None = None) -> dict:
+def _check_systems(chosen: Sequence[str] | None, known: Sequence[str]) -> list[str]:
+    if chosen is None:
+        return list(known)
+    unknown = [s for s in chosen if s not in known]
+    if unknown:
+        raise VawganError(None, f"--systems: {', '.join(unknown)} not known here; choose from {', '.join(known)}")
+    if not chosen:
+        raise VawganError(None, "--systems: give at least one system")
+    return list(dict.fromkeys(chosen))
+
+
+def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], feats_dir: str | Path | None = None,
+                 systems: Sequence[str] | None = None, n_show: int = N_SHOW, show: Sequence[str] | None = None,
+                 reference: str | None = "vae", systems_dir: str | Path | None = None, jobs: int = 1,
+                 n_resamples: int | None = None, on_progress: Callable[[str], None] | None = None) -> dict:
+    """The enhancement layout: natural recordings and each system's output on the same utterances."""
+    from .runs.folder import CONFIG
+    from .runs.vawgan import experiment_feats, load_experiment_config
+
+    exp_dir, out_dir = Path(exp_dir), Path(out_dir)
+    systems = _check_systems(systems, REPORT_SYSTEMS)
+    if feats_dir is None:
+        feats_dir = experiment_feats(exp_dir, load_experiment_config(exp_dir / CONFIG))
+    feats_dir = Path(feats_dir)
+    sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / "systems"
+    eval_dirs, wav_dirs = {}, {}
+    for name in systems:
+        if on_progress:
+            on_progress(name)
+        synthesize_corpus(feats_dir, sys_root / name, ids, transform=make_system(name, exp_dir))
+        eval_dirs[name] = wav_dirs[name] = sys_root / name
+    if "copy" in systems:
+        cfg = feature_folder.analysis_settings(feats_dir) or ExtractConfig()
+        reanalysed = sys_root / "copy-reanalysed"
+        X.run([sys_root / "copy" / f"{u}.wav" for u in ids], reanalysed, cfg, jobs=jobs, overwrite=True)
+        eval_dirs["copy"] = reanalysed
+    columns = [("natural", NATURAL, feature_folder.sources(feats_dir))]
+    columns += [(name, name, {u: wav_dirs[name] / f"{u}.wav" for u in ids}) for name in systems]
+    return write_report(exp_dir, out_dir, ids, feats_dir, eval_dirs, columns, align="auto", n_show=n_show, show=show,
+                  reference=_reference(reference, "vae", systems), floor="copy", notes=SYSTEM_NOTES,
+                  n_resamples=n_resamples, on_progress=on_progress, config=exp_dir / CONFIG)
+
+
+def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], n_show: int = N_SHOW,
+                            show: Sequence[str] | None = None, systems: Sequence[str] | None = None,
+                            reference: str | None = "converted", systems_dir: str | Path | None = None,
+                            extra: dict[str, Path] | None = None, n_resamples: int | None = None,
+                            on_progress: Callable[[str], None] | None = None) -> dict:
     """The parallel layout: the source voice, its conversion and the target speaker's natural
     recording of each prompt, side by side; metrics with DTW alignment to the natural recording.
     ``extra``: name → folder of further systems' ``<id>.npz`` and ``<id>.wav`` (e.g. the converter's
@@ -93,6 +120,11 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     from .runs.converter import CONFIG, Converter
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
+    extra = dict(extra or {})
+    clash = [n for n in extra if n in CONVERSION_SYSTEMS or n == NATURAL]
+    if clash:
+        raise VawganError(None, f"--extra {clash[0]!r}: that name is taken by one of the report's own systems")
+    systems = _check_systems(systems, [*CONVERSION_SYSTEMS, *extra])
     converter = Converter(exp_dir)
     source, target = Path(converter.config.data.source), Path(converter.config.data.target)
     for folder in (source, target):
@@ -102,96 +134,259 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     if trained & set(ids):
         raise VawganError(None, f"{len(trained & set(ids))} report prompt(s) were used in training, e.g. "
                                 f"{sorted(trained & set(ids))[0]}: report on held-out prompts")
-    systems = {"source": source}
-    for name, pf in (("converted", None), ("converted+gv-pf", "gv"), ("converted+ms-pf", "ms")):
-        if on_progress:
-            on_progress(name)
-        synthesize_corpus(source, out_dir / "systems" / name, ids,
-                          transform=converter if pf is None else Converter(exp_dir, postfilter=pf))
-        systems[name] = out_dir / "systems" / name
-    for name, folder in (extra or {}).items():
-        missing = [u for u in ids if not (Path(folder) / f"{u}.npz").is_file()]
-        if missing:
-            raise VawganError(folder, f"system {name!r} has no features for {len(missing)} report prompt(s), e.g. {missing[0]}")
-        systems[name] = Path(folder)
+    sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / "systems"
+    eval_dirs, wavs = {}, {}
+    for name in systems:
+        if name == "source":
+            eval_dirs[name], wavs[name] = source, feature_folder.sources(source)
+            continue
+        if name in extra:
+            folder = Path(extra[name])
+            missing = [u for u in ids if not (folder / f"{u}.npz").is_file()]
+            if missing:
+                raise VawganError(folder, f"system {name!r} has no features for {len(missing)} report prompt(s), "
+                                          f"e.g. {missing[0]}")
+        else:
+            if on_progress:
+                on_progress(name)
+            pf = {"converted": None, "converted+gv-pf": "gv", "converted+ms-pf": "ms"}[name]
+            folder = sys_root / name
+            synthesize_corpus(source, folder, ids, transform=converter if pf is None else Converter(exp_dir, postfilter=pf))
+        eval_dirs[name], wavs[name] = folder, {u: folder / f"{u}.wav" for u in ids}
+    headings = {"source": "source voice", "converted+gv-pf": "+ GV post-filter", "converted+ms-pf": "+ MS post-filter"}
+    columns = [(headings.get(n, n), n, wavs[n]) for n in systems] + [("natural target", NATURAL, feature_folder.sources(target))]
+    notes = {**CONVERSION_NOTES, **{name: f"given with --extra ({folder})" for name, folder in extra.items()}}
+    return write_report(exp_dir, out_dir, ids, target, eval_dirs, columns, align="dtw", n_show=n_show, show=show,
+                  reference=_reference(reference, "converted", systems), floor="source", notes=notes,
+                  n_resamples=n_resamples, on_progress=on_progress, config=exp_dir / CONFIG)
+
+
+def _reference(reference: str | None, default: str, systems: Sequence[str]) -> str | None:
+    """The system others are tested against: the layout's default when it is shown, else none; a
+    named one must be shown."""
+    if reference is None or reference in systems:
+        return reference
+    if reference == default:
+        return None
+    raise VawganError(None, f"--reference {reference!r} is not among the report's systems ({', '.join(systems)})")
+
+
+def spread(scores: dict[str, float], n: int) -> list[str]:
+    """``n`` utterances spread evenly over the sorted scores, lowest first: for n = 3 the best, the
+    median and the worst (lower is better). Ties keep id order."""
+    ranked = sorted(scores, key=lambda u: (scores[u], u))
+    if n >= len(ranked):
+        return ranked
+    if n <= 0:
+        return []
+    if n == 1:
+        return [ranked[(len(ranked) - 1) // 2]]
+    picks = np.round(np.linspace(0, len(ranked) - 1, n)).astype(int)
+    return [ranked[i] for i in dict.fromkeys(picks)]
+
+
+def _slug(name: str) -> str:
+    """A folder name for a column: the system's name with path separators and control characters replaced."""
+    return re.sub(r"[/\\\x00-\x1f]", "_", name).strip(".") or "_"
+
+
+def url(*parts: str) -> str:
+    """A relative URL from path parts, each percent-encoded (``#``, ``%``, ``?``, spaces, non-ASCII)."""
+    return "/".join(quote(p, safe="") for p in parts)
+
+
+def write_report(exp_dir: Path, out_dir: Path, ids: Sequence[str], natural_dir: Path, eval_dirs: dict[str, Path],
+                 columns: list[tuple[str, str, dict[str, Path]]], *, align: str = "auto", n_show: int = N_SHOW,
+                 show: Sequence[str] | None = None, reference: str | None = None, floor: str | None = None,
+                 notes: dict[str, str] | None = None, n_resamples: int | None = None,
+                 on_progress: Callable[[str], None] | None = None, config: Path | None = None) -> dict:
+    """Evaluate ``eval_dirs`` (name → feature folder) against ``natural_dir``, then write the shareable
+    folder: metrics, figures, the played WAVs (``columns``: heading, folder key, id → WAV), the page."""
     if on_progress:
         on_progress("eval")
-    result = evaluate(target, systems, out_dir, ids=ids, align="dtw")
-    src_wavs, nat_wavs = feature_folder.sources(source), feature_folder.sources(target)
-    listen = [u for u in ids if u in src_wavs and u in nat_wavs][:n_audio]
-    for utt in listen:
-        for side, wavs in (("source", src_wavs), ("natural", nat_wavs)):
-            dst = out_dir / "audio" / side / f"{utt}.wav"
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(wavs[utt], dst)
-    columns = [("source voice", "audio/source"), ("converted", "systems/converted"),
-               ("+ GV post-filter", "systems/converted+gv-pf"), ("+ MS post-filter", "systems/converted+ms-pf")]
-    for k, (name, folder) in enumerate((extra or {}).items()):
+    kwargs = {"n_resamples": n_resamples} if n_resamples else {}
+    result = evaluate(natural_dir, eval_dirs, out_dir, ids=ids, align=align, reference=reference, **kwargs)
+    result["provenance"] = provenance(config)
+    write_text_atomic(out_dir / METRICS_JSON, json.dumps({k: v for k, v in result.items() if k != "per_utterance"},
+                                                          indent=2) + "\n")
+    evaluated = sorted({r["utterance"] for r in result["per_utterance"]})
+    if show is not None:
+        missing = [u for u in show if u not in evaluated]
+        if missing:
+            raise VawganError(None, f"--show {missing[0]!r}: not among the {len(evaluated)} evaluated utterances")
+        listen, labels = list(dict.fromkeys(show)), {}
+    else:
+        ranked = [n for n in eval_dirs if n != floor] or list(eval_dirs)
+        mcd = {u: np.nanmean([r["mcd_db"] for r in result["per_utterance"] if r["utterance"] == u and r["system"] in ranked])
+               for u in evaluated}
+        listen = spread(mcd, n_show)
+        order = sorted(mcd, key=lambda u: (mcd[u], u))
+        labels = {u: f"rank {order.index(u) + 1} of {len(order)} by MCD, {mcd[u]:.2f} dB" for u in listen}
+    # Only the played WAVs go into the report folder; a stale folder from an earlier report is replaced.
+    shutil.rmtree(out_dir / "audio", ignore_errors=True)
+    shutil.rmtree(out_dir / "utterances", ignore_errors=True)
+    page_columns = []
+    for heading, key, wavs in columns:
+        folder = _slug(key)
         for utt in listen:
-            dst = out_dir / "audio" / f"extra{k}" / f"{utt}.wav"
+            if utt not in wavs or not Path(wavs[utt]).is_file():
+                raise VawganError(Path(wavs.get(utt, eval_dirs.get(key, natural_dir))), f"no WAV of {utt!r} to play")
+            dst = out_dir / "audio" / folder / f"{utt}.wav"
             dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(Path(folder) / f"{utt}.wav", dst)
-        columns.append((name, f"audio/extra{k}"))
-    columns.append(("natural target", "audio/natural"))
-    notes = {**CONVERSION_NOTES, **{name: f"given with --extra ({folder})" for name, folder in (extra or {}).items()}}
-    write_text_atomic(out_dir / "index.html", render_html(result, list(systems), listen, exp_dir, columns,
-                                                          notes=notes, reference=None))
+            shutil.copyfile(wavs[utt], dst)
+        page_columns.append((heading, ("audio", folder)))
+    figures = {}
+    for k, utt in enumerate(listen):
+        figures[utt] = ("utterances", f"{k + 1}.png")
+        feats = {NATURAL: load_features(natural_dir / f"{utt}.npz")}
+        feats |= {name: load_features(Path(folder) / f"{utt}.npz") for name, folder in eval_dirs.items()}
+        nat = feats[NATURAL]
+        plot_utterance({n: envelope_db(f) for n, f in feats.items()}, {n: np.where(f.vuv, f.f0, 0.0) for n, f in feats.items()},
+                       nat.fs, nat.frame_period, out_dir / "utterances" / f"{k + 1}.png", title=utt)
+    for png in ("curves.png", "critic.png"):
+        if (exp_dir / png).is_file():
+            shutil.copy(exp_dir / png, out_dir / png)
+    write_text_atomic(out_dir / "index.html", render_html(result, list(eval_dirs), listen, exp_dir, page_columns,
+                                                          notes=notes or {}, floor=floor, labels=labels, figures=figures,
+                                                          has_curves=(out_dir / "curves.png").is_file()))
     return result
 
 
+def _cell(m: dict, key: str, scale: float, digits: int, best: bool) -> str:
+    if key not in m:
+        return "<td>–</td>"
+    v = m[key] * scale
+    lo, hi = m.get("ci95", {}).get(key, (float("nan"), float("nan")))
+    ci = f"<br><small>[{lo * scale:.{digits}f}, {hi * scale:.{digits}f}]</small>" if lo == lo and hi == hi else ""
+    p = m.get("p_vs_reference", {}).get(key)
+    pv = f"<br><small class=p>p = {p:.2g}</small>" if p is not None and p == p else ""
+    return f"<td{' class=best' if best else ''} data-v='{v:.6g}'>{v:.{digits}f}{ci}{pv}</td>"
+
+
+SORT_JS = """
+for (const table of document.querySelectorAll('table.sortable')) {
+  const heads = table.tHead.rows[0].cells;
+  for (let col = 0; col < heads.length; col++) {
+    heads[col].addEventListener('click', () => {
+      const body = table.tBodies[0], rows = Array.from(body.rows);
+      const dir = heads[col].dataset.dir === 'asc' ? -1 : 1;
+      for (const h of heads) delete h.dataset.dir;
+      heads[col].dataset.dir = dir === 1 ? 'asc' : 'desc';
+      const key = r => r.cells[col].dataset.v ?? r.cells[col].textContent;
+      rows.sort((a, b) => {
+        const x = key(a), y = key(b), nx = parseFloat(x), ny = parseFloat(y);
+        if (isNaN(nx) || isNaN(ny)) return dir * x.localeCompare(y);
+        return dir * (nx - ny);
+      });
+      for (const r of rows) body.appendChild(r);
+    });
+  }
+}
+const filter = document.getElementById('system-filter');
+if (filter) filter.addEventListener('change', () => {
+  for (const r of document.querySelectorAll('#per-utterance tbody tr'))
+    r.hidden = filter.value !== '' && r.dataset.system !== filter.value;
+});
+"""
+
+
 def render_html(result: dict, systems: Sequence[str], listen: Sequence[str], exp_dir: Path,
-                columns: Sequence[tuple[str, str]], notes: dict[str, str] = SYSTEM_NOTES, reference: str | None = "copy") -> str:
-    """The page. ``columns``: (heading, folder of ``<utt>.wav`` relative to the page) of each audio
-    column; ``reference``: a system shown but not ranked (the vocoder's floor)."""
+                columns: Sequence[tuple[str, tuple[str, ...]]], notes: dict[str, str] = SYSTEM_NOTES,
+                floor: str | None = "copy", labels: dict[str, str] | None = None,
+                figures: dict[str, tuple[str, ...]] | None = None, has_curves: bool = False) -> str:
+    """The page. ``columns``: (heading, path parts of the folder of ``<utt>.wav`` relative to the page)
+    of each audio column; ``floor``: a system shown but not ranked (the vocoder's floor, the unconverted
+    source); ``figures``: utterance → path parts of its envelope and F0 figure."""
     esc = html.escape
     s = result["settings"]
+    ref = s.get("reference")
+    contenders = [m for n, m in result["systems"].items() if n != floor] or list(result["systems"].values())
+    best = {}
+    for key, *_ in COLUMNS:
+        vals = [m[key] for m in contenders if key in m and m[key] == m[key]]
+        if vals:
+            best[key] = (min(vals) if key in LOWER_IS_BETTER else
+                         min(vals, key=lambda v: abs(v - 1.0)) if key == "gv_ratio" else max(vals))
     rows = []
-    # copy is the vocoder's floor, a reference rather than a contender: the best is among the rest.
-    contenders = [m for n, m in result["systems"].items() if n != reference] or list(result["systems"].values())
-    keys = ("gv_distance", "ms_distance", "mcd_db", "f0_rmse_cents")
-    best = {k: min(m[k] for m in contenders) for k in keys}
     for name in systems:
         m = result["systems"][name]
-        cells = "".join(
-            f"<td{' class=best' if m[k] == best[k] and name != reference else ''}>{m[k]:.{1 if k == 'f0_rmse_cents' else 3}f}</td>"
-            for k in keys
-        )
-        rows.append(f"<tr><th>{esc(name)}</th>{cells}<td>{100 * m['vuv_error']:.1f}</td><td>{m['gv_ratio']:.3f}</td>"
-                    f"<td>{m['utterances']}</td><td class=note>{esc(notes.get(name, ''))}</td></tr>")
+        cells = "".join(_cell(m, key, scale, digits, name != floor and m.get(key) == best.get(key))
+                        for key, _, scale, digits in COLUMNS)
+        rows.append(f"<tr><th>{esc(name)}{' (reference)' if name == ref else ''}</th>{cells}<td>{m['utterances']}</td>"
+                    f"<td class=note>{esc(notes.get(name, ''))}</td></tr>")
     head = "".join(f"<th>{esc(h)}</th>" for h, _ in columns)
     audio_rows = []
     for utt in listen:
-        cells = [f'<td><audio controls preload="none" src="{esc(folder)}/{esc(utt)}.wav"></audio></td>' for _, folder in columns]
-        audio_rows.append(f"<tr><th>{esc(utt)}</th>{''.join(cells)}</tr>")
-    figures = [("gv.png", "Global variance per dimension"), ("ms.png", "Modulation spectrum"),
-               ("scatter.png", "Mel-cepstral scatter, natural vs each system"),
-               ("curves.png", "Training: VAE loss and KL (critic and adversarial stages shaded), α"),
-               ("critic.png", "Critic: D(x) vs D(G(z)), Wasserstein estimate, gradient penalty")]
-    figs = "".join(f"<figure><img src='{f}' alt='{esc(c)}'><figcaption>{esc(c)}</figcaption></figure>"
-                   for f, c in figures if (Path(exp_dir) / f).exists() or f in ("gv.png", "ms.png", "scatter.png"))
+        cells = [f'<td><audio controls preload="none" src="{esc(url(*folder, utt + ".wav"))}"></audio></td>'
+                 for _, folder in columns]
+        label = f"<br><small>{esc((labels or {}).get(utt, ''))}</small>" if (labels or {}).get(utt) else ""
+        audio_rows.append(f"<tr><th>{esc(utt)}{label}</th>{''.join(cells)}</tr>")
+    utt_figs = "".join(f"<figure><img loading=lazy src='{esc(url(*figures[u]))}' alt='{esc(u)}'><figcaption>{esc(u)}: "
+                       f"spectral envelope (dB) of natural and each system, F0 contours</figcaption></figure>"
+                       for u in listen if u in (figures or {}))
+    corpus = [("gv.png", "Global variance per dimension"), ("ms.png", "Modulation spectrum"),
+              ("scatter.png", "Mel-cepstral scatter, natural vs each system")]
+    if has_curves:
+        corpus += [("curves.png", "Training: VAE loss and KL (critic and adversarial stages shaded), α"),
+                   ("critic.png", "Critic: D(x) vs D(G(z)), Wasserstein estimate, gradient penalty")]
+    figs = "".join(f"<figure><img loading=lazy src='{f}' alt='{esc(c)}'><figcaption>{esc(c)}</figcaption></figure>"
+                   for f, c in corpus)
+    per_utt = []
+    for r in result.get("per_utterance", []):
+        cells = "".join(f"<td data-v='{r[k] * scale:.6g}'>{r[k] * scale:.{digits}f}</td>" if k in r else "<td>–</td>"
+                        for k, _, scale, digits in COLUMNS)
+        per_utt.append(f"<tr data-system='{esc(r['system'])}'><td>{esc(r['utterance'])}</td><td>{esc(r['system'])}</td>"
+                       f"{cells}<td>{r['frames']}</td></tr>")
+    options = "".join(f"<option>{esc(n)}</option>" for n in systems)
+    prov = result.get("provenance", {})
+    commit = prov.get("git_commit")
+    commit_text = (f"{commit}{' (with uncommitted changes)' if prov.get('git_dirty') else ''}" if commit
+                   else "not run from a git checkout")
+    config = (f"<details><summary>configuration ({esc(str(prov.get('config_file')))})</summary><pre>{esc(prov['config'])}</pre>"
+              f"</details>" if prov.get("config") else "")
+    p_note = (f" p: two-sided paired randomization test against {esc(ref)} over the same utterances "
+              f"({s.get('resamples')} resamples, exact for few utterances)." if ref else "")
+    headings = "".join(f"<th>{esc(h)}</th>" for _, h, _, _ in COLUMNS)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vawgan-tts report</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: .35em .7em; text-align: right; }}
-th {{ background: #f4f4f4; }} td.note {{ text-align: left; color: #555; font-size: .9em; }}
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1250px; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: .3em .6em; text-align: right; }}
+th {{ background: #f4f4f4; }} td.note {{ text-align: left; color: #555; font-size: .9em; }} small {{ color: #666; }}
 td.best {{ font-weight: bold; background: #eaf6ea; }} figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }}
 audio {{ width: 150px; }} .scroll {{ overflow-x: auto; }} code {{ background: #f4f4f4; padding: 0 .3em; }}
+table.sortable thead th {{ cursor: pointer; }} th[data-dir=asc]::after {{ content: " ▲"; }} th[data-dir=desc]::after {{ content: " ▼"; }}
+.tall {{ max-height: 32em; overflow-y: auto; display: inline-block; }} pre {{ background: #f8f8f8; padding: .5em; }}
 </style></head><body>
 <h1>vawgan-tts report</h1>
-<p>Experiment <code>{esc(str(exp_dir))}</code>; natural features <code>{esc(str(s['natural']))}</code>;
-{s['utterances']} utterances at {s['fs']} Hz. Frames paired with the natural recording's {"by DTW of speech frames" if s.get('alignment') == 'dtw' else "one to one (DTW where lengths differ)"}.
-GV and MCD on speech frames (within {s['speech_threshold_db']:g} dB of
-each utterance's loudest); MCD = 10/ln10·√(2Σ(c_d−ĉ_d)²) over c1–c39, mean over frames then utterances;
-MS over 0–{s['ms_max_hz']:g} Hz; F0 RMSE in cents on frames voiced in both, V/UV error on all aligned frames.
-Distances in dB, lower is better; GV ratio 1 is natural.
-The best of each column is shaded{f"; {reference} is the vocoder's floor, for reference" if reference else ""}.</p>
+<p>Experiment <code>{esc(exp_dir.name)}</code>; {s['utterances']} utterances at {s['fs']} Hz, scored against the natural
+recordings. Frames paired with the natural recording's {"by DTW of speech frames" if s.get('alignment') == 'dtw' else "one to one (DTW where lengths differ)"}.
+GV, MCD and the Fréchet distance on speech frames (within {s['speech_threshold_db']:g} dB of each utterance's loudest);
+MCD = 10/ln10·√(2Σ(c_d−ĉ_d)²) over c1–c39, mean over frames then utterances; MS over 0–{s['ms_max_hz']:g} Hz;
+Fréchet distance between Gaussian fits of the c1–c39 frames (natural vs system: the joint shape, not only each
+dimension's variance); F0 RMSE in cents and log-F0 correlation on frames voiced in both, V/UV error on all aligned frames.
+Distances lower is better; GV ratio 1 is natural.
+Under each figure, its {100 * s.get('confidence', 0.95):g} % bootstrap interval over utterances ({s.get('resamples')} resamples).{p_note}
+The best of each column is shaded{f"; {esc(floor)} is shown for reference, not ranked" if floor in systems else ""}.</p>
 <h2>Metrics</h2>
-<table><tr><th>system</th><th>log-GV distance [dB]</th><th>MS distance [dB]</th><th>MCD [dB]</th><th>F0 RMSE [cent]</th><th>V/UV error [%]</th><th>GV ratio</th><th>utterances</th><th>what it is</th></tr>
-{''.join(rows)}</table>
+<div class=scroll><table><tr><th>system</th>{headings}<th>utterances</th><th>what it is</th></tr>
+{''.join(rows)}</table></div>
 <h2>Listen</h2>
+<p>{"Utterances chosen by the per-utterance MCD averaged over the systems: best, median and worst." if labels else "Utterances chosen with --show."}</p>
 <div class=scroll><table><tr><th>utterance</th>{head}</tr>{''.join(audio_rows)}</table></div>
+{utt_figs}
 <h2>Figures</h2>
 {figs}
+<h2>Every utterance</h2>
+<p>Click a heading to sort. Show <select id=system-filter><option value="">all systems</option>{options}</select>
+(also in <a href="per_utterance.csv">per_utterance.csv</a>; the corpus figures above are not the means of the
+per-utterance GV and MS distances: those compare corpus statistics).</p>
+<div class=tall><table class=sortable id=per-utterance><thead><tr><th>utterance</th><th>system</th>{headings}<th>frames</th></tr></thead>
+<tbody>{''.join(per_utt)}</tbody></table></div>
+<h2>Provenance</h2>
+<p>vawgan-tts {esc(str(prov.get('version')))}, commit {esc(commit_text)}; written {esc(str(prov.get('date')))} by
+<code>{esc(str(prov.get('command')))}</code>; Python {esc(str(prov.get('python')))}, torch {esc(str(prov.get('torch')))}.</p>
+{config}
+<script>{SORT_JS}</script>
 </body></html>
 """
