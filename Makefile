@@ -8,7 +8,7 @@ FLITE2ALLISON := recipes/flite2allison_16k/downloads
 DOWNLOADS := downloads
 DEMO_CONF ?= conf/demo.toml
 
-.PHONY: demo test bench mutation mutation-retest install data clean
+.PHONY: demo test bench mutation mutation-retest check-pages install data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ demo: install data
 	# --stop-stage 6: the demo writes its report, not the committed RESULTS.md (stage 7)
 	cd recipes/allison_8k && PATH=$(CURDIR)/$(BIN):$$PATH PYTHON=$(CURDIR)/$(BIN)/python ./run.sh --conf $(DEMO_CONF) --stop-stage 6
 	@echo "report: $(CURDIR)/recipes/allison_8k/exp/$(basename $(notdir $(DEMO_CONF)))/report/index.html"
+
+# The report and listening-test pages in headless Chromium (Debian's `chromium`, installed by hand:
+# `apt-get install chromium`): tests/test_browser.py, skipped where either is missing. Then, when the
+# demo has run, its report page: every player and image must load (scripts/check_pages.py).
+check-pages: install data
+	$(PIP) "playwright==1.65.2"
+	$(BIN)/python -m pytest -q tests/test_browser.py -rs
+	if [ -f recipes/allison_8k/exp/demo/report/index.html ]; then $(BIN)/python scripts/check_pages.py report recipes/allison_8k/exp/demo/report; fi
 
 # `make bench` runs every benchmark (tens of minutes); `make bench QUICK=1` a smoke run of each.
 BENCH_FLAGS := $(if $(QUICK),--quick,)

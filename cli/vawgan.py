@@ -10,7 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vawgan_tts.choices import (ALIGNMENTS, CHECKPOINTS, CONVERTER_POSTFILTERS, CRITICS, ENHANCE_METHODS, F0_METHODS, SYSTEMS,
+from vawgan_tts.choices import (ALIGNMENTS, CHECKPOINTS, CONVERTER_POSTFILTERS, CRITICS, ENHANCE_METHODS, F0_METHODS, LISTENING_TESTS,
+                                SYSTEMS,
                                 VAWGAN_STAGES)
 
 from vawgan_tts.cli.common import (
@@ -51,6 +52,7 @@ CheckpointChoice = Enum("CheckpointChoice", {c: c for c in CHECKPOINTS}, type=st
 AlignChoice = Enum("AlignChoice", {a: a for a in ALIGNMENTS}, type=str)
 PostfilterChoice = Enum("PostfilterChoice", {p: p for p in CONVERTER_POSTFILTERS}, type=str)
 EnhanceMethod = Enum("EnhanceMethod", {m: m for m in ENHANCE_METHODS}, type=str)
+TestKind = Enum("TestKind", {k: k for k in LISTENING_TESTS}, type=str)
 
 
 @app.command()
@@ -407,6 +409,78 @@ def report(
                                   on_progress=lambda name: progress.update(task, advance=1, description=name), **common)
     print_metrics(result, output)
     out.print(f"report: {output / 'index.html'}")
+
+
+@app.command("listening-test")
+@handle_errors
+def listening_test(
+    systems: Annotated[list[str], typer.Argument(help="NAME=DIR of each system: a folder of <id>.wav (e.g. EXP/systems/vawgan).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The test folder to hand to listeners; the key is written beside it (OUTPUT-key.json).")],
+    ids: Annotated[Path, typer.Option("--ids", help="Utterance ids to test.")],
+    reference: Annotated[Optional[Path], typer.Option("--reference", help="The natural recordings (a feature folder from `vawgan extract`, or a folder of <id>.wav): MUSHRA's open and hidden reference.")] = None,
+    kind: Annotated[TestKind, typer.Option("--kind", help="mushra (ratings 0-100 against a reference) or ab (preference).")] = TestKind["mushra"],
+    anchor: Annotated[Optional[str], typer.Option("--anchor", help="The system that is MUSHRA's low anchor (the VAE, the unconverted source).")] = None,
+    pair: Annotated[Optional[list[str]], typer.Option("--pair", help="AB: A:B, two system names; repeat [default: every pair].")] = None,
+    listeners: Annotated[int, typer.Option("--listeners", min=1, help="Listener pages, each with its own trial and system order.")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every page's order: page k's order comes from (seed, k).")] = 0,
+    title: Annotated[str, typer.Option("--title", help="Heading of the pages.")] = "Listening test",
+):
+    """Write a blind listening test (static pages: MUSHRA or AB) with randomized, hidden systems."""
+    from vawgan_tts.errors import VawganError
+    from vawgan_tts.evaluation import parse_system
+    from vawgan_tts.listening_test import key_path, write_listening_test
+
+    kind = kind.value
+    pairs = []
+    for p in pair or ():
+        a, sep, b = p.partition(":")
+        if not sep:
+            raise VawganError(None, f"--pair {p!r}: expected A:B")
+        pairs.append((a, b))
+    key = write_listening_test(dict(parse_system(s) for s in systems), reference, output, read_id_list(ids), kind=kind,
+                               anchor=anchor, pairs=pairs or None, listeners=listeners, seed=seed, title=title)
+    n = len(key["utterances"]) if kind == "mushra" else len(key["utterances"]) * len(key["pairs"])
+    out.print(f"{kind} test {key['test']}: {n} trials, {listeners} listener pages in {output} "
+              f"(open {output / 'index.html'}); key: {key_path(output)} (keep it from the listeners)")
+
+
+@app.command("listening-results")
+@handle_errors
+def listening_results(
+    answers: Annotated[list[Path], typer.Argument(help="Answer CSVs downloaded from the listener pages.")],
+    key: Annotated[Path, typer.Option("--key", help="The test's key (OUTPUT-key.json of `vawgan listening-test`).")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the scores as JSON here too.")] = None,
+    screening: Annotated[bool, typer.Option("--screening/--no-screening", help="MUSHRA: leave out listeners who rate the hidden reference below 90 in more than 15 % of trials (BS.1534-3).")] = True,
+):
+    """Aggregate a listening test's answers: MUSHRA means with 95 % intervals, AB preferences with p-values."""
+    import json
+
+    from vawgan_tts.fileio import write_text_atomic
+    from vawgan_tts.listening_test import aggregate
+
+    result = aggregate(answers, key, screening=screening)
+    if result["kind"] == "mushra":
+        table = Table(title=f"MUSHRA, {len(result['listeners']) - len(result['excluded_listeners'])} listeners "
+                            f"(mean, t-based 95 % interval over ratings)")
+        for col in ("system", "mean", "95 % interval", "ratings"):
+            table.add_column(col, justify="right")
+        for name, s in result["scores"].items():
+            label = f"{name} (hidden)" if name == "reference" else f"{name} (anchor)" if s["anchor"] else name
+            table.add_row(escape(label), f"{s['mean']:.1f}", f"[{s['ci95'][0]:.1f}, {s['ci95'][1]:.1f}]", str(s["ratings"]))
+        out.print(table)
+        if result["excluded_listeners"]:
+            out.print(f"left out by post-screening: listener {', '.join(result['excluded_listeners'])}")
+    else:
+        table = Table(title=f"AB preference, {len(result['listeners'])} listeners (share of decided trials, Wilson 95 % interval)")
+        for col in ("pair", "prefer first", "prefer second", "no preference", "share first", "95 % interval", "p"):
+            table.add_column(col, justify="right")
+        for name, e in result["pairs"].items():
+            table.add_row(escape(name), str(e[e["first"]]), str(e[e["second"]]), str(e["none"]), f"{e['share_first']:.2f}",
+                          f"[{e['ci95'][0]:.2f}, {e['ci95'][1]:.2f}]", f"{e['p']:.2g}")
+        out.print(table)
+    if output is not None:
+        write_text_atomic(output, json.dumps(result, indent=2) + "\n")
+        out.print(f"scores: {output}")
 
 
 # Row labels of the metric table: short, with units (docs/metrics.md). FD is the Fréchet distance of

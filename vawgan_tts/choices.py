@@ -10,6 +10,7 @@ CONVERTER_POSTFILTERS = ("gv", "ms")  # `vawgan convert --postfilter`: on the co
 # `vawgan enhance --method`: what is applied to a system's output (docs/cli.md)
 ENHANCE_METHODS = ("vawgan", "vae", "gv-pf", "ms-pf")
 PAIR_POSTFILTER_METHODS = ENHANCE_METHODS
+LISTENING_TESTS = ("mushra", "ab")  # `vawgan listening-test --kind`: MUSHRA ratings or AB preference
 # gen: the image sets and architectures, the toy WGAN's learning-rate decay, the seq2seq tasks and
 # the tokenizers a pairs task may use on each side (g2p uses letters and ARPAbet phones)
 IMAGE_DATASETS = ("fashion-mnist", "mnist", "digits")
