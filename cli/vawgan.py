@@ -492,8 +492,8 @@ METRIC_ROWS = (("mcd_db", "MCD [dB]", 1.0, 3), ("gv_distance", "logGV [dB]", 1.0
 
 
 def print_metrics(result: dict, output: Path) -> None:
-    """One column per system (so that a few systems fit an 80-column terminal), one row per figure:
-    the mean ± half the 95 % bootstrap interval and, under it, the p-value against the reference."""
+    """One column per system (so that five systems fit an 80-column terminal), one row per figure:
+    the figure, under it ± half its 95 % interval and the p-value against the reference."""
     ref = result["settings"].get("reference")
     table = Table(title=f"natural vs systems ({result['settings']['utterances']} utterances; mean ± half the 95 % "
                         f"interval{f'; p: paired test against {ref}' if ref else ''})")
@@ -509,7 +509,7 @@ def print_metrics(result: dict, output: Path) -> None:
             cell = f"{scale * m[key]:.{digits}f}"
             lo, hi = m.get("ci95", {}).get(key, (float("nan"),) * 2)
             if lo == lo and hi == hi:
-                cell += f"±{scale * (hi - lo) / 2:.{digits}f}"
+                cell += f"\n±{scale * (hi - lo) / 2:.{digits}f}"
             p = m.get("p_vs_reference", {}).get(key)
             if p is not None:
                 cell += f"\np={p:.2g}"

@@ -54,5 +54,5 @@ def test_metric_table_shows_units(tmp_path):
                     "vuv_error": 0.25}}}, tmp_path)
     text = cap.get()
     for heading in ("logGV [dB]", "MS [dB]", "MCD [dB]", "GV ratio", "F0 [cent]", "V/UV [%]", "FD", "F0 r", "a[1]", "12.5",
-                    "25.0±5.0", "3.000±0.500", "p=0.012", "4.25", "0.875", "–"):
+                    "25.0", "±5.0", "3.000", "±0.500", "p=0.012", "4.25", "0.875", "–"):
         assert heading in text, text

@@ -67,3 +67,30 @@ def test_paired_test_is_exact_for_few_utterances():
     a = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     p = S.paired_test(lambda w: S.weighted_nanmean(w, np.r_[a + 1, a]), 5)
     assert p == pytest.approx(2 / 32)
+
+
+def test_jackknife_interval_of_a_mean_is_the_normal_theory_one():
+    # For the mean the jackknife SE is exactly s/√n (sample sd, ddof 1).
+    x = np.random.default_rng(3).normal(2.0, 1.5, 40)
+    lo, hi = S.jackknife_interval(lambda w: S.weighted_nanmean(w, x), 40)
+    half = scipy.stats.norm.ppf(0.975) * x.std(ddof=1) / np.sqrt(40)
+    assert lo == pytest.approx(x.mean() - half) and hi == pytest.approx(x.mean() + half)
+    assert np.isnan(S.jackknife_interval(lambda w: S.weighted_nanmean(w, x[:1]), 1)).all()
+    assert np.isnan(S.jackknife_interval(lambda w: S.weighted_nanmean(w, np.full(5, np.nan)), 5)).all()
+
+
+def test_jackknife_keeps_the_corpus_size_a_bootstrap_loses():
+    # A "distance between averaged noisy spectra": sqrt(mean over bins of (mean over utterances)²) of
+    # zero-mean noise; its value grows as fewer distinct utterances are averaged. The bootstrap's
+    # replicates lie above the estimate; the jackknife interval is centred on it.
+    rng = np.random.default_rng(4)
+    spectra = rng.standard_normal((30, 500))
+
+    def distance(w):
+        return np.sqrt(np.mean((w @ spectra) ** 2, axis=-1))
+
+    estimate = distance(np.full((1, 30), 1 / 30))[0]
+    boot = distance(S.utterance_weights(rng.integers(0, 30, (200, 30)), 30))
+    assert np.mean(boot > estimate) > 0.95
+    lo, hi = S.jackknife_interval(distance, 30)
+    assert lo < estimate < hi and (lo + hi) / 2 == pytest.approx(estimate)

@@ -31,7 +31,8 @@ from .features import SPEECH_THRESHOLD_DB, Features, load_features, speech_mask
 from .fileio import write_text_atomic
 from . import metrics as M
 from .plots import NATURAL, plot_gv, plot_ms, plot_scatter
-from .significance import CONFIDENCE, N_RESAMPLES, bootstrap_interval, paired_test, weighted_nanmean
+from .significance import (CONFIDENCE, N_RESAMPLES, bootstrap_interval, jackknife_interval, paired_test,
+                           weighted_nanmean)
 
 METRICS_JSON = "metrics.json"
 MS_PLOT_DIMS = (1, 2, 5, 13)
@@ -150,7 +151,8 @@ def evaluate(
 
     Returns ``{"systems": {name: {figure: value, ..., "utterances", "ci95": {figure: [lo, hi]},
     "p_vs_reference": {figure: p}}}, "settings": {...}, "per_utterance": [row, ...]}``; figures are
-    ``FIGURES`` (docs/metrics.md), intervals are bootstrap intervals over utterances, p-values those
+    ``FIGURES`` (docs/metrics.md), intervals are over utterances (BCa bootstrap for the means of
+    per-utterance scores, jackknife for the distances between corpus statistics), p-values those
     of a paired randomization test against ``reference`` (one of ``systems``; none without it).
     ``align``: "auto" or "dtw" (module docstring); ``band``: DTW's band.
     """
@@ -228,7 +230,8 @@ def evaluate(
         m = {k: float(figure(k, even, g, even, nat_a, freqs)) for k in FIGURES}
         m["utterances"] = n
         m["ci95"] = {k: list(bootstrap_interval(lambda w, k=k: figure(k, w, g, w, nat_a, freqs), n,
-                                                n_resamples=n_resamples, seed=seed)) for k in FIGURES}
+                                                n_resamples=n_resamples, seed=seed) if k in UTTERANCE_SCORES else
+                             jackknife_interval(lambda w, k=k: figure(k, w, g, w, nat_a, freqs), n)) for k in FIGURES}
         if reference is not None and name != reference:
             both = _stack(g, gen_a[reference])
             m["p_vs_reference"] = {

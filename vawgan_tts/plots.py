@@ -101,25 +101,29 @@ def plot_utterance(envelopes: Mapping[str, np.ndarray], f0: Mapping[str, np.ndar
     names = list(envelopes)
     colors = _colors(names)
     top = max(float(np.max(e)) for e in envelopes.values())
-    fig, axes = plt.subplots(len(names) + 1, 1, figsize=(8, 1.6 * (len(names) + 1) + 0.6), squeeze=False)
-    for ax, name in zip(axes[:, 0], names):
+    longest = max(len(e) for e in envelopes.values()) * frame_period_ms / 1000.0
+    ncols = 2 if len(names) > 2 else 1
+    nrows = -(-len(names) // ncols)
+    fig = plt.figure(figsize=(6 * ncols, 1.7 * nrows + 2.2))
+    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[1] * nrows + [1.3])
+    for k, name in enumerate(names):
+        ax = fig.add_subplot(grid[k // ncols, k % ncols])
         env = envelopes[name]
-        seconds = len(env) * frame_period_ms / 1000.0
         ax.imshow(env.T, origin="lower", aspect="auto", cmap="magma", vmin=top - floor_db, vmax=top,
-                  extent=(0, seconds, 0, fs / 2000.0), interpolation="nearest")
+                  extent=(0, len(env) * frame_period_ms / 1000.0, 0, fs / 2000.0), interpolation="nearest")
+        ax.set_xlim(0, longest)
         ax.set_ylabel("kHz")
         ax.set_title(name, fontsize=9, loc="left")
-    ax = axes[-1, 0]
+    ax = fig.add_subplot(grid[nrows, :])
     for name, contour in f0.items():
         t = np.arange(len(contour)) * frame_period_ms / 1000.0
         ax.plot(t, np.where(contour > 0, contour, np.nan), color=colors[name], lw=1.8 if name == NATURAL else 1.0,
                 label=name)
+    ax.set_xlim(0, longest)
     ax.set_ylabel("F0 [Hz]")
     ax.set_xlabel("time [s]")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, ncol=3)
-    for a in axes[:, 0]:
-        a.set_xlim(0, max(len(e) for e in envelopes.values()) * frame_period_ms / 1000.0)
+    ax.legend(fontsize=7, ncol=min(len(f0), 6))
     fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path, dpi=72)

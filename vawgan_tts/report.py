@@ -345,15 +345,16 @@ def render_html(result: dict, systems: Sequence[str], listen: Sequence[str], exp
     config = (f"<details><summary>configuration ({esc(str(prov.get('config_file')))})</summary><pre>{esc(prov['config'])}</pre>"
               f"</details>" if prov.get("config") else "")
     p_note = (f" p: two-sided paired randomization test against {esc(ref)} over the same utterances "
-              f"({s.get('resamples')} resamples, exact for few utterances)." if ref else "")
+              f"({s.get('resamples')} resamples, exact for few utterances; with {s.get('resamples')} resamples p cannot go "
+              f"below about {2 / (1 + (s.get('resamples') or 1)):.1g})." if ref else "")
     headings = "".join(f"<th>{esc(h)}</th>" for _, h, _, _ in COLUMNS)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vawgan-tts report</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1250px; color: #222; }}
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: .3em .6em; text-align: right; }}
-th {{ background: #f4f4f4; }} td.note {{ text-align: left; color: #555; font-size: .9em; }} small {{ color: #666; }}
-td.best {{ font-weight: bold; background: #eaf6ea; }} figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }}
+th {{ background: #f4f4f4; }} td.note {{ text-align: left; color: #555; font-size: .9em; min-width: 16em; }} small {{ color: #666; }}
+td.best {{ font-weight: bold; background: #eaf6ea; }} td small {{ white-space: nowrap; }} figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }}
 audio {{ width: 150px; }} .scroll {{ overflow-x: auto; }} code {{ background: #f4f4f4; padding: 0 .3em; }}
 table.sortable thead th {{ cursor: pointer; }} th[data-dir=asc]::after {{ content: " ▲"; }} th[data-dir=desc]::after {{ content: " ▼"; }}
 .tall {{ max-height: 32em; overflow-y: auto; display: inline-block; }} pre {{ background: #f8f8f8; padding: .5em; }}
@@ -366,7 +367,9 @@ MCD = 10/ln10·√(2Σ(c_d−ĉ_d)²) over c1–c39, mean over frames then utter
 Fréchet distance between Gaussian fits of the c1–c39 frames (natural vs system: the joint shape, not only each
 dimension's variance); F0 RMSE in cents and log-F0 correlation on frames voiced in both, V/UV error on all aligned frames.
 Distances lower is better; GV ratio 1 is natural.
-Under each figure, its {100 * s.get('confidence', 0.95):g} % bootstrap interval over utterances ({s.get('resamples')} resamples).{p_note}
+Under each figure, its {100 * s.get('confidence', 0.95):g} % interval over utterances: BCa bootstrap ({s.get('resamples')} resamples)
+for the means of per-utterance scores (MCD, F0), jackknife for the distances between corpus statistics (GV, MS, Fréchet;
+docs/metrics.md says why).{p_note}
 The best of each column is shaded{f"; {esc(floor)} is shown for reference, not ranked" if floor in systems else ""}.</p>
 <h2>Metrics</h2>
 <div class=scroll><table><tr><th>system</th>{headings}<th>utterances</th><th>what it is</th></tr>
