@@ -45,7 +45,7 @@ def _commands():
                 for sub_name, sub in cmd.commands.items():
                     walk(sub, [*path, sub_name])
             else:
-                found[" ".join(path)] = {o for p in cmd.params for o in p.opts if o.startswith("-")}
+                found[" ".join(path)] = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts) if o.startswith("-")}
         walk(typer.main.get_command(app), [name])
     return found
 
