@@ -6,7 +6,8 @@
 #   stage 3  vae:       train the VAE               (exp/<conf>/checkpoints/vae.pt)
 #   stage 4  critic:    train the critic            (.../critic.pt)
 #   stage 5  adv:       adversarial training        (.../adv.pt)
-#   stage 6  report:    every system on the eval list, metrics, figures, audio (exp/<conf>/report/index.html)
+#   stage 6  report:    every system on the eval list, metrics, figures, audio (exp/<conf>/report/index.html),
+#                       and a blind MUSHRA listening test of them (exp/<conf>/listening_test/index.html)
 #   stage 7  results:   RESULTS.md from the measured metrics of every experiment
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -70,6 +71,12 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   echo "== stage 6: synthesize the eval list with every system, evaluate, report"
   [ -f "$exp/train.times" ] && awk '{s+=$2} END {print s " s (" NR " stages, 2-core CPU)"}' "$exp/train.times" > "$exp/train.time"
   "$vawgan" report "$exp" -o "$exp/report" --ids data/eval.ids --jobs "$jobs"
+  # A blind MUSHRA test of the enhancers on 10 eval prompts (hidden reference: the recording; anchor: the VAE).
+  head -n 10 data/eval.ids > "$exp/listening.ids"
+  rm -rf "$exp/listening_test" "$exp/listening_test-key.json"
+  "$vawgan" listening-test vawgan="$exp/systems/vawgan" vae="$exp/systems/vae" gv-pf="$exp/systems/gv-pf" \
+    ms-pf="$exp/systems/ms-pf" --reference "$feats" --anchor vae -o "$exp/listening_test" --ids "$exp/listening.ids" \
+    --listeners 20 --title "vawgan-tts demo: enhancement of VAE output"
 fi
 
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
