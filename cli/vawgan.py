@@ -209,7 +209,11 @@ def _synthesize(feats: Path, output: Path, ids: Path | None, transform, label: s
     from vawgan_tts.feature_folder import feature_ids
     from vawgan_tts.synthesis import synthesize_corpus
 
+    from vawgan_tts.errors import VawganError
+
     utts = read_id_list(ids) or feature_ids(feats)
+    if not utts:
+        raise VawganError(feats, "no .npz features to convert")
     with progress_bar("utts") as progress:
         task = progress.add_task(label, total=len(utts))
         synthesize_corpus(feats, output, utts, transform=transform, on_progress=lambda _: progress.advance(task))
@@ -260,13 +264,61 @@ def convert(
     ids: IdsOption = None,
     postfilter: Annotated[Optional[PostfilterChoice], typer.Option("--postfilter", help="gv: scale each utterance's GV to the target's natural GV; ms: move the modulation spectrum from the converter's own to the target's [default: none].")] = None,
     adversarial: Annotated[Optional[float], typer.Option("--adversarial", min=0.0, metavar="W", help="Use the adversarial converter trained with w_d = W (EXP/adv-w<W>/) [default: the DNN].")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="VAWGAN-VC model (from `vawgan train-vc`): the target speaker.")] = None,
+    source: Annotated[Optional[str], typer.Option("--from", help="VAWGAN-VC: the source speaker, for its log-F0 statistics [default: each utterance's own].")] = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="VAWGAN-VC: adv (VAWGAN-VC) or vae (VAE-VC, after the VAE stage) [default: adv].")] = None,
 ):
-    """Convert a source speaker's features to the target speaker's and write WAVs through WORLD."""
-    from vawgan_tts.runs.converter import Converter
+    """Convert a source speaker's features to the target speaker's and write WAVs through WORLD.
 
-    transform = Converter(model, postfilter=postfilter and postfilter.value, adversarial=adversarial)
+    With a parallel converter (`vawgan train-converter`) the target is the one it was trained for;
+    with a VAWGAN-VC model (`vawgan train-vc`) any trained speaker: --to SPEAKER."""
+    from vawgan_tts.errors import VawganError
+    from vawgan_tts.runs.converter import Converter
+    from vawgan_tts.runs.vawgan_vc import SpeakerConverter, is_vc
+
+    if is_vc(model):
+        if to is None:
+            raise VawganError(model, "a VAWGAN-VC model converts to any of its speakers: give --to SPEAKER")
+        if postfilter is not None or adversarial is not None:
+            raise VawganError(model, "--postfilter and --adversarial are for a parallel converter")
+        if stage not in (None, "adv", "vae"):
+            raise VawganError(None, f"--stage {stage!r}: choose from adv, vae")
+        transform = SpeakerConverter(model, to, source, stage=stage or "adv")
+    else:
+        if to is not None or source is not None or stage is not None:
+            raise VawganError(model, "--to, --from and --stage are for a VAWGAN-VC model (`vawgan train-vc`)")
+        transform = Converter(model, postfilter=postfilter and postfilter.value, adversarial=adversarial)
     n = _synthesize(feats, output, ids, transform, "convert")
     out.print(f"converted {n} utterances (.npz + .wav) → {output}")
+
+
+@app.command("train-vc")
+@handle_errors
+def train_vc(
+    speakers: Annotated[list[str], typer.Argument(help="NAME=FEATS of each speaker: a feature folder from `vawgan extract`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Experiment folder.")],
+    ids: Annotated[Path, typer.Option("--ids", help="Training prompt ids; dealt to the speakers in turn (non-parallel).")],
+    dev_ids: Annotated[Optional[Path], typer.Option("--dev-ids", help="Dev prompt ids, dealt the same way.")] = None,
+    config: ConfigOption = None,
+    split: Annotated[Optional[str], typer.Option("--split", help="disjoint: each prompt to one speaker (non-parallel); shared: every prompt to all [default: disjoint].")] = None,
+    stage: Annotated[StageName, typer.Option("--stage", help="Train one stage, or all in order.")] = StageName["all"],
+    batch_size: BatchSizeOption = None,
+    seed: SeedOption = None,
+    device: DeviceOption = None,
+    resume: ResumeOption = False,
+    overwrite: OverwriteOption = False,
+):
+    """Train VAWGAN voice conversion (Hsu et al. 2017) on several speakers without parallel data."""
+    from vawgan_tts.evaluation import parse_system
+    from vawgan_tts.runs.vawgan_vc import load_vc_config, train_vawgan_vc
+
+    pairs = [parse_system(s) for s in speakers]
+    cfg = load_vc_config(config, [n for n, _ in pairs], data__feats=tuple(str(f) for _, f in pairs),
+                         data__ids=read_id_list(ids), data__dev_ids=read_id_list(dev_ids), data__split=split,
+                         train__batch_size=batch_size, train__seed=seed, train__device=device)
+    train_vawgan_vc(output, cfg, stages=None if stage.value == "all" else [stage.value], resume=resume,
+                    overwrite=overwrite)
+    out.print(f"VAWGAN-VC ({', '.join(n for n, _ in pairs)}) → {output}")
 
 
 @app.command("train-postfilter")

@@ -166,12 +166,12 @@ class DevMonitor:
         task = trainer.task
         for m in task.modules().values():
             m.eval()
-        x, target = (t.to(trainer.device) for t in task.pair(self.dev))
-        mu, logvar = task.vae.encode(x)
+        x, target = task.pair(_to(self.dev, trainer.device))
+        mu, logvar = task.encode(x)
         y = task.generate(mu, x)
         nll, kl = task.nll(target, y), task.kl(mu, logvar)
         loss = float(nll + task.config.kl_weight * kl)
-        w = float(task.critic(target).mean() - task.critic(y).mean())
+        w = float(task.critic_score(target, x).mean() - task.critic_score(y, x).mean())
         entry = {"stage": stage, "epoch": epoch + 1, "step": trainer.position.step, "dev_nll": round(float(nll), 5),
                  "dev_kl": round(float(kl), 5), "dev_loss": round(loss, 5), "dev_w_distance": round(w, 5)}
         if stage in BEST_STAGES and loss < self.best.get(stage, math.inf):
@@ -179,6 +179,11 @@ class DevMonitor:
             trainer.save(trainer.checkpoint_dir / f"{stage}{BEST_SUFFIX}.pt")
             entry["best"] = True
         self.record.add(entry)
+
+
+def _to(batch, device):
+    """A batch (a tensor or a tuple of them) on ``device``."""
+    return tuple(t.to(device) for t in batch) if isinstance(batch, (tuple, list)) else batch.to(device)
 
 
 def load_trained(exp_dir: str | Path, stage: str, which: str = "last") -> tuple[VAWGANTask, FeatureStats, dict]:

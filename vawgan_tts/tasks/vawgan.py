@@ -106,13 +106,26 @@ class VAWGANTask(TaskBase):
         """(encoder input, frames the decoder must produce): here a batch of frames and itself."""
         return batch, batch
 
-    def generate(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def encode(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """(μ, log σ²) of q(z | x) for encoder inputs ``x``."""
+        return self.vae.encode(x)
+
+    def generate(self, z: torch.Tensor, x) -> torch.Tensor:
         """The decoder's frames for latents ``z`` of encoder inputs ``x``."""
         return self.vae.decode(z)
 
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+    def adversary(self, x, target: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.nn.Module]:
+        """What the critic compares: (real frames, generated frames, the critic to judge both with).
+        Here the targets against the decoder's frames for ``z``."""
+        return target, self.generate(z, x), self.critic
+
+    def critic_score(self, frames: torch.Tensor, x) -> torch.Tensor:
+        """The critic's score of ``frames`` standing for encoder inputs ``x``. (B, D) -> (B, 1)."""
+        return self.critic(frames)
+
+    def reconstruct(self, x) -> torch.Tensor:
         """Deterministic output for encoder inputs ``x`` (z = μ): what enhancement applies."""
-        return self.generate(self.vae.encode(x)[0], x)
+        return self.generate(self.encode(x)[0], x)
 
     # --------------------------------------------------------------------------- losses
 
@@ -138,21 +151,21 @@ class VAWGANTask(TaskBase):
     # ---------------------------------------------------------------------------- steps
 
     def _vae_step(self, x, target, ctx):
-        mu, logvar = self.vae.encode(x)
+        mu, logvar = self.encode(x)
         y = self.generate(FrameVAE.sample(mu, logvar), x)
         nll, kl = self.nll(target, y), self.kl(mu, logvar)
         beta = self.kl_weight(ctx, "vae")
         loss = nll + beta * kl
         ctx.step("vae", loss)
-        return {"vae_loss": loss.detach(), "nll": nll.detach(), "kl": kl.detach(), "kl_weight": x.new_tensor(beta)}
+        return {"vae_loss": loss.detach(), "nll": nll.detach(), "kl": kl.detach(), "kl_weight": target.new_tensor(beta)}
 
     def _update_critic(self, x, target, ctx):
         # (1) Update the critic on real frames vs the decoder's; the VAE is not touched.
         with torch.no_grad():
-            mu, logvar = self.vae.encode(x)
-            fake = self.generate(FrameVAE.sample(mu, logvar), x)
+            mu, logvar = self.encode(x)
+            real, fake, critic = self.adversary(x, target, FrameVAE.sample(mu, logvar))
         c = self.config
-        return critic_step(self.critic, target, fake, ctx, "critic", c.critic, c.gp_lambda, c.clip)
+        return critic_step(critic, real, fake, ctx, "critic", c.critic, c.gp_lambda, c.clip)
 
     def _critic_step(self, x, target, ctx):
         return self._update_critic(x, target, ctx)
@@ -162,16 +175,16 @@ class VAWGANTask(TaskBase):
             out = self._update_critic(x, target, ctx)
         # (2) Update the VAE: the encoder on L_vae only, the decoder (generator) on L_vae + L_adv.
         with frozen(self.critic):
-            mu, logvar = self.vae.encode(x)
+            mu, logvar = self.encode(x)
             z = FrameVAE.sample(mu, logvar)
             nll, kl = self.nll(target, self.generate(z, x)), self.kl(mu, logvar)
             l_vae = nll + self.config.kl_weight * kl
             # The adversarial path starts from a detached z, so it cannot reach the encoder.
-            y_gen = self.generate(z.detach(), x)
-            e1 = -self.nll(target, y_gen)  # mean log-likelihood
-            e2 = self.critic(y_gen).mean()  # mean critic score of the generated frames
+            e1 = -self.nll(target, self.generate(z.detach(), x))  # mean log-likelihood
+            _, y_gen, critic = self.adversary(x, target, z.detach())
+            e2 = critic(y_gen).mean()  # mean critic score of the generated frames
             alpha = (e1 / e2).abs().detach()  # so that neither term swamps the other
             l_adv = -(e1 + alpha * e2)
             ctx.step("vae", l_vae + self.config.adv_weight * l_adv)
         return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
-                      "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": x.new_tensor(self.config.kl_weight)}
+                      "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": target.new_tensor(self.config.kl_weight)}

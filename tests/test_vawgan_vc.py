@@ -1,0 +1,176 @@
+"""VAWGAN voice conversion: the speaker-conditioned decoder and critic, the shared step rules, the
+non-parallel split, `vawgan train-vc` and `vawgan convert --to` on real slt and Allison features."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from vawgan_tts.cli.vawgan import app
+from vawgan_tts.data.frames import load_frames, normalize
+from vawgan_tts.errors import VawganError
+from vawgan_tts.features import FeatureStats
+from vawgan_tts.models.speaker_vae import AsSpeaker, SpeakerCritic
+from vawgan_tts.runs.vawgan_vc import deal
+from vawgan_tts.tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask
+from vawgan_tts.tasks.wgan import gradient_penalty
+from vawgan_tts.trainer import StepContext, seed_everything
+
+from conftest import PARALLEL_PROMPTS
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def batch(parallel):
+    """Real frames of two speakers (flite slt, Allison), normalized together, with speaker labels."""
+    slt, natural = parallel
+    a, b = load_frames(natural, PARALLEL_PROMPTS[:3], 30.0), load_frames(slt, PARALLEL_PROMPTS[3:6], 30.0)
+    frames = np.concatenate([a, b])
+    x = torch.from_numpy(normalize(frames, FeatureStats.from_frames(frames)))
+    labels = torch.from_numpy(np.r_[np.zeros(len(a), np.int64), np.ones(len(b), np.int64)])
+    idx = torch.from_numpy(np.random.default_rng(0).permutation(len(x))[:256])
+    return x[idx], labels[idx]
+
+
+class RecordingContext(StepContext):
+    """Steps nothing; keeps the gradients each optimizer would have applied."""
+
+    def __init__(self, optimizers):
+        super().__init__(optimizers, 0.0)
+        self.grads = {}
+
+    def step(self, name, loss):
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.grads[name] = {id(p): None if p.grad is None else p.grad.clone() for g in opt.param_groups for p in g["params"]}
+
+
+def _task(**kw):
+    seed_everything(0)
+    return VAWGANVCTask(VAWGANVCConfig(speakers=("allison", "slt"), **kw))
+
+
+def test_the_speaker_embedding_changes_the_decoder_output_and_z_does_not_see_the_speaker(batch):
+    x, labels = batch
+    task = _task()
+    mu_a, logvar_a = task.encode((x, torch.zeros_like(labels)))
+    mu_b, logvar_b = task.encode((x, torch.ones_like(labels)))
+    torch.testing.assert_close(mu_a, mu_b, rtol=0, atol=0)  # the code is the same whatever speaker is given
+    torch.testing.assert_close(logvar_a, logvar_b, rtol=0, atol=0)
+    with torch.no_grad():
+        out_a, out_b = task.convert(x, 0), task.convert(x, 1)
+    assert (out_a - out_b).abs().mean() > 1e-3
+    # The embedding reaches every layer: each layer's input holds it.
+    sizes = [layer.in_features for layer in task.vae.decoder.layers]
+    assert sizes == [16 + 16, 128 + 16, 256 + 16]
+
+
+def test_encoder_gradient_of_the_adversarial_step_does_not_depend_on_the_adversarial_weight(batch):
+    """The generator is the decoder only: the same step at adv_weight 0 and 1 gives the encoder the
+    same gradient (L_vae's), and the decoder a different one."""
+    x, labels = batch
+    grads = {}
+    for w in (0.0, 1.0):
+        task = _task(adv_weight=w)
+        ctx = RecordingContext(task.make_optimizers())
+        torch.manual_seed(3)
+        task.train_step((x, labels), "adv", ctx)
+        grads[w] = (task, ctx.grads["vae"])
+    (t0, g0), (t1, g1) = grads[0.0], grads[1.0]
+    for p0, p1 in zip(t0.vae.encoder.parameters(), t1.vae.encoder.parameters()):
+        torch.testing.assert_close(g0[id(p0)], g1[id(p1)], rtol=1e-5, atol=1e-7)
+    dec = [(g0[id(p0)], g1[id(p1)]) for p0, p1 in zip(t0.vae.decoder.parameters(), t1.vae.decoder.parameters())]
+    assert any(not torch.allclose(a, b) for a, b in dec)
+
+
+def test_the_critic_step_leaves_the_vae_alone_and_judges_converted_frames_as_their_target_speaker(batch):
+    x, labels = batch
+    task = _task()
+    before = [p.detach().clone() for p in task.vae.parameters()]
+    critic_before = [p.detach().clone() for p in task.critic.parameters()]
+    out = task.train_step((x, labels), "critic", StepContext(task.make_optimizers(), 0.0))
+    assert all(torch.equal(a, p) for a, p in zip(before, task.vae.parameters()))
+    assert any(not torch.equal(a, p) for a, p in zip(critic_before, task.critic.parameters()))
+    assert set(out) >= {"critic_loss", "d_real", "d_fake", "w_distance", "gp"}
+    # The adversary pairs each converted frame with a real frame of the speaker it was converted to.
+    torch.manual_seed(0)
+    real, fake, judge = task.adversary((x, labels), x, task.encode((x, labels))[0])
+    torch.manual_seed(0)
+    order = torch.randperm(len(labels))
+    torch.testing.assert_close(real, x[order])
+    assert torch.equal(judge.speaker, labels[order])
+    torch.testing.assert_close(fake, task.vae.decode(task.encode((x, labels))[0], labels[order]))
+
+
+def test_the_conditional_critic_gradient_penalty_penalizes_any_departure_from_unit_norm():
+    torch.manual_seed(0)
+    critic = SpeakerCritic(39, (8,), 3)
+    critic.net = torch.nn.Sequential(torch.nn.Linear(39 + 3, 1))  # linear: the gradient in x is known
+    w = critic.net[0].weight.detach()[0, :39].norm().item()
+    judge = AsSpeaker(critic, torch.randint(0, 3, (64,)))
+    real, fake = torch.randn(64, 39), torch.randn(64, 39)
+    assert gradient_penalty(judge, real, fake).item() == pytest.approx((w - 1.0) ** 2, rel=1e-5)
+    with torch.no_grad():
+        critic.net[0].weight[0, :39].mul_(3.0 / w)
+    assert gradient_penalty(judge, real, fake).item() == pytest.approx(4.0, rel=1e-5)  # (3 − 1)²
+
+
+def test_disjoint_shares_give_no_prompt_to_two_speakers():
+    ids = [f"p{i:02d}" for i in range(11)]
+    shares = deal(ids, ("a", "b", "c"), "disjoint")
+    assert [len(v) for v in shares.values()] == [4, 4, 3]
+    assert sorted(sum(shares.values(), [])) == ids
+    assert deal(ids, ("a", "b"), "shared") == {"a": ids, "b": ids}
+    with pytest.raises(VawganError, match="speakers"):
+        VAWGANVCConfig(speakers=("a",))
+
+
+def test_train_vc_then_convert_to_any_speaker_and_bad_input(parallel, tmp_path, allison_dir):
+    slt, natural = parallel
+    (tmp_path / "train.ids").write_text("\n".join(PARALLEL_PROMPTS[:6]) + "\n")
+    (tmp_path / "eval.ids").write_text("\n".join(PARALLEL_PROMPTS[6:]) + "\n")
+    conf = tmp_path / "vc.toml"
+    conf.write_text("[train]\nbatch_size = 128\n[vc]\nvae_epochs = 2\ncritic_epochs = 1\nadv_epochs = 1\n")
+    exp = tmp_path / "exp"
+    r = runner.invoke(app, ["train-vc", f"allison={natural}", f"slt={slt}", "-o", str(exp), "--ids",
+                            str(tmp_path / "train.ids"), "-c", str(conf)])
+    assert r.exit_code == 0, r.output
+    shares = json.loads((exp / "shares.json").read_text())["train"]
+    assert not set(shares["allison"]) & set(shares["slt"])  # non-parallel
+    assert sorted(shares["allison"] + shares["slt"]) == sorted(PARALLEL_PROMPTS[:6])
+    for to, src, stage in (("allison", slt, "adv"), ("slt", natural, "vae")):
+        out = tmp_path / f"to-{to}"
+        r = runner.invoke(app, ["convert", str(src), "-m", str(exp), "--to", to, "--stage", stage, "-o", str(out),
+                                "--ids", str(tmp_path / "eval.ids")])
+        assert r.exit_code == 0, r.output
+        assert sorted(p.name for p in out.iterdir()) == sorted(f"{u}.{e}" for u in PARALLEL_PROMPTS[6:] for e in ("npz", "wav"))
+    from vawgan_tts.features import load_features
+
+    a = load_features(tmp_path / "to-allison" / f"{PARALLEL_PROMPTS[6]}.npz")
+    src = load_features(slt / f"{PARALLEL_PROMPTS[6]}.npz")
+    np.testing.assert_array_equal(a.mcep[:, 0], src.mcep[:, 0])  # c0 and timing kept
+    assert not np.allclose(a.mcep[:, 1:], src.mcep[:, 1:])
+    # Bad input, one line each.
+    cases = [
+        (["--to", "rms"], "unknown speaker 'rms'; this model knows allison, slt"),
+        (["--to", "slt", "--from", "slt"], "--to 'slt' is the source speaker"),
+        (["--from", "slt"], "give --to SPEAKER"),
+    ]
+    for extra, message in cases:
+        r = runner.invoke(app, ["convert", str(slt), "-m", str(exp), "-o", str(tmp_path / "bad"), *extra])
+        assert r.exit_code == 2 and message in " ".join(r.output.split()) and "Traceback" not in r.output, r.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = runner.invoke(app, ["convert", str(empty), "-m", str(exp), "--to", "slt", "-o", str(tmp_path / "bad")])
+    assert r.exit_code == 2 and "no .npz features to convert" in r.output
+    from vawgan_tts import extract as X
+    from vawgan_tts.extract import ExtractConfig
+
+    X.run([allison_dir / "activated.wav"], tmp_path / "narrow", ExtractConfig(f0_method="dio"), jobs=1)
+    r = runner.invoke(app, ["convert", str(tmp_path / "narrow"), "-m", str(exp), "--to", "slt", "-o", str(tmp_path / "n8")])
+    assert r.exit_code == 2 and "8000 Hz" in r.output and "16000 Hz" in r.output
+    assert not list((tmp_path / "n8").glob("*.npz"))  # nothing written half-way

@@ -1,0 +1,80 @@
+"""The voice-conversion VAE of VAWGAN (Hsu et al. 2017): a speaker-independent code z from the
+frame alone, and a decoder that rebuilds the frame from z and a learned speaker embedding, the
+embedding fed to every layer (not only the first) so the speaker cannot be washed out in depth.
+The conditional critic judges a frame as a frame of a given speaker."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .gaussian import reparameterize
+from .layers import mlp
+
+
+class SpeakerDecoder(nn.Module):
+    """z (J) and a speaker's embedding e (E) -> frame (D): every layer reads [h, e]."""
+
+    def __init__(self, latent: int, hidden: tuple[int, ...], out_dim: int, n_speakers: int, embed_dim: int):
+        super().__init__()
+        self.embedding = nn.Embedding(n_speakers, embed_dim)
+        sizes = [latent, *hidden, out_dim]
+        self.layers = nn.ModuleList(nn.Linear(a + embed_dim, b) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, z: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        e = self.embedding(speaker)
+        h = z
+        for i, layer in enumerate(self.layers):
+            h = layer(torch.cat([h, e], dim=-1))
+            if i < len(self.layers) - 1:
+                h = torch.relu(h)
+        return h
+
+
+class SpeakerVAE(nn.Module):
+    """Encoder frame (D) -> (μ, log σ²) of z (J), as FrameVAE's; decoder (z, speaker) -> frame."""
+
+    def __init__(self, dim: int, hidden: tuple[int, ...], latent: int, n_speakers: int, embed_dim: int = 16,
+                 learn_variance: bool = False):
+        super().__init__()
+        self.encoder = mlp([dim, *hidden], final=nn.ReLU())
+        self.to_mu = nn.Linear(hidden[-1], latent)
+        self.to_logvar = nn.Linear(hidden[-1], latent)
+        self.decoder = SpeakerDecoder(latent, tuple(reversed(hidden)), dim, n_speakers, embed_dim)
+        self.obs_logvar = nn.Parameter(torch.zeros(dim), requires_grad=learn_variance)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encoder(x)
+        return self.to_mu(h), self.to_logvar(h)
+
+    def decode(self, z: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z, speaker)
+
+    sample = staticmethod(reparameterize)
+
+
+class SpeakerCritic(nn.Module):
+    """A Wasserstein critic of (frame, speaker): an MLP over the frame and a one-hot speaker code.
+    One critic for every speaker (docs/design.md says why)."""
+
+    def __init__(self, dim: int, hidden: tuple[int, ...], n_speakers: int):
+        super().__init__()
+        self.n_speakers = n_speakers
+        self.net = mlp([dim + n_speakers, *hidden, 1])
+
+    def forward(self, x: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        onehot = nn.functional.one_hot(speaker, self.n_speakers).to(x.dtype)
+        return self.net(torch.cat([x, onehot], dim=-1)).squeeze(-1)
+
+
+class AsSpeaker(nn.Module):
+    """The critic with the speaker fixed: a module of the frame alone, for the shared critic step
+    (its gradient penalty differentiates with respect to the frames only)."""
+
+    def __init__(self, critic: SpeakerCritic, speaker: torch.Tensor):
+        super().__init__()
+        self.critic = critic
+        self.speaker = speaker
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.critic(x, self.speaker)

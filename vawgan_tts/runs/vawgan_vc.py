@@ -1,0 +1,202 @@
+"""A VAWGAN voice-conversion experiment: many speakers' feature folders, non-parallel training,
+many-to-many conversion.
+
+EXP/
+  config.toml              [train], [vc] (VAWGAN's settings and the speakers), [data]
+  shares.json              which training and dev prompts each speaker was given
+  stats.npz                mean/std of every speaker's training frames together (one normalization)
+  log.csv, dev.json, checkpoints/{vae,critic,adv,last}.pt (+ _best), curves.png, critic.png
+
+Non-parallel: the sorted training prompts are dealt to the speakers in turn (prompt k to speaker
+k mod S), so no sentence is seen in two voices during training; the dev prompts the same way.
+Each checkpoint carries the normalization and every speaker's log-F0 mean and deviation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .. import distributed
+from ..batching import TensorBatches
+from ..checkpoint import load_checkpoint
+from ..config import check_choice, from_dict, load_run_config
+from ..data.frames import denormalize, load_frames, normalize
+from ..errors import VawganError
+from ..f0 import LogF0Stats, convert_f0
+from ..features import Features, FeatureStats, check_uniform_settings, load_features
+from ..fileio import write_text_atomic
+from ..tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask
+from ..trainer import Trainer, TrainerConfig, seed_everything
+from .folder import CONFIG, checkpoint_path, fit
+from .vawgan import STATS, DevMonitor, plot_experiment_curves
+
+SHARES = "shares.json"
+SPLITS = ("disjoint", "shared")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeakersDataConfig:
+    feats: tuple[str, ...] = ()  # each speaker's feature folder, in [vc] speakers' order
+    ids: tuple[str, ...] = ()  # training prompts, dealt to the speakers
+    dev_ids: tuple[str, ...] = ()  # dev prompts, dealt the same way
+    split: str = "disjoint"  # disjoint: non-parallel (prompt k to speaker k mod S); shared: every prompt to all
+
+    SECTION = "data"
+
+    def __post_init__(self):
+        check_choice(self, "split", SPLITS)
+
+
+@dataclasses.dataclass(frozen=True)
+class VCExperimentConfig:
+    train: TrainerConfig = TrainerConfig()
+    vc: VAWGANVCConfig = dataclasses.field(default_factory=lambda: VAWGANVCConfig(speakers=("a", "b")))
+    data: SpeakersDataConfig = SpeakersDataConfig()
+
+
+def load_vc_config(path: str | Path | None, speakers: Sequence[str], **overrides) -> VCExperimentConfig:
+    """``[train]``, ``[vc]``, ``[data]`` from a TOML file (or defaults); ``speakers`` as given on the
+    command line; ``overrides`` as ``section__key=value``."""
+    return load_run_config(VCExperimentConfig, path, ignore=("extract",), vc__speakers=tuple(speakers), **overrides)
+
+
+def deal(ids: Sequence[str], speakers: Sequence[str], split: str) -> dict[str, list[str]]:
+    """Each speaker's prompts: ``disjoint`` deals the sorted ids in turn, ``shared`` gives all to all."""
+    ordered = sorted(dict.fromkeys(ids))
+    if split == "shared":
+        return {s: list(ordered) for s in speakers}
+    return {s: ordered[k :: len(speakers)] for k, s in enumerate(speakers)}
+
+
+def _check_folders(speakers: Sequence[str], feats: Sequence[str], shares: dict[str, list[str]]) -> tuple[int, float, float]:
+    if len(feats) != len(speakers):
+        raise VawganError(None, f"{len(speakers)} speakers but {len(feats)} feature folders")
+    settings = {}
+    for name, folder in zip(speakers, feats):
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise VawganError(folder, f"speaker {name!r}: no such feature folder")
+        missing = [u for u in shares[name] if not (folder / f"{u}.npz").is_file()]
+        if missing:
+            raise VawganError(folder, f"speaker {name!r} has no features for {len(missing)} of its "
+                                      f"{len(shares[name])} prompts, e.g. {missing[0]}")
+        if shares[name]:
+            settings[name] = check_uniform_settings(folder, shares[name])
+    kinds = {(fs, round(a, 6), fp) for fs, a, fp in settings.values()}
+    if len(kinds) > 1:
+        listing = "; ".join(f"{n}: {fs} Hz, α {a:.3f}" for n, (fs, a, _) in settings.items())
+        raise VawganError(None, f"the speakers' features differ in rate or α ({listing}); extract all at one rate")
+    return next(iter(settings.values()))
+
+
+def _speaker_frames(speakers, feats, shares, threshold) -> tuple[np.ndarray, np.ndarray]:
+    frames, labels = [], []
+    for k, (name, folder) in enumerate(zip(speakers, feats)):
+        if shares[name]:
+            f = load_frames(folder, shares[name], threshold)
+            frames.append(f)
+            labels.append(np.full(len(f), k, np.int64))
+    return np.concatenate(frames), np.concatenate(labels)
+
+
+def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Sequence[str] | None = None,
+                    resume: bool = False, dry_run: bool = False, overwrite: bool = False, progress: bool = True,
+                    hooks: Sequence = ()) -> Trainer:
+    """Train (some stages of) VAWGAN-VC on ``config.data``; writes the experiment folder."""
+    exp_dir = Path(exp_dir)
+    speakers, d = config.vc.speakers, config.data
+    if not d.ids:
+        raise VawganError(None, "no training prompts: give --ids")
+    shares = deal(d.ids, speakers, d.split)
+    dev_shares = deal(d.dev_ids, speakers, d.split)
+    fs, alpha, frame_period = _check_folders(speakers, d.feats, {s: shares[s] + dev_shares[s] for s in speakers})
+    seed_everything(config.train.seed)
+    distributed.join(config.train.device)
+    v = config.vc
+    threshold = v.silence_threshold_db if v.drop_silence else None
+    frames, labels = _speaker_frames(speakers, d.feats, shares, threshold)
+    continuing = resume or (stages is not None and list(stages)[0] != "vae")
+    stats = FeatureStats.load(exp_dir / STATS) if continuing and (exp_dir / STATS).is_file() else FeatureStats.from_frames(frames)
+    f0 = {s: LogF0Stats.from_f0((load_features(Path(folder) / f"{u}.npz").f0 for u in shares[s]), folder)
+          for s, folder in zip(speakers, d.feats)}
+    extra = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std), "fs": fs, "alpha": alpha,
+             "frame_period": frame_period, "f0": {s: [st.mean, st.std, st.count] for s, st in f0.items()}}
+    task = VAWGANVCTask(v, extra)
+    batches = TensorBatches(torch.from_numpy(normalize(frames, stats)), torch.from_numpy(labels),
+                            batch_size=config.train.batch_size)
+    if any(dev_shares.values()):
+        dev_frames, dev_labels = _speaker_frames(speakers, d.feats, dev_shares, threshold)
+        hooks = [DevMonitor(exp_dir, (torch.from_numpy(normalize(dev_frames, stats)), torch.from_numpy(dev_labels)),
+                            keep_old=resume), *hooks]
+    trainer = Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks)
+    tables = {"train": config.train, "vc": v,
+              "data": dataclasses.replace(d, feats=tuple(str(Path(f).resolve()) for f in d.feats))}
+
+    def before_fit():
+        stats.save(exp_dir / STATS)
+        write_text_atomic(exp_dir / SHARES, json.dumps({"train": shares, "dev": dev_shares}, indent=1) + "\n")
+
+    return fit(trainer, exp_dir, tables, stages, resume=resume, dry_run=dry_run, overwrite=overwrite,
+               before_fit=before_fit, curves=lambda log: plot_experiment_curves(exp_dir, log))
+
+
+def is_vc(exp_dir: str | Path) -> bool:
+    """Whether ``exp_dir`` holds a VAWGAN-VC experiment (its config has a [vc] table)."""
+    import tomllib
+
+    path = Path(exp_dir) / CONFIG
+    try:
+        return "vc" in tomllib.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+
+
+def load_vc(exp_dir: str | Path, stage: str = "adv", which: str = "last") -> tuple[VAWGANVCTask, FeatureStats, dict]:
+    """The task at the end of ``stage`` (vae: VAE-VC; adv: VAWGAN-VC) with its normalization."""
+    path = checkpoint_path(exp_dir, stage, which)
+    ckpt = load_checkpoint(path, VAWGANVCTask.name)
+    task = VAWGANVCTask(from_dict(VAWGANVCConfig, ckpt["config"], path), ckpt["extra"])
+    for role, module in task.modules().items():
+        module.load_state_dict(ckpt["model"][role])
+        module.eval()
+    extra = ckpt["extra"]
+    return task, FeatureStats(mean=extra["mean"].numpy(), std=extra["std"].numpy(), count=0), extra
+
+
+class SpeakerConverter:
+    """Features -> features of speaker ``to``: c1..c39 through the encoder (z = μ) and the decoder
+    with ``to``'s embedding; log F0 by the Gaussian transform from ``source``'s statistics (the
+    model's, when the source speaker is named; else the utterance's own voiced frames) to ``to``'s;
+    c0, V/UV and aperiodicity of the input."""
+
+    def __init__(self, exp_dir: str | Path, to: str, source: str | None = None, stage: str = "adv", which: str = "last"):
+        self.task, self.stats, extra = load_vc(exp_dir, stage, which)
+        self.to = self.task.speaker_index(to)
+        if source is not None:
+            self.task.speaker_index(source)
+            if source == to:
+                raise VawganError(None, f"--to {to!r} is the source speaker: nothing to convert")
+        self.f0 = {s: LogF0Stats(*v) for s, v in extra["f0"].items()}
+        self.source, self.target = source, to
+        self.fs, self.alpha = int(extra["fs"]), float(extra["alpha"])
+
+    def __call__(self, feats: Features) -> Features:
+        if feats.fs != self.fs or abs(feats.alpha - self.alpha) > 1e-6:
+            raise VawganError(None, f"features at {feats.fs} Hz (α {feats.alpha:.3f}); the model was trained at "
+                                    f"{self.fs} Hz (α {self.alpha:.3f})")
+        x = torch.from_numpy(normalize(feats.mcep[:, 1:], self.stats))
+        y = denormalize(self.task.convert(x, self.to).numpy(), self.stats)
+        mcep = np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], axis=1)
+        voiced_f0 = np.where(feats.vuv, feats.f0, 0.0)
+        if self.source is not None:
+            src = self.f0[self.source]
+        else:
+            src = LogF0Stats.from_f0([voiced_f0], "the input utterance")
+        f0 = np.where(feats.vuv, convert_f0(voiced_f0, src, self.f0[self.target]), feats.f0)
+        return dataclasses.replace(feats, mcep=mcep, f0=f0.astype(feats.f0.dtype))

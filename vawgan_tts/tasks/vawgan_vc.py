@@ -1,0 +1,88 @@
+"""VAWGAN voice conversion (Hsu et al. 2017): the enhancement VAWGAN's three stages and losses on
+frames of many speakers, with a speaker-conditioned decoder and critic.
+
+The encoder sees only the frame; the decoder rebuilds it from z and the speaker's embedding (at
+every layer). The steps are VAWGANTask's, unchanged — the generator is the decoder only, the
+gradient penalty penalizes departures from unit norm — and this task answers their questions
+differently:
+
+  encode(x)          x = (frames, speakers): the frames alone
+  generate(z, x)     the decoder with each frame's own speaker: the reconstruction (NLL)
+  adversary(x, …)    what the critic compares: the batch's real frames, reordered (a random
+                     permutation), against frames converted *to those frames' speakers* from the
+                     batch's codes — conversion, not reconstruction, is what must look real —
+                     judged by the conditional critic with that speaker fixed
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from ..config import check_ranges
+from ..errors import VawganError
+from ..features import MODEL_DIM
+from ..models.speaker_vae import AsSpeaker, SpeakerCritic, SpeakerVAE
+from .vawgan import VAWGANConfig, VAWGANTask
+
+
+@dataclasses.dataclass(frozen=True)
+class VAWGANVCConfig(VAWGANConfig):
+    """VAWGAN's settings, a smaller code (z must not carry the speaker) and the speakers."""
+
+    latent: int = 16
+    embed_dim: int = 16  # speaker embedding size
+    speakers: tuple[str, ...] = ()  # names, in the order of their indices
+
+    SECTION = "vc"
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_ranges(self, embed_dim=">= 1")
+        if len(self.speakers) < 2 or len(set(self.speakers)) != len(self.speakers):
+            raise VawganError(None, f"[vc] speakers = {list(self.speakers)}: give two or more distinct names")
+
+
+class VAWGANVCTask(VAWGANTask):
+    name = "vawgan_vc"
+
+    def __init__(self, config: VAWGANVCConfig, extra: dict | None = None):
+        self.config = config
+        self.stages = config.stages()
+        n = len(config.speakers)
+        self.vae = SpeakerVAE(MODEL_DIM, config.hidden, config.latent, n, config.embed_dim,
+                              config.decoder_variance == "learned")
+        self.critic = SpeakerCritic(MODEL_DIM, config.critic_hidden, n)
+        self.extra = extra or {}
+        self._steps = {"vae": self._vae_step, "critic": self._critic_step, "adv": self._adv_step}
+
+    def pair(self, batch):
+        frames, speakers = batch
+        return (frames, speakers), frames
+
+    def encode(self, x):
+        return self.vae.encode(x[0])
+
+    def generate(self, z: torch.Tensor, x) -> torch.Tensor:
+        return self.vae.decode(z, x[1])
+
+    def critic_score(self, frames: torch.Tensor, x) -> torch.Tensor:
+        return self.critic(frames, x[1])
+
+    def adversary(self, x, target, z):
+        frames, speakers = x
+        order = torch.randperm(len(speakers), device=speakers.device)
+        to = speakers[order]
+        return frames[order], self.vae.decode(z, to), AsSpeaker(self.critic, to)
+
+    def speaker_index(self, name: str) -> int:
+        if name not in self.config.speakers:
+            raise VawganError(None, f"unknown speaker {name!r}; this model knows {', '.join(self.config.speakers)}")
+        return self.config.speakers.index(name)
+
+    @torch.no_grad()
+    def convert(self, frames: torch.Tensor, to: int) -> torch.Tensor:
+        """Normalized frames (B, D) -> the decoder's frames for z = μ and speaker ``to``."""
+        mu, _ = self.vae.encode(frames)
+        return self.vae.decode(mu, torch.full((len(frames),), to, dtype=torch.long, device=frames.device))
