@@ -321,6 +321,55 @@ def train_vc(
     out.print(f"VAWGAN-VC ({', '.join(n for n, _ in pairs)}) → {output}")
 
 
+@app.command("speaker-id")
+@handle_errors
+def speaker_id(
+    speakers: Annotated[list[str], typer.Argument(help="NAME=FEATS of each speaker the classifier knows (feature folders).")],
+    ids: Annotated[Path, typer.Option("--ids", help="Prompts to train the classifier on (every speaker's recordings of them).")],
+    eval_ids: Annotated[Path, typer.Option("--eval-ids", help="Held-out prompts: each speaker's own recordings of them are identified (the classifier's confusion matrix), and every --score folder's.")],
+    score: Annotated[Optional[list[str]], typer.Option("--score", help="NAME=DIR of converted features to identify; repeat.")] = None,
+    expect: Annotated[Optional[list[str]], typer.Option("--expect", help="NAME=SPEAKER: the speaker a --score set should sound like; its share is reported.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the counts as JSON here too.")] = None,
+    seed: SeedOption = None,
+):
+    """Train a speaker classifier on mel-cepstral frames; report which speaker each utterance sounds like."""
+    import json
+
+    from vawgan_tts.errors import VawganError
+    from vawgan_tts.evaluation import parse_system
+    from vawgan_tts.fileio import write_text_atomic
+    from vawgan_tts.speaker_id import SpeakerClassifier
+
+    known = dict(parse_system(s) for s in speakers)
+    sets = dict(parse_system(s) for s in score or ())
+    expected = {}
+    for e in expect or ():
+        name, sep, who = e.partition("=")
+        if not sep or name not in sets or who not in known:
+            raise VawganError(None, f"--expect {e!r}: NAME=SPEAKER with NAME one of --score ({', '.join(sets) or 'none'}) "
+                                    f"and SPEAKER one of {', '.join(known)}")
+        expected[name] = who
+    clf = SpeakerClassifier(known, read_id_list(ids), seed=seed or 0)
+    test = read_id_list(eval_ids)
+    rows = {f"{n} (recordings)": (clf.tally(folder, test), n) for n, folder in known.items()}
+    rows |= {n: (clf.tally(folder, test), expected.get(n)) for n, folder in sets.items()}
+    table = Table(title=f"speaker identification, {len(test)} held-out prompts each "
+                        f"(frame accuracy on its own validation frames {100 * clf.frame_accuracy:.1f} %)")
+    table.add_column("utterances of")
+    for n in clf.names:
+        table.add_column(f"→ {escape(n)}", justify="right")
+    table.add_column("to the expected", justify="right")
+    result = {"speakers": clf.names, "frame_accuracy": clf.frame_accuracy, "utterances": len(test), "sets": {}}
+    for label, (counts, target) in rows.items():
+        share = counts[target] / len(test) if target else None
+        table.add_row(escape(label), *(str(counts[n]) for n in clf.names),
+                      f"{100 * share:.1f} % ({target})" if target else "")
+        result["sets"][label] = {"counts": counts, "expected": target, "share": share}
+    out.print(table)
+    if output is not None:
+        write_text_atomic(output, json.dumps(result, indent=2) + "\n")
+
+
 @app.command("train-postfilter")
 @handle_errors
 def train_postfilter(
@@ -433,6 +482,8 @@ def report(
     resamples: Annotated[int, typer.Option("--resamples", min=100, help="Bootstrap and permutation resamples.")] = 2000,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for re-analysis.")] = None,
     extra: Annotated[Optional[list[str]], typer.Option("--extra", help="For a converter: NAME=DIR of a further system's .npz and .wav of the same prompts (e.g. from `vawgan enhance`); repeat.")] = None,
+    source: Annotated[Optional[str], typer.Option("--from", help="For a VAWGAN-VC model: the source speaker of the direction to report.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="For a VAWGAN-VC model: the target speaker.")] = None,
 ):
     """Run every system on the eval list, evaluate, and write an HTML report with audio.
 
@@ -441,14 +492,23 @@ def report(
     from vawgan_tts.runs.converter import is_converter
     from vawgan_tts.errors import VawganError
     from vawgan_tts.evaluation import parse_system
-    from vawgan_tts.report import REPORT_SYSTEMS, build_conversion_report, build_report
+    from vawgan_tts.report import REPORT_SYSTEMS, build_conversion_report, build_report, build_vc_report
+    from vawgan_tts.runs.vawgan_vc import is_vc
 
     chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems is not None else None
     common = dict(show=show, n_show=n_audio, systems=chosen, systems_dir=systems_dir, n_resamples=resamples)
     if reference is not None:
         common["reference"] = reference
+    if (source is not None or to is not None) and not is_vc(exp):
+        raise VawganError(exp, "--from and --to are for a VAWGAN-VC model (`vawgan train-vc`)")
     with progress_bar("systems") as progress:
-        if is_converter(exp):
+        if is_vc(exp):
+            if source is None or to is None:
+                raise VawganError(exp, "a VAWGAN-VC model: give the direction with --from SPEAKER --to SPEAKER")
+            task = progress.add_task("report", total=len(chosen or ()) + len(extra or ()) + 3)
+            result = build_vc_report(exp, output, read_id_list(ids), source, to, extra=dict(parse_system(e) for e in extra or ()),
+                                     on_progress=lambda name: progress.update(task, advance=1, description=name), **common)
+        elif is_converter(exp):
             task = progress.add_task("report", total=len(chosen or ()) + len(extra or ()) + 4)
             result = build_conversion_report(exp, output, read_id_list(ids), extra=dict(parse_system(e) for e in extra or ()),
                                              on_progress=lambda name: progress.update(task, advance=1, description=name),

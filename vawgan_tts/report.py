@@ -161,6 +161,82 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
                   n_resamples=n_resamples, on_progress=on_progress, config=exp_dir / CONFIG)
 
 
+VC_NOTES = {
+    "source": "the source speaker, unconverted: where conversion starts",
+    "vae-vc": "VAE-VC: the VAWGAN-VC model after its VAE stage (z = μ, decoder with the target's embedding)",
+    "vawgan-vc": "VAWGAN-VC: the same after adversarial training of its decoder against the speaker critic",
+}
+
+
+def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], source: str, target: str,
+                    n_show: int = N_SHOW, show: Sequence[str] | None = None, systems: Sequence[str] | None = None,
+                    reference: str | None = "vae-vc", systems_dir: str | Path | None = None,
+                    extra: dict[str, Path] | None = None, n_resamples: int | None = None,
+                    on_progress: Callable[[str], None] | None = None) -> dict:
+    """One direction of a VAWGAN-VC model (`vawgan train-vc`): the source speaker's held-out prompts,
+    converted by VAE-VC and VAWGAN-VC (and ``extra`` systems, e.g. the parallel DNN), against the
+    target speaker's own recordings of them, aligned by DTW."""
+    from .runs.folder import CONFIG
+    from .runs.vawgan_vc import SHARES, SpeakerConverter, load_vc
+
+    exp_dir, out_dir = Path(exp_dir), Path(out_dir)
+    task, _, _ = load_vc(exp_dir, "vae")
+    feats = dict(zip(task.config.speakers, _vc_feats(exp_dir)))
+    for who in (source, target):
+        task.speaker_index(who)
+    if source == target:
+        raise VawganError(None, f"--from and --to are both {source!r}: nothing to convert")
+    import json as _json
+
+    shares = _json.loads((exp_dir / SHARES).read_text())["train"]
+    seen = set(shares.get(source, [])) | set(shares.get(target, []))
+    if seen & set(ids):
+        raise VawganError(None, f"{len(seen & set(ids))} report prompt(s) were trained on as {source} or {target}, "
+                                f"e.g. {sorted(seen & set(ids))[0]}: report on held-out prompts")
+    extra = dict(extra or {})
+    clash = [n for n in extra if n in VC_NOTES or n == NATURAL]
+    if clash:
+        raise VawganError(None, f"--extra {clash[0]!r}: that name is taken by one of the report's own systems")
+    systems = _check_systems(systems, [*VC_NOTES, *extra])
+    sys_root = (Path(systems_dir) if systems_dir is not None else exp_dir / "systems") / f"{source}-to-{target}"
+    eval_dirs, wavs = {}, {}
+    for name in systems:
+        if name == "source":
+            folder = Path(feats[source])
+            eval_dirs[name], wavs[name] = folder, feature_folder.sources(folder)
+            continue
+        if name in extra:
+            folder = Path(extra[name])
+        else:
+            if on_progress:
+                on_progress(name)
+            folder = sys_root / name
+            convert = SpeakerConverter(exp_dir, target, source, stage="vae" if name == "vae-vc" else "adv")
+            synthesize_corpus(feats[source], folder, ids, transform=convert)
+        missing = [u for u in ids if not (folder / f"{u}.npz").is_file()]
+        if missing:
+            raise VawganError(folder, f"system {name!r} has no features for {len(missing)} report prompt(s), e.g. {missing[0]}")
+        eval_dirs[name], wavs[name] = folder, {u: folder / f"{u}.wav" for u in ids}
+    columns = [(f"{source} (source)" if n == "source" else n, n, wavs[n]) for n in systems]
+    columns.append((f"{target} (target)", NATURAL, feature_folder.sources(feats[target])))
+    notes = {**VC_NOTES, **{name: f"given with --extra ({folder})" for name, folder in extra.items()}}
+    return write_report(exp_dir, out_dir, ids, Path(feats[target]), eval_dirs, columns, align="dtw", n_show=n_show,
+                        show=show, reference=_reference(reference, "vae-vc", systems), floor="source", notes=notes,
+                        n_resamples=n_resamples, on_progress=on_progress, config=exp_dir / CONFIG)
+
+
+def _vc_feats(exp_dir: Path) -> list[str]:
+    from .runs.folder import CONFIG
+    from .runs.vawgan_vc import VCExperimentConfig
+    from .config import load_run_config
+
+    cfg = load_run_config(VCExperimentConfig, exp_dir / CONFIG)
+    for folder in cfg.data.feats:
+        if not Path(folder).is_dir():
+            raise VawganError(exp_dir / CONFIG, f"the feature folder it names does not exist ({folder})")
+    return list(cfg.data.feats)
+
+
 def _reference(reference: str | None, default: str, systems: Sequence[str]) -> str | None:
     """The system others are tested against: the layout's default when it is shown, else none; a
     named one must be shown."""

@@ -14,6 +14,11 @@
 #   stage 6  enhance:   a VAWGAN post-filter trained on (the DNN's output, Allison) pairs of the training
 #                       prompts, swept over --pf-weights; the DNN's eval output enhanced by it, by the GV/MS
 #                       post-filters and by a VAWGAN trained on natural speech only; eval, report, plots
+#   stage 7  vc:        VAWGAN voice conversion without parallel data: five speakers (Allison, slt, rms, awb,
+#                       kal16; run stages 0-1 with each --voice first), each given a disjoint share of the
+#                       training prompts (conf/vc.toml); reports of slt→allison, rms→allison, allison→slt
+#                       (source, VAE-VC, VAWGAN-VC, the parallel DNN where trained, the target), speaker
+#                       identification of every conversion, RESULTS.md
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -33,7 +38,7 @@ while [ $# -gt 0 ]; do
     --adv-weights) adv_weights=$2; shift 2 ;;
     --pf-weights) pf_weights=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -130,6 +135,33 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   "$vawgan" report "$exp" -o "$pf/report" --ids lists/eval.ids \
     --extra "VAWGAN pf=$pf/eval/dnn+vawgan" --extra "natural-only VAWGAN=$pf/eval/dnn+natural-vawgan"
   "$python" local/tradeoff.py "$voice"
+  "$python" local/results.py
+fi
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
+  echo "== stage 7: VAWGAN voice conversion, non-parallel, five speakers"
+  vc=exp/vc
+  speakers=(allison=dump/natural)
+  for v in slt rms awb kal16; do
+    [ -d "dump/$v" ] || { echo "run.sh: dump/$v missing: run ./run.sh --voice $v --stage 0 --stop-stage 1" >&2; exit 2; }
+    speakers+=("$v=dump/$v")
+  done
+  start=$(date +%s)
+  "$vawgan" train-vc "${speakers[@]}" -o "$vc" --ids lists/train.ids --dev-ids lists/dev.ids --config conf/vc.toml --overwrite
+  echo "train $(( $(date +%s) - start )) s" > "$vc/train.time"
+  scores=()
+  for direction in slt:allison rms:allison allison:slt; do
+    src=${direction%%:*}; tgt=${direction##*:}
+    extra=()
+    if [ "$tgt" = allison ] && [ -f "exp/$src/converted_eval/.complete" ]; then
+      extra=(--extra "dnn=exp/$src/converted_eval")
+      scores+=(--score "$src→$tgt dnn=exp/$src/converted_eval" --expect "$src→$tgt dnn=$tgt")
+    fi
+    "$vawgan" report "$vc" --from "$src" --to "$tgt" -o "$vc/report_${src}_to_${tgt}" --ids lists/eval.ids "${extra[@]}"
+    for s in vae-vc vawgan-vc; do
+      scores+=(--score "$src→$tgt $s=$vc/systems/$src-to-$tgt/$s" --expect "$src→$tgt $s=$tgt")
+    done
+  done
+  "$vawgan" speaker-id "${speakers[@]}" --ids lists/train.ids --eval-ids lists/eval.ids "${scores[@]}" -o "$vc/speaker_id.json"
   "$python" local/results.py
 fi
 echo "done: $(pwd)/$exp"

@@ -44,6 +44,54 @@ def pf_rows_of(voice: str) -> list[str] | None:
             f"{s['ms_distance']:.2f} | {s['f0_rmse_cents']:.0f} |\n" for name, s in systems.items()]
 
 
+VC_DIRECTIONS = (("slt", "allison"), ("rms", "allison"), ("allison", "slt"))
+VC_HEAD = ("| direction | system | DTW-MCD [dB] | log-GV dist [dB] | MS dist [dB] | GV ratio | Fréchet | F0 RMSE [cent] | "
+           "to the target (speaker id) |\n|---|---|---|---|---|---|---|---|---|\n")
+VC_TITLE = "## VAWGAN voice conversion without parallel data (stage 7)"
+
+
+def vc_section() -> str | None:
+    """The stage-7 tables from exp/vc (None when it has not run: the old section is kept)."""
+    vc = Path("exp") / "vc"
+    ident = vc / "speaker_id.json"
+    if not ident.is_file():
+        return None
+    sid = json.loads(ident.read_text())
+    rows = []
+    for src, tgt in VC_DIRECTIONS:
+        path = vc / f"report_{src}_to_{tgt}" / "metrics.json"
+        if not path.is_file():
+            continue
+        for name, s in json.loads(path.read_text())["systems"].items():
+            share = sid["sets"].get(f"{src}→{tgt} {name}", {}).get("share")
+            lo, hi = s.get("ci95", {}).get("mcd_db", (float("nan"),) * 2)
+            rows.append(f"| {src}→{tgt} | {name} | {s['mcd_db']:.2f} [{lo:.2f}, {hi:.2f}] | {s['gv_distance']:.2f} | "
+                        f"{s['ms_distance']:.2f} | {s['gv_ratio']:.2f} | {s['frechet_distance']:.2f} | "
+                        f"{s['f0_rmse_cents']:.0f} | {'–' if share is None else f'{100 * share:.0f} %'} |\n")
+    names = sid["speakers"]
+    conf = ["| utterances of | " + " | ".join(f"→ {n}" for n in names) + " |\n", "|---|" + "---|" * len(names) + "\n"]
+    for label, entry in sid["sets"].items():
+        conf.append(f"| {label} | " + " | ".join(str(entry["counts"][n]) for n in names) + " |\n")
+    t = vc / "train.time"
+    train = t.read_text().split()[1] + " s" if t.is_file() else "–"
+    return f"""{VC_TITLE}
+
+Five speakers — Allison (natural) and the flite voices slt, rms, awb, kal16 — each given a disjoint
+share of the training prompts (prompt k of the sorted list to speaker k mod 5: no sentence is seen in
+two voices), conf/vc.toml; train time {train} (2-core CPU). Eval prompts as above; each direction
+scored against the target speaker's own recording (DTW of speech frames), MCD with its 95 % bootstrap
+interval over utterances. `source`: the source speaker unconverted; `vae-vc`: the model after its VAE
+stage; `vawgan-vc`: after its adversarial stage; `dnn`: the parallel DNN converter above (trained on
+all the training prompts in both voices). Speaker id: a frame classifier (MLP, scikit-learn) trained on
+the training prompts of all five speakers; an utterance goes to the speaker of highest mean
+log-posterior; the share of the {sid['utterances']} eval utterances it gives to the target.
+
+{VC_HEAD}{''.join(rows)}
+Speaker identification (frame accuracy on the classifier's validation frames {100 * sid['frame_accuracy']:.1f} %):
+
+{''.join(conf)}"""
+
+
 old, old_pf = {}, {}
 if Path("RESULTS.md").is_file():
     for line in Path("RESULTS.md").read_text().splitlines(keepends=True):
@@ -86,5 +134,9 @@ adversarial converter of stage 5. Trade-off plot: `results/<voice>/tradeoff.png`
 adversarial curves: `results/<voice>/pf_curves.png`.
 
 {PF_HEAD}{''.join(pf_table)}"""
+previous = Path("RESULTS.md").read_text() if Path("RESULTS.md").is_file() else ""
+vc = vc_section() or (VC_TITLE + previous.split(VC_TITLE, 1)[1] if VC_TITLE in previous else None)
+if vc:
+    text += "\n" + vc
 Path("RESULTS.md").write_text(text)
 print(text)

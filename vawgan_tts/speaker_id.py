@@ -1,0 +1,76 @@
+"""Which speaker an utterance sounds like: a frame classifier for evaluating voice conversion.
+
+A small MLP (scikit-learn's MLPClassifier) on standardized c1..c39 speech frames of each speaker's
+training prompts; an utterance is given to the speaker with the highest mean log-posterior over its
+speech frames (frames are not independent, but the mean log-posterior is the usual utterance score
+of a frame-level speaker model). c0, the loudness, is left out, and so are F0 and aperiodicity: the
+classifier judges the spectral envelope, which is what the converters change.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .data.frames import load_frames
+from .errors import VawganError
+from .features import SPEECH_THRESHOLD_DB, FeatureStats, load_features, speech_mask
+
+MAX_FRAMES = 20000  # per speaker: enough for five voices, trains in about a minute on two cores
+
+
+class SpeakerClassifier:
+    def __init__(self, speakers: Mapping[str, str | Path], ids: Sequence[str], hidden: tuple[int, ...] = (256,),
+                 max_frames: int = MAX_FRAMES, seed: int = 0):
+        """Train on the speech frames of ``ids`` in each speaker's feature folder (at most
+        ``max_frames`` per speaker, drawn at random so that every speaker weighs the same)."""
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+
+        if len(speakers) < 2:
+            raise VawganError(None, "speaker identification needs two or more speakers")
+        rng = np.random.default_rng(seed)
+        xs, ys = [], []
+        self.names = list(speakers)
+        for k, (name, folder) in enumerate(speakers.items()):
+            have = [u for u in ids if (Path(folder) / f"{u}.npz").is_file()]
+            if not have:
+                raise VawganError(folder, f"speaker {name!r} has none of the {len(ids)} training prompts")
+            f = load_frames(folder, have, SPEECH_THRESHOLD_DB)
+            f = f[rng.permutation(len(f))[:max_frames]]
+            xs.append(f)
+            ys.append(np.full(len(f), k))
+        x = np.concatenate(xs)
+        self.stats = FeatureStats.from_frames(x)
+        self.model = MLPClassifier(hidden_layer_sizes=hidden, early_stopping=True, max_iter=60, random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(self._standard(x), np.concatenate(ys))
+        self.frame_accuracy = float(self.model.best_validation_score_)
+
+    def _standard(self, c: np.ndarray) -> np.ndarray:
+        return (c - self.stats.mean) / np.maximum(self.stats.std, 1e-8)
+
+    def scores(self, path: str | Path) -> np.ndarray:
+        """Mean log-posterior of each speaker over the utterance's speech frames. -> (S,)"""
+        feats = load_features(path)
+        c = feats.mcep[speech_mask(feats.mcep[:, 0], SPEECH_THRESHOLD_DB), 1:]
+        if len(c) == 0:
+            raise VawganError(path, "no speech frames to identify the speaker from")
+        return np.log(np.maximum(self.model.predict_proba(self._standard(c)), 1e-12)).mean(axis=0)
+
+    def identify(self, path: str | Path) -> str:
+        return self.names[int(np.argmax(self.scores(path)))]
+
+    def tally(self, folder: str | Path, ids: Sequence[str]) -> dict[str, int]:
+        """How many of the utterances ``ids`` in ``folder`` are given to each speaker."""
+        missing = [u for u in ids if not (Path(folder) / f"{u}.npz").is_file()]
+        if missing:
+            raise VawganError(folder, f"no features for {len(missing)} of the {len(ids)} utterances, e.g. {missing[0]}")
+        counts = dict.fromkeys(self.names, 0)
+        for u in ids:
+            counts[self.identify(Path(folder) / f"{u}.npz")] += 1
+        return counts
