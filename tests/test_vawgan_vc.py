@@ -174,3 +174,40 @@ def test_train_vc_then_convert_to_any_speaker_and_bad_input(parallel, tmp_path, 
     r = runner.invoke(app, ["convert", str(tmp_path / "narrow"), "-m", str(exp), "--to", "slt", "-o", str(tmp_path / "n8")])
     assert r.exit_code == 2 and "8000 Hz" in r.output and "16000 Hz" in r.output
     assert not list((tmp_path / "n8").glob("*.npz"))  # nothing written half-way
+
+    # One direction's report: source, VAE-VC, VAWGAN-VC against the target's own recordings.
+    r = runner.invoke(app, ["report", str(exp), "--from", "slt", "--to", "allison", "-o", str(tmp_path / "rep"),
+                            "--ids", str(tmp_path / "eval.ids"), "--resamples", "200", "--n-audio", "1"])
+    assert r.exit_code == 0, r.output
+    metrics = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert set(metrics["systems"]) == {"source", "vae-vc", "vawgan-vc"} and metrics["settings"]["alignment"] == "dtw"
+    assert metrics["settings"]["reference"] == "vae-vc"
+    assert (exp / "systems" / "slt-to-allison" / "vawgan-vc" / f"{PARALLEL_PROMPTS[6]}.npz").is_file()
+    r = runner.invoke(app, ["report", str(exp), "--from", "slt", "--to", "allison", "-o", str(tmp_path / "rep2"),
+                            "--ids", str(tmp_path / "train.ids")])
+    assert r.exit_code == 2 and "were trained on as slt or allison" in r.output
+
+
+def test_speaker_classifier_tells_the_voices_apart_on_held_out_prompts(parallel, tmp_path):
+    from vawgan_tts.speaker_id import SpeakerClassifier
+
+    slt, natural = parallel
+    clf = SpeakerClassifier({"allison": natural, "slt": slt}, PARALLEL_PROMPTS[:6], max_frames=3000)
+    held_out = list(PARALLEL_PROMPTS[6:])
+    assert clf.tally(natural, held_out) == {"allison": 2, "slt": 0}
+    assert clf.tally(slt, held_out) == {"allison": 0, "slt": 2}
+    s = clf.scores(natural / f"{held_out[0]}.npz")
+    assert s.shape == (2,) and s[0] > s[1] and np.all(s <= 0)  # mean log-posteriors
+    with pytest.raises(VawganError, match="no features for 1 of the 2"):
+        clf.tally(natural, [held_out[0], "not-a-prompt"])
+    (tmp_path / "train.ids").write_text("\n".join(PARALLEL_PROMPTS[:6]) + "\n")
+    (tmp_path / "eval.ids").write_text("\n".join(held_out) + "\n")
+    r = runner.invoke(app, ["speaker-id", f"allison={natural}", f"slt={slt}", "--ids", str(tmp_path / "train.ids"),
+                            "--eval-ids", str(tmp_path / "eval.ids"), "--score", f"copy={slt}", "--expect", "copy=slt",
+                            "-o", str(tmp_path / "sid.json")])
+    assert r.exit_code == 0, r.output
+    sid = json.loads((tmp_path / "sid.json").read_text())
+    assert sid["sets"]["copy"] == {"counts": {"allison": 0, "slt": 2}, "expected": "slt", "share": 1.0}
+    r = runner.invoke(app, ["speaker-id", f"allison={natural}", f"slt={slt}", "--ids", str(tmp_path / "train.ids"),
+                            "--eval-ids", str(tmp_path / "eval.ids"), "--score", f"copy={slt}", "--expect", "copy=rms"])
+    assert r.exit_code == 2 and "--expect 'copy=rms'" in r.output
