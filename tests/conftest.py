@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from vawgan_tts.trainer import StepContext
 
 REPO = Path(__file__).resolve().parents[1]
 ALLISON = REPO / "recipes/allison_8k/downloads/root/usr/share/asterisk/sounds/en_US_f_Allison"
@@ -120,3 +121,17 @@ def write_broken_files(folder: Path) -> dict[str, str]:
         "all_zero": "silence",
         "too_short": "too short",
     }
+
+
+class RecordingContext(StepContext):
+    """Steps nothing; keeps the gradients each optimizer would have applied."""
+
+    def __init__(self, optimizers):
+        super().__init__(optimizers, 0.0)
+        self.grads = {}
+
+    def step(self, name, loss):
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.grads[name] = {id(p): None if p.grad is None else p.grad.clone() for g in opt.param_groups for p in g["params"]}

@@ -13,6 +13,8 @@ from vawgan_tts.tasks.vawgan import VAWGANConfig, VAWGANTask
 from vawgan_tts.tasks.wgan import gradient_penalty
 from vawgan_tts.trainer import StepContext, Trainer, TrainerConfig, read_log, seed_everything
 
+from conftest import RecordingContext
+
 
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory, allison_dir):
@@ -21,20 +23,6 @@ def frames(tmp_path_factory, allison_dir):
            allison_dir / "activated.wav"], out, ExtractConfig(f0_method="dio"), jobs=1)
     f = load_frames(out, ["vm-forward-multiple", "conf-onlyperson", "activated"], 30.0)
     return torch.from_numpy(normalize(f, FeatureStats.from_frames(f)))
-
-
-class RecordingContext(StepContext):
-    """Steps nothing; keeps the gradients each optimizer would have applied."""
-
-    def __init__(self, optimizers):
-        super().__init__(optimizers, 0.0)
-        self.grads = {}
-
-    def step(self, name, loss):
-        opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.grads[name] = {id(p): None if p.grad is None else p.grad.clone() for g in opt.param_groups for p in g["params"]}
 
 
 def test_encoder_gradient_in_adversarial_step_is_that_of_l_vae_alone(frames):

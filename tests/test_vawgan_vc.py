@@ -18,7 +18,7 @@ from vawgan_tts.tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask
 from vawgan_tts.tasks.wgan import gradient_penalty
 from vawgan_tts.trainer import StepContext, seed_everything
 
-from conftest import PARALLEL_PROMPTS
+from conftest import PARALLEL_PROMPTS, RecordingContext
 
 runner = CliRunner()
 
@@ -33,20 +33,6 @@ def batch(parallel):
     labels = torch.from_numpy(np.r_[np.zeros(len(a), np.int64), np.ones(len(b), np.int64)])
     idx = torch.from_numpy(np.random.default_rng(0).permutation(len(x))[:256])
     return x[idx], labels[idx]
-
-
-class RecordingContext(StepContext):
-    """Steps nothing; keeps the gradients each optimizer would have applied."""
-
-    def __init__(self, optimizers):
-        super().__init__(optimizers, 0.0)
-        self.grads = {}
-
-    def step(self, name, loss):
-        opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.grads[name] = {id(p): None if p.grad is None else p.grad.clone() for g in opt.param_groups for p in g["params"]}
 
 
 def _task(**kw):
