@@ -39,7 +39,7 @@ def test_a_scripted_listener_fills_the_pages_and_the_answers_aggregate(allison_f
         assert res["scores"][name]["ratings"] == 2 * len(ids)
         assert abs(res["scores"][name]["mean"] - target) <= 5  # the page recorded what the listener set
 
-    ab = write_listening_test({"sys-a": folders["sys-a"], "sys-b": folders["sys-b"]}, None, tmp_path / "ab", ids,
+    write_listening_test({"sys-a": folders["sys-a"], "sys-b": folders["sys-b"]}, None, tmp_path / "ab", ids,
                               kind="ab", listeners=1, seed=3)
     files = fill_listening_test(tmp_path / "ab", key_path(tmp_path / "ab"), tmp_path / "ab-answers", 1)
     pair = aggregate(files, key_path(tmp_path / "ab"))["pairs"]["sys-a vs sys-b"]
