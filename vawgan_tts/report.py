@@ -177,18 +177,16 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
     converted by VAE-VC and VAWGAN-VC (and ``extra`` systems, e.g. the parallel DNN), against the
     target speaker's own recordings of them, aligned by DTW."""
     from .runs.folder import CONFIG
-    from .runs.vawgan_vc import SHARES, SpeakerConverter, load_vc
+    from .runs.vawgan_vc import SHARES, SpeakerConverter, speaker_folders
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
-    task, _, _ = load_vc(exp_dir, "vae")
-    feats = dict(zip(task.config.speakers, _vc_feats(exp_dir)))
+    feats = speaker_folders(exp_dir)
     for who in (source, target):
-        task.speaker_index(who)
+        if who not in feats:
+            raise VawganError(None, f"unknown speaker {who!r}; this model knows {', '.join(feats)}")
     if source == target:
         raise VawganError(None, f"--from and --to are both {source!r}: nothing to convert")
-    import json as _json
-
-    shares = _json.loads((exp_dir / SHARES).read_text())["train"]
+    shares = json.loads((exp_dir / SHARES).read_text())["train"]
     seen = set(shares.get(source, [])) | set(shares.get(target, []))
     if seen & set(ids):
         raise VawganError(None, f"{len(seen & set(ids))} report prompt(s) were trained on as {source} or {target}, "
@@ -223,18 +221,6 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
     return write_report(exp_dir, out_dir, ids, Path(feats[target]), eval_dirs, columns, align="dtw", n_show=n_show,
                         show=show, reference=_reference(reference, "vae-vc", systems), floor="source", notes=notes,
                         n_resamples=n_resamples, on_progress=on_progress, config=exp_dir / CONFIG)
-
-
-def _vc_feats(exp_dir: Path) -> list[str]:
-    from .runs.folder import CONFIG
-    from .runs.vawgan_vc import VCExperimentConfig
-    from .config import load_run_config
-
-    cfg = load_run_config(VCExperimentConfig, exp_dir / CONFIG)
-    for folder in cfg.data.feats:
-        if not Path(folder).is_dir():
-            raise VawganError(exp_dir / CONFIG, f"the feature folder it names does not exist ({folder})")
-    return list(cfg.data.feats)
 
 
 def _reference(reference: str | None, default: str, systems: Sequence[str]) -> str | None:

@@ -157,6 +157,17 @@ def is_vc(exp_dir: str | Path) -> bool:
         return False
 
 
+def speaker_folders(exp_dir: str | Path) -> dict[str, Path]:
+    """Each speaker's feature folder, as the experiment's config.toml records them."""
+    exp_dir = Path(exp_dir)
+    cfg = load_run_config(VCExperimentConfig, exp_dir / CONFIG)
+    folders = dict(zip(cfg.vc.speakers, map(Path, cfg.data.feats)))
+    for folder in folders.values():
+        if not folder.is_dir():
+            raise VawganError(exp_dir / CONFIG, f"the feature folder it names does not exist ({folder})")
+    return folders
+
+
 def load_vc(exp_dir: str | Path, stage: str = "adv", which: str = "last") -> tuple[VAWGANVCTask, FeatureStats, dict]:
     """The task at the end of ``stage`` (vae: VAE-VC; adv: VAWGAN-VC) with its normalization."""
     path = checkpoint_path(exp_dir, stage, which)
