@@ -197,3 +197,30 @@ def test_speaker_classifier_tells_the_voices_apart_on_held_out_prompts(parallel,
     r = runner.invoke(app, ["speaker-id", f"allison={natural}", f"slt={slt}", "--ids", str(tmp_path / "train.ids"),
                             "--eval-ids", str(tmp_path / "eval.ids"), "--score", f"copy={slt}", "--expect", "copy=rms"])
     assert r.exit_code == 2 and "--expect 'copy=rms'" in r.output
+
+
+def test_per_speaker_normalization_moves_the_statistics_from_source_to_target(parallel, tmp_path):
+    """[vc] normalization = "speaker": frames in and out of the model in their own speaker's units;
+    conversion needs --from (whose statistics the input is normalized with)."""
+    from vawgan_tts.features import load_features
+    from vawgan_tts.runs.vawgan_vc import SpeakerConverter
+
+    slt, natural = parallel
+    (tmp_path / "train.ids").write_text("\n".join(PARALLEL_PROMPTS[:6]) + "\n")
+    conf = tmp_path / "vc.toml"
+    conf.write_text('[train]\nbatch_size = 128\n[vc]\nnormalization = "speaker"\nvae_epochs = 1\ncritic_epochs = 1\n'
+                    'adv_epochs = 1\n')
+    exp = tmp_path / "exp"
+    r = runner.invoke(app, ["train-vc", f"allison={natural}", f"slt={slt}", "-o", str(exp), "--ids",
+                            str(tmp_path / "train.ids"), "-c", str(conf)])
+    assert r.exit_code == 0, r.output
+    with pytest.raises(VawganError, match="name the source speaker with --from"):
+        SpeakerConverter(exp, "allison")
+    convert = SpeakerConverter(exp, "allison", "slt", stage="vae")
+    shares = json.loads((exp / "shares.json").read_text())["train"]
+    own = FeatureStats.from_frames(load_frames(slt, shares["slt"], 30.0))
+    np.testing.assert_allclose(convert.stats_in.mean, own.mean, rtol=1e-5)  # the source's own statistics
+    target = FeatureStats.from_frames(load_frames(natural, shares["allison"], 30.0))
+    np.testing.assert_allclose(convert.stats_out.std, target.std, rtol=1e-5)
+    out = convert(load_features(slt / f"{PARALLEL_PROMPTS[6]}.npz"))
+    assert out.mcep.shape == load_features(slt / f"{PARALLEL_PROMPTS[6]}.npz").mcep.shape

@@ -4,7 +4,10 @@ many-to-many conversion.
 EXP/
   config.toml              [train], [vc] (VAWGAN's settings and the speakers), [data]
   shares.json              which training and dev prompts each speaker was given
-  stats.npz                mean/std of every speaker's training frames together (one normalization)
+  stats.npz                mean/std of every speaker's training frames together: the normalization of
+                           [vc] normalization = "global"; with "speaker" each speaker's own mean/std
+                           (in the checkpoints) normalizes its frames, and conversion leaves the
+                           source's statistics and takes on the target's
   log.csv, dev.json, checkpoints/{vae,critic,adv,last}.pt (+ _best), curves.png, critic.png
 
 Non-parallel: the sorted training prompts are dealt to the speakers in turn (prompt k to speaker
@@ -105,6 +108,14 @@ def _speaker_frames(speakers, feats, shares, threshold) -> tuple[np.ndarray, np.
     return np.concatenate(frames), np.concatenate(labels)
 
 
+def _normalize(frames: np.ndarray, labels: np.ndarray, stats: Sequence[FeatureStats]) -> np.ndarray:
+    """Each frame normalized with its speaker's statistics (all the same under global normalization)."""
+    out = np.empty(frames.shape, np.float32)
+    for k, st in enumerate(stats):
+        out[labels == k] = normalize(frames[labels == k], st)
+    return out
+
+
 def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Sequence[str] | None = None,
                     resume: bool = False, dry_run: bool = False, overwrite: bool = False, progress: bool = True,
                     hooks: Sequence = ()) -> Trainer:
@@ -127,13 +138,18 @@ def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Seq
           for s, folder in zip(speakers, d.feats)}
     extra = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std), "fs": fs, "alpha": alpha,
              "frame_period": frame_period, "f0": {s: [st.mean, st.std, st.count] for s, st in f0.items()}}
+    per_speaker = [stats] * len(speakers)
+    if v.normalization == "speaker":
+        per_speaker = [FeatureStats.from_frames(frames[labels == k]) for k in range(len(speakers))]
+        extra |= {"speaker_mean": torch.from_numpy(np.stack([s.mean for s in per_speaker])),
+                  "speaker_std": torch.from_numpy(np.stack([s.std for s in per_speaker]))}
     task = VAWGANVCTask(v, extra)
-    batches = TensorBatches(torch.from_numpy(normalize(frames, stats)), torch.from_numpy(labels),
+    batches = TensorBatches(torch.from_numpy(_normalize(frames, labels, per_speaker)), torch.from_numpy(labels),
                             batch_size=config.train.batch_size)
     if any(dev_shares.values()):
         dev_frames, dev_labels = _speaker_frames(speakers, d.feats, dev_shares, threshold)
-        hooks = [DevMonitor(exp_dir, (torch.from_numpy(normalize(dev_frames, stats)), torch.from_numpy(dev_labels)),
-                            keep_old=resume), *hooks]
+        dev = (torch.from_numpy(_normalize(dev_frames, dev_labels, per_speaker)), torch.from_numpy(dev_labels))
+        hooks = [DevMonitor(exp_dir, dev, keep_old=resume), *hooks]
     trainer = Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks)
     tables = {"train": config.train, "vc": v,
               "data": dataclasses.replace(d, feats=tuple(str(Path(f).resolve()) for f in d.feats))}
@@ -187,12 +203,20 @@ class SpeakerConverter:
     c0, V/UV and aperiodicity of the input."""
 
     def __init__(self, exp_dir: str | Path, to: str, source: str | None = None, stage: str = "adv", which: str = "last"):
-        self.task, self.stats, extra = load_vc(exp_dir, stage, which)
+        self.task, stats, extra = load_vc(exp_dir, stage, which)
         self.to = self.task.speaker_index(to)
         if source is not None:
             self.task.speaker_index(source)
             if source == to:
                 raise VawganError(None, f"--to {to!r} is the source speaker: nothing to convert")
+        if self.task.config.normalization == "speaker":
+            if source is None:
+                raise VawganError(None, "this model normalizes each speaker with its own statistics: name the source "
+                                        "speaker with --from")
+            of = lambda k: FeatureStats(mean=extra["speaker_mean"][k].numpy(), std=extra["speaker_std"][k].numpy(), count=0)  # noqa: E731
+            self.stats_in, self.stats_out = of(self.task.speaker_index(source)), of(self.to)
+        else:
+            self.stats_in = self.stats_out = stats
         self.f0 = {s: LogF0Stats(*v) for s, v in extra["f0"].items()}
         self.source, self.target = source, to
         self.fs, self.alpha = int(extra["fs"]), float(extra["alpha"])
@@ -201,8 +225,8 @@ class SpeakerConverter:
         if feats.fs != self.fs or abs(feats.alpha - self.alpha) > 1e-6:
             raise VawganError(None, f"features at {feats.fs} Hz (α {feats.alpha:.3f}); the model was trained at "
                                     f"{self.fs} Hz (α {self.alpha:.3f})")
-        x = torch.from_numpy(normalize(feats.mcep[:, 1:], self.stats))
-        y = denormalize(self.task.convert(x, self.to).numpy(), self.stats)
+        x = torch.from_numpy(normalize(feats.mcep[:, 1:], self.stats_in))
+        y = denormalize(self.task.convert(x, self.to).numpy(), self.stats_out)
         mcep = np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], axis=1)
         voiced_f0 = np.where(feats.vuv, feats.f0, 0.0)
         if self.source is not None:

@@ -20,7 +20,7 @@ import dataclasses
 
 import torch
 
-from ..config import check_ranges
+from ..config import check_choice, check_ranges
 from ..errors import VawganError
 from ..features import MODEL_DIM
 from ..models.speaker_vae import AsSpeaker, SpeakerCritic, SpeakerVAE
@@ -34,12 +34,14 @@ class VAWGANVCConfig(VAWGANConfig):
     latent: int = 16
     embed_dim: int = 16  # speaker embedding size
     speakers: tuple[str, ...] = ()  # names, in the order of their indices
+    normalization: str = "global"  # global: one mean/std over all speakers; speaker: each speaker's own
 
     SECTION = "vc"
 
     def __post_init__(self):
         super().__post_init__()
         check_ranges(self, embed_dim=">= 1")
+        check_choice(self, "normalization", ("global", "speaker"))
         if len(self.speakers) < 2 or len(set(self.speakers)) != len(self.speakers):
             raise VawganError(None, f"[vc] speakers = {list(self.speakers)}: give two or more distinct names")
 
