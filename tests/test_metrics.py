@@ -212,6 +212,8 @@ def test_log_f0_correlation_by_hand():
     e = np.e
     assert M.log_f0_correlation(np.array([1.0, e, e**2]), np.array([1.0, e**2, e])) == pytest.approx(0.5)
     assert np.isnan(M.log_f0_correlation(np.array([100.0, 0.0]), np.array([100.0, 110.0])))  # one pair
+    # Two pairs are enough; a frame the system leaves unvoiced is left out, not read as log 0.
+    assert M.log_f0_correlation(np.array([100.0, 200.0, 150.0]), np.array([90.0, 180.0, 0.0])) == pytest.approx(1.0)
     assert np.isnan(M.log_f0_correlation(np.array([100.0, 100.0]), np.array([90.0, 110.0])))  # flat contour
 
 

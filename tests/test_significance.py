@@ -94,3 +94,19 @@ def test_jackknife_keeps_the_corpus_size_a_bootstrap_loses():
     assert np.mean(boot > estimate) > 0.95
     lo, hi = S.jackknife_interval(distance, 30)
     assert lo < estimate < hi and (lo + hi) / 2 == pytest.approx(estimate)
+
+
+def test_jackknife_weights_each_left_out_corpus_as_a_corpus_and_two_utterances_suffice():
+    # A statistic linear in the weights, not normalized by their sum: each leave-one-out corpus must
+    # weigh its n − 1 utterances 1/(n − 1) each, as a corpus of its own.
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    lo, hi = S.jackknife_interval(lambda w: w @ x, 4)
+    half = scipy.stats.norm.ppf(0.975) * x.std(ddof=1) / 2
+    assert lo == pytest.approx(x.mean() - half) and hi == pytest.approx(x.mean() + half)
+    lo2, hi2 = S.jackknife_interval(lambda w: w @ x[:2], 2)
+    assert lo2 == pytest.approx(1.5 - scipy.stats.norm.ppf(0.975) * 0.5)  # SE = s/√2 = 0.5
+
+
+def test_paired_test_of_two_utterances_is_exact():
+    # Two pairs, both one way: 2 of the 4 sign assignments are as extreme.
+    assert S.paired_test(lambda w: S.weighted_nanmean(w, np.array([3.0, 5.0, 1.0, 2.0])), 2) == pytest.approx(0.5)
