@@ -41,6 +41,11 @@ def test_bootstrap_interval_is_near_the_normal_theory_one_and_narrows_with_more_
     assert hi_small - lo_small > 2 * (hi - lo)
 
 
+def test_bootstrap_interval_of_two_utterances_spans_them():
+    # Two utterances are the fewest that can vary: every resample's mean lies between them.
+    assert S.bootstrap_interval(lambda w: S.weighted_nanmean(w, np.array([1.0, 3.0])), 2) == (1.0, 3.0)
+
+
 def test_bootstrap_interval_of_a_constant_or_an_undefined_figure_is_nan():
     assert np.isnan(S.bootstrap_interval(lambda w: S.weighted_nanmean(w, np.ones(10)), 10)).all()
     assert np.isnan(S.bootstrap_interval(lambda w: S.weighted_nanmean(w, np.full(10, np.nan)), 10)).all()
