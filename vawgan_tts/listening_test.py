@@ -108,8 +108,7 @@ def write_listening_test(systems: Mapping[str, str | Path], reference: str | Pat
     if out_dir.exists() and any(out_dir.iterdir()):
         raise VawganError(out_dir, "already holds files: a listening test is written once (choose another folder)")
     test_id = f"{seed}-{secrets.token_hex(4)}"
-    tokens = {}  # token -> {"system", "utterance"}: every rated stimulus
-    stimulus = {}  # (name, utt) -> token
+    stimulus = {}  # (name, utt) -> token of every rated stimulus
     open_ref = {}  # utt -> token of the open reference (MUSHRA), a second copy of the hidden one
     audio = out_dir / "audio"
     audio.mkdir(parents=True, exist_ok=True)
@@ -118,7 +117,6 @@ def write_listening_test(systems: Mapping[str, str | Path], reference: str | Pat
             token = secrets.token_hex(6)
             shutil.copyfile(wavs[name][utt], audio / f"{token}.wav")
             stimulus[(name, utt)] = token
-            tokens[token] = {"system": name, "utterance": utt}
         if kind == "mushra":
             open_ref[utt] = secrets.token_hex(6)
             shutil.copyfile(wavs[REFERENCE][utt], audio / f"{open_ref[utt]}.wav")
@@ -143,7 +141,7 @@ def write_listening_test(systems: Mapping[str, str | Path], reference: str | Pat
     write_text_atomic(out_dir / "index.html", _index_page(kind, pages, title, len(trials)))
     key = {"test": test_id, "kind": kind, "seed": seed, "listeners": listeners, "anchor": anchor,
            "systems": list(systems), "utterances": list(ids), "pairs": [list(p) for p in pairs or []],
-           "stimuli": tokens, "open_reference": open_ref}
+           "stimuli": {t: {"system": n, "utterance": u} for (n, u), t in stimulus.items()}, "open_reference": open_ref}
     write_text_atomic(key_path(out_dir), json.dumps(key, indent=2) + "\n")
     return key
 

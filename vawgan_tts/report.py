@@ -120,10 +120,7 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     from .runs.converter import CONFIG, Converter
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
-    extra = dict(extra or {})
-    clash = [n for n in extra if n in CONVERSION_SYSTEMS or n == NATURAL]
-    if clash:
-        raise VawganError(None, f"--extra {clash[0]!r}: that name is taken by one of the report's own systems")
+    extra = _extra_systems(extra, CONVERSION_SYSTEMS, ids)
     systems = _check_systems(systems, [*CONVERSION_SYSTEMS, *extra])
     converter = Converter(exp_dir)
     source, target = Path(converter.config.data.source), Path(converter.config.data.target)
@@ -141,11 +138,7 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
             eval_dirs[name], wavs[name] = source, feature_folder.sources(source)
             continue
         if name in extra:
-            folder = Path(extra[name])
-            missing = [u for u in ids if not (folder / f"{u}.npz").is_file()]
-            if missing:
-                raise VawganError(folder, f"system {name!r} has no features for {len(missing)} report prompt(s), "
-                                          f"e.g. {missing[0]}")
+            folder = extra[name]
         else:
             if on_progress:
                 on_progress(name)
@@ -191,10 +184,7 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
     if seen & set(ids):
         raise VawganError(None, f"{len(seen & set(ids))} report prompt(s) were trained on as {source} or {target}, "
                                 f"e.g. {sorted(seen & set(ids))[0]}: report on held-out prompts")
-    extra = dict(extra or {})
-    clash = [n for n in extra if n in VC_NOTES or n == NATURAL]
-    if clash:
-        raise VawganError(None, f"--extra {clash[0]!r}: that name is taken by one of the report's own systems")
+    extra = _extra_systems(extra, VC_NOTES, ids)
     systems = _check_systems(systems, [*VC_NOTES, *extra])
     sys_root = (Path(systems_dir) if systems_dir is not None else exp_dir / "systems") / f"{source}-to-{target}"
     eval_dirs, wavs = {}, {}
@@ -204,16 +194,13 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
             eval_dirs[name], wavs[name] = folder, feature_folder.sources(folder)
             continue
         if name in extra:
-            folder = Path(extra[name])
+            folder = extra[name]
         else:
             if on_progress:
                 on_progress(name)
             folder = sys_root / name
             convert = SpeakerConverter(exp_dir, target, source, stage="vae" if name == "vae-vc" else "adv")
             synthesize_corpus(feats[source], folder, ids, transform=convert)
-        missing = [u for u in ids if not (folder / f"{u}.npz").is_file()]
-        if missing:
-            raise VawganError(folder, f"system {name!r} has no features for {len(missing)} report prompt(s), e.g. {missing[0]}")
         eval_dirs[name], wavs[name] = folder, {u: folder / f"{u}.wav" for u in ids}
     columns = [(f"{source} (source)" if n == "source" else n, n, wavs[n]) for n in systems]
     columns.append((f"{target} (target)", NATURAL, feature_folder.sources(feats[target])))
@@ -221,6 +208,20 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
     return write_report(exp_dir, out_dir, ids, Path(feats[target]), eval_dirs, columns, align="dtw", n_show=n_show,
                         show=show, reference=_reference(reference, "vae-vc", systems), floor="source", notes=notes,
                         n_resamples=n_resamples, on_progress=on_progress, config=exp_dir / CONFIG)
+
+
+def _extra_systems(extra: dict[str, Path] | None, own: Sequence[str], ids: Sequence[str]) -> dict[str, Path]:
+    """``--extra`` NAME=DIR systems of a report, checked before anything is converted: a name that
+    is not one of the report's own systems, and features of every report prompt."""
+    extra = {name: Path(folder) for name, folder in (extra or {}).items()}
+    for name, folder in extra.items():
+        if name in own or name == NATURAL:
+            raise VawganError(None, f"--extra {name!r}: that name is taken by one of the report's own systems")
+        missing = [u for u in ids if not (folder / f"{u}.npz").is_file()]
+        if missing:
+            raise VawganError(folder, f"system {name!r} has no features for {len(missing)} report prompt(s), "
+                                      f"e.g. {missing[0]}")
+    return extra
 
 
 def _reference(reference: str | None, default: str, systems: Sequence[str]) -> str | None:
