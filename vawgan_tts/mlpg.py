@@ -7,7 +7,7 @@ statics, deltas and delta-deltas, μ the predicted means and Σ their (diagonal)
 
     c = (Wᵀ Σ⁻¹ W)⁻¹ Wᵀ Σ⁻¹ μ.
 
-Each dimension is solved on its own. Wᵀ Σ⁻¹ W is symmetric, positive definite and banded (the
+Each dimension is its own system. Wᵀ Σ⁻¹ W is symmetric, positive definite and banded (the
 windows reach one frame each way, so its bandwidth is 2): ``scipy.linalg.solveh_banded`` solves it
 in O(T). At the ends of an utterance a window reaching outside repeats the edge frame; the same
 rule makes :func:`delta_features` equal ``W @ c``, so MLPG of exact dynamic features returns the
@@ -53,10 +53,27 @@ def delta_features(c: np.ndarray) -> np.ndarray:
     return np.concatenate(blocks, axis=1)
 
 
+def _folded_windows(n_frames: int) -> np.ndarray:
+    """(len(WINDOWS), T, 3): row t of each window matrix as its coefficients on frames t-1, t, t+1,
+    with the coefficients that reach past an end moved onto the edge frame (what ``window_matrix``
+    sums as duplicates)."""
+    coef = np.broadcast_to(np.stack(WINDOWS)[:, None, :], (len(WINDOWS), n_frames, 3)).copy()
+    coef[:, 0, 1] += coef[:, 0, 0]
+    coef[:, 0, 0] = 0.0
+    coef[:, -1, 1] += coef[:, -1, 2]
+    coef[:, -1, 2] = 0.0
+    return coef
+
+
 def mlpg(means: np.ndarray, variances: np.ndarray) -> np.ndarray:
     """Static trajectory from per-frame means of [c, Δc, ΔΔc]. (T, 3D), (3D,) or (T, 3D) -> (T, D).
 
     ``variances``: of each output dimension (e.g. the training residuals'), per frame or global.
+
+    The normal equations of every dimension are built at once, directly in the upper band storage
+    that ``solveh_banded`` reads (row 2 - u holds diagonal u): frame t of window j adds
+    p_j[t]·a_k·a_l to P[t+k, t+l] and p_j[t]·μ_j[t]·a_k to b[t+k], where a_k (k = -1, 0, 1) are
+    that row's coefficients. Then one banded Cholesky solve per dimension.
     """
     means = np.asarray(means, dtype=np.float64)
     t, d3 = means.shape
@@ -64,17 +81,21 @@ def mlpg(means: np.ndarray, variances: np.ndarray) -> np.ndarray:
         raise ValueError(f"means have {d3} columns, not a multiple of {len(WINDOWS)}")
     d = d3 // len(WINDOWS)
     prec = 1.0 / np.broadcast_to(np.asarray(variances, dtype=np.float64), means.shape)
-    mats = [window_matrix(t, w) for w in WINDOWS]
+    coef = _folded_windows(t)
+    band = np.zeros((d, 3, t))  # per dimension, upper band storage
+    rhs = np.zeros((d, t))
+    for j in range(len(WINDOWS)):
+        p = prec[:, j * d:(j + 1) * d].T  # (D, T)
+        pm = p * means[:, j * d:(j + 1) * d].T
+        for k in (-1, 0, 1):
+            lo, hi = max(0, -k), min(t, t - k)  # frames t whose t + k exists
+            a_k = coef[j, lo:hi, k + 1]
+            rhs[:, lo + k:hi + k] += a_k * pm[:, lo:hi]
+            for l in range(k, 2):
+                lo, hi = max(0, -k), min(t, t - l)  # frames with both t + k and t + l inside
+                a = coef[j, lo:hi, k + 1] * coef[j, lo:hi, l + 1]
+                band[:, 2 - (l - k), lo + l:hi + l] += a * p[:, lo:hi]
     out = np.empty((t, d))
     for k in range(d):
-        cols = [j * d + k for j in range(len(WINDOWS))]
-        p = sum(m.T @ scipy.sparse.diags(prec[:, c]) @ m for m, c in zip(mats, cols))
-        b = sum(m.T @ (prec[:, c] * means[:, c]) for m, c in zip(mats, cols))
-        # Upper band storage for solveh_banded: row 2 - u holds diagonal u.
-        p = scipy.sparse.dia_matrix(p)
-        ab = np.zeros((3, t))
-        for u in range(3):
-            diag = p.diagonal(u)
-            ab[2 - u, u:] = diag
-        out[:, k] = scipy.linalg.solveh_banded(ab, b)
+        out[:, k] = scipy.linalg.solveh_banded(band[k], rhs[k], check_finite=False)
     return out
