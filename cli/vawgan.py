@@ -480,7 +480,7 @@ def report(
     reference: Annotated[Optional[str], typer.Option("--reference", help="The system every other is tested against (paired test, p-values) [default: vae; converter: converted].")] = None,
     systems_dir: Annotated[Optional[Path], typer.Option("--systems-dir", help="Where every system's features and WAVs are written [default: EXP/systems]; not part of the report.")] = None,
     resamples: Annotated[int, typer.Option("--resamples", min=100, help="Bootstrap and permutation resamples.")] = 2000,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for re-analysis.")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for conversion, synthesis and re-analysis [default: all cores].")] = None,
     extra: Annotated[Optional[list[str]], typer.Option("--extra", help="For a converter: NAME=DIR of a further system's .npz and .wav of the same prompts (e.g. from `vawgan enhance`); repeat.")] = None,
     source: Annotated[Optional[str], typer.Option("--from", help="For a VAWGAN-VC model: the source speaker of the direction to report.")] = None,
     to: Annotated[Optional[str], typer.Option("--to", help="For a VAWGAN-VC model: the target speaker.")] = None,
@@ -492,33 +492,31 @@ def report(
     from vawgan_tts.runs.converter import is_converter
     from vawgan_tts.errors import VawganError
     from vawgan_tts.evaluation import parse_system
-    from vawgan_tts.report import REPORT_SYSTEMS, build_conversion_report, build_report, build_vc_report
+    from vawgan_tts.report import build_conversion_report, build_report, build_vc_report
     from vawgan_tts.runs.vawgan_vc import is_vc
 
     chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems is not None else None
-    common = dict(show=show, n_show=n_audio, systems=chosen, systems_dir=systems_dir, n_resamples=resamples)
+    common = dict(show=show, n_show=n_audio, systems=chosen, systems_dir=systems_dir, n_resamples=resamples,
+                  jobs=jobs or default_jobs())
     if reference is not None:
         common["reference"] = reference
     if (source is not None or to is not None) and not is_vc(exp):
         raise VawganError(exp, "--from and --to are for a VAWGAN-VC model (`vawgan train-vc`)")
-    with progress_bar("systems") as progress:
+    if extra and not (is_vc(exp) or is_converter(exp)):
+        raise VawganError(exp, "--extra is for a converter's report (the parallel layout)")
+    with progress_bar("steps") as progress:
+        task = progress.add_task("report", total=None)
+        common["on_progress"] = lambda step, done, total: progress.update(task, completed=done, total=total, description=step)
         if is_vc(exp):
             if source is None or to is None:
                 raise VawganError(exp, "a VAWGAN-VC model: give the direction with --from SPEAKER --to SPEAKER")
-            task = progress.add_task("report", total=len(chosen or ()) + len(extra or ()) + 3)
             result = build_vc_report(exp, output, read_id_list(ids), source, to, extra=dict(parse_system(e) for e in extra or ()),
-                                     on_progress=lambda name: progress.update(task, advance=1, description=name), **common)
+                                     **common)
         elif is_converter(exp):
-            task = progress.add_task("report", total=len(chosen or ()) + len(extra or ()) + 4)
             result = build_conversion_report(exp, output, read_id_list(ids), extra=dict(parse_system(e) for e in extra or ()),
-                                             on_progress=lambda name: progress.update(task, advance=1, description=name),
                                              **common)
         else:
-            if extra:
-                raise VawganError(exp, "--extra is for a converter's report (the parallel layout)")
-            task = progress.add_task("report", total=len(chosen or REPORT_SYSTEMS) + 1)
-            result = build_report(exp, output, read_id_list(ids), feats, jobs=jobs or default_jobs(),
-                                  on_progress=lambda name: progress.update(task, advance=1, description=name), **common)
+            result = build_report(exp, output, read_id_list(ids), feats, **common)
     print_metrics(result, output)
     out.print(f"report: {output / 'index.html'}")
 

@@ -259,3 +259,35 @@ def test_adversarial_converter_warm_starts_from_the_dnn(trained, parallel):
     assert adv.mcep.shape == plain.mcep.shape and not np.allclose(adv.mcep[:, 1:], plain.mcep[:, 1:])
     with pytest.raises(VawganError, match="no adversarial converter with w_d = 2"):
         Converter(exp, adversarial=2.0)
+
+
+def test_report_systems_in_processes_equal_one_process_and_each_system_alone(trained, parallel, tmp_path):
+    """`vawgan report --jobs 2`: the converter's three systems from one conversion per prompt, in two
+    worker processes, write the same files as one process, and the same features as converting with
+    each system's own Converter (the way `vawgan convert` does)."""
+    import functools
+
+    import soundfile as sf
+
+    from vawgan_tts.runs.converter import conversion_systems
+    from vawgan_tts.synthesis import synthesize_systems
+
+    exp, _, _ = trained
+    src_dir, _ = parallel
+    run = {"converted": None, "converted+gv-pf": "gv", "converted+ms-pf": "ms"}
+    outs = {}
+    for jobs in (1, 2):
+        outs[jobs] = {name: tmp_path / f"j{jobs}" / name for name in run}
+        synthesize_systems(src_dir, outs[jobs], DEV, functools.partial(conversion_systems, exp, run), jobs=jobs)
+    for name, pf in run.items():
+        alone = Converter(exp, postfilter=pf)
+        for u in DEV:
+            one, two = load_features(outs[1][name] / f"{u}.npz"), load_features(outs[2][name] / f"{u}.npz")
+            np.testing.assert_array_equal(one.mcep, two.mcep)
+            np.testing.assert_array_equal(one.mcep, alone(load_features(src_dir / f"{u}.npz")).mcep)
+            np.testing.assert_array_equal(sf.read(outs[1][name] / f"{u}.wav")[0], sf.read(outs[2][name] / f"{u}.wav")[0])
+    # A prompt that is not there stops the run with its file named, from a worker as from this process.
+    for jobs in (1, 2):
+        with pytest.raises(VawganError, match=r"nope\.npz"):
+            synthesize_systems(src_dir, outs[jobs], [DEV[0], "nope"], functools.partial(conversion_systems, exp, run),
+                               jobs=jobs)

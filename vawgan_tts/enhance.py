@@ -15,6 +15,7 @@ EXP/postfilter_stats.npz.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -101,22 +102,44 @@ def make_system(name: str, exp_dir: str | Path | None, checkpoint: str = "last")
         return None
     if exp_dir is None:
         raise VawganError(None, f"system {name!r} needs a trained model: give -m EXP")
-    enhancer = ModelEnhancer(exp_dir, "adv" if name == "vawgan" else "vae", checkpoint)
+    enhancer = ModelEnhancer(exp_dir, _STAGE[name], checkpoint)
     if name in ("vae", "vawgan"):
         return enhancer
     stats = postfilter_stats(exp_dir, enhancer)
-    threshold = float(stats["threshold_db"])
+    return lambda feats: _postfiltered(name, enhancer(feats), stats)
 
-    def postfiltered(feats: Features) -> Features:
-        out = enhancer(feats)
-        mc = out.mcep.copy()
-        if name == "gv-pf":
-            mc[:, 1:] = gv_postfilter(mc[:, 1:], stats["gv_natural"], speech_mask(mc[:, 0], threshold))
-        else:
-            mc[:, 1:] = ms_postfilter(mc[:, 1:], stats["ms_natural"], stats["ms_vae"])
-        return out.replace(mcep=mc)
 
-    return postfiltered
+_STAGE = {"vae": "vae", "gv-pf": "vae", "ms-pf": "vae", "vawgan": "adv"}  # whose decoder each system uses
+
+
+def _postfiltered(name: str, vae_output: Features, stats: dict[str, np.ndarray]) -> Features:
+    mc = vae_output.mcep.copy()
+    if name == "gv-pf":
+        mc[:, 1:] = gv_postfilter(mc[:, 1:], stats["gv_natural"], speech_mask(mc[:, 0], float(stats["threshold_db"])))
+    else:
+        mc[:, 1:] = ms_postfilter(mc[:, 1:], stats["ms_natural"], stats["ms_vae"])
+    return vae_output.replace(mcep=mc)
+
+
+def enhancement_systems(exp_dir: str | Path, names: Sequence[str], checkpoint: str = "last"
+                        ) -> Callable[[Features], dict[str, Features]]:
+    """The systems ``names`` of the enhancement report as one transform (``synthesis.synthesize_systems``;
+    picklable through ``functools.partial``): each stage's decoder runs once per utterance, and the
+    post-filters filter the VAE output that the ``vae`` system is."""
+    for name in names:
+        if name not in SYSTEMS:
+            raise VawganError(None, f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    stages = {_STAGE[n] for n in names if n != "copy"}
+    enhancers = {stage: ModelEnhancer(exp_dir, stage, checkpoint) for stage in sorted(stages)}
+    stats = postfilter_stats(exp_dir, enhancers["vae"]) if {"gv-pf", "ms-pf"} & set(names) else {}
+    return functools.partial(_enhance_each, tuple(names), enhancers, stats)
+
+
+def _enhance_each(names: tuple[str, ...], enhancers: dict[str, ModelEnhancer], stats: dict[str, np.ndarray],
+                  feats: Features) -> dict[str, Features]:
+    decoded = {stage: enhancer(feats) for stage, enhancer in enhancers.items()}
+    return {name: feats if name == "copy" else decoded[_STAGE[name]] if name in ("vae", "vawgan")
+            else _postfiltered(name, decoded["vae"], stats) for name in names}
 
 
 # ------------------------------------------------------------- another system's output: `vawgan enhance`

@@ -145,6 +145,7 @@ def evaluate(
     reference: str | None = None,
     n_resamples: int = N_RESAMPLES,
     seed: int = 0,
+    annotations: Mapping[str, object] | None = None,
 ) -> dict:
     """Score each system against the natural features; write ``metrics.json``,
     ``per_utterance.csv`` (and PNGs).
@@ -154,7 +155,8 @@ def evaluate(
     ``FIGURES`` (docs/metrics.md), intervals are over utterances (BCa bootstrap for the means of
     per-utterance scores, jackknife for the distances between corpus statistics), p-values those
     of a paired randomization test against ``reference`` (one of ``systems``; none without it).
-    ``align``: "auto" or "dtw" (module docstring); ``band``: DTW's band.
+    ``align``: "auto" or "dtw" (module docstring); ``band``: DTW's band. ``annotations``: further
+    top-level entries of the result and of ``metrics.json`` (a report's provenance).
     """
     if align not in ALIGNMENTS:
         raise VawganError(None, f"alignment {align!r}: choose from {', '.join(ALIGNMENTS)}")
@@ -245,6 +247,7 @@ def evaluate(
             row = {"utterance": utt, "system": name, "frames": int(g["frames"][u])}
             row |= {k: float(figure(k, np.ones(1), one, np.ones(1), nat_one, freqs)) for k in PER_UTTERANCE_COLUMNS[3:]}
             rows.append(row)
+    result.update(annotations or {})
     result["per_utterance"] = rows
 
     out_dir = Path(out_dir)

@@ -18,6 +18,7 @@ over the systems); ``show`` names them instead. Every path in the page is URL-en
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -31,15 +32,15 @@ import numpy as np
 from . import extract as X
 from . import feature_folder
 from .choices import SYSTEMS
-from .enhance import make_system
+from .enhance import enhancement_systems
 from .errors import VawganError
-from .evaluation import METRICS_JSON, evaluate
+from .evaluation import evaluate
 from .extract import ExtractConfig
 from .features import envelope_db, load_features
 from .fileio import write_text_atomic
 from .plots import NATURAL, plot_utterance
 from .provenance import provenance
-from .synthesis import synthesize_corpus
+from .synthesis import synthesize_systems
 
 REPORT_SYSTEMS = SYSTEMS
 N_SHOW = 3
@@ -79,8 +80,9 @@ def _check_systems(chosen: Sequence[str] | None, known: Sequence[str]) -> list[s
 def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], feats_dir: str | Path | None = None,
                  systems: Sequence[str] | None = None, n_show: int = N_SHOW, show: Sequence[str] | None = None,
                  reference: str | None = "vae", systems_dir: str | Path | None = None, jobs: int = 1,
-                 n_resamples: int | None = None, on_progress: Callable[[str], None] | None = None) -> dict:
-    """The enhancement layout: natural recordings and each system's output on the same utterances."""
+                 n_resamples: int | None = None, on_progress: Progress | None = None) -> dict:
+    """The enhancement layout: natural recordings and each system's output on the same utterances.
+    ``jobs``: processes for the systems' synthesis and the copy's re-analysis."""
     from .runs.folder import CONFIG
     from .runs.vawgan import experiment_feats, load_experiment_config
 
@@ -90,34 +92,35 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
         feats_dir = experiment_feats(exp_dir, load_experiment_config(exp_dir / CONFIG))
     feats_dir = Path(feats_dir)
     sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / "systems"
-    eval_dirs, wav_dirs = {}, {}
-    for name in systems:
-        if on_progress:
-            on_progress(name)
-        synthesize_corpus(feats_dir, sys_root / name, ids, transform=make_system(name, exp_dir))
-        eval_dirs[name] = wav_dirs[name] = sys_root / name
+    eval_dirs = {name: sys_root / name for name in systems}
+    steps = _Steps(on_progress, len(ids) + 2 + ("copy" in systems))
+    synthesize_systems(feats_dir, eval_dirs, ids, functools.partial(enhancement_systems, exp_dir, tuple(systems)),
+                       jobs=jobs, on_progress=lambda _: steps("systems"))
+    wav_dirs = dict(eval_dirs)
     if "copy" in systems:
         cfg = feature_folder.analysis_settings(feats_dir) or ExtractConfig()
         reanalysed = sys_root / "copy-reanalysed"
         X.run([sys_root / "copy" / f"{u}.wav" for u in ids], reanalysed, cfg, jobs=jobs, overwrite=True)
         eval_dirs["copy"] = reanalysed
+        steps("re-analysis")
     columns = [("natural", NATURAL, feature_folder.sources(feats_dir))]
     columns += [(name, name, {u: wav_dirs[name] / f"{u}.wav" for u in ids}) for name in systems]
     return write_report(exp_dir, out_dir, ids, feats_dir, eval_dirs, columns, align="auto", n_show=n_show, show=show,
                   reference=_reference(reference, "vae", systems), floor="copy", notes=SYSTEM_NOTES,
-                  n_resamples=n_resamples, on_progress=on_progress, config=exp_dir / CONFIG)
+                  n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG)
 
 
 def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], n_show: int = N_SHOW,
                             show: Sequence[str] | None = None, systems: Sequence[str] | None = None,
                             reference: str | None = "converted", systems_dir: str | Path | None = None,
-                            extra: dict[str, Path] | None = None, n_resamples: int | None = None,
-                            on_progress: Callable[[str], None] | None = None) -> dict:
+                            extra: dict[str, Path] | None = None, n_resamples: int | None = None, jobs: int = 1,
+                            on_progress: Progress | None = None) -> dict:
     """The parallel layout: the source voice, its conversion and the target speaker's natural
     recording of each prompt, side by side; metrics with DTW alignment to the natural recording.
     ``extra``: name → folder of further systems' ``<id>.npz`` and ``<id>.wav`` (e.g. the converter's
-    output enhanced by `vawgan enhance`), evaluated and played beside the others."""
-    from .runs.converter import CONFIG, Converter
+    output enhanced by `vawgan enhance`), evaluated and played beside the others. ``jobs``: processes
+    for conversion and synthesis (each prompt converted once for all the converter's systems)."""
+    from .runs.converter import CONFIG, Converter, conversion_systems
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
     extra = _extra_systems(extra, CONVERSION_SYSTEMS, ids)
@@ -132,26 +135,24 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
         raise VawganError(None, f"{len(trained & set(ids))} report prompt(s) were used in training, e.g. "
                                 f"{sorted(trained & set(ids))[0]}: report on held-out prompts")
     sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / "systems"
+    postfilters = {"converted": None, "converted+gv-pf": "gv", "converted+ms-pf": "ms"}
+    run = {name: pf for name, pf in postfilters.items() if name in systems}
+    steps = _Steps(on_progress, len(ids) * bool(run) + 2)
+    if run:
+        synthesize_systems(source, {name: sys_root / name for name in run}, ids,
+                           functools.partial(conversion_systems, exp_dir, run), jobs=jobs,
+                           on_progress=lambda _: steps("conversion"))
     eval_dirs, wavs = {}, {}
     for name in systems:
-        if name == "source":
-            eval_dirs[name], wavs[name] = source, feature_folder.sources(source)
-            continue
-        if name in extra:
-            folder = extra[name]
-        else:
-            if on_progress:
-                on_progress(name)
-            pf = {"converted": None, "converted+gv-pf": "gv", "converted+ms-pf": "ms"}[name]
-            folder = sys_root / name
-            synthesize_corpus(source, folder, ids, transform=converter if pf is None else Converter(exp_dir, postfilter=pf))
-        eval_dirs[name], wavs[name] = folder, {u: folder / f"{u}.wav" for u in ids}
+        folder = source if name == "source" else extra.get(name, sys_root / name)
+        eval_dirs[name] = folder
+        wavs[name] = feature_folder.sources(source) if name == "source" else {u: folder / f"{u}.wav" for u in ids}
     headings = {"source": "source voice", "converted+gv-pf": "+ GV post-filter", "converted+ms-pf": "+ MS post-filter"}
     columns = [(headings.get(n, n), n, wavs[n]) for n in systems] + [("natural target", NATURAL, feature_folder.sources(target))]
     notes = {**CONVERSION_NOTES, **{name: f"given with --extra ({folder})" for name, folder in extra.items()}}
     return write_report(exp_dir, out_dir, ids, target, eval_dirs, columns, align="dtw", n_show=n_show, show=show,
                   reference=_reference(reference, "converted", systems), floor="source", notes=notes,
-                  n_resamples=n_resamples, on_progress=on_progress, config=exp_dir / CONFIG)
+                  n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG)
 
 
 VC_NOTES = {
@@ -164,13 +165,13 @@ VC_NOTES = {
 def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], source: str, target: str,
                     n_show: int = N_SHOW, show: Sequence[str] | None = None, systems: Sequence[str] | None = None,
                     reference: str | None = "vae-vc", systems_dir: str | Path | None = None,
-                    extra: dict[str, Path] | None = None, n_resamples: int | None = None,
-                    on_progress: Callable[[str], None] | None = None) -> dict:
+                    extra: dict[str, Path] | None = None, n_resamples: int | None = None, jobs: int = 1,
+                    on_progress: Progress | None = None) -> dict:
     """One direction of a VAWGAN-VC model (`vawgan train-vc`): the source speaker's held-out prompts,
     converted by VAE-VC and VAWGAN-VC (and ``extra`` systems, e.g. the parallel DNN), against the
     target speaker's own recordings of them, aligned by DTW."""
     from .runs.folder import CONFIG
-    from .runs.vawgan_vc import SHARES, SpeakerConverter, speaker_folders
+    from .runs.vawgan_vc import SHARES, speaker_folders, vc_systems
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
     feats = speaker_folders(exp_dir)
@@ -187,27 +188,23 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
     extra = _extra_systems(extra, VC_NOTES, ids)
     systems = _check_systems(systems, [*VC_NOTES, *extra])
     sys_root = (Path(systems_dir) if systems_dir is not None else exp_dir / "systems") / f"{source}-to-{target}"
+    run = {name: "vae" if name == "vae-vc" else "adv" for name in ("vae-vc", "vawgan-vc") if name in systems}
+    steps = _Steps(on_progress, len(ids) * bool(run) + 2)
+    if run:
+        synthesize_systems(feats[source], {name: sys_root / name for name in run}, ids,
+                           functools.partial(vc_systems, exp_dir, source, target, run), jobs=jobs,
+                           on_progress=lambda _: steps("conversion"))
     eval_dirs, wavs = {}, {}
     for name in systems:
-        if name == "source":
-            folder = Path(feats[source])
-            eval_dirs[name], wavs[name] = folder, feature_folder.sources(folder)
-            continue
-        if name in extra:
-            folder = extra[name]
-        else:
-            if on_progress:
-                on_progress(name)
-            folder = sys_root / name
-            convert = SpeakerConverter(exp_dir, target, source, stage="vae" if name == "vae-vc" else "adv")
-            synthesize_corpus(feats[source], folder, ids, transform=convert)
-        eval_dirs[name], wavs[name] = folder, {u: folder / f"{u}.wav" for u in ids}
+        folder = Path(feats[source]) if name == "source" else extra.get(name, sys_root / name)
+        eval_dirs[name] = folder
+        wavs[name] = feature_folder.sources(folder) if name == "source" else {u: folder / f"{u}.wav" for u in ids}
     columns = [(f"{source} (source)" if n == "source" else n, n, wavs[n]) for n in systems]
     columns.append((f"{target} (target)", NATURAL, feature_folder.sources(feats[target])))
     notes = {**VC_NOTES, **{name: f"given with --extra ({folder})" for name, folder in extra.items()}}
     return write_report(exp_dir, out_dir, ids, Path(feats[target]), eval_dirs, columns, align="dtw", n_show=n_show,
                         show=show, reference=_reference(reference, "vae-vc", systems), floor="source", notes=notes,
-                        n_resamples=n_resamples, on_progress=on_progress, config=exp_dir / CONFIG)
+                        n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG)
 
 
 def _extra_systems(extra: dict[str, Path] | None, own: Sequence[str], ids: Sequence[str]) -> dict[str, Path]:
@@ -262,16 +259,14 @@ def write_report(exp_dir: Path, out_dir: Path, ids: Sequence[str], natural_dir: 
                  columns: list[tuple[str, str, dict[str, Path]]], *, align: str = "auto", n_show: int = N_SHOW,
                  show: Sequence[str] | None = None, reference: str | None = None, floor: str | None = None,
                  notes: dict[str, str] | None = None, n_resamples: int | None = None,
-                 on_progress: Callable[[str], None] | None = None, config: Path | None = None) -> dict:
+                 steps: "_Steps | None" = None, config: Path | None = None) -> dict:
     """Evaluate ``eval_dirs`` (name → feature folder) against ``natural_dir``, then write the shareable
     folder: metrics, figures, the played WAVs (``columns``: heading, folder key, id → WAV), the page."""
-    if on_progress:
-        on_progress("eval")
     kwargs = {"n_resamples": n_resamples} if n_resamples else {}
-    result = evaluate(natural_dir, eval_dirs, out_dir, ids=ids, align=align, reference=reference, **kwargs)
-    result["provenance"] = provenance(config)
-    write_text_atomic(out_dir / METRICS_JSON, json.dumps({k: v for k, v in result.items() if k != "per_utterance"},
-                                                          indent=2) + "\n")
+    result = evaluate(natural_dir, eval_dirs, out_dir, ids=ids, align=align, reference=reference,
+                      annotations={"provenance": provenance(config)}, **kwargs)
+    if steps:
+        steps("evaluation")
     evaluated = sorted({r["utterance"] for r in result["per_utterance"]})
     if show is not None:
         missing = [u for u in show if u not in evaluated]
@@ -312,7 +307,24 @@ def write_report(exp_dir: Path, out_dir: Path, ids: Sequence[str], natural_dir: 
     write_text_atomic(out_dir / "index.html", render_html(result, list(eval_dirs), listen, exp_dir, page_columns,
                                                           notes=notes or {}, floor=floor, labels=labels, figures=figures,
                                                           has_curves=(out_dir / "curves.png").is_file()))
+    if steps:
+        steps("page")
     return result
+
+
+Progress = Callable[[str, int, int], None]  # (step, done, total): the report's progress, for a bar
+
+
+class _Steps:
+    """Counts a report's units of work (one per utterance synthesized, one per later step) for ``on_progress``."""
+
+    def __init__(self, on_progress: Progress | None, total: int):
+        self.on_progress, self.total, self.done = on_progress, total, 0
+
+    def __call__(self, step: str) -> None:
+        self.done += 1
+        if self.on_progress is not None:
+            self.on_progress(step, self.done, self.total)
 
 
 def _cell(m: dict, key: str, scale: float, digits: int, best: bool) -> str:

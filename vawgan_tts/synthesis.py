@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pysptk
@@ -59,9 +61,98 @@ def synthesize_corpus(
                 raise
             failures[utt] = str(e)
         else:
-            save_features(out_dir / f"{utt}.npz", feats)
-            write_audio(out_dir / f"{utt}.wav", synthesize(feats), feats.fs)
+            _write(out_dir, utt, feats)
             written.append(utt)
         if on_progress is not None:
             on_progress(utt)
     return written
+
+
+def _write(out_dir: Path, utt: str, feats: Features) -> None:
+    save_features(out_dir / f"{utt}.npz", feats)
+    write_audio(out_dir / f"{utt}.wav", synthesize(feats), feats.fs)
+
+
+# What a report runs: several systems from one input folder, each utterance read once and given to
+# one function that returns every system's features (so work they share, a conversion, is done once).
+SystemsTransform = Callable[[Features], Mapping[str, Features]]
+
+_worker_transform: SystemsTransform | None = None
+
+
+def synthesize_systems(feats_dir: str | Path, outputs: Mapping[str, str | Path], ids: Sequence[str],
+                       make_transform: Callable[[], SystemsTransform], jobs: int = 1,
+                       on_progress: Callable[[str], None] | None = None) -> None:
+    """For each id: load ``feats_dir/<id>.npz``, get every system's features from one call of the
+    transform, write ``outputs[name]/<id>.npz`` and ``.wav`` for each system.
+
+    ``make_transform`` builds the transform (loads its models): once here, which also fills any
+    cache the transform keeps (post-filter statistics) before workers start, and with ``jobs`` > 1
+    once more in each worker process — so it must pickle (a module-level function or a
+    ``functools.partial`` of one): models are loaded where they run, never sent. The first bad
+    utterance stops the run with its file named."""
+    feats_dir = Path(feats_dir)
+    outputs = {name: Path(folder) for name, folder in outputs.items()}
+    for folder in outputs.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    transform = make_transform()
+    ids = list(ids)
+    if jobs <= 1 or len(ids) <= 1:
+        for utt in ids:
+            _check_done(_synthesize_one(transform, feats_dir, outputs, utt))
+            if on_progress is not None:
+                on_progress(utt)
+        return
+    # forkserver, as extraction: workers never inherit this process's threads (torch, BLAS, the
+    # progress display); each builds its own transform and computes on one thread.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(max_workers=min(jobs, len(ids)), mp_context=ctx, initializer=_init_worker,
+                             initargs=(make_transform,)) as pool:
+        futures = {pool.submit(_synthesize_in_worker, feats_dir, outputs, utt): utt for utt in ids}
+        try:
+            for fut, utt in futures.items():  # in id order: the first failure named is the first id's
+                _check_done(fut.result())
+                if on_progress is not None:
+                    on_progress(utt)
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+
+
+def _init_worker(make_transform: Callable[[], SystemsTransform]) -> None:
+    global _worker_transform
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    else:
+        torch.set_num_threads(1)
+    _worker_transform = make_transform()
+
+
+def _synthesize_in_worker(feats_dir: Path, outputs: dict[str, Path], utt: str) -> tuple[str, str] | None:
+    return _synthesize_one(_worker_transform, feats_dir, outputs, utt)
+
+
+def _synthesize_one(transform: SystemsTransform, feats_dir: Path, outputs: dict[str, Path],
+                    utt: str) -> tuple[str, str] | None:
+    """None when every system's files of ``utt`` are written, else (file, reason) of why not: an
+    error crosses the process boundary as text."""
+    src = feats_dir / f"{utt}.npz"
+    try:
+        systems = transform(load_features(src))
+    except VawganError as e:
+        return (e.path or str(src), e.reason)
+    for name, folder in outputs.items():
+        _write(folder, utt, systems[name])
+    return None
+
+
+def _check_done(failure: tuple[str, str] | None) -> None:
+    if failure is not None:
+        raise VawganError(*failure)

@@ -29,10 +29,11 @@ EXP/
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -370,10 +371,13 @@ class Converter:
             self.f0_tgt = LogF0Stats(float(z["target"][0]), float(z["target"][1]), int(z["target"][2]))
         self.config = config
         self.round = k
-        self.statistical = None
-        if postfilter:  # the converter's own MS is the system's
-            stats = self.postfilter_stats()
-            self.statistical = StatisticalPostfilter(f"{postfilter}-pf", {**stats, "ms_system": stats["ms_converted"]}, exp_dir)
+        self.statistical = self.statistical_postfilter(postfilter) if postfilter else None
+
+    def statistical_postfilter(self, kind: str) -> StatisticalPostfilter:
+        """The GV ("gv") or MS ("ms") post-filter of this converter's output: the target's natural
+        statistics, and the converter's own MS as the system's."""
+        stats = self.postfilter_stats()
+        return StatisticalPostfilter(f"{kind}-pf", {**stats, "ms_system": stats["ms_converted"]}, self.exp_dir)
 
     def postfilter_stats(self) -> dict[str, np.ndarray]:
         """Over the training prompts: the target's natural GV (speech frames) and MS, and the MS of
@@ -402,13 +406,29 @@ class Converter:
         variances = n.residual_var * n.y_std**2
         return mlpg(means, variances)
 
-    def __call__(self, feats: Features) -> Features:
+    def systems(self, feats: Features, postfilters: Mapping[str, StatisticalPostfilter | None]) -> dict[str, Features]:
+        """One conversion of ``feats``, then each named system's features: the conversion itself
+        (None) or it post-filtered."""
         e = self.task.extra
         if feats.fs != e["fs"] or abs(feats.alpha - e["alpha"]) > 1e-6 or feats.frame_period != e["frame_period"]:
             raise VawganError(None, f"features at {feats.fs} Hz, α {feats.alpha:.3f}, {feats.frame_period:g} ms; the converter "
                                     f"was trained at {e['fs']} Hz, α {e['alpha']:.3f}, {e['frame_period']:g} ms")
         c = self.convert_mcep(feats.mcep)
-        if self.postfilter:
-            c = self.statistical(c, feats.mcep[:, 0])
-        mcep = np.concatenate([feats.mcep[:, :1], c.astype(np.float32)], axis=1)
-        return feats.replace(mcep=mcep, f0=convert_f0(feats.f0, self.f0_src, self.f0_tgt).astype(np.float32))
+        f0 = convert_f0(feats.f0, self.f0_src, self.f0_tgt).astype(np.float32)
+        out = {}
+        for name, pf in postfilters.items():
+            filtered = c if pf is None else pf(c, feats.mcep[:, 0])
+            out[name] = feats.replace(mcep=np.concatenate([feats.mcep[:, :1], filtered.astype(np.float32)], axis=1), f0=f0)
+        return out
+
+    def __call__(self, feats: Features) -> Features:
+        return self.systems(feats, {"": self.statistical})[""]
+
+
+def conversion_systems(exp_dir: str | Path, postfilters: Mapping[str, str | None]) -> Callable[[Features], dict[str, Features]]:
+    """A report's converter systems (name → None for the conversion, "gv" or "ms" for it post-filtered)
+    as one transform: each utterance converted once (``synthesis.synthesize_systems``; picklable
+    through ``functools.partial``)."""
+    converter = Converter(exp_dir)
+    filters = {name: None if pf is None else converter.statistical_postfilter(pf) for name, pf in postfilters.items()}
+    return functools.partial(converter.systems, postfilters=filters)

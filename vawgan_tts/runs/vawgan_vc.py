@@ -18,9 +18,10 @@ Each checkpoint carries the normalization and every speaker's log-F0 mean and de
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -235,3 +236,15 @@ class SpeakerConverter:
             src = LogF0Stats.from_f0([voiced_f0], "the input utterance")
         f0 = np.where(feats.vuv, convert_f0(voiced_f0, src, self.f0[self.target]), feats.f0)
         return dataclasses.replace(feats, mcep=mcep, f0=f0.astype(feats.f0.dtype))
+
+
+def vc_systems(exp_dir: str | Path, source: str, target: str, stages: Mapping[str, str]
+               ) -> Callable[[Features], dict[str, Features]]:
+    """A report's VC systems (name → stage, "vae" or "adv") of one direction as one transform
+    (``synthesis.synthesize_systems``; picklable through ``functools.partial``)."""
+    converters = {name: SpeakerConverter(exp_dir, target, source, stage=stage) for name, stage in stages.items()}
+    return functools.partial(_convert_each, converters)
+
+
+def _convert_each(converters: Mapping[str, "SpeakerConverter"], feats: Features) -> dict[str, Features]:
+    return {name: convert(feats) for name, convert in converters.items()}
