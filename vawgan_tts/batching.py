@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
-from typing import Iterator
+from typing import Iterator, Sequence
 
+import numpy as np
 import torch
 
 
@@ -127,3 +128,67 @@ class SequenceBatches:
         mine = self._order(generator)[self.rank::self.world][: len(self)]
         for idx in mine[start:]:
             yield self.collate(idx)
+
+
+class SegmentBatches:
+    """Mini-batches of random crops of ``length`` frames, for models over time.
+
+    ``paired``: streams cut at the same places (e.g. a system's trajectory, the natural trajectory
+    on its time axis, a mask of the frames that have a target), each a list of per-utterance tensors
+    (T_i, …) with the same T_i across streams. ``free``: streams cropped at places of their own
+    (e.g. natural utterances for a critic, which need not be the same prompts). An epoch draws
+    ``crops`` crops (default: as many as fit end to end in the paired frames, so an epoch sees about
+    every frame once), each uniform over every start that keeps the crop inside one utterance, from
+    the trainer's generator: reproducible from (seed, stage, epoch). Yields a tuple: each paired
+    stream's crops (B, length, …), then each free stream's.
+    """
+
+    def __init__(self, paired: Sequence[Sequence[torch.Tensor]], length: int, batch_size: int,
+                 free: Sequence[Sequence[torch.Tensor]] = (), crops: int | None = None):
+        if not paired or not paired[0]:
+            raise ValueError("no utterances to crop")
+        lengths = [len(u) for u in paired[0]]
+        if any([len(u) for u in s] != lengths for s in paired):
+            raise ValueError("paired streams must hold utterances of equal lengths")
+        self.length, self.batch_size = int(length), int(batch_size)
+        self.paired, self.paired_starts = self._stack(paired, self.length)
+        self.free, self.free_starts = self._stack(free, self.length) if free else ((), None)
+        self.crops = int(crops) if crops else max(self.batch_size, sum(lengths) // self.length)
+        self.rank, self.world = 0, 1
+
+    @staticmethod
+    def _stack(streams: Sequence[Sequence[torch.Tensor]], length: int) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """Each stream's utterances end to end, and every start index whose crop stays in one utterance."""
+        sizes = [len(u) for u in streams[0]]
+        if any(len(s) != len(sizes) for s in streams):
+            raise ValueError("streams cropped together must hold the same utterances")
+        if max(sizes) < length:
+            raise ValueError(f"no utterance has {length} frames to crop")
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        starts = np.concatenate([o + np.arange(n - length + 1) for o, n in zip(offsets, sizes) if n >= length])
+        return tuple(torch.cat(list(s)) for s in streams), torch.from_numpy(starts)
+
+    def shard(self, rank: int, world: int) -> "SegmentBatches":
+        """This process's share under data parallelism (as :meth:`TensorBatches.shard`)."""
+        return _sharded(self, rank, world)
+
+    def _all_batches(self) -> int:
+        return -(-self.crops // self.batch_size)
+
+    def __len__(self) -> int:
+        return self._all_batches() // self.world
+
+    def epoch(self, generator: torch.Generator, start: int = 0) -> Iterator:
+        picks = torch.randint(len(self.paired_starts), (self.crops,), generator=generator)
+        free = (torch.randint(len(self.free_starts), (self.crops,), generator=generator)
+                if self.free_starts is not None else None)
+        span = torch.arange(self.length)
+        for i in range(start, len(self)):
+            j = i * self.world + self.rank
+            sel = slice(j * self.batch_size, (j + 1) * self.batch_size)
+            idx = self.paired_starts[picks[sel]][:, None] + span
+            out = tuple(s[idx] for s in self.paired)
+            if free is not None:
+                idx = self.free_starts[free[sel]][:, None] + span
+                out += tuple(s[idx] for s in self.free)
+            yield out

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ..alignment import DEFAULT_BAND, align_corpus, save_alignments, source_time_map
-from ..batching import TensorBatches
+from ..batching import SegmentBatches, TensorBatches
 from ..checkpoint import load_checkpoint
 from ..choices import PAIR_POSTFILTER_METHODS
 from ..config import check_ranges, from_dict, load_run_config, load_toml
@@ -40,7 +40,8 @@ from ..feature_folder import analysis_settings, paired_prompts
 from ..features import Features, FeatureStats, load_features
 from ..fileio import atomic_path
 from ..postfilters import StatisticalPostfilter, natural_and_system_stats
-from ..tasks.vawgan_postfilter import VAWGANPostfilterConfig, VAWGANPostfilterTask
+from ..tasks.vawgan_postfilter import (ConvPostfilterTask, VAWGANPostfilterConfig, VAWGANPostfilterTask,
+                                      postfilter_task)
 from ..trainer import Trainer, TrainerConfig, seed_everything
 from .converter import context_windows
 from .folder import CONFIG, checkpoint_path, fit, refuse_existing
@@ -108,6 +109,68 @@ def _normalized(x: np.ndarray, y: np.ndarray, stats: FeatureStats) -> tuple[np.n
     return x.astype(np.float32), ((y - stats.mean) / stats.std).astype(np.float32)
 
 
+def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], utts: Sequence[str],
+                  stats: FeatureStats, length: int) -> tuple[list[torch.Tensor], ...]:
+    """The conv arch's data, normalized, per utterance: the system's trajectory (T, 39), the natural
+    trajectory on its time axis (T, 39), the mask of the frames DTW paired (T,), and the natural
+    recording as spoken (T', 39). An utterance shorter than ``length`` is padded by repeating its
+    last frame, the padding masked out (natural recordings that short are left out of the critic's)."""
+    norm = lambda c: torch.from_numpy(((c.astype(np.float64) - stats.mean) / stats.std).astype(np.float32))  # noqa: E731
+    sys_c, tgt_c, masks, nat_c = [], [], [], []
+    for u in utts:
+        c_sys = load_features(system / f"{u}.npz").mcep[:, 1:]
+        c_nat = load_features(natural / f"{u}.npz").mcep[:, 1:]
+        pairs = aligned[u]
+        mask = np.zeros(len(c_sys), np.float32)
+        mask[np.unique(pairs[:, 0])] = 1.0
+        target = c_nat[source_time_map(pairs, len(c_sys))]
+        pad = max(0, length - len(c_sys))
+        edge = lambda a: np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])  # noqa: E731
+        sys_c.append(norm(edge(c_sys)))
+        tgt_c.append(norm(edge(target)))
+        masks.append(torch.from_numpy(np.concatenate([mask, np.zeros(pad, np.float32)])))
+        if len(c_nat) >= length:
+            nat_c.append(norm(c_nat))
+    return sys_c, tgt_c, masks, nat_c
+
+
+def _segment_batches(data: tuple[list[torch.Tensor], ...], cfg: VAWGANPostfilterConfig) -> SegmentBatches:
+    sys_c, tgt_c, masks, nat_c = data
+    return SegmentBatches([sys_c, tgt_c, masks], cfg.segment, cfg.segments_per_batch, free=[nat_c])
+
+
+def _dev_segments(data: tuple[list[torch.Tensor], ...], length: int) -> tuple[torch.Tensor, ...]:
+    """The dev prompts as one fixed batch: each cut into consecutive crops of ``length`` frames (the
+    last one ending at the utterance's end), natural crops likewise, as many as there are system crops."""
+    def crops(utts):
+        return [u[s:s + length] for u in utts for s in [*range(0, len(u) - length + 1, length), len(u) - length]]
+
+    sys_c, tgt_c, masks, nat_c = data
+    system, target, mask = (torch.stack(crops(s)) for s in (sys_c, tgt_c, masks))
+    nat = torch.stack(crops(nat_c))
+    nat = nat[torch.arange(len(system)) % len(nat)]
+    return system, target, mask, nat
+
+
+def _batches_and_dev(cfg: VAWGANPostfilterConfig, system: Path, natural: Path, aligned: dict[str, np.ndarray],
+                     ids: Sequence[str], dev_ids: Sequence[str], stats: FeatureStats | None, batch_size: int):
+    """The training batches of ``cfg.arch``, the dev prompts as one batch of the same kind (None
+    without them), and the normalization: ``stats``, or when None the mean/std of the natural
+    frames paired with the training prompts' frames (each prompt read once)."""
+    x, y = _pairs(system, natural, aligned, ids, cfg.context if cfg.arch == "frame" else 0)
+    stats = stats or FeatureStats.from_frames(y)
+    if cfg.arch == "conv":
+        batches = _segment_batches(_trajectories(system, natural, aligned, ids, stats, cfg.segment), cfg)
+        dev = _dev_segments(_trajectories(system, natural, aligned, dev_ids, stats, cfg.segment), cfg.segment) \
+            if dev_ids else None
+        return batches, dev, stats
+    x, y = _normalized(x, y, stats)
+    batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=batch_size)
+    dev = tuple(torch.from_numpy(a) for a in _normalized(*_pairs(system, natural, aligned, dev_ids, cfg.context), stats)) \
+        if dev_ids else None
+    return batches, dev, stats
+
+
 def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, jobs: int = 1, overwrite: bool = False,
                           progress: bool = True, say: Callable[[str], None] = lambda _: None) -> dict:
     """Align, then train the VAWGAN post-filter's three stages on the pairs; writes EXP (above).
@@ -126,16 +189,11 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
         raise VawganError(system, "no training prompt could be aligned")
     seed_everything(config.train.seed)
     cfg = config.postfilter
-    x, y = _pairs(system, natural, aligned, ids, cfg.context)
-    stats = FeatureStats.from_frames(y)
-    x, y = _normalized(x, y, stats)
+    batches, dev, stats = _batches_and_dev(cfg, system, natural, aligned, ids, dev_ids, None, config.train.batch_size)
     extra = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std), "fs": settings[0],
              "alpha": settings[1], "frame_period": settings[2]}
-    task = VAWGANPostfilterTask(cfg, extra)
-    hooks = []
-    if dev_ids:
-        dev = _normalized(*_pairs(system, natural, aligned, dev_ids, cfg.context), stats)
-        hooks.append(DevMonitor(exp_dir, tuple(torch.from_numpy(a) for a in dev), keep_old=False))
+    task = postfilter_task(cfg, extra)
+    hooks = [DevMonitor(exp_dir, dev, keep_old=False)] if dev is not None else []
     tables = {"train": config.train, "postfilter": cfg, "extract": analysis_settings(system) or ExtractConfig(fs=settings[0]),
               "data": dataclasses.replace(data, system=str(system.resolve()), natural=str(natural.resolve()),
                                           ids=tuple(ids), dev_ids=tuple(dev_ids))}
@@ -145,12 +203,13 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
         stats.save(exp_dir / STATS)
         (exp_dir / PF_STATS).unlink(missing_ok=True)  # an earlier run's statistics are stale
 
-    batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
     fit(Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks), exp_dir, tables, overwrite=True,
         before_fit=write_data, curves=lambda log: plot_experiment_curves(exp_dir, log))
     postfilter_stats(exp_dir)
-    return {"aligned": len(aligned), "failed": len(failed), "train_frames": len(x),
-            "dev_frames": len(hooks[0].dev[0]) if hooks else 0}
+    frames = lambda a: int(np.prod(a.shape[:-1]))  # noqa: E731  (rows, or crops × crop length)
+    return {"aligned": len(aligned), "failed": len(failed),
+            "train_frames": len(batches.paired[0]) if cfg.arch == "conv" else batches.n_rows,
+            "dev_frames": frames(dev[0]) if dev is not None else 0}
 
 
 def adversarial_dir(exp_dir: str | Path, adv_weight: float) -> Path:
@@ -174,12 +233,11 @@ def train_adversarial_weight(exp_dir: str | Path, adv_weight: float, progress: b
     from ..alignment import load_alignments
 
     aligned = load_alignments(exp_dir / ALIGN)
-    x, y = _normalized(*_pairs(Path(data.system), Path(data.natural), aligned, [u for u in data.ids if u in aligned],
-                               cfg.context), stats)
     seed_everything(config.train.seed)
+    batches, _, _ = _batches_and_dev(cfg, Path(data.system), Path(data.natural), aligned,
+                                     [u for u in data.ids if u in aligned], (), stats, config.train.batch_size)
     ckpt = load_checkpoint(vae, VAWGANPostfilterTask.name)
-    task = VAWGANPostfilterTask(cfg, ckpt["extra"])
-    batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
+    task = postfilter_task(cfg, ckpt["extra"])
     fit(Trainer(task, batches, out, config.train, progress=progress), out, {"train": config.train, "postfilter": cfg},
         ["critic", "adv"], overwrite=True, curves=lambda log: plot_experiment_curves(out, log))
     return out
@@ -212,7 +270,7 @@ class PairPostfilter:
     aperiodicity pass through."""
 
     def __init__(self, exp_dir: str | Path, method: str = "vawgan", checkpoint: str = "last",
-                 adv_weight: float | None = None):
+                 adv_weight: float | None = None, seed: int = 0):
         exp_dir = Path(exp_dir)
         if method not in PAIR_POSTFILTER_METHODS:
             raise VawganError(None, f"method {method!r}: choose from {', '.join(PAIR_POSTFILTER_METHODS)}")
@@ -225,7 +283,8 @@ class PairPostfilter:
         if not path.is_file():
             raise VawganError(path, "no such checkpoint: the post-filter's training did not reach this stage")
         ckpt = load_checkpoint(path, VAWGANPostfilterTask.name)
-        self.task = VAWGANPostfilterTask(from_dict(VAWGANPostfilterConfig, ckpt["config"], path), ckpt["extra"])
+        self.task = postfilter_task(from_dict(VAWGANPostfilterConfig, ckpt["config"], path), ckpt["extra"])
+        self.seed = seed
         for role, module in self.task.modules().items():
             module.load_state_dict(ckpt["model"][role])
             module.eval()
@@ -246,6 +305,10 @@ class PairPostfilter:
         """(T, 39) system c1..c39 (and its (T,) c0, for the speech frames) -> (T, 39) post-filtered."""
         if self.statistical is not None:
             return self.statistical(c, c0)
+        if isinstance(self.task, ConvPostfilterTask):  # the whole utterance at once; noise from the seed alone
+            x = torch.from_numpy(((np.asarray(c, np.float64) - self.mean) / self.std).astype(np.float32))[None]
+            y = self.task.enhance(x, torch.Generator().manual_seed(self.seed))[0].numpy()
+            return (y * self.std + self.mean).astype(np.float32)
         x = context_windows((np.asarray(c, np.float64) - self.mean) / self.std, self.task.config.context)
         y = self.task.reconstruct(torch.from_numpy(x.astype(np.float32))).numpy()
         return (y * self.std + self.mean).astype(np.float32)

@@ -21,7 +21,7 @@ from ..choices import CRITICS, VAWGAN_STAGES
 from ..config import check_choice, check_ranges
 from ..features import MODEL_DIM
 from ..models.critic import Critic
-from ..models.gaussian import kl_to_standard_normal
+from ..models.gaussian import kl_to_standard_normal, reparameterize
 from ..models.vae import FrameVAE
 from ..trainer import Stage, StepContext, adam
 from .base import TaskBase
@@ -152,18 +152,18 @@ class VAWGANTask(TaskBase):
 
     def _vae_step(self, x, target, ctx):
         mu, logvar = self.encode(x)
-        y = self.generate(FrameVAE.sample(mu, logvar), x)
+        y = self.generate(reparameterize(mu, logvar), x)
         nll, kl = self.nll(target, y), self.kl(mu, logvar)
         beta = self.kl_weight(ctx, "vae")
         loss = nll + beta * kl
         ctx.step("vae", loss)
-        return {"vae_loss": loss.detach(), "nll": nll.detach(), "kl": kl.detach(), "kl_weight": target.new_tensor(beta)}
+        return {"vae_loss": loss.detach(), "nll": nll.detach(), "kl": kl.detach(), "kl_weight": mu.new_tensor(beta)}
 
     def _update_critic(self, x, target, ctx):
         # (1) Update the critic on real frames vs the decoder's; the VAE is not touched.
         with torch.no_grad():
             mu, logvar = self.encode(x)
-            real, fake, critic = self.adversary(x, target, FrameVAE.sample(mu, logvar))
+            real, fake, critic = self.adversary(x, target, reparameterize(mu, logvar))
         c = self.config
         return critic_step(critic, real, fake, ctx, "critic", c.critic, c.gp_lambda, c.clip)
 
@@ -176,7 +176,7 @@ class VAWGANTask(TaskBase):
         # (2) Update the VAE: the encoder on L_vae only, the decoder (generator) on L_vae + L_adv.
         with frozen(self.critic):
             mu, logvar = self.encode(x)
-            z = FrameVAE.sample(mu, logvar)
+            z = reparameterize(mu, logvar)
             nll, kl = self.nll(target, self.generate(z, x)), self.kl(mu, logvar)
             l_vae = nll + self.config.kl_weight * kl
             # The adversarial path starts from a detached z, so it cannot reach the encoder.
@@ -187,4 +187,4 @@ class VAWGANTask(TaskBase):
             l_adv = -(e1 + alpha * e2)
             ctx.step("vae", l_vae + self.config.adv_weight * l_adv)
         return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
-                      "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": target.new_tensor(self.config.kl_weight)}
+                      "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": mu.new_tensor(self.config.kl_weight)}

@@ -17,31 +17,64 @@ can learn an input-dependent mapping whose output has natural spread; enhancemen
 ``residual`` (the default): the decoder writes a correction added to the system's own frame t,
 ŷ = x_t + g(z, x), so training starts near the identity and the decoder learns only what the
 system lost. Without it the decoder writes the frame itself.
+
+``arch``: ``frame`` (:class:`VAWGANPostfilterTask`: MLPs over frame t and its context, a frame
+critic) or ``conv`` (:class:`ConvPostfilterTask`: a fully convolutional VAE over the system's
+trajectory with a latent per frame, and a critic over segments at three time scales). The conv
+task trains on random crops (:class:`..batching.SegmentBatches`): per crop the system's frames,
+the natural trajectory on their time axis, a mask of the frames DTW paired (the only frames the
+likelihood counts), and — for the critic — a crop of a natural recording as it was spoken, never
+time-warped: DTW's repeated and skipped frames would teach the critic a movement natural speech
+does not have. ``inference_z`` is what the decoder gets when the post-filter is applied: ``mean``
+(z = μ), ``prior`` (z ~ N(0, I) per frame) or ``posterior`` (z ~ q(z | x)); the last two draw from
+a seeded generator, so enhancement with a seed is reproducible.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import torch
 
-from ..config import check_ranges
+from ..config import check_choice, check_ranges
 from ..features import MODEL_DIM
+from ..models.conv_vae import ConvVAE
 from ..models.critic import Critic
+from ..models.segment_critic import SegmentCritic
 from ..models.vae import FrameVAE
-from .vawgan import VAWGANConfig, VAWGANTask
+from .vawgan import LOG_2PI, VAWGANConfig, VAWGANTask
+
+POSTFILTER_ARCHS = ("frame", "conv")
+INFERENCE_Z = ("mean", "prior", "posterior")
 
 
 @dataclasses.dataclass(frozen=True)
 class VAWGANPostfilterConfig(VAWGANConfig):
-    context: int = 2  # system frames each side the encoder reads: (2k+1) x 39 inputs
+    context: int = 2  # frame arch: system frames each side the encoder reads: (2k+1) x 39 inputs
     residual: bool = True  # decoder output added to the system's frame t
+    arch: str = "frame"  # frame: MLPs and a frame critic | conv: convolutions over time, a segment critic
+    channels: tuple[int, ...] = (128, 128, 128)  # conv arch: width of each layer of encoder and decoder
+    kernel: int = 5  # conv arch: frames each convolution reads (odd)
+    dilations: tuple[int, ...] = (1, 2, 4)  # conv arch: dilation of each layer
+    critic_channels: tuple[int, ...] = (64, 128, 128)  # conv arch: the segment critic's widths per scale
+    critic_scales: tuple[int, ...] = (1, 2, 4)  # conv arch: frames averaged at each scale the critic reads
+    segment: int = 96  # conv arch: frames per training crop (480 ms at 5 ms)
+    segments_per_batch: int = 32  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
+    inference_z: str = "mean"  # conv arch: what z the decoder gets when applied: mean | prior | posterior
 
     SECTION = "postfilter"
 
     def __post_init__(self):
         super().__post_init__()
-        check_ranges(self, context=">= 0")
+        check_choice(self, "arch", POSTFILTER_ARCHS)
+        check_choice(self, "inference_z", INFERENCE_Z)
+        check_ranges(self, context=">= 0", channels=">= 1", kernel=">= 1", dilations=">= 1", critic_channels=">= 1",
+                     critic_scales=">= 1", segment=">= 8", segments_per_batch=">= 1")
+        if len(self.channels) != len(self.dilations):
+            raise ValueError(f"postfilter: {len(self.channels)} channels need as many dilations, not {len(self.dilations)}")
+        if self.kernel % 2 == 0:
+            raise ValueError(f"postfilter: kernel {self.kernel} must be odd (each output frame centred on its input)")
 
 
 class VAWGANPostfilterTask(VAWGANTask):
@@ -66,3 +99,70 @@ class VAWGANPostfilterTask(VAWGANTask):
     def generate(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         y = self.vae.decode(z, x)
         return y + self.centre(x) if self.config.residual else y
+
+
+class Segments(NamedTuple):
+    """A conv post-filter's batch: the system's crops (B, L, 39), the natural trajectory on their
+    time axis (B, L, 39), which of those frames DTW paired (B, L) in {0, 1}, and crops of natural
+    recordings as spoken (B, L, 39) for the critic."""
+
+    system: torch.Tensor
+    target: torch.Tensor
+    mask: torch.Tensor
+    natural: torch.Tensor
+
+
+class ConvPostfilterTask(VAWGANTask):
+    """VAWGAN's stages over trajectories: encoder and decoder convolve along time (a latent per
+    frame), the critic scores segments (:mod:`..models.segment_critic`)."""
+
+    name = "vawgan_postfilter"
+
+    def __init__(self, config: VAWGANPostfilterConfig = VAWGANPostfilterConfig(arch="conv"), extra: dict | None = None):
+        super().__init__(config, extra)
+        if config.decoder_variance != "unit" or config.dim_reduction != "mean":
+            raise ValueError("postfilter: the conv arch has a unit-variance decoder and means over dimensions "
+                             "(decoder_variance = \"unit\", dim_reduction = \"mean\")")
+        self.vae = ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations,
+                           cond_dim=MODEL_DIM)
+        self.critic = SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales)
+
+    def pair(self, batch) -> tuple[Segments, Segments]:
+        batch = Segments(*batch)
+        return batch, batch
+
+    def encode(self, x: Segments) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.vae.encode(x.system)
+
+    def generate(self, z: torch.Tensor, x: Segments) -> torch.Tensor:
+        y = self.vae.decode(z, x.system)
+        return y + x.system if self.config.residual else y
+
+    def nll(self, target: Segments, y: torch.Tensor) -> torch.Tensor:
+        """The unit-variance Gaussian NLL per dimension (as the frame task's), over the paired frames only."""
+        per_frame = (0.5 * (LOG_2PI + (target.target - y) ** 2)).mean(-1)
+        return (per_frame * target.mask).sum() / target.mask.sum().clamp_min(1.0)
+
+    def adversary(self, x: Segments, target: Segments, z: torch.Tensor):
+        return x.natural, self.generate(z, x), self.critic
+
+    def critic_score(self, frames, x: Segments) -> torch.Tensor:
+        return self.critic(frames.target if isinstance(frames, Segments) else frames)
+
+    def enhance(self, c: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(B, T, 39) normalized system trajectories -> post-filtered, with z as ``inference_z`` says
+        (drawn from ``generator`` for ``prior`` and ``posterior``)."""
+        x = Segments(c, c, torch.ones(c.shape[:2]), c)
+        mu, logvar = self.encode(x)
+        how = self.config.inference_z
+        if how == "mean":
+            z = mu
+        else:
+            eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
+            z = eps if how == "prior" else mu + eps * torch.exp(0.5 * logvar)
+        return self.generate(z, x)
+
+
+def postfilter_task(config: VAWGANPostfilterConfig, extra: dict | None = None) -> VAWGANTask:
+    """The post-filter task of ``config.arch``."""
+    return (ConvPostfilterTask if config.arch == "conv" else VAWGANPostfilterTask)(config, extra)

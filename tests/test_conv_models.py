@@ -1,0 +1,172 @@
+"""The models over time: a fully convolutional VAE (crops give the whole utterance's frames: the
+padding convention), the segment critic, and the random crops they train on; the conv post-filter
+end to end on real data (flite's slt against Allison's recordings of the same prompts)."""
+
+import numpy as np
+import pytest
+import torch
+
+from vawgan_tts.batching import SegmentBatches
+from vawgan_tts.features import load_features
+from vawgan_tts.models.conv_vae import ConvVAE, receptive_field
+from vawgan_tts.models.segment_critic import SegmentCritic
+from vawgan_tts.runs.pair_postfilter import PairPostfilter, load_pair_postfilter_config, train_pair_postfilter
+from vawgan_tts.tasks.vawgan_postfilter import ConvPostfilterTask, VAWGANPostfilterConfig
+
+from conftest import PARALLEL_PROMPTS as PROMPTS
+
+TRAIN, DEV = PROMPTS[:6], PROMPTS[6:]
+
+
+@pytest.fixture(scope="module")
+def speech(parallel) -> torch.Tensor:
+    """A real trajectory: c1..c39 of one slt prompt, (1, T, 39), roughly normalized."""
+    c = load_features(parallel[0] / f"{PROMPTS[0]}.npz").mcep[:, 1:]
+    return torch.from_numpy(((c - c.mean(0)) / c.std(0)).astype(np.float32))[None]
+
+
+def test_receptive_field_is_one_plus_kernel_reach_times_dilations():
+    assert receptive_field(5, [1, 2, 4]) == 29
+    vae = ConvVAE(39, (16, 16, 16), 4, 5, (1, 2, 4), cond_dim=39)
+    assert vae.receptive_field == 29 + 33 - 1  # encoder, then decoder (dilations 4, 2, 1 and a last layer of 1)
+
+
+def test_a_crop_gives_the_whole_utterances_frames_away_from_its_edges(speech):
+    torch.manual_seed(0)
+    vae = ConvVAE(39, (16, 16, 16), 4, 5, (1, 2, 4), cond_dim=39).eval()
+    whole = vae.decode(vae.encode(speech)[0], speech)
+    half = vae.receptive_field // 2
+    t = speech.shape[1]
+    with torch.no_grad():
+        for start, stop in ((0, 150), (40, 200), (t - 160, t)):
+            crop = speech[:, start:stop]
+            out = vae.decode(vae.encode(crop)[0], crop)
+            inner_lo = 0 if start == 0 else half  # the utterance's own ends are padded alike in both
+            inner_hi = out.shape[1] if stop == t else out.shape[1] - half
+            torch.testing.assert_close(out[:, inner_lo:inner_hi], whole[:, start + inner_lo:start + inner_hi],
+                                       atol=1e-5, rtol=1e-5)
+            # ... and just inside an inner edge they differ: the padding is seen, the bound is tight.
+            if start > 0:
+                assert not torch.allclose(out[:, 0], whole[:, start], atol=1e-5)
+
+
+def test_any_length_gives_one_frame_per_frame(speech):
+    vae = ConvVAE(39, (8, 8), 4, 3, (1, 2), cond_dim=39)
+    for t in (1, 2, 7, speech.shape[1]):
+        x = speech[:, :t]
+        mu, logvar = vae.encode(x)
+        assert mu.shape == logvar.shape == (1, t, 4)
+        assert vae.decode(mu, x).shape == (1, t, 39)
+
+
+def test_segment_critic_scores_each_segment_on_its_own(speech):
+    torch.manual_seed(1)
+    critic = SegmentCritic(39, (16, 32, 32), 5, (1, 2, 4))
+    batch = torch.stack([speech[0, :96], speech[0, 50:146], speech[0, 100:196]])
+    scores = critic(batch)
+    assert scores.shape == (3,)
+    torch.testing.assert_close(critic(batch[1:2]), scores[1:2])  # no batch statistics
+    for t in (8, 13, 96, 301):
+        assert critic(speech[:, :t]).shape == (1,)
+    # It reads movement: a trajectory and the same frames in another order score differently.
+    shuffled = batch[:, torch.randperm(96)]
+    assert not torch.allclose(critic(shuffled), scores)
+
+
+def test_segment_batches_crop_inside_one_utterance_reproducibly():
+    lengths = [130, 40, 300, 97]
+    ids = [torch.full((n,), float(i)) for i, n in enumerate(lengths)]
+    pos = [torch.arange(n, dtype=torch.float32) for n in lengths]
+    free = [torch.arange(n, dtype=torch.float32) + 1000 * i for i, n in enumerate(lengths)]
+    b = SegmentBatches([ids, pos], 96, 8, free=[free])
+    assert b.crops == 8 and len(b) == 1  # 567 // 96 = 5 crops fill less than a batch: one whole batch
+    seen = set()
+    for epoch in range(200):  # 1,600 crops: the 97-frame utterance (2 of 242 starts) gets drawn
+        for u, p, f in b.epoch(torch.Generator().manual_seed(epoch)):
+            assert u.shape == (len(u), 96)
+            assert (u == u[:, :1]).all()  # one utterance per crop
+            assert (p[:, 1:] - p[:, :-1] == 1).all()  # consecutive frames
+            assert (torch.div(f, 1000, rounding_mode="floor") == torch.div(f[:, :1], 1000, rounding_mode="floor")).all()
+            seen |= set(u[:, 0].tolist())
+    assert seen == {0.0, 2.0, 3.0}  # the 40-frame utterance is too short to crop
+    first = list(b.epoch(torch.Generator().manual_seed(5)))
+    again = list(b.epoch(torch.Generator().manual_seed(5)))
+    assert all(torch.equal(x, y) for bx, by in zip(first, again) for x, y in zip(bx, by))
+    with pytest.raises(ValueError, match="no utterance has 400 frames"):
+        SegmentBatches([ids], 400, 8)
+
+
+def test_conv_task_losses_count_only_paired_frames(speech):
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(arch="conv", channels=(8,), dilations=(1,), latent=4,
+                                                     critic_channels=(8, 8), segment=16))
+    y = speech[:, :50]
+    target = y.clone()
+    target[:, 25:] += 100.0  # wrong, but masked out
+    mask = torch.ones(1, 50)
+    mask[:, 25:] = 0
+    from vawgan_tts.tasks.vawgan_postfilter import Segments
+
+    seg = Segments(y, target, mask, y)
+    assert float(task.nll(seg, y)) == pytest.approx(0.5 * np.log(2 * np.pi), abs=1e-6)
+
+
+def test_conv_arch_refuses_what_it_does_not_have():
+    with pytest.raises(ValueError, match="odd"):
+        VAWGANPostfilterConfig(arch="conv", kernel=4)
+    with pytest.raises(ValueError, match="dilations"):
+        VAWGANPostfilterConfig(arch="conv", channels=(8, 8), dilations=(1,))
+    with pytest.raises(ValueError, match="unit-variance"):
+        ConvPostfilterTask(VAWGANPostfilterConfig(arch="conv", decoder_variance="learned"))
+
+
+@pytest.fixture(scope="module")
+def conv_trained(parallel, tmp_path_factory):
+    system, natural = parallel
+    exp = tmp_path_factory.mktemp("convpf") / "exp"
+    cfg = load_pair_postfilter_config(
+        None, data__system=str(system), data__natural=str(natural), data__ids=list(TRAIN), data__dev_ids=list(DEV),
+        postfilter__arch="conv", postfilter__channels=[32, 32], postfilter__dilations=[1, 2], postfilter__latent=8,
+        postfilter__critic_channels=[16, 32], postfilter__segment=64, postfilter__segments_per_batch=8,
+        postfilter__vae_epochs=30, postfilter__critic_epochs=1, postfilter__adv_epochs=2,
+        postfilter__kl_warmup_epochs=2.0)
+    summary = train_pair_postfilter(exp, cfg, jobs=2, progress=False)
+    return exp, summary
+
+
+def test_conv_postfilter_trains_and_applies_to_whole_utterances(conv_trained, parallel):
+    import json
+
+    from vawgan_tts import metrics as M
+    from vawgan_tts.alignment import align_utterance
+
+    exp, summary = conv_trained
+    system, natural = parallel
+    assert summary["dev_frames"] > 0 and summary["train_frames"] > 1000
+    vae = [e["dev_loss"] for e in json.loads((exp / "dev.json").read_text())["epochs"] if e["stage"] == "vae"]
+    assert min(vae) < vae[0]
+    pf = PairPostfilter(exp, "vae")
+    before, after = [], []
+    for u in TRAIN:
+        f, nat = load_features(system / f"{u}.npz"), load_features(natural / f"{u}.npz")
+        out = pf(f)
+        assert out.mcep.shape == f.mcep.shape and np.array_equal(out.mcep[:, 0], f.mcep[:, 0])
+        for c, acc in ((f.mcep[:, 1:], before), (out.mcep[:, 1:], after)):
+            p = align_utterance(c, f.mcep[:, 0], nat.mcep[:, 1:], nat.mcep[:, 0])
+            acc.append(float(np.mean(M.frame_mcd(nat.mcep[p[:, 1], 1:], c[p[:, 0]]))))
+    assert np.mean(after) < np.mean(before) - 1.0, (before, after)
+
+
+def test_conv_postfilter_noise_is_seeded(conv_trained, parallel):
+    import dataclasses
+
+    exp, _ = conv_trained
+    f = load_features(parallel[0] / f"{DEV[0]}.npz")
+    outs = {}
+    for z in ("mean", "prior"):
+        for seed in (0, 0, 1):
+            pf = PairPostfilter(exp, "vawgan", seed=seed)
+            pf.task.config = dataclasses.replace(pf.task.config, inference_z=z)
+            outs.setdefault(z, []).append(pf(f).mcep)
+    assert np.array_equal(outs["mean"][0], outs["mean"][2])  # z = μ: no noise, the seed does nothing
+    assert np.array_equal(outs["prior"][0], outs["prior"][1])  # the same seed, the same output
+    assert not np.array_equal(outs["prior"][0], outs["prior"][2])

@@ -1,0 +1,49 @@
+"""A Wasserstein critic over segments of frames at several time scales: it judges how a trajectory
+moves, not only where its frames lie.
+
+A frame critic scores each frame on its own, so a generator can match the distribution of frames
+while its trajectories stay smooth: the modulation spectrum above a few hertz is then left
+over-smoothed (Saito et al. 2018 observe this; Kaneko et al. 2017 judge patches of the
+mel-cepstrogram instead). Here, as MelGAN's and HiFi-GAN's multi-scale discriminators do for audio
+(the shape is taken, not the code, and sized for mel-cepstra at 200 frames/s), one convolutional
+critic per scale reads the segment at full rate, and averaged over 2 and 4 frames (the scales'
+inputs come from ``AvgPool1d``, so coarser critics see the slow movement, the finest one the fast
+detail). Each critic is a stack of 1-D convolutions with leaky ReLU (strided after the first, so
+its receptive field at full rate spans 10–20 frames and more at coarser scales), ending in one
+channel: a score per position. A segment's score is the sum over scales of the mean over positions.
+
+No normalization layers: the gradient penalty of WGAN-GP is per sample, and batch normalization
+would make one sample's score depend on the others'. Zero padding: any segment of at least a few
+frames can be scored. Input (B, T, D) -> (B,). ``cond_dim``: a condition sequence (B, T, C) read
+beside the frames (a speaker-conditional critic gets a speaker embedding repeated along time).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+def _scale_critic(dim: int, channels: Sequence[int], kernel: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    sizes = [dim, *channels]
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers += [nn.Conv1d(a, b, kernel, stride=1 if i == 0 else 2, padding=kernel // 2), nn.LeakyReLU(0.2)]
+    layers.append(nn.Conv1d(sizes[-1], 1, 3, padding=1))
+    return nn.Sequential(*layers)
+
+
+class SegmentCritic(nn.Module):
+    def __init__(self, dim: int = 39, channels: Sequence[int] = (64, 128, 128), kernel: int = 5,
+                 scales: Sequence[int] = (1, 2, 4), cond_dim: int = 0):
+        super().__init__()
+        self.scales = tuple(scales)
+        self.critics = nn.ModuleList(_scale_critic(dim + cond_dim, channels, kernel) for _ in self.scales)
+        self.pools = nn.ModuleList(nn.Identity() if s == 1 else nn.AvgPool1d(s, s) for s in self.scales)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        h = x if cond is None else torch.cat([x, cond], dim=-1)
+        h = h.transpose(1, 2)
+        return sum(critic(pool(h)).mean(dim=(1, 2)) for critic, pool in zip(self.critics, self.pools))
