@@ -10,9 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vawgan_tts.choices import (ALIGNMENTS, CHECKPOINTS, CONVERTER_POSTFILTERS, CRITICS, ENHANCE_METHODS, F0_METHODS, LISTENING_TESTS,
-                                SYSTEMS,
-                                VAWGAN_STAGES)
+from vawgan_tts.choices import (ALIGNMENTS, CHECKPOINTS, CONVERTER_POSTFILTERS, CRITICS, ENHANCE_METHODS, F0_METHODS,
+                                INFERENCE_Z, LISTENING_TESTS, SYSTEMS, VAWGAN_STAGES)
 
 from vawgan_tts.cli.common import (
     EXIT_PARTIAL,
@@ -52,6 +51,7 @@ CheckpointChoice = Enum("CheckpointChoice", {c: c for c in CHECKPOINTS}, type=st
 AlignChoice = Enum("AlignChoice", {a: a for a in ALIGNMENTS}, type=str)
 PostfilterChoice = Enum("PostfilterChoice", {p: p for p in CONVERTER_POSTFILTERS}, type=str)
 EnhanceMethod = Enum("EnhanceMethod", {m: m for m in ENHANCE_METHODS}, type=str)
+InferenceZ = Enum("InferenceZ", {z: z for z in INFERENCE_Z}, type=str)
 TestKind = Enum("TestKind", {k: k for k in LISTENING_TESTS}, type=str)
 
 
@@ -425,11 +425,14 @@ def enhance(
     adv_weight: Annotated[Optional[float], typer.Option("--adv-weight", min=0.0, metavar="W", help="With a pair post-filter's --sweep: the VAWGAN trained at weight W (EXP/adv-w<W>/).")] = None,
     system_feats: Annotated[Optional[Path], typer.Option("--system-feats", help="For ms-pf with an enhancement VAWGAN: the system's output on training prompts (the MS to undo).")] = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for analysing WAVs [default: all cores].")] = None,
+    z: Annotated[Optional[InferenceZ], typer.Option("--z", help="A conv post-filter's latent: mean (z = μ), prior (noise per frame) or posterior (z ~ q(z|x)) [default: its config's].")] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of a conv post-filter's noise (prior, posterior): the same seed, the same output.")] = 0,
 ):
     """Enhance a synthesis or conversion system's output (features or WAVs) and write WAVs through WORLD."""
     from vawgan_tts.enhance import analysis_settings, enhance_corpus, output_enhancer
 
-    transform = output_enhancer(model, method.value, checkpoint.value, adv_weight, system_feats)
+    transform = output_enhancer(model, method.value, checkpoint.value, adv_weight, system_feats, seed=seed,
+                                inference_z=z.value if z is not None else None)
     with progress_bar("utts") as progress:
         task = progress.add_task(method.value, total=None)
         written, failed = enhance_corpus(inputs, output, transform, analysis_settings(model), read_id_list(ids),

@@ -10,6 +10,10 @@ CONVERTER_POSTFILTERS = ("gv", "ms")  # `vawgan convert --postfilter`: on the co
 # `vawgan enhance --method`: what is applied to a system's output (docs/cli.md)
 ENHANCE_METHODS = ("vawgan", "vae", "gv-pf", "ms-pf")
 PAIR_POSTFILTER_METHODS = ENHANCE_METHODS
+# A pair post-filter's model: MLPs over a frame and a frame critic, or convolutions over time and a
+# segment critic; and what latent its conv decoder gets when applied (`vawgan enhance --z`)
+POSTFILTER_ARCHS = ("frame", "conv")
+INFERENCE_Z = ("mean", "prior", "posterior")
 LISTENING_TESTS = ("mushra", "ab")  # `vawgan listening-test --kind`: MUSHRA ratings or AB preference
 # gen: the image sets and architectures, the toy WGAN's learning-rate decay, the seq2seq tasks and
 # the tokenizers a pairs task may use on each side (g2p uses letters and ARPAbet phones)

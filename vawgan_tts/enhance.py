@@ -146,14 +146,16 @@ def _enhance_each(names: tuple[str, ...], enhancers: dict[str, ModelEnhancer], s
 
 
 def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last", adv_weight: float | None = None,
-                    system_feats: str | Path | None = None) -> Callable[[Features], Features]:
+                    system_feats: str | Path | None = None, seed: int = 0,
+                    inference_z: str | None = None) -> Callable[[Features], Features]:
     """What `vawgan enhance` applies to a system's output features.
 
     ``exp_dir`` a pair post-filter (`vawgan train-postfilter`): its VAWGAN or VAE stage, or the GV / MS
     post-filter with its own statistics (natural GV and MS, the system's MS, of its training prompts).
     ``exp_dir`` an enhancement VAWGAN (`vawgan train`, natural speech only): its VAE or VAWGAN applied to
     the output as it is; the GV post-filter to its training set's natural GV; the MS post-filter only
-    with ``system_feats``, the system's output on training prompts, whose MS it undoes."""
+    with ``system_feats``, the system's output on training prompts, whose MS it undoes. ``seed`` and
+    ``inference_z``: a conv post-filter's noise and latent (:class:`.runs.pair_postfilter.PairPostfilter`)."""
     from .choices import ENHANCE_METHODS
     from .postfilters import StatisticalPostfilter, natural_and_system_stats
     from .runs.pair_postfilter import PairPostfilter, is_pair_postfilter
@@ -164,7 +166,10 @@ def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last", 
         if system_feats is not None:
             raise VawganError(exp_dir, "a pair post-filter has its own system's statistics (its training pairs); "
                                        "--system-feats is for an enhancement VAWGAN trained on natural speech")
-        return PairPostfilter(exp_dir, method, checkpoint, adv_weight)
+        return PairPostfilter(exp_dir, method, checkpoint, adv_weight, seed=seed, inference_z=inference_z)
+    if inference_z is not None:
+        raise VawganError(exp_dir, "--z is for a conv pair post-filter (`vawgan train-postfilter`); this is an "
+                                   "enhancement VAWGAN")
     enhancer = ModelEnhancer(exp_dir, "adv" if method == "vawgan" else "vae", checkpoint)
     if method in ("vae", "vawgan"):
         return enhancer

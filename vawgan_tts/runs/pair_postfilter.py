@@ -267,10 +267,12 @@ class PairPostfilter:
     ``method``: ``vawgan`` (the decoder after the adversarial stage; of ``EXP/adv-w<w>/`` with
     ``adv_weight``), ``vae`` (after the VAE stage), ``gv-pf`` / ``ms-pf`` (the classical post-filters
     with the natural GV and MS and the system's MS of the training prompts). c0, F0, V/UV and
-    aperiodicity pass through."""
+    aperiodicity pass through. A conv post-filter: ``inference_z`` overrides its configuration's
+    (mean | prior | posterior); ``seed`` seeds the noise, drawn afresh for each utterance, so an
+    utterance's output does not depend on which others are enhanced or in what order."""
 
     def __init__(self, exp_dir: str | Path, method: str = "vawgan", checkpoint: str = "last",
-                 adv_weight: float | None = None, seed: int = 0):
+                 adv_weight: float | None = None, seed: int = 0, inference_z: str | None = None):
         exp_dir = Path(exp_dir)
         if method not in PAIR_POSTFILTER_METHODS:
             raise VawganError(None, f"method {method!r}: choose from {', '.join(PAIR_POSTFILTER_METHODS)}")
@@ -283,7 +285,14 @@ class PairPostfilter:
         if not path.is_file():
             raise VawganError(path, "no such checkpoint: the post-filter's training did not reach this stage")
         ckpt = load_checkpoint(path, VAWGANPostfilterTask.name)
-        self.task = postfilter_task(from_dict(VAWGANPostfilterConfig, ckpt["config"], path), ckpt["extra"])
+        cfg = from_dict(VAWGANPostfilterConfig, ckpt["config"], path)
+        if inference_z is not None:
+            if cfg.arch != "conv":
+                raise VawganError(exp_dir, f"--z is for a conv post-filter (arch = \"conv\"); this one is arch = {cfg.arch!r}")
+            if method not in ("vae", "vawgan"):
+                raise VawganError(None, f"--z is for the vae and vawgan methods, not {method}")
+            cfg = dataclasses.replace(cfg, inference_z=inference_z)
+        self.task = postfilter_task(cfg, ckpt["extra"])
         self.seed = seed
         for role, module in self.task.modules().items():
             module.load_state_dict(ckpt["model"][role])

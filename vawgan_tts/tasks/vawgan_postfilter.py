@@ -37,6 +37,7 @@ from typing import NamedTuple
 
 import torch
 
+from ..choices import INFERENCE_Z, POSTFILTER_ARCHS
 from ..config import check_choice, check_ranges
 from ..features import MODEL_DIM
 from ..models.conv_vae import ConvVAE
@@ -44,9 +45,6 @@ from ..models.critic import Critic
 from ..models.segment_critic import SegmentCritic
 from ..models.vae import FrameVAE
 from .vawgan import LOG_2PI, VAWGANConfig, VAWGANTask
-
-POSTFILTER_ARCHS = ("frame", "conv")
-INFERENCE_Z = ("mean", "prior", "posterior")
 
 
 @dataclasses.dataclass(frozen=True)
