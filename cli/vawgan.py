@@ -456,6 +456,7 @@ def evaluate(
     align: Annotated[AlignChoice, typer.Option("--align", help="auto: frame t with frame t when lengths agree, else DTW; dtw: always DTW of speech frames (systems with their own timing: synthesis, conversion).")] = AlignChoice["auto"],
     reference: Annotated[Optional[str], typer.Option("--reference", help="A system (one of the NAMEs) every other is tested against: paired randomization test over utterances, p-values in metrics.json.")] = None,
     resamples: Annotated[int, typer.Option("--resamples", min=100, help="Bootstrap and permutation resamples.")] = 2000,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for alignment, scores, intervals and tests [default: all cores].")] = None,
 ):
     """GV, modulation spectrum, MCD, Fréchet distance and F0 of each system against natural features,
     with 95 % bootstrap intervals; per_utterance.csv holds every utterance's scores."""
@@ -465,7 +466,7 @@ def evaluate(
     with progress_bar("utts") as progress:
         task = progress.add_task("eval", total=None)
         result = run_eval(natural, systems, output, ids=read_id_list(ids), speech_threshold_db=speech_threshold_db,
-                          align=align.value, reference=reference, n_resamples=resamples,
+                          align=align.value, reference=reference, n_resamples=resamples, jobs=jobs or default_jobs(),
                           on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     print_metrics(result, output)
 

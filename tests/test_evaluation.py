@@ -258,3 +258,20 @@ def test_voicing_flipped_on_a_share_of_frames_is_the_vuv_error(natural, tmp_path
 def test_unknown_alignment_is_refused(natural, tmp_path):
     with pytest.raises(VawganError, match="alignment 'fast': choose from auto, dtw"):
         evaluate(natural, {"x": natural}, tmp_path / "e", align="fast")
+
+
+def test_processes_give_the_same_metrics_and_table_as_one(natural, tmp_path):
+    """`--jobs 2`: utterances scored and intervals and tests taken in worker processes write the same
+    metrics.json and per_utterance.csv, byte for byte, as one process (every resampling is seeded)."""
+    shrunk = _transformed(natural, tmp_path / "shrunk", lambda c: 0.7 * (c - c.mean(0)) + c.mean(0))
+    noisy = _transformed(natural, tmp_path / "noisy",
+                         lambda c: c + 0.05 * np.random.default_rng(len(c)).standard_normal(c.shape).astype(c.dtype))
+    outs = {}
+    for jobs in (1, 2):
+        outs[jobs] = tmp_path / f"j{jobs}"
+        evaluate(natural, {"shrunk": shrunk, "noisy": noisy}, outs[jobs], reference="shrunk", n_resamples=200,
+                 plots=False, jobs=jobs)
+    for name in ("metrics.json", "per_utterance.csv"):
+        assert (outs[1] / name).read_bytes() == (outs[2] / name).read_bytes()
+    result = json.loads((outs[2] / "metrics.json").read_text())
+    assert set(result["systems"]["noisy"]["p_vs_reference"]) == set(result["systems"]["noisy"]["ci95"])

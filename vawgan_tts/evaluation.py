@@ -14,10 +14,12 @@ F0 RMSE (cents) is taken over aligned pairs voiced in both, the V/UV error over 
 
 from __future__ import annotations
 
+import contextlib
 import csv
-from collections import defaultdict
+import functools
 import io
 import json
+from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -31,6 +33,7 @@ from .features import SPEECH_THRESHOLD_DB, Features, load_features, speech_mask
 from .fileio import write_text_atomic
 from . import metrics as M
 from .plots import NATURAL, plot_gv, plot_ms, plot_scatter
+from .processes import process_pool
 from .significance import (CONFIDENCE, N_RESAMPLES, bootstrap_interval, jackknife_interval, paired_test,
                            weighted_nanmean)
 
@@ -72,6 +75,15 @@ class _Utterances:
         self.frames.append(c[speech])
         for k, v in (scores or {}).items():
             self.scores[k].append(v)
+
+    def extend(self, other: "_Utterances") -> None:
+        """Append ``other``'s utterances (scored elsewhere, e.g. in a worker process) after these."""
+        self.gv += other.gv
+        self.ms_power += other.ms_power
+        self.sums += other.sums
+        self.frames += other.frames
+        for k, v in other.scores.items():
+            self.scores[k] += v
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Stacked: gv (U, D), ms (U, F, D), n (U,), s1 (U, D), s2 (U, D, D), and each score (U,)."""
@@ -132,6 +144,87 @@ def _stack(a: dict, b: dict) -> dict:
     return {k: np.concatenate([a[k], b[k]]) for k in a if k in b}
 
 
+def _score_utterance(natural_dir: Path, systems: dict[str, Path], align: str, band: float | None,
+                     speech_threshold_db: float, utt: str) -> tuple["_Utterances", dict[str, "_Utterances"], tuple]:
+    """One utterance: the natural side's and each system's statistics and scores, and (fs, frame
+    period, MS bins) of the natural features."""
+    nat_path = natural_dir / f"{utt}.npz"
+    nat = load_features(nat_path)
+    n_bins = int(np.searchsorted(M.ms_frequencies(M.MS_FFT_SIZE, nat.frame_period), M.MS_MAX_HZ, side="right"))
+    speech = speech_mask(nat.mcep[:, 0], speech_threshold_db)
+    c_nat = nat.mcep[:, 1:]
+    nat_one = _Utterances()
+    nat_one.add(c_nat, speech, n_bins)
+    gen_one = {}
+    for name, folder in systems.items():
+        gen_path = folder / f"{utt}.npz"
+        gen = load_features(gen_path)
+        _check_compatible(nat, gen, gen_path, nat_path)
+        i, j = aligned_frames(nat, gen, speech, align, band, speech_threshold_db, (gen_path, nat_path))
+        c_gen = gen.mcep[:, 1:]
+        # The generated frames aligned to natural speech frames: same selection for GV.
+        gen_speech = np.zeros(len(c_gen), bool)
+        gen_speech[j] = True
+        f0_gen = np.where(gen.vuv, gen.f0, 0.0)
+        gen_one[name] = _Utterances()
+        gen_one[name].add(c_gen, gen_speech, n_bins, {
+            "mcd_db": float(np.mean(M.frame_mcd(c_nat[i], c_gen[j]))),
+            "f0_rmse_cents": M.f0_rmse_cents(nat.f0[i], f0_gen[j]),
+            "vuv_error": M.vuv_error(nat.vuv[i], gen.vuv[j]),
+            "log_f0_corr": M.log_f0_correlation(nat.f0[i], f0_gen[j]),
+            "frames": len(i),
+        })
+    return nat_one, gen_one, (nat.fs, nat.frame_period, n_bins)
+
+
+def _spread(gen_a: dict, nat_a: dict, freqs: np.ndarray, reference: str | None, n_resamples: int, seed: int,
+            task: tuple[str, str, str]):
+    """One system's 95 % interval of one figure (``what`` = "ci95"), or its p-value against the
+    reference ("p_vs_reference"). Intervals: BCa bootstrap for means of per-utterance scores,
+    jackknife for distances between corpus statistics (docs/metrics.md)."""
+    name, what, k = task
+    g = gen_a[name]
+    n = len(g["n"])
+    if what == "ci95":
+        of_weights = functools.partial(_figure_same_weights, k, g, nat_a, freqs)
+        return list(bootstrap_interval(of_weights, n, n_resamples=n_resamples, seed=seed) if k in UTTERANCE_SCORES
+                    else jackknife_interval(of_weights, n))
+    both = _stack(g, gen_a[reference])
+    return paired_test(functools.partial(_figure_paired, k, both, nat_a, freqs, n), n, n_resamples=n_resamples, seed=seed)
+
+
+def _figure_same_weights(key: str, gen: dict, nat: dict, freqs: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return figure(key, w, gen, w, nat, freqs)
+
+
+def _figure_paired(key: str, both: dict, nat: dict, freqs: np.ndarray, n: int, w: np.ndarray) -> np.ndarray:
+    """A figure of the corpus that weights 2n stacked results (two systems' on the same n
+    utterances): each natural utterance weighs what its two results weigh together."""
+    return figure(key, w, both, w[..., :n] + w[..., n:], nat, freqs)
+
+
+_worker_data: tuple = ()
+
+
+def _set_worker_data(data: tuple) -> None:
+    global _worker_data
+    _worker_data = data
+
+
+def _spread_in_worker(task: tuple[str, str, str]):
+    return _spread(*_worker_data, task)
+
+
+@contextlib.contextmanager
+def _pool(jobs: int, n_tasks: int, initializer=None, initargs: tuple = ()):
+    """A process pool for ``jobs`` > 1 and more than one task, else None (work in this process)."""
+    if jobs <= 1 or n_tasks <= 1:
+        yield None
+        return
+    with process_pool(min(jobs, n_tasks), __name__, initializer, initargs) as pool:
+        yield pool
+
+
 def evaluate(
     natural_dir: str | Path,
     systems: Mapping[str, str | Path],
@@ -146,6 +239,7 @@ def evaluate(
     n_resamples: int = N_RESAMPLES,
     seed: int = 0,
     annotations: Mapping[str, object] | None = None,
+    jobs: int = 1,
 ) -> dict:
     """Score each system against the natural features; write ``metrics.json``,
     ``per_utterance.csv`` (and PNGs).
@@ -156,7 +250,9 @@ def evaluate(
     per-utterance scores, jackknife for the distances between corpus statistics), p-values those
     of a paired randomization test against ``reference`` (one of ``systems``; none without it).
     ``align``: "auto" or "dtw" (module docstring); ``band``: DTW's band. ``annotations``: further
-    top-level entries of the result and of ``metrics.json`` (a report's provenance).
+    top-level entries of the result and of ``metrics.json`` (a report's provenance). ``jobs``:
+    processes for the utterances' scores and for the intervals and tests (the same figures as one
+    process: every resampling is seeded).
     """
     if align not in ALIGNMENTS:
         raise VawganError(None, f"alignment {align!r}: choose from {', '.join(ALIGNMENTS)}")
@@ -181,34 +277,16 @@ def evaluate(
 
     nat_acc = _Utterances()
     acc = {name: _Utterances() for name in systems}
-    fs = frame_period = n_bins = None
-    for n_done, utt in enumerate(utts, 1):
-        nat_path = natural_dir / f"{utt}.npz"
-        nat = load_features(nat_path)
-        fs, frame_period = nat.fs, nat.frame_period
-        n_bins = int(np.searchsorted(M.ms_frequencies(M.MS_FFT_SIZE, frame_period), M.MS_MAX_HZ, side="right"))
-        speech = speech_mask(nat.mcep[:, 0], speech_threshold_db)
-        c_nat = nat.mcep[:, 1:]
-        nat_acc.add(c_nat, speech, n_bins)
-        for name, folder in systems.items():
-            gen_path = Path(folder) / f"{utt}.npz"
-            gen = load_features(gen_path)
-            _check_compatible(nat, gen, gen_path, nat_path)
-            i, j = aligned_frames(nat, gen, speech, align, band, speech_threshold_db, (gen_path, nat_path))
-            c_gen = gen.mcep[:, 1:]
-            # The generated frames aligned to natural speech frames: same selection for GV.
-            gen_speech = np.zeros(len(c_gen), bool)
-            gen_speech[j] = True
-            f0_gen = np.where(gen.vuv, gen.f0, 0.0)
-            acc[name].add(c_gen, gen_speech, n_bins, {
-                "mcd_db": float(np.mean(M.frame_mcd(c_nat[i], c_gen[j]))),
-                "f0_rmse_cents": M.f0_rmse_cents(nat.f0[i], f0_gen[j]),
-                "vuv_error": M.vuv_error(nat.vuv[i], gen.vuv[j]),
-                "log_f0_corr": M.log_f0_correlation(nat.f0[i], f0_gen[j]),
-                "frames": len(i),
-            })
-        if on_progress is not None:
-            on_progress(n_done, len(utts))
+    score = functools.partial(_score_utterance, natural_dir, {n: Path(f) for n, f in systems.items()}, align, band,
+                              speech_threshold_db)
+    with _pool(jobs, len(utts)) as pool:
+        scored = pool.map(score, utts) if pool else map(score, utts)
+        for n_done, (nat_one, gen_one, (fs, frame_period, n_bins)) in enumerate(scored, 1):
+            nat_acc.extend(nat_one)
+            for name, one in gen_one.items():
+                acc[name].extend(one)
+            if on_progress is not None:
+                on_progress(n_done, len(utts))
 
     freqs = M.ms_frequencies(M.MS_FFT_SIZE, frame_period)[:n_bins]
     nat_a = nat_acc.arrays()
@@ -228,17 +306,19 @@ def evaluate(
         "resamples": n_resamples,
         "reference": reference,
     }}
+    tasks = [(name, "ci95", k) for name in gen_a for k in FIGURES]
+    if reference is not None:
+        tasks += [(name, "p_vs_reference", k) for name in gen_a if name != reference for k in FIGURES]
+    # The corpus statistics (the MS arrays are tens of MB) go to each worker once, not with each task.
+    data = (gen_a, nat_a, freqs, reference, n_resamples, seed)
+    with _pool(jobs, len(tasks), _set_worker_data, (data,)) as pool:
+        spreads = list(pool.map(_spread_in_worker, tasks) if pool else (_spread(*data, t) for t in tasks))
     for name, g in gen_a.items():
         m = {k: float(figure(k, even, g, even, nat_a, freqs)) for k in FIGURES}
         m["utterances"] = n
-        m["ci95"] = {k: list(bootstrap_interval(lambda w, k=k: figure(k, w, g, w, nat_a, freqs), n,
-                                                n_resamples=n_resamples, seed=seed) if k in UTTERANCE_SCORES else
-                             jackknife_interval(lambda w, k=k: figure(k, w, g, w, nat_a, freqs), n)) for k in FIGURES}
-        if reference is not None and name != reference:
-            both = _stack(g, gen_a[reference])
-            m["p_vs_reference"] = {
-                k: paired_test(lambda w, k=k: figure(k, w, both, w[..., :n] + w[..., n:], nat_a, freqs), n,
-                               n_resamples=n_resamples, seed=seed) for k in FIGURES}
+        for (of, what, k), value in zip(tasks, spreads):
+            if of == name:
+                m.setdefault(what, {})[k] = value
         result["systems"][name] = m
     rows = []
     for name, g in gen_a.items():

@@ -4,12 +4,11 @@ normalization statistics, in parallel, resumable, and never stopped by one bad f
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 import re
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -31,6 +30,7 @@ from .features import (
     save_features,
 )
 from .fileio import remove_stale_temporaries
+from .processes import process_pool
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
 
@@ -248,11 +248,7 @@ def _map_jobs(job_list, options, overwrite, jobs, on_progress) -> Iterable[Outco
         for job in job_list:
             yield report(_process(job, options, overwrite))
     else:
-        # forkserver: workers fork from a clean server that preloaded this module, so they start
-        # fast and never inherit the parent's threads (progress display, torch, BLAS pools).
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([__name__])
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_one_blas_thread) as pool:
+        with process_pool(jobs, __name__) as pool:
             futures = [pool.submit(_process, job, options, overwrite) for job in job_list]
             try:
                 for fut in as_completed(futures):
@@ -261,15 +257,6 @@ def _map_jobs(job_list, options, overwrite, jobs, on_progress) -> Iterable[Outco
                 for fut in futures:
                     fut.cancel()
                 raise
-
-
-def _one_blas_thread() -> None:
-    """In a pool worker: BLAS on one thread. The processes already fill the cores; a multi-threaded
-    matrix product in each (the mel-cepstrum conversion) made 2 processes on 2 cores only 1.3×
-    faster than one instead of 1.8×. (Dask's nanny sets the same limit in its workers.)"""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
 
 
 def _map_jobs_dask(job_list, options, overwrite, scheduler: str, on_progress) -> Iterable[Outcome]:

@@ -107,7 +107,7 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
     columns += [(name, name, {u: wav_dirs[name] / f"{u}.wav" for u in ids}) for name in systems]
     return write_report(exp_dir, out_dir, ids, feats_dir, eval_dirs, columns, align="auto", n_show=n_show, show=show,
                   reference=_reference(reference, "vae", systems), floor="copy", notes=SYSTEM_NOTES,
-                  n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG)
+                  n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG, jobs=jobs)
 
 
 def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], n_show: int = N_SHOW,
@@ -152,7 +152,7 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     notes = {**CONVERSION_NOTES, **{name: f"given with --extra ({folder})" for name, folder in extra.items()}}
     return write_report(exp_dir, out_dir, ids, target, eval_dirs, columns, align="dtw", n_show=n_show, show=show,
                   reference=_reference(reference, "converted", systems), floor="source", notes=notes,
-                  n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG)
+                  n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG, jobs=jobs)
 
 
 VC_NOTES = {
@@ -204,7 +204,7 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
     notes = {**VC_NOTES, **{name: f"given with --extra ({folder})" for name, folder in extra.items()}}
     return write_report(exp_dir, out_dir, ids, Path(feats[target]), eval_dirs, columns, align="dtw", n_show=n_show,
                         show=show, reference=_reference(reference, "vae-vc", systems), floor="source", notes=notes,
-                        n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG)
+                        n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG, jobs=jobs)
 
 
 def _extra_systems(extra: dict[str, Path] | None, own: Sequence[str], ids: Sequence[str]) -> dict[str, Path]:
@@ -259,12 +259,13 @@ def write_report(exp_dir: Path, out_dir: Path, ids: Sequence[str], natural_dir: 
                  columns: list[tuple[str, str, dict[str, Path]]], *, align: str = "auto", n_show: int = N_SHOW,
                  show: Sequence[str] | None = None, reference: str | None = None, floor: str | None = None,
                  notes: dict[str, str] | None = None, n_resamples: int | None = None,
-                 steps: "_Steps | None" = None, config: Path | None = None) -> dict:
-    """Evaluate ``eval_dirs`` (name → feature folder) against ``natural_dir``, then write the shareable
-    folder: metrics, figures, the played WAVs (``columns``: heading, folder key, id → WAV), the page."""
+                 steps: "_Steps | None" = None, config: Path | None = None, jobs: int = 1) -> dict:
+    """Evaluate ``eval_dirs`` (name → feature folder) against ``natural_dir`` (in ``jobs`` processes),
+    then write the shareable folder: metrics, figures, the played WAVs (``columns``: heading, folder
+    key, id → WAV), the page."""
     kwargs = {"n_resamples": n_resamples} if n_resamples else {}
     result = evaluate(natural_dir, eval_dirs, out_dir, ids=ids, align=align, reference=reference,
-                      annotations={"provenance": provenance(config)}, **kwargs)
+                      annotations={"provenance": provenance(config)}, jobs=jobs, **kwargs)
     if steps:
         steps("evaluation")
     evaluated = sorted({r["utterance"] for r in result["per_utterance"]})

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -14,6 +12,7 @@ import pysptk
 from .audio import write_audio
 from .errors import VawganError
 from .features import Features, decode_aperiodicity, load_features, save_features
+from .processes import process_pool
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # pyworld's pkg_resources import
@@ -103,12 +102,7 @@ def synthesize_systems(feats_dir: str | Path, outputs: Mapping[str, str | Path],
             if on_progress is not None:
                 on_progress(utt)
         return
-    # forkserver, as extraction: workers never inherit this process's threads (torch, BLAS, the
-    # progress display); each builds its own transform and computes on one thread.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__])
-    with ProcessPoolExecutor(max_workers=min(jobs, len(ids)), mp_context=ctx, initializer=_init_worker,
-                             initargs=(make_transform,)) as pool:
+    with process_pool(min(jobs, len(ids)), __name__, _set_worker_transform, (make_transform,)) as pool:
         futures = {pool.submit(_synthesize_in_worker, feats_dir, outputs, utt): utt for utt in ids}
         try:
             for fut, utt in futures.items():  # in id order: the first failure named is the first id's
@@ -121,17 +115,8 @@ def synthesize_systems(feats_dir: str | Path, outputs: Mapping[str, str | Path],
             raise
 
 
-def _init_worker(make_transform: Callable[[], SystemsTransform]) -> None:
+def _set_worker_transform(make_transform: Callable[[], SystemsTransform]) -> None:
     global _worker_transform
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
-    else:
-        torch.set_num_threads(1)
     _worker_transform = make_transform()
 
 
