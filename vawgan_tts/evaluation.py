@@ -309,10 +309,30 @@ def evaluate(
     tasks = [(name, "ci95", k) for name in gen_a for k in FIGURES]
     if reference is not None:
         tasks += [(name, "p_vs_reference", k) for name in gen_a if name != reference for k in FIGURES]
-    # The corpus statistics (the MS arrays are tens of MB) go to each worker once, not with each task.
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = []
+    if plots:
+        rng = np.random.default_rng(0)
+        frames = {NATURAL: nat_acc.sample(rng)} | {n: a.sample(rng) for n, a in acc.items()}
+        figures = [(plot_gv, ({NATURAL: nat_a["gv"].mean(0)} | {k: g["gv"].mean(0) for k, g in gen_a.items()},
+                              out_dir / "gv.png")),
+                   (plot_ms, ({NATURAL: M.to_db(nat_a["ms"].mean(0))} | {k: M.to_db(g["ms"].mean(0)) for k, g in gen_a.items()},
+                              freqs, MS_PLOT_DIMS, out_dir / "ms.png")),
+                   (plot_scatter, (frames, out_dir / "scatter.png"))]
+    # The corpus statistics (the MS arrays are tens of MB) go to each worker once, not with each task;
+    # the figures are drawn by the same workers, first, while the others take the intervals.
     data = (gen_a, nat_a, freqs, reference, n_resamples, seed)
     with _pool(jobs, len(tasks), _set_worker_data, (data,)) as pool:
-        spreads = list(pool.map(_spread_in_worker, tasks) if pool else (_spread(*data, t) for t in tasks))
+        if pool:
+            drawn = [pool.submit(draw, *args) for draw, args in figures]
+            spreads = list(pool.map(_spread_in_worker, tasks))
+            for done in drawn:
+                done.result()
+        else:
+            spreads = [_spread(*data, t) for t in tasks]
+            for draw, args in figures:
+                draw(*args)
     for name, g in gen_a.items():
         m = {k: float(figure(k, even, g, even, nat_a, freqs)) for k in FIGURES}
         m["utterances"] = n
@@ -330,15 +350,6 @@ def evaluate(
     result.update(annotations or {})
     result["per_utterance"] = rows
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if plots:
-        rng = np.random.default_rng(0)
-        plot_gv({NATURAL: nat_a["gv"].mean(0)} | {k: g["gv"].mean(0) for k, g in gen_a.items()}, out_dir / "gv.png")
-        plot_ms({NATURAL: M.to_db(nat_a["ms"].mean(0))} | {k: M.to_db(g["ms"].mean(0)) for k, g in gen_a.items()},
-                freqs, MS_PLOT_DIMS, out_dir / "ms.png")
-        frames = {NATURAL: nat_acc.sample(rng)} | {n: a.sample(rng) for n, a in acc.items()}
-        plot_scatter(frames, out_dir / "scatter.png")
     write_per_utterance(out_dir / PER_UTTERANCE_CSV, rows)
     write_text_atomic(out_dir / METRICS_JSON, json.dumps({k: v for k, v in result.items() if k != "per_utterance"},
                                                           indent=2) + "\n")

@@ -39,6 +39,7 @@ from .extract import ExtractConfig
 from .features import envelope_db, load_features
 from .fileio import write_text_atomic
 from .plots import NATURAL, plot_utterance
+from .processes import process_pool
 from .provenance import provenance
 from .synthesis import synthesize_systems
 
@@ -294,14 +295,16 @@ def write_report(exp_dir: Path, out_dir: Path, ids: Sequence[str], natural_dir: 
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(wavs[utt], dst)
         page_columns.append((heading, ("audio", folder)))
-    figures = {}
-    for k, utt in enumerate(listen):
-        figures[utt] = ("utterances", f"{k + 1}.png")
-        feats = {NATURAL: load_features(natural_dir / f"{utt}.npz")}
-        feats |= {name: load_features(Path(folder) / f"{utt}.npz") for name, folder in eval_dirs.items()}
-        nat = feats[NATURAL]
-        plot_utterance({n: envelope_db(f) for n, f in feats.items()}, {n: np.where(f.vuv, f.f0, 0.0) for n, f in feats.items()},
-                       nat.fs, nat.frame_period, out_dir / "utterances" / f"{k + 1}.png", title=utt)
+    figures = {utt: ("utterances", f"{k + 1}.png") for k, utt in enumerate(listen)}
+    (out_dir / "utterances").mkdir(parents=True, exist_ok=True)
+    draw = [(_plot_utterance, (natural_dir, eval_dirs, utt, out_dir.joinpath(*figures[utt]))) for utt in listen]
+    if jobs > 1 and len(draw) > 1:
+        with process_pool(min(jobs, len(draw)), __name__) as pool:
+            for done in [pool.submit(fn, *args) for fn, args in draw]:
+                done.result()
+    else:
+        for fn, args in draw:
+            fn(*args)
     for png in ("curves.png", "critic.png"):
         if (exp_dir / png).is_file():
             shutil.copy(exp_dir / png, out_dir / png)
@@ -326,6 +329,15 @@ class _Steps:
         self.done += 1
         if self.on_progress is not None:
             self.on_progress(step, self.done, self.total)
+
+
+def _plot_utterance(natural_dir: Path, eval_dirs: dict[str, Path], utt: str, path: Path) -> None:
+    """The envelope and F0 figure of one played utterance, natural and every system."""
+    feats = {NATURAL: load_features(natural_dir / f"{utt}.npz")}
+    feats |= {name: load_features(Path(folder) / f"{utt}.npz") for name, folder in eval_dirs.items()}
+    nat = feats[NATURAL]
+    plot_utterance({n: envelope_db(f) for n, f in feats.items()}, {n: np.where(f.vuv, f.f0, 0.0) for n, f in feats.items()},
+                   nat.fs, nat.frame_period, path, title=utt)
 
 
 def _cell(m: dict, key: str, scale: float, digits: int, best: bool) -> str:
