@@ -7,12 +7,18 @@ process it waited for) of the one-process run. The post-filter statistics (the c
 every training prompt, cached in the experiment once per model) are computed first and reported on
 their own line, so both runs start from the same state.
 
-Usage: python benchmarks/bench_report.py [--exp DIR] [--ids FILE] [--quick]
+With --one-thread both runs are limited to one BLAS/OpenMP thread per process (OMP_NUM_THREADS,
+OPENBLAS_NUM_THREADS, MKL_NUM_THREADS = 1): without it --jobs 1 already computes part of the time on
+two threads (torch's matrix products in conversion, numpy's in the intervals and tests), so its wall
+time understates one core's and the ratio understates what the processes add.
+
+Usage: python benchmarks/bench_report.py [--exp DIR] [--ids FILE] [--quick] [--one-thread]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -25,11 +31,11 @@ from common import REPO, table
 RECIPE = REPO / "recipes/flite2allison_16k"
 
 
-def _run(cmd: list[str], cwd: Path) -> tuple[float, float]:
+def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
     """(wall, CPU) seconds of one command and the children it waited for."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -42,7 +48,11 @@ def main() -> None:
     ap.add_argument("--exp", type=Path, default=RECIPE / "exp/slt", help="a converter experiment")
     ap.add_argument("--ids", type=Path, default=RECIPE / "lists/eval.ids")
     ap.add_argument("--quick", action="store_true", help="the first 10 ids")
+    ap.add_argument("--one-thread", action="store_true", help="one BLAS/OpenMP thread per process in both runs")
     args = ap.parse_args()
+    env = dict(os.environ)
+    if args.one_thread:
+        env |= {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     if not (args.exp / "config.toml").is_file():
         sys.exit(f"{args.exp}: no converter experiment; run recipes/flite2allison_16k/run.sh --stop-stage 2")
     from vawgan_tts.runs.converter import Converter
@@ -60,10 +70,11 @@ def main() -> None:
         for jobs in (1, 2):
             out = Path(tmp) / f"j{jobs}"
             wall, cpu = _run([vawgan, "report", str(args.exp.resolve()), "-o", str(out / "report"), "--ids", str(ids),
-                              "--systems-dir", str(out / "systems"), "--jobs", str(jobs)], cwd=Path(tmp))
+                              "--systems-dir", str(out / "systems"), "--jobs", str(jobs)], cwd=Path(tmp), env=env)
             walls[jobs] = wall
             rows.append([str(jobs), f"{wall:.1f}", f"{cpu:.1f}" if jobs == 1 else "(workers not counted)"])
-    print(f"report of {n} utterances, 4 systems (source, converted, +gv-pf, +ms-pf), {args.exp}")
+    threads = "one BLAS/OpenMP thread per process" if args.one_thread else "the libraries' default threads"
+    print(f"report of {n} utterances, 4 systems (source, converted, +gv-pf, +ms-pf), {args.exp}; {threads}")
     print(f"post-filter statistics (once per model, cached): {stats_s:.1f} s")
     print(table(rows, ["--jobs", "wall [s]", "CPU [s]"]))
     print(f"--jobs 2 is {walls[1] / walls[2]:.2f}× --jobs 1 in wall time")

@@ -101,3 +101,10 @@ def test_mlpg_long_utterance_equals_the_per_dimension_sparse_solve():
         b = sum(m.T @ means[:, j * d + k] / variances[j * d + k] for j, m in enumerate(mats))
         ref[:, k] = scipy.sparse.linalg.spsolve(p.tocsc(), b)
     np.testing.assert_allclose(mlpg(means, variances), ref, atol=1e-9)
+
+
+def test_mlpg_refuses_normal_equations_that_are_not_positive_definite():
+    variances = np.ones(6)
+    variances[[0, 2, 4]] = -1.0  # every stream of the first dimension: P = -WᵀW
+    with pytest.raises(np.linalg.LinAlgError, match="dimension 0 are not positive definite"):
+        mlpg(np.zeros((10, 6)), variances)

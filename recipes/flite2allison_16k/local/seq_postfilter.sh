@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Stage 8 of run.sh: the sequence (conv) VAWGAN post-filter on the DNN's output, trained with each
+# seed, applied to the dev prompts (where the configuration is chosen) and to the eval prompts, and
+# scored beside the GV and MS post-filters of the same pairs:
+#   [SPLITS="dev"] local/seq_postfilter.sh VOICE CONF "SEEDS" JOBS   (SPLITS: dev first, to choose; then eval)
+# exp/<voice>/pfconv/s<seed>/            the trained post-filter of each seed
+# exp/<voice>/pfconv/<split>/<system>/   enhanced features and WAVs (split: dev, eval)
+# exp/<voice>/pfconv/<split>/eval/       metrics.json of every system on that split
+set -euo pipefail
+voice=$1; conf=$2; seeds=$3; jobs=$4
+vawgan=${VAWGAN:-vawgan}
+exp=exp/$voice
+pf=$exp/pfconv
+[ -f "$exp/converted_train/.complete" ] || { echo "seq_postfilter.sh: run stage 6 first ($exp/converted_train)" >&2; exit 2; }
+[ -f "$exp/converted_eval/.complete" ] || { echo "seq_postfilter.sh: run stage 6 first ($exp/converted_eval)" >&2; exit 2; }
+for s in $seeds; do
+  if [ ! -f "$pf/s$s/checkpoints/adv.pt" ]; then
+    "$vawgan" train-postfilter "$exp/converted_train" dump/natural -o "$pf/s$s" --ids lists/train.ids \
+      --dev-ids lists/dev.ids --config "$conf" --seed "$s" --jobs "$jobs" --overwrite
+  fi
+done
+for split in ${SPLITS:-dev eval}; do
+  # The DNN's own output on the split: the dev prompts were converted with the training ones.
+  src=$exp/converted_train; [ "$split" = eval ] && src=$exp/converted_eval
+  systems=(--generated "dnn=$src")
+  first=$(set -- $seeds; echo "$1")
+  for m in gv-pf ms-pf; do  # the pairs' own statistics: the same for every seed
+    out=$pf/$split/dnn+$m
+    [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pf/s$first" --method $m --ids "lists/$split.ids" -o "$out" --jobs "$jobs" && touch "$out/.complete"; }
+    systems+=(--generated "dnn+$m=$out")
+  done
+  for s in $seeds; do
+    for z in mean prior; do
+      out=$pf/$split/dnn+conv-s$s-$z
+      [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pf/s$s" --z $z --seed "$s" --ids "lists/$split.ids" -o "$out" --jobs "$jobs" && touch "$out/.complete"; }
+      systems+=(--generated "dnn+conv-s$s-$z=$out")
+    done
+  done
+  "$vawgan" eval --natural dump/natural "${systems[@]}" --ids "lists/$split.ids" --align dtw -o "$pf/$split/eval" \
+    --jobs "$jobs" --resamples 200
+done
