@@ -20,15 +20,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse
 
-from common import demo_features, table
+from common import REPO, demo_features, table
 from vawgan_tts.features import load_features
 from vawgan_tts.mlpg import WINDOWS, delta_features, mlpg, window_matrix
+
+sys.path.insert(0, str(REPO / "tests"))
+from test_mlpg import _dense_mlpg as mlpg_dense  # noqa: E402  (the tests' reference: one dense solve per dimension)
 
 DENSE_MAX_FRAMES = 600
 
@@ -50,18 +54,6 @@ def mlpg_per_dimension(means: np.ndarray, variances: np.ndarray) -> np.ndarray:
         for u in range(3):
             ab[2 - u, u:] = p.diagonal(u)
         out[:, k] = scipy.linalg.solveh_banded(ab, b)
-    return out
-
-
-def mlpg_dense(means: np.ndarray, variances: np.ndarray) -> np.ndarray:
-    t, d3 = means.shape
-    d = d3 // 3
-    w = np.vstack([window_matrix(t, win).toarray() for win in WINDOWS])  # (3T, T)
-    out = np.empty((t, d))
-    for k in range(d):
-        mu = np.concatenate([means[:, j * d + k] for j in range(3)])
-        prec = 1.0 / np.concatenate([variances[:, j * d + k] for j in range(3)])
-        out[:, k] = np.linalg.solve(w.T @ (prec[:, None] * w), w.T @ (prec * mu))
     return out
 
 

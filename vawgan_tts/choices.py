@@ -14,6 +14,7 @@ PAIR_POSTFILTER_METHODS = ENHANCE_METHODS
 # segment critic; and what latent its conv decoder gets when applied (`vawgan enhance --z`)
 POSTFILTER_ARCHS = ("frame", "conv")
 INFERENCE_Z = ("mean", "prior", "posterior")
+CRITIC_REAL = ("recordings", "aligned")  # what a conv post-filter's critic takes as natural
 LISTENING_TESTS = ("mushra", "ab")  # `vawgan listening-test --kind`: MUSHRA ratings or AB preference
 # gen: the image sets and architectures, the toy WGAN's learning-rate decay, the seq2seq tasks and
 # the tokenizers a pairs task may use on each side (g2p uses letters and ARPAbet phones)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # flite voice -> Allison at 16 kHz, a parallel DNN converter (Kaldi style):
 #   ./run.sh [--voice slt|rms|awb|kal16] [--stage N] [--stop-stage M] [--conf conf/default.toml] [--jobs J]
-#            [--adv-weights "0.1 0.3 1"] [--pf-weights "0.1 0.3 1 3"]
+#            [--adv-weights "0.1 0.3 1"] [--pf-weights "0.1 0.3 1 3"] [--seeds "0 1 2"]
 #   stage 0  data:      fetch Debian's Allison G.722 prompts, transcripts, flite (downloads/); decode the prompts
 #                       and let flite speak every transcript (data/corpus/); the split is fixed in lists/
 #   stage 1  features:  WORLD (dio) + mel-cepstra of Allison and of the voice (dump/<side>/)
@@ -19,6 +19,9 @@
 #                       training prompts (conf/vc.toml); reports of slt→allison, rms→allison, allison→slt
 #                       (source, VAE-VC, VAWGAN-VC, the parallel DNN where trained, the target), speaker
 #                       identification of every conversion, RESULTS.md
+#   stage 8  seq-pf:    the sequence (conv) VAWGAN post-filter (conf/postfilter_conv.toml) trained with each of
+#                       --seeds, applied to the dev and the eval prompts beside the GV and MS post-filters
+#                       (local/seq_postfilter.sh); every seed's figures, mean and range: exp/<voice>/pfconv/{dev,eval}.md
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -28,6 +31,7 @@ conf=conf/default.toml
 voice=slt
 adv_weights="0.1 0.3 1"
 pf_weights="0.1 0.3 1 3"
+seeds="0 1 2"
 jobs=$(nproc)
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,8 +41,9 @@ while [ $# -gt 0 ]; do
     --voice) voice=$2; shift 2 ;;
     --adv-weights) adv_weights=$2; shift 2 ;;
     --pf-weights) pf_weights=$2; shift 2 ;;
+    --seeds) seeds=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -163,5 +168,10 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
   done
   "$vawgan" speaker-id "${speakers[@]}" --ids lists/train.ids --eval-ids lists/eval.ids "${scores[@]}" -o "$vc/speaker_id.json"
   "$python" local/results.py
+fi
+if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
+  echo "== stage 8: the sequence post-filter, seeds $seeds (dev first, then eval)"
+  VAWGAN=$vawgan SPLITS="dev eval" local/seq_postfilter.sh "$voice" conf/postfilter_conv.toml "$seeds" "$jobs"
+  for split in dev eval; do "$python" local/seq_results.py $split "$voice" > "$exp/pfconv/$split.md"; done
 fi
 echo "done: $(pwd)/$exp"

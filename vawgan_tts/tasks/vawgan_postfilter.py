@@ -25,7 +25,9 @@ task trains on random crops (:class:`..batching.SegmentBatches`): per crop the s
 the natural trajectory on their time axis, a mask of the frames DTW paired (the only frames the
 likelihood counts), and — for the critic — a crop of a natural recording as it was spoken, never
 time-warped: DTW's repeated and skipped frames would teach the critic a movement natural speech
-does not have. ``inference_z`` is what the decoder gets when the post-filter is applied: ``mean``
+does not have (``critic_real = "recordings"``; ``"aligned"`` gives it the DTW-warped natural trajectory
+instead, which has the system's timing, so the critic cannot tell the two apart by rhythm, a
+difference no post-filter can undo). ``inference_z`` is what the decoder gets when the post-filter is applied: ``mean``
 (z = μ), ``prior`` (z ~ N(0, I) per frame) or ``posterior`` (z ~ q(z | x)); the last two draw from
 a seeded generator, so enhancement with a seed is reproducible.
 """
@@ -37,7 +39,7 @@ from typing import NamedTuple
 
 import torch
 
-from ..choices import INFERENCE_Z, POSTFILTER_ARCHS
+from ..choices import CRITIC_REAL, INFERENCE_Z, POSTFILTER_ARCHS
 from ..config import check_choice, check_ranges
 from ..features import MODEL_DIM
 from ..models.conv_vae import ConvVAE
@@ -60,6 +62,7 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     segment: int = 96  # conv arch: frames per training crop (480 ms at 5 ms)
     segments_per_batch: int = 32  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
     inference_z: str = "mean"  # conv arch: what z the decoder gets when applied: mean | prior | posterior
+    critic_real: str = "recordings"  # conv arch: the critic's natural crops: recordings (as spoken) | aligned
 
     SECTION = "postfilter"
 
@@ -67,6 +70,7 @@ class VAWGANPostfilterConfig(VAWGANConfig):
         super().__post_init__()
         check_choice(self, "arch", POSTFILTER_ARCHS)
         check_choice(self, "inference_z", INFERENCE_Z)
+        check_choice(self, "critic_real", CRITIC_REAL)
         check_ranges(self, context=">= 0", channels=">= 1", kernel=">= 1", dilations=">= 1", critic_channels=">= 1",
                      critic_scales=">= 1", segment=">= 8", segments_per_batch=">= 1")
         if len(self.channels) != len(self.dilations):
@@ -142,7 +146,8 @@ class ConvPostfilterTask(VAWGANTask):
         return (per_frame * target.mask).sum() / target.mask.sum().clamp_min(1.0)
 
     def adversary(self, x: Segments, target: Segments, z: torch.Tensor):
-        return x.natural, self.generate(z, x), self.critic
+        real = x.natural if self.config.critic_real == "recordings" else target.target
+        return real, self.generate(z, x), self.critic
 
     def critic_score(self, frames, x: Segments) -> torch.Tensor:
         return self.critic(frames.target if isinstance(frames, Segments) else frames)

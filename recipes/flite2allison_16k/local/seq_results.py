@@ -1,0 +1,68 @@
+"""The sequence post-filter's table (stage 8): every seed's figures, their mean and range, and
+whether each seed dominates both statistical post-filters on every figure at once.
+
+Reads exp/<voice>/pfconv/<split>/eval/metrics.json (local/seq_postfilter.sh). Dominating means:
+GV ratio within 0.9–1.1, MS distance below the MS post-filter's, DTW-MCD at or below the MS
+post-filter's, Fréchet distance below both post-filters'.
+
+Usage: python local/seq_results.py SPLIT [VOICE ...]   (prints Markdown)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+FIGURES = (("mcd_db", "DTW-MCD [dB]", 2), ("gv_ratio", "GV ratio", 2), ("ms_distance", "MS dist [dB]", 2),
+           ("frechet_distance", "Fréchet", 3), ("gv_distance", "log-GV dist [dB]", 2))
+
+
+def dominates(m: dict, gv_pf: dict, ms_pf: dict) -> list[str]:
+    """The conditions ``m`` misses (none: it dominates both post-filters)."""
+    missed = []
+    if not 0.9 <= m["gv_ratio"] <= 1.1:
+        missed.append(f"GV ratio {m['gv_ratio']:.2f}")
+    if not m["ms_distance"] < ms_pf["ms_distance"]:
+        missed.append(f"MS {m['ms_distance']:.2f} ≥ {ms_pf['ms_distance']:.2f}")
+    if not m["mcd_db"] <= ms_pf["mcd_db"]:
+        missed.append(f"MCD {m['mcd_db']:.2f} > {ms_pf['mcd_db']:.2f}")
+    if not m["frechet_distance"] < min(gv_pf["frechet_distance"], ms_pf["frechet_distance"]):
+        missed.append(f"Fréchet {m['frechet_distance']:.3f}")
+    return missed
+
+
+def table(voice: str, split: str) -> str:
+    path = Path("exp") / voice / "pfconv" / split / "eval" / "metrics.json"
+    systems = json.loads(path.read_text())["systems"]
+    head = "| system | " + " | ".join(h for _, h, _ in FIGURES) + " | dominates both post-filters |\n"
+    head += "|---" * (len(FIGURES) + 2) + "|\n"
+    rows = []
+    gv_pf, ms_pf = systems["dnn+gv-pf"], systems["dnn+ms-pf"]
+    for name in ("dnn", "dnn+gv-pf", "dnn+ms-pf"):
+        m = systems[name]
+        rows.append(f"| {name} | " + " | ".join(f"{m[k]:.{d}f}" for k, _, d in FIGURES) + " | |\n")
+    groups: dict[str, list[tuple[str, dict]]] = {}
+    for name, m in systems.items():
+        hit = re.fullmatch(r"dnn\+conv-s(\d+)-(\w+)", name)
+        if hit:
+            groups.setdefault(hit.group(2), []).append((hit.group(1), m))
+    for z, runs in groups.items():
+        for seed, m in runs:
+            missed = dominates(m, gv_pf, ms_pf)
+            rows.append(f"| conv z={z}, seed {seed} | " + " | ".join(f"{m[k]:.{d}f}" for k, _, d in FIGURES)
+                        + f" | {'yes' if not missed else 'no: ' + '; '.join(missed)} |\n")
+        cells = []
+        for k, _, d in FIGURES:
+            v = [m[k] for _, m in runs]
+            cells.append(f"{sum(v) / len(v):.{d}f} [{min(v):.{d}f}, {max(v):.{d}f}]")
+        wins = sum(not dominates(m, gv_pf, ms_pf) for _, m in runs)
+        rows.append(f"| **conv z={z}, mean [range] of {len(runs)} seeds** | " + " | ".join(cells)
+                    + f" | {wins} of {len(runs)} |\n")
+    return f"{voice}, {split} prompts ({json.loads(path.read_text())['settings']['utterances']} utterances):\n\n" + head + "".join(rows)
+
+
+if __name__ == "__main__":
+    split, voices = sys.argv[1], sys.argv[2:] or ["slt"]
+    print("\n".join(table(v, split) for v in voices))
