@@ -29,7 +29,10 @@ does not have (``critic_real = "recordings"``; ``"aligned"`` gives it the DTW-wa
 instead, which has the system's timing, so the critic cannot tell the two apart by rhythm, a
 difference no post-filter can undo). ``inference_z`` is what the decoder gets when the post-filter is applied: ``mean``
 (z = μ), ``prior`` (z ~ N(0, I) per frame) or ``posterior`` (z ~ q(z | x)); the last two draw from
-a seeded generator, so enhancement with a seed is reproducible.
+a seeded generator, so enhancement with a seed is reproducible. ``adv_z = "prior"`` gives the critic
+(and the generator's adversarial term) outputs decoded from noise z ~ N(0, I) instead of from
+q(z | x): the decoder then learns to turn noise into the detail the critic asks for, which is what
+``inference_z = "prior"`` applies; the likelihood still decodes z ~ q(z | x).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     segments_per_batch: int = 32  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
     inference_z: str = "mean"  # conv arch: what z the decoder gets when applied: mean | prior | posterior
     critic_real: str = "recordings"  # conv arch: the critic's natural crops: recordings (as spoken) | aligned
+    adv_z: str = "posterior"  # conv arch: the latent of what the critic judges: posterior (z ~ q(z|x)) | prior (noise)
 
     SECTION = "postfilter"
 
@@ -71,6 +75,7 @@ class VAWGANPostfilterConfig(VAWGANConfig):
         check_choice(self, "arch", POSTFILTER_ARCHS)
         check_choice(self, "inference_z", INFERENCE_Z)
         check_choice(self, "critic_real", CRITIC_REAL)
+        check_choice(self, "adv_z", ("posterior", "prior"))
         check_ranges(self, context=">= 0", channels=">= 1", kernel=">= 1", dilations=">= 1", critic_channels=">= 1",
                      critic_scales=">= 1", segment=">= 8", segments_per_batch=">= 1")
         if len(self.channels) != len(self.dilations):
@@ -147,6 +152,8 @@ class ConvPostfilterTask(VAWGANTask):
 
     def adversary(self, x: Segments, target: Segments, z: torch.Tensor):
         real = x.natural if self.config.critic_real == "recordings" else target.target
+        if self.config.adv_z == "prior":  # the generator learns to make detail out of noise (applied with z ~ prior)
+            z = torch.randn_like(z)
         return real, self.generate(z, x), self.critic
 
     def critic_score(self, frames, x: Segments) -> torch.Tensor:

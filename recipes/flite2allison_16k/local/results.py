@@ -92,6 +92,31 @@ Speaker identification (frame accuracy on the classifier's validation frames {10
 {''.join(conf)}"""
 
 
+SEQ_TITLE = "## The sequence post-filter (stage 8)"
+
+
+def seq_section() -> str | None:
+    """Stage 8's tables (exp/<voice>/pfconv/{dev,eval}.md from local/seq_results.py); None when no voice has them."""
+    parts = []
+    for v in VOICES:
+        tables = [Path("exp") / v / "pfconv" / f"{split}.md" for split in ("dev", "eval")]
+        parts += [t.read_text() for t in tables if t.is_file()]
+    if not parts:
+        return None
+    return f"""{SEQ_TITLE}
+
+The DNN's output post-filtered by the sequence VAWGAN (conf/postfilter_conv.toml: a fully
+convolutional VAE over the trajectory, a latent per frame, a critic over 96-frame segments at three
+time scales; docs/design.md "Models over time"), trained on the same (DNN output, Allison) pairs with
+each seed, beside the GV and MS post-filters of those pairs. `z=mean`: the decoder given z = μ;
+`z=prior`: noise z ~ N(0, I) per frame from the seed. The configuration was chosen on the dev prompts
+(`lists/dev.ids`, converted with the training prompts, never trained on) before the eval prompts were
+scored; "dominates" asks for all of: GV ratio in 0.9–1.1, MS distance below the MS post-filter's,
+DTW-MCD at or below the MS post-filter's, Fréchet distance below both post-filters'.
+
+{''.join(parts)}"""
+
+
 old, old_pf = {}, {}
 if Path("RESULTS.md").is_file():
     for line in Path("RESULTS.md").read_text().splitlines(keepends=True):
@@ -135,8 +160,12 @@ adversarial curves: `results/<voice>/pf_curves.png`.
 
 {PF_HEAD}{''.join(pf_table)}"""
 previous = Path("RESULTS.md").read_text() if Path("RESULTS.md").is_file() else ""
-vc = vc_section() or (VC_TITLE + previous.split(VC_TITLE, 1)[1] if VC_TITLE in previous else None)
+before_seq = previous.split(SEQ_TITLE, 1)[0]
+vc = vc_section() or (VC_TITLE + before_seq.split(VC_TITLE, 1)[1] if VC_TITLE in before_seq else None)
 if vc:
     text += "\n" + vc
+seq = seq_section() or (SEQ_TITLE + previous.split(SEQ_TITLE, 1)[1] if SEQ_TITLE in previous else None)
+if seq:
+    text += "\n" + seq
 Path("RESULTS.md").write_text(text)
 print(text)
