@@ -34,3 +34,16 @@ def test_exact_pins_live_in_the_constraints_file():
     # scikit-learn: the speaker classifier of conversion evaluation (core) and gen's digits set
     assert "scikit-learn" in {d.split(">")[0] for d in project["dependencies"]}
     assert project["license"] == "MIT" and (REPO / "LICENSE").is_file()
+
+
+def test_the_image_toy_and_seq2seq_paths_load_no_speech_stack():
+    """`gen` and its runs and tasks, and `import vawgan_tts.config`, start without pyworld, pysptk or
+    pkg_resources (the package's public names are imported on first use); a public name still works."""
+    code = ("import sys, vawgan_tts.config, vawgan_tts.cli.gen, vawgan_tts.runs.image, vawgan_tts.runs.toy, "
+            "vawgan_tts.runs.seq2seq, vawgan_tts.runs.translate, vawgan_tts.tasks.image_vae, vawgan_tts.tasks.seq2seq\n"
+            "print(sorted(m for m in ('pyworld', 'pysptk', 'pkg_resources') if m in sys.modules))\n"
+            "from vawgan_tts import Features\n"
+            "print('pyworld' in sys.modules, Features.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "True vawgan_tts.features"
