@@ -136,7 +136,7 @@ ConfigOption = Annotated[
 EpochsOption = Annotated[Optional[int], typer.Option("--epochs", min=1, help="Training epochs.")]
 BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Examples per optimizer step [default: the config's, 128].")]
 LrOption = Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")]
-SeedOption = Annotated[Optional[int], typer.Option("--seed", help="Seed of every random draw (initialization, shuffles, noise) [default: 0].")]
+SeedOption = Annotated[Optional[int], typer.Option("--seed", min=0, help="Seed of every random draw (initialization, shuffles, noise) [default: 0].")]
 DeviceOption = Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda.")]
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from EXP/checkpoints/last.pt.")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Train again into an EXP that holds a finished run.")]

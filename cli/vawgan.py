@@ -390,6 +390,7 @@ def train_postfilter(
     """Train a VAWGAN post-filter on (system output, natural) pairs of the same prompts, aligned by DTW."""
     from vawgan_tts.runs.pair_postfilter import CONFIG, load_pair_postfilter_config, train_adversarial_weight, train_pair_postfilter
 
+    weights = _weights(sweep)  # refused before any training, not after it
     cfg = load_pair_postfilter_config(
         config, data__system=str(system), data__natural=str(natural), data__ids=read_id_list(ids),
         data__dev_ids=read_id_list(dev_ids), postfilter__adv_weight=adv_weight,
@@ -399,7 +400,7 @@ def train_postfilter(
     if not (sweep and (output / CONFIG).is_file() and not overwrite):
         result = train_pair_postfilter(output, cfg, jobs=jobs or default_jobs(), overwrite=overwrite, say=say)
         out.print(f"post-filter → {output} ({result['aligned']} prompts aligned, {result['train_frames']:,} training frames)")
-    for w in _weights(sweep):
+    for w in weights:
         out.print(f"adversarial weight {w:g} → {train_adversarial_weight(output, w)}")
 
 
@@ -460,9 +461,9 @@ def evaluate(
 ):
     """GV, modulation spectrum, MCD, Fréchet distance and F0 of each system against natural features,
     with 95 % bootstrap intervals; per_utterance.csv holds every utterance's scores."""
-    from vawgan_tts.evaluation import evaluate as run_eval, parse_system
+    from vawgan_tts.evaluation import evaluate as run_eval, parse_systems
 
-    systems = dict(parse_system(g) for g in generated)
+    systems = parse_systems(generated)
     with progress_bar("utts") as progress:
         task = progress.add_task("eval", total=None)
         result = run_eval(natural, systems, output, ids=read_id_list(ids), speech_threshold_db=speech_threshold_db,

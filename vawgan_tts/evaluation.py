@@ -391,3 +391,15 @@ def parse_system(spec: str) -> tuple[str, Path]:
     if not sep or not name or not folder:
         raise VawganError(None, f"--generated {spec!r}: expected NAME=DIR")
     return name, Path(folder)
+
+
+def parse_systems(specs: Sequence[str]) -> dict[str, Path]:
+    """Every 'NAME=DIR' of a command line -> {NAME: DIR}; a name given twice is refused (the later
+    would silently replace the earlier)."""
+    systems: dict[str, Path] = {}
+    for spec in specs:
+        name, folder = parse_system(spec)
+        if name in systems:
+            raise VawganError(None, f"--generated {spec!r}: the name {name!r} is already given to {systems[name]}")
+        systems[name] = folder
+    return systems
