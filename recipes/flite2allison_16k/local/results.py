@@ -117,13 +117,17 @@ DTW-MCD at or below the MS post-filter's, Fréchet distance below both post-filt
 {''.join(parts)}"""
 
 
+PF_TITLE = "## Enhancing the DNN's output (stage 6)"
 old, old_pf = {}, {}
 if Path("RESULTS.md").is_file():
-    for line in Path("RESULTS.md").read_text().splitlines(keepends=True):
+    # Each table's rows from its own section: both tables have a `source` row.
+    converter_part, _, pf_part = Path("RESULTS.md").read_text().partition(PF_TITLE)
+    for line in converter_part.splitlines(keepends=True):
         g = re.match(r"\| (\w+) \| (source|converted[^ |]*|adv-w[^ |]*) \|", line)
         if g:
             old.setdefault(g.group(1), []).append(line)
-        g = re.match(r"\| (\w+) \| (dnn[^ |]*) \|", line)
+    for line in pf_part.split(VC_TITLE)[0].splitlines(keepends=True):
+        g = re.match(r"\| (\w+) \| (source|dnn[^ |]*) \|", line)
         if g:
             old_pf.setdefault(g.group(1), []).append(line)
 table, pf_table = [], []
@@ -145,7 +149,7 @@ trade-off plot `results/<voice>/tradeoff.png`). Train time: alignment
 rounds + training, 2-core CPU (other work shared the machine during some runs: see the stop notes).
 
 {HEAD}{''.join(table)}
-## Enhancing the DNN's output (stage 6)
+{PF_TITLE}
 
 The DNN's output on the eval prompts (`dnn`, the same system as `converted` above, converted again)
 enhanced four ways, with statistics of the training prompts only: `dnn+gv-pf` (each utterance's GV
