@@ -1,5 +1,6 @@
-"""The one way this package runs work in processes: a forkserver pool whose workers compute on one
-thread each.
+"""A forkserver pool whose workers compute on one thread each: what extraction, synthesis (a
+report's systems) and evaluation run their work in. (DTW alignment and corpus preparation keep
+concurrent.futures' default pool: their workers run only dtaidistance, PyAV and flite.)
 
 forkserver, not fork: workers fork from a clean server that preloaded the module they run, so they
 start quickly and never inherit the parent's threads (the progress display, torch's and BLAS's
