@@ -110,28 +110,34 @@ def _normalized(x: np.ndarray, y: np.ndarray, stats: FeatureStats) -> tuple[np.n
 
 
 def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], utts: Sequence[str],
-                  stats: FeatureStats, length: int) -> tuple[list[torch.Tensor], ...]:
-    """The conv arch's data, normalized, per utterance: the system's trajectory (T, 39), the natural
-    trajectory on its time axis (T, 39), the mask of the frames DTW paired (T,), and the natural
-    recording as spoken (T', 39). An utterance shorter than ``length`` is padded by repeating its
-    last frame, the padding masked out (natural recordings that short are left out of the critic's)."""
-    norm = lambda c: torch.from_numpy(((c.astype(np.float64) - stats.mean) / stats.std).astype(np.float32))  # noqa: E731
+                  length: int) -> tuple[list[np.ndarray], ...]:
+    """The conv arch's data per utterance, unnormalized (float64): the system's trajectory (T, 39),
+    the natural trajectory on its time axis (T, 39), the mask of the frames DTW paired (T,), and the
+    natural recording as spoken (T', 39). An utterance shorter than ``length`` is padded by repeating
+    its last frame, the padding masked out (natural recordings that short are left out of the critic's)."""
     sys_c, tgt_c, masks, nat_c = [], [], [], []
     for u in utts:
-        c_sys = load_features(system / f"{u}.npz").mcep[:, 1:]
-        c_nat = load_features(natural / f"{u}.npz").mcep[:, 1:]
+        c_sys = load_features(system / f"{u}.npz").mcep[:, 1:].astype(np.float64)
+        c_nat = load_features(natural / f"{u}.npz").mcep[:, 1:].astype(np.float64)
         pairs = aligned[u]
-        mask = np.zeros(len(c_sys), np.float32)
+        mask = np.zeros(len(c_sys))
         mask[np.unique(pairs[:, 0])] = 1.0
-        target = c_nat[source_time_map(pairs, len(c_sys))]
         pad = max(0, length - len(c_sys))
         edge = lambda a: np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])  # noqa: E731
-        sys_c.append(norm(edge(c_sys)))
-        tgt_c.append(norm(edge(target)))
-        masks.append(torch.from_numpy(np.concatenate([mask, np.zeros(pad, np.float32)])))
+        sys_c.append(edge(c_sys))
+        tgt_c.append(edge(c_nat[source_time_map(pairs, len(c_sys))]))
+        masks.append(np.concatenate([mask, np.zeros(pad)]))
         if len(c_nat) >= length:
-            nat_c.append(norm(c_nat))
+            nat_c.append(c_nat)
     return sys_c, tgt_c, masks, nat_c
+
+
+def _normalized_trajectories(data: tuple[list[np.ndarray], ...], stats: FeatureStats) -> tuple[list[torch.Tensor], ...]:
+    """:func:`_trajectories`' lists as float32 tensors, the frames normalized with the natural mean/std."""
+    norm = lambda c: torch.from_numpy(((c - stats.mean) / stats.std).astype(np.float32))  # noqa: E731
+    sys_c, tgt_c, masks, nat_c = data
+    return ([norm(c) for c in sys_c], [norm(c) for c in tgt_c], [torch.from_numpy(m.astype(np.float32)) for m in masks],
+            [norm(c) for c in nat_c])
 
 
 def _segment_batches(data: tuple[list[torch.Tensor], ...], cfg: VAWGANPostfilterConfig) -> SegmentBatches:
@@ -157,13 +163,15 @@ def _batches_and_dev(cfg: VAWGANPostfilterConfig, system: Path, natural: Path, a
     """The training batches of ``cfg.arch``, the dev prompts as one batch of the same kind (None
     without them), and the normalization: ``stats``, or when None the mean/std of the natural
     frames paired with the training prompts' frames (each prompt read once)."""
-    x, y = _pairs(system, natural, aligned, ids, cfg.context if cfg.arch == "frame" else 0)
-    stats = stats or FeatureStats.from_frames(y)
     if cfg.arch == "conv":
-        batches = _segment_batches(_trajectories(system, natural, aligned, ids, stats, cfg.segment), cfg)
-        dev = _dev_segments(_trajectories(system, natural, aligned, dev_ids, stats, cfg.segment), cfg.segment) \
-            if dev_ids else None
+        train = _trajectories(system, natural, aligned, ids, cfg.segment)
+        stats = stats or FeatureStats.from_frames(np.concatenate([t[m > 0] for t, m in zip(train[1], train[2])]))
+        batches = _segment_batches(_normalized_trajectories(train, stats), cfg)
+        dev = _dev_segments(_normalized_trajectories(_trajectories(system, natural, aligned, dev_ids, cfg.segment), stats),
+                            cfg.segment) if dev_ids else None
         return batches, dev, stats
+    x, y = _pairs(system, natural, aligned, ids, cfg.context)
+    stats = stats or FeatureStats.from_frames(y)
     x, y = _normalized(x, y, stats)
     batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=batch_size)
     dev = tuple(torch.from_numpy(a) for a in _normalized(*_pairs(system, natural, aligned, dev_ids, cfg.context), stats)) \
