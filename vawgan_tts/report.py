@@ -83,7 +83,7 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
                  reference: str | None = "vae", systems_dir: str | Path | None = None, jobs: int = 1,
                  n_resamples: int | None = None, on_progress: Progress | None = None) -> dict:
     """The enhancement layout: natural recordings and each system's output on the same utterances.
-    ``jobs``: processes for the systems' synthesis and the copy's re-analysis."""
+    ``jobs``: processes for the systems' synthesis, the copy's re-analysis, the evaluation and the figures."""
     from .runs.folder import CONFIG
     from .runs.vawgan import experiment_feats, load_experiment_config
 
@@ -120,7 +120,8 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     recording of each prompt, side by side; metrics with DTW alignment to the natural recording.
     ``extra``: name → folder of further systems' ``<id>.npz`` and ``<id>.wav`` (e.g. the converter's
     output enhanced by `vawgan enhance`), evaluated and played beside the others. ``jobs``: processes
-    for conversion and synthesis (each prompt converted once for all the converter's systems)."""
+    for conversion and synthesis (each prompt converted once for all the converter's systems), the
+    evaluation and the figures."""
     from .runs.converter import CONFIG, Converter, conversion_systems
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
