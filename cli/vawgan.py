@@ -537,7 +537,7 @@ def listening_test(
     anchor: Annotated[Optional[str], typer.Option("--anchor", help="The system that is MUSHRA's low anchor (the VAE, the unconverted source).")] = None,
     pair: Annotated[Optional[list[str]], typer.Option("--pair", help="AB: A:B, two system names; repeat [default: every pair].")] = None,
     listeners: Annotated[int, typer.Option("--listeners", min=1, help="Listener pages, each with its own trial and system order.")] = 10,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of every page's order: page k's order comes from (seed, k).")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every page's order: page k's order comes from (seed, k).")] = 0,
     title: Annotated[str, typer.Option("--title", help="Heading of the pages.")] = "Listening test",
 ):
     """Write a blind listening test (static pages: MUSHRA or AB) with randomized, hidden systems."""
