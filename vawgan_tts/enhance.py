@@ -102,11 +102,8 @@ def make_system(name: str, exp_dir: str | Path | None, checkpoint: str = "last")
         return None
     if exp_dir is None:
         raise VawganError(None, f"system {name!r} needs a trained model: give -m EXP")
-    enhancer = ModelEnhancer(exp_dir, _STAGE[name], checkpoint)
-    if name in ("vae", "vawgan"):
-        return enhancer
-    stats = postfilter_stats(exp_dir, enhancer)
-    return lambda feats: _postfiltered(name, enhancer(feats), stats)
+    systems = enhancement_systems(exp_dir, [name], checkpoint)
+    return lambda feats: systems(feats)[name]
 
 
 _STAGE = {"vae": "vae", "gv-pf": "vae", "ms-pf": "vae", "vawgan": "adv"}  # whose decoder each system uses

@@ -14,7 +14,6 @@ F0 RMSE (cents) is taken over aligned pairs voiced in both, the V/UV error over 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import io
@@ -33,7 +32,7 @@ from .features import SPEECH_THRESHOLD_DB, Features, load_features, speech_mask
 from .fileio import write_text_atomic
 from . import metrics as M
 from .plots import NATURAL, plot_gv, plot_ms, plot_scatter
-from .processes import process_pool
+from .processes import pool_or_none
 from .significance import (CONFIDENCE, N_RESAMPLES, bootstrap_interval, jackknife_interval, paired_test,
                            weighted_nanmean)
 
@@ -215,16 +214,6 @@ def _spread_in_worker(task: tuple[str, str, str]):
     return _spread(*_worker_data, task)
 
 
-@contextlib.contextmanager
-def _pool(jobs: int, n_tasks: int, initializer=None, initargs: tuple = ()):
-    """A process pool for ``jobs`` > 1 and more than one task, else None (work in this process)."""
-    if jobs <= 1 or n_tasks <= 1:
-        yield None
-        return
-    with process_pool(min(jobs, n_tasks), __name__, initializer, initargs) as pool:
-        yield pool
-
-
 def evaluate(
     natural_dir: str | Path,
     systems: Mapping[str, str | Path],
@@ -279,7 +268,7 @@ def evaluate(
     acc = {name: _Utterances() for name in systems}
     score = functools.partial(_score_utterance, natural_dir, {n: Path(f) for n, f in systems.items()}, align, band,
                               speech_threshold_db)
-    with _pool(jobs, len(utts)) as pool:
+    with pool_or_none(jobs, len(utts), __name__) as pool:
         scored = pool.map(score, utts) if pool else map(score, utts)
         for n_done, (nat_one, gen_one, (fs, frame_period, n_bins)) in enumerate(scored, 1):
             nat_acc.extend(nat_one)
@@ -323,7 +312,7 @@ def evaluate(
     # The corpus statistics (the MS arrays are tens of MB) go to each worker once, not with each task;
     # the figures are drawn by the same workers, first, while the others take the intervals.
     data = (gen_a, nat_a, freqs, reference, n_resamples, seed)
-    with _pool(jobs, len(tasks), _set_worker_data, (data,)) as pool:
+    with pool_or_none(jobs, len(tasks), __name__, _set_worker_data, (data,)) as pool:
         if pool:
             drawn = [pool.submit(draw, *args) for draw, args in figures]
             spreads = list(pool.map(_spread_in_worker, tasks))

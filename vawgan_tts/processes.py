@@ -11,9 +11,10 @@ faster than one instead of 1.8×. (Dask's nanny sets the same limit in its worke
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable
+from typing import Callable, Iterator
 
 
 def process_pool(jobs: int, preload: str, initializer: Callable | None = None, initargs: tuple = ()) -> ProcessPoolExecutor:
@@ -23,6 +24,18 @@ def process_pool(jobs: int, preload: str, initializer: Callable | None = None, i
     ctx.set_forkserver_preload([preload])
     return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
                                initargs=(initializer, initargs))
+
+
+@contextlib.contextmanager
+def pool_or_none(jobs: int, n_tasks: int, preload: str, initializer: Callable | None = None,
+                 initargs: tuple = ()) -> Iterator[ProcessPoolExecutor | None]:
+    """:func:`process_pool` of at most ``n_tasks`` workers when ``jobs`` > 1 and there is more than
+    one task; else None: the caller does the work in this process."""
+    if jobs <= 1 or n_tasks <= 1:
+        yield None
+        return
+    with process_pool(min(jobs, n_tasks), preload, initializer, initargs) as pool:
+        yield pool
 
 
 def _init_worker(initializer: Callable | None, initargs: tuple) -> None:

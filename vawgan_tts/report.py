@@ -39,7 +39,7 @@ from .extract import ExtractConfig
 from .features import envelope_db, load_features
 from .fileio import write_text_atomic
 from .plots import NATURAL, plot_utterance
-from .processes import process_pool
+from .processes import pool_or_none
 from .provenance import provenance
 from .synthesis import synthesize_systems
 
@@ -299,13 +299,13 @@ def write_report(exp_dir: Path, out_dir: Path, ids: Sequence[str], natural_dir: 
     figures = {utt: ("utterances", f"{k + 1}.png") for k, utt in enumerate(listen)}
     (out_dir / "utterances").mkdir(parents=True, exist_ok=True)
     draw = [(_plot_utterance, (natural_dir, eval_dirs, utt, out_dir.joinpath(*figures[utt]))) for utt in listen]
-    if jobs > 1 and len(draw) > 1:
-        with process_pool(min(jobs, len(draw)), __name__) as pool:
+    with pool_or_none(jobs, len(draw), __name__) as pool:
+        if pool is None:
+            for fn, args in draw:
+                fn(*args)
+        else:
             for done in [pool.submit(fn, *args) for fn, args in draw]:
                 done.result()
-    else:
-        for fn, args in draw:
-            fn(*args)
     for png in ("curves.png", "critic.png"):
         if (exp_dir / png).is_file():
             shutil.copy(exp_dir / png, out_dir / png)

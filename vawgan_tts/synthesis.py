@@ -12,7 +12,7 @@ import pysptk
 from .audio import write_audio
 from .errors import VawganError
 from .features import Features, decode_aperiodicity, load_features, save_features
-from .processes import process_pool
+from .processes import pool_or_none
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # pyworld's pkg_resources import
@@ -96,13 +96,13 @@ def synthesize_systems(feats_dir: str | Path, outputs: Mapping[str, str | Path],
         folder.mkdir(parents=True, exist_ok=True)
     transform = make_transform()
     ids = list(ids)
-    if jobs <= 1 or len(ids) <= 1:
-        for utt in ids:
-            _check_done(_synthesize_one(transform, feats_dir, outputs, utt))
-            if on_progress is not None:
-                on_progress(utt)
-        return
-    with process_pool(min(jobs, len(ids)), __name__, _set_worker_transform, (make_transform,)) as pool:
+    with pool_or_none(jobs, len(ids), __name__, _set_worker_transform, (make_transform,)) as pool:
+        if pool is None:
+            for utt in ids:
+                _check_done(_synthesize_one(transform, feats_dir, outputs, utt))
+                if on_progress is not None:
+                    on_progress(utt)
+            return
         futures = {pool.submit(_synthesize_in_worker, feats_dir, outputs, utt): utt for utt in ids}
         try:
             for fut, utt in futures.items():  # in id order: the first failure named is the first id's

@@ -343,7 +343,7 @@ class Converter:
         exp_dir = Path(exp_dir)
         if postfilter not in (None, *CONVERTER_POSTFILTERS):
             raise VawganError(None, f"post-filter {postfilter!r}: choose from {', '.join(CONVERTER_POSTFILTERS)}")
-        self.exp_dir, self.postfilter = exp_dir, postfilter
+        self.exp_dir = exp_dir
         if not (exp_dir / CONFIG).is_file():
             raise VawganError(exp_dir, "not a converter experiment (no config.toml): train one with `vawgan train-converter`")
         config = from_dict(ConverterConfig, load_toml(exp_dir / CONFIG), exp_dir / CONFIG)
