@@ -22,6 +22,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .errors import VawganError
+from .feature_folder import utterance_path
 from .features import SPEECH_THRESHOLD_DB, load_features, speech_mask
 from .fileio import atomic_path
 
@@ -110,7 +111,7 @@ def align_corpus(src_dir: str | Path, tgt_dir: str | Path, ids: Sequence[str], b
     """Align every id's source utterance (or its conversion, ``converted[id]`` (T_src, 39)) with its
     target, in ``jobs`` processes. Returns (id → pairs, id → reason it could not be aligned)."""
     src_dir, tgt_dir = Path(src_dir), Path(tgt_dir)
-    work = [(u, src_dir / f"{u}.npz", tgt_dir / f"{u}.npz", None if converted is None else converted[u], band, threshold_db)
+    work = [(u, utterance_path(src_dir, u), utterance_path(tgt_dir, u), None if converted is None else converted[u], band, threshold_db)
             for u in ids]
     done, failed = {}, {}
 

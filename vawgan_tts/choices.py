@@ -1,6 +1,7 @@
 """The named choices users pick from, in one torch-free place (the CLI imports it at start-up)."""
 
 F0_METHODS = ("harvest", "dio")
+F0_FLOOR_HZ, F0_CEIL_HZ = 71.0, 800.0  # the F0 search range by default (WORLD's)
 VAWGAN_STAGES = ("vae", "critic", "adv")
 CRITICS = ("gp", "clip")
 SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")

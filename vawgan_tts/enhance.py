@@ -25,6 +25,7 @@ import torch
 from .choices import SYSTEMS
 from .data.frames import denormalize, normalize
 from .errors import VawganError
+from .feature_folder import load_utterance
 from .features import Features, load_features, speech_mask
 from .audio import AUDIO_SUFFIXES
 from .fileio import atomic_path
@@ -81,7 +82,7 @@ def postfilter_stats(exp_dir: str | Path, vae: ModelEnhancer) -> dict[str, np.nd
     feats_dir, threshold = experiment_feats(exp_dir, cfg), cfg.vawgan.silence_threshold_db
     gvs, nat, gen = [], [], []
     for utt in cfg.data.ids:
-        f = load_features(feats_dir / f"{utt}.npz")
+        f = load_utterance(feats_dir, utt)
         c = f.mcep[:, 1:]
         gvs.append(global_variance(c[speech_mask(f.mcep[:, 0], threshold)]))
         nat.append(c)
@@ -182,7 +183,7 @@ def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last", 
         utts = feature_ids(system_feats)
         if not utts:
             raise VawganError(system_feats, "no features (.npz) here: give the system's output on training prompts")
-        stats["ms_system"] = corpus_ms_db(load_features(system_feats / f"{u}.npz").mcep[:, 1:] for u in utts)
+        stats["ms_system"] = corpus_ms_db(load_utterance(system_feats, u).mcep[:, 1:] for u in utts)
     statistical = StatisticalPostfilter(method, stats, exp_dir)
 
     def postfiltered(feats: Features) -> Features:
@@ -228,7 +229,7 @@ def enhance_corpus(inputs: Sequence[str | Path], out_dir: str | Path, transform:
 
     out_dir = Path(out_dir)
     single = Path(inputs[0]) if len(inputs) == 1 else None
-    if single is not None and single.is_dir() and any(single.glob("*.npz")):
+    if single is not None and single.is_dir() and feature_ids(single):
         feats_dir, utts, failures = single, list(ids or feature_ids(single)), {}
     else:
         if single is not None and single.is_dir() and not any(p.suffix.lower() in AUDIO_SUFFIXES for p in single.rglob("*")):

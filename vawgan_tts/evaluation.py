@@ -27,7 +27,7 @@ import numpy as np
 from .alignment import DEFAULT_BAND, align_utterance
 from .choices import ALIGNMENTS
 from .errors import VawganError
-from .feature_folder import feature_ids
+from .feature_folder import feature_ids, utterance_path
 from .features import SPEECH_THRESHOLD_DB, Features, load_features, speech_mask
 from .fileio import write_text_atomic
 from . import metrics as M
@@ -147,7 +147,7 @@ def _score_utterance(natural_dir: Path, systems: dict[str, Path], align: str, ba
                      speech_threshold_db: float, utt: str) -> tuple["_Utterances", dict[str, "_Utterances"], tuple]:
     """One utterance: the natural side's and each system's statistics and scores, and (fs, frame
     period, MS bins) of the natural features."""
-    nat_path = natural_dir / f"{utt}.npz"
+    nat_path = utterance_path(natural_dir, utt)
     nat = load_features(nat_path)
     n_bins = int(np.searchsorted(M.ms_frequencies(M.MS_FFT_SIZE, nat.frame_period), M.MS_MAX_HZ, side="right"))
     speech = speech_mask(nat.mcep[:, 0], speech_threshold_db)
@@ -156,7 +156,7 @@ def _score_utterance(natural_dir: Path, systems: dict[str, Path], align: str, ba
     nat_one.add(c_nat, speech, n_bins)
     gen_one = {}
     for name, folder in systems.items():
-        gen_path = folder / f"{utt}.npz"
+        gen_path = utterance_path(folder, utt)
         gen = load_features(gen_path)
         _check_compatible(nat, gen, gen_path, nat_path)
         i, j = aligned_frames(nat, gen, speech, align, band, speech_threshold_db, (gen_path, nat_path))

@@ -16,12 +16,9 @@ import numpy as np
 
 from .audio import AUDIO_SUFFIXES, read_audio
 from .errors import VawganError
-from .choices import F0_METHODS
 from . import feature_folder as folder
-from .config import check_choice, check_ranges
+from .feature_folder import ExtractConfig
 from .features import (
-    F0_CEIL_HZ,
-    F0_FLOOR_HZ,
     MODEL_DIM,
     FeatureStats,
     analyze,
@@ -33,24 +30,6 @@ from .fileio import remove_stale_temporaries
 from .processes import process_pool
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
-
-
-@dataclasses.dataclass(frozen=True)
-class ExtractConfig:
-    """WORLD analysis settings of ``vawgan extract``."""
-
-    fs: int | None = None  # resample to this rate (Hz); None keeps each file's own
-    f0_method: str = "harvest"
-    f0_floor: float = F0_FLOOR_HZ
-    f0_ceil: float = F0_CEIL_HZ
-
-    SECTION = "extract"
-
-    def __post_init__(self):
-        check_choice(self, "f0_method", F0_METHODS)
-        check_ranges(self, fs=">= 1000", f0_floor="> 0", f0_ceil="> 0")
-        if self.f0_ceil <= self.f0_floor:
-            raise VawganError(None, f"[extract] f0_ceil = {self.f0_ceil} must be above f0_floor = {self.f0_floor}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,7 +201,7 @@ def run(
     pairs = collect_inputs(inputs)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out_dir)
-    job_list = [Job(utt, src, out_dir / f"{utt}.npz") for utt, src in pairs]
+    job_list = [Job(utt, src, folder.utterance_path(out_dir, utt)) for utt, src in pairs]
     # Features analysed with other settings are not up to date, however new they are.
     earlier = folder.analysis_settings(out_dir)
     if earlier is not None and earlier != options:

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .choices import F0_METHODS
+from .choices import F0_CEIL_HZ, F0_FLOOR_HZ, F0_METHODS
 from .errors import VawganError
 from .fileio import atomic_path
 
@@ -30,8 +30,6 @@ FRAME_PERIOD_MS = 5.0
 MCEP_ORDER = 39  # coefficients c0..c39
 MCEP_DIM = MCEP_ORDER + 1
 MODEL_DIM = MCEP_ORDER  # c1..c39: what the models see
-F0_FLOOR_HZ = 71.0
-F0_CEIL_HZ = 800.0
 SILENT_PEAK = 1e-3  # -60 dBFS: below this a whole file counts as silence
 SPEECH_THRESHOLD_DB = 30.0  # frames this far below the utterance's loudest are silence
 # c0 of a mel-cepstrum is a mean log amplitude (natural log): 20/ln 10 dB per unit.
@@ -252,35 +250,6 @@ def save_features(path: str | Path, feats: Features) -> None:
             alpha=np.float64(feats.alpha),
             fft_size=np.int64(feats.fft_size),
         )
-
-
-def feature_settings(path: str | Path) -> tuple[int, float, float]:
-    """(fs, alpha, frame_period) of a feature file, reading only those three scalars."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return int(z["fs"]), float(z["alpha"]), float(z["frame_period"])
-    except Exception as e:  # missing member, truncation, not a zip
-        raise VawganError(path, f"not readable as features ({type(e).__name__}: {e})") from None
-
-
-def check_uniform_settings(feats_dir: str | Path, ids: Sequence[str]) -> tuple[int, float, float]:
-    """The one (fs, alpha, frame_period) of the utterances ``ids`` (as the first one stores them); a
-    folder that mixes them (e.g. 16 and 48 kHz files extracted without ``--fs``: mel-cepstra at α 0.41
-    and 0.55) is an error naming each setting and how many utterances have it."""
-    feats_dir = Path(feats_dir)
-    groups: dict[tuple[int, float, float], int] = {}
-    first = None
-    for utt in ids:
-        fs, alpha, frame_period = settings = feature_settings(feats_dir / f"{utt}.npz")
-        first = first or settings
-        key = (fs, round(alpha, 6), frame_period)
-        groups[key] = groups.get(key, 0) + 1
-    if len(groups) > 1:
-        kinds = "; ".join(f"{fs} Hz, α {a:.3f}, {fp:g} ms: {n} utterance{'s' * (n != 1)}"
-                          for (fs, a, fp), n in sorted(groups.items(), key=lambda kv: -kv[1]))
-        raise VawganError(feats_dir, f"mixes feature settings ({kinds}); one model needs one setting: "
-                                     f"extract again at one rate, e.g. vawgan extract WAVS -o {feats_dir} --fs 16000 --overwrite")
-    return first
 
 
 def load_features(path: str | Path) -> Features:

@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import VawganError
+from .feature_folder import has_utterance, load_utterance
 from .features import load_features, speech_mask
 from .metrics import MS_FFT_SIZE, global_variance, modulation_power, to_db
 
@@ -68,13 +69,13 @@ def natural_and_system_stats(natural: Path, system: Path | None, ids: Sequence[s
     over the prompts ``ids`` that have features (on both sides when ``system`` is given)."""
     gvs, nat, sys_ = [], [], []
     for u in ids:
-        if not (natural / f"{u}.npz").is_file() or (system is not None and not (system / f"{u}.npz").is_file()):
+        if not has_utterance(natural, u) or (system is not None and not has_utterance(system, u)):
             continue
-        t = load_features(natural / f"{u}.npz")
+        t = load_utterance(natural, u)
         gvs.append(global_variance(t.mcep[speech_mask(t.mcep[:, 0]), 1:]))
         nat.append(t.mcep[:, 1:])
         if system is not None:
-            sys_.append(load_features(system / f"{u}.npz").mcep[:, 1:])
+            sys_.append(load_utterance(system, u).mcep[:, 1:])
     if not gvs:
         raise VawganError(natural, "no prompt of the training list has features here")
     stats = {"gv_natural": np.mean(gvs, axis=0), "ms_natural": corpus_ms_db(nat)}

@@ -34,6 +34,7 @@ from . import feature_folder
 from .choices import SYSTEMS
 from .enhance import enhancement_systems
 from .errors import VawganError
+from .feature_folder import has_utterance, load_utterance
 from .evaluation import evaluate
 from .extract import ExtractConfig
 from .features import envelope_db, load_features
@@ -216,7 +217,7 @@ def _extra_systems(extra: dict[str, Path] | None, own: Sequence[str], ids: Seque
     for name, folder in extra.items():
         if name in own or name == NATURAL:
             raise VawganError(None, f"--extra {name!r}: that name is taken by one of the report's own systems")
-        missing = [u for u in ids if not (folder / f"{u}.npz").is_file()]
+        missing = [u for u in ids if not has_utterance(folder, u)]
         if missing:
             raise VawganError(folder, f"system {name!r} has no features for {len(missing)} report prompt(s), "
                                       f"e.g. {missing[0]}")
@@ -334,8 +335,8 @@ class _Steps:
 
 def _plot_utterance(natural_dir: Path, eval_dirs: dict[str, Path], utt: str, path: Path) -> None:
     """The envelope and F0 figure of one played utterance, natural and every system."""
-    feats = {NATURAL: load_features(natural_dir / f"{utt}.npz")}
-    feats |= {name: load_features(Path(folder) / f"{utt}.npz") for name, folder in eval_dirs.items()}
+    feats = {NATURAL: load_utterance(natural_dir, utt)}
+    feats |= {name: load_utterance(Path(folder), utt) for name, folder in eval_dirs.items()}
     nat = feats[NATURAL]
     plot_utterance({n: envelope_db(f) for n, f in feats.items()}, {n: np.where(f.vuv, f.f0, 0.0) for n, f in feats.items()},
                    nat.fs, nat.frame_period, path, title=utt)

@@ -17,6 +17,7 @@ import numpy as np
 
 from .data.frames import load_frames
 from .errors import VawganError
+from .feature_folder import has_utterance, utterance_path
 from .features import SPEECH_THRESHOLD_DB, FeatureStats, load_features, speech_mask
 
 MAX_FRAMES = 20000  # per speaker: enough for five voices, trains in about a minute on two cores
@@ -36,7 +37,7 @@ class SpeakerClassifier:
         xs, ys = [], []
         self.names = list(speakers)
         for k, (name, folder) in enumerate(speakers.items()):
-            have = [u for u in ids if (Path(folder) / f"{u}.npz").is_file()]
+            have = [u for u in ids if has_utterance(Path(folder), u)]
             if not have:
                 raise VawganError(folder, f"speaker {name!r} has none of the {len(ids)} training prompts")
             f = load_frames(folder, have, SPEECH_THRESHOLD_DB)
@@ -67,10 +68,10 @@ class SpeakerClassifier:
 
     def tally(self, folder: str | Path, ids: Sequence[str]) -> dict[str, int]:
         """How many of the utterances ``ids`` in ``folder`` are given to each speaker."""
-        missing = [u for u in ids if not (Path(folder) / f"{u}.npz").is_file()]
+        missing = [u for u in ids if not has_utterance(Path(folder), u)]
         if missing:
             raise VawganError(folder, f"no features for {len(missing)} of the {len(ids)} utterances, e.g. {missing[0]}")
         counts = dict.fromkeys(self.names, 0)
         for u in ids:
-            counts[self.identify(Path(folder) / f"{u}.npz")] += 1
+            counts[self.identify(utterance_path(Path(folder), u))] += 1
         return counts

@@ -11,6 +11,7 @@ import pysptk
 
 from .audio import write_audio
 from .errors import VawganError
+from .feature_folder import utterance_path
 from .features import Features, decode_aperiodicity, load_features, save_features
 from .processes import pool_or_none
 
@@ -47,7 +48,7 @@ def synthesize_corpus(
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for utt in ids:
-        src = feats_dir / f"{utt}.npz"
+        src = utterance_path(feats_dir, utt)
         try:
             feats = load_features(src)
             if transform is not None:
@@ -68,7 +69,7 @@ def synthesize_corpus(
 
 
 def _write(out_dir: Path, utt: str, feats: Features) -> None:
-    save_features(out_dir / f"{utt}.npz", feats)
+    save_features(utterance_path(out_dir, utt), feats)
     write_audio(out_dir / f"{utt}.wav", synthesize(feats), feats.fs)
 
 
@@ -128,7 +129,7 @@ def _synthesize_one(transform: SystemsTransform, feats_dir: Path, outputs: dict[
                     utt: str) -> tuple[str, str] | None:
     """None when every system's files of ``utt`` are written, else (file, reason) of why not: an
     error crosses the process boundary as text."""
-    src = feats_dir / f"{utt}.npz"
+    src = utterance_path(feats_dir, utt)
     try:
         systems = transform(load_features(src))
     except VawganError as e:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..batching import TensorBatches
-from ..feature_folder import FRAMES
+from ..feature_folder import FRAMES, utterance_path
 from ..errors import VawganError
 from ..features import MODEL_DIM, FeatureStats, coefficient_sums, load_features, speech_mask
 from ..fileio import atomic_path, remove_stale_temporaries
@@ -40,7 +40,7 @@ def load_frames(feats_dir: str | Path, ids: Sequence[str], silence_threshold_db:
 
 
 def _speech_frames(feats_dir: Path, utt: str, silence_threshold_db: float | None) -> np.ndarray:
-    path = feats_dir / f"{utt}.npz"
+    path = utterance_path(feats_dir, utt)
     if not path.is_file():
         raise VawganError(path, f"utterance {utt!r} has no features in {feats_dir}")
     mcep = load_features(path).mcep
@@ -95,7 +95,7 @@ def store_key(feats_dir: Path, ids: Sequence[str], silence_threshold_db: float |
     file's size and modification time (a re-extracted corpus gets a new store)."""
     h = hashlib.sha1(f"v{STORE_VERSION} {silence_threshold_db!r}".encode())
     for utt in ids:
-        path = feats_dir / f"{utt}.npz"
+        path = utterance_path(feats_dir, utt)
         try:
             st = path.stat()
         except FileNotFoundError:

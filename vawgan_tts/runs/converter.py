@@ -45,7 +45,7 @@ from ..choices import CONVERTER_POSTFILTERS
 from ..config import from_dict, load_run_config, load_toml, save_toml
 from ..errors import VawganError
 from ..f0 import LogF0Stats, convert_f0
-from ..feature_folder import paired_prompts
+from ..feature_folder import has_utterance, load_utterance, paired_prompts
 from ..features import MODEL_DIM, Features, load_features
 from ..fileio import atomic_path, write_text_atomic
 from ..mlpg import WINDOWS, delta_features, mlpg
@@ -139,7 +139,7 @@ class _Pairs:
 
 def _load_sides(src_dir: Path, tgt_dir: Path, utts: Sequence[str]) -> dict[str, tuple[Features, Features]]:
     """Each prompt's (source, target) features, read once for every round."""
-    return {u: (load_features(src_dir / f"{u}.npz"), load_features(tgt_dir / f"{u}.npz")) for u in utts}
+    return {u: (load_utterance(src_dir, u), load_utterance(tgt_dir, u)) for u in utts}
 
 
 def _learning_pairs(sides: dict[str, tuple[Features, Features]], alignments: dict[str, np.ndarray]) -> _Pairs:
@@ -241,8 +241,7 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         pairs = _learning_pairs(sides, aligned)
         norm = _normalization(pairs, train_utts, cfg)
         x, y = _design(pairs, train_utts, norm, cfg)
-        task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, "fs": settings[0], "alpha": settings[1],
-                                                         "frame_period": settings[2]})
+        task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()})
         hooks = []
         if dev_utts:
             hooks.append(DevLoss(round_dir / DEV_JSON, *_design(pairs, dev_utts, norm, cfg)))
@@ -388,9 +387,9 @@ class Converter:
                 return {k: z[k] for k in z.files}
         data = self.config.data
         source, target = Path(data.source), Path(data.target)
-        ids = [u for u in data.ids if (source / f"{u}.npz").is_file() and (target / f"{u}.npz").is_file()]
+        ids = [u for u in data.ids if has_utterance(source, u) and has_utterance(target, u)]
         stats = natural_and_system_stats(target, None, ids)
-        stats["ms_converted"] = corpus_ms_db(self.convert_mcep(load_features(source / f"{u}.npz").mcep) for u in ids)
+        stats["ms_converted"] = corpus_ms_db(self.convert_mcep(load_utterance(source, u).mcep) for u in ids)
         with atomic_path(cache) as tmp, open(tmp, "wb") as f:
             np.savez(f, **stats)
         return stats

@@ -36,7 +36,7 @@ from ..choices import PAIR_POSTFILTER_METHODS
 from ..config import check_ranges, from_dict, load_run_config, load_toml
 from ..errors import VawganError
 from ..extract import ExtractConfig
-from ..feature_folder import analysis_settings, paired_prompts
+from ..feature_folder import analysis_settings, load_utterance, paired_prompts
 from ..features import Features, FeatureStats, load_features
 from ..fileio import atomic_path
 from ..postfilters import StatisticalPostfilter, natural_and_system_stats
@@ -93,8 +93,8 @@ def _pairs(system: Path, natural: Path, aligned: dict[str, np.ndarray], utts: Se
     ``utts``, unnormalized (float64)."""
     xs, ys = [], []
     for u in utts:
-        c_sys = load_features(system / f"{u}.npz").mcep[:, 1:].astype(np.float64)
-        c_nat = load_features(natural / f"{u}.npz").mcep[:, 1:].astype(np.float64)
+        c_sys = load_utterance(system, u).mcep[:, 1:].astype(np.float64)
+        c_nat = load_utterance(natural, u).mcep[:, 1:].astype(np.float64)
         pairs = aligned[u]
         rows = np.unique(pairs[:, 0])
         xs.append(context_windows(c_sys, context)[rows])
@@ -117,8 +117,8 @@ def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], u
     its last frame, the padding masked out (natural recordings that short are left out of the critic's)."""
     sys_c, tgt_c, masks, nat_c = [], [], [], []
     for u in utts:
-        c_sys = load_features(system / f"{u}.npz").mcep[:, 1:].astype(np.float64)
-        c_nat = load_features(natural / f"{u}.npz").mcep[:, 1:].astype(np.float64)
+        c_sys = load_utterance(system, u).mcep[:, 1:].astype(np.float64)
+        c_nat = load_utterance(natural, u).mcep[:, 1:].astype(np.float64)
         pairs = aligned[u]
         mask = np.zeros(len(c_sys))
         mask[np.unique(pairs[:, 0])] = 1.0
@@ -198,11 +198,10 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
     seed_everything(config.train.seed)
     cfg = config.postfilter
     batches, dev, stats = _batches_and_dev(cfg, system, natural, aligned, ids, dev_ids, None, config.train.batch_size)
-    extra = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std), "fs": settings[0],
-             "alpha": settings[1], "frame_period": settings[2]}
+    extra = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std), **settings.as_extra()}
     task = postfilter_task(cfg, extra)
     hooks = [DevMonitor(exp_dir, dev, keep_old=False)] if dev is not None else []
-    tables = {"train": config.train, "postfilter": cfg, "extract": analysis_settings(system) or ExtractConfig(fs=settings[0]),
+    tables = {"train": config.train, "postfilter": cfg, "extract": analysis_settings(system) or ExtractConfig(fs=settings.fs),
               "data": dataclasses.replace(data, system=str(system.resolve()), natural=str(natural.resolve()),
                                           ids=tuple(ids), dev_ids=tuple(dev_ids))}
 

@@ -24,8 +24,8 @@ from ..checkpoint import load_checkpoint
 from ..config import check_ranges, from_dict, load_run_config
 from ..data.frames import FrameBatches, frame_store, load_frames, normalize
 from ..errors import VawganError
-from ..feature_folder import read_manifest
-from ..features import FeatureStats, check_uniform_settings
+from ..feature_folder import read_manifest, uniform_settings
+from ..features import FeatureStats
 from ..tasks.vawgan import VAWGANConfig, VAWGANTask
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from .folder import BEST_SUFFIX, CONFIG, checkpoint_path, fit
@@ -98,7 +98,7 @@ def train_vawgan(
     exp_dir = Path(exp_dir)
     feats = Path(config.data.feats)
     ids, dev_ids = split_dev(list(config.data.ids) or read_manifest(feats), config.data)
-    fs, alpha, frame_period = check_uniform_settings(feats, ids + dev_ids)
+    settings = uniform_settings(feats, ids + dev_ids)
     seed_everything(config.train.seed)
     distributed.join(config.train.device)
     v = config.vawgan
@@ -109,7 +109,7 @@ def train_vawgan(
         stats = FeatureStats.load(exp_dir / STATS)  # the normalization the earlier stages used
     else:
         stats = store.stats
-    extra = {**_stats_tensors(stats), "fs": fs, "alpha": alpha, "frame_period": frame_period}
+    extra = {**_stats_tensors(stats), **settings.as_extra()}
     task = VAWGANTask(config.vawgan, extra)
     batches = FrameBatches(store.open(), stats, batch_size=config.train.batch_size, shuffle=True)
     if dev_ids:

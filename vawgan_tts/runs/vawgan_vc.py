@@ -32,8 +32,9 @@ from ..checkpoint import load_checkpoint
 from ..config import check_choice, from_dict, load_run_config
 from ..data.frames import denormalize, load_frames, normalize
 from ..errors import VawganError
+from ..feature_folder import FeatureSettings, has_utterance, load_utterance, uniform_settings
 from ..f0 import LogF0Stats, convert_f0
-from ..features import Features, FeatureStats, check_uniform_settings, load_features
+from ..features import Features, FeatureStats
 from ..fileio import write_text_atomic
 from ..tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask
 from ..trainer import Trainer, TrainerConfig, seed_everything
@@ -78,7 +79,7 @@ def deal(ids: Sequence[str], speakers: Sequence[str], split: str) -> dict[str, l
     return {s: ordered[k :: len(speakers)] for k, s in enumerate(speakers)}
 
 
-def _check_folders(speakers: Sequence[str], feats: Sequence[str], shares: dict[str, list[str]]) -> tuple[int, float, float]:
+def _check_folders(speakers: Sequence[str], feats: Sequence[str], shares: dict[str, list[str]]) -> FeatureSettings:
     if len(feats) != len(speakers):
         raise VawganError(None, f"{len(speakers)} speakers but {len(feats)} feature folders")
     settings = {}
@@ -86,17 +87,17 @@ def _check_folders(speakers: Sequence[str], feats: Sequence[str], shares: dict[s
         folder = Path(folder)
         if not folder.is_dir():
             raise VawganError(folder, f"speaker {name!r}: no such feature folder")
-        missing = [u for u in shares[name] if not (folder / f"{u}.npz").is_file()]
+        missing = [u for u in shares[name] if not has_utterance(folder, u)]
         if missing:
             raise VawganError(folder, f"speaker {name!r} has no features for {len(missing)} of its "
                                       f"{len(shares[name])} prompts, e.g. {missing[0]}")
         if shares[name]:
-            settings[name] = check_uniform_settings(folder, shares[name])
-    kinds = {(fs, round(a, 6), fp) for fs, a, fp in settings.values()}
-    if len(kinds) > 1:
-        listing = "; ".join(f"{n}: {fs} Hz, α {a:.3f}" for n, (fs, a, _) in settings.items())
-        raise VawganError(None, f"the speakers' features differ in rate or α ({listing}); extract all at one rate")
-    return next(iter(settings.values()))
+            settings[name] = uniform_settings(folder, shares[name])
+    first = next(iter(settings.values()))
+    if not all(s.matches(first) for s in settings.values()):
+        listing = "; ".join(f"{n}: {s}" for n, s in settings.items())
+        raise VawganError(None, f"the speakers' features differ in rate, α or frame period ({listing}); extract all alike")
+    return first
 
 
 def _speaker_frames(speakers, feats, shares, threshold) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +128,7 @@ def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Seq
         raise VawganError(None, "no training prompts: give --ids")
     shares = deal(d.ids, speakers, d.split)
     dev_shares = deal(d.dev_ids, speakers, d.split)
-    fs, alpha, frame_period = _check_folders(speakers, d.feats, {s: shares[s] + dev_shares[s] for s in speakers})
+    settings = _check_folders(speakers, d.feats, {s: shares[s] + dev_shares[s] for s in speakers})
     seed_everything(config.train.seed)
     distributed.join(config.train.device)
     v = config.vc
@@ -135,10 +136,10 @@ def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Seq
     frames, labels = _speaker_frames(speakers, d.feats, shares, threshold)
     continuing = resume or (stages is not None and list(stages)[0] != "vae")
     stats = FeatureStats.load(exp_dir / STATS) if continuing and (exp_dir / STATS).is_file() else FeatureStats.from_frames(frames)
-    f0 = {s: LogF0Stats.from_f0((load_features(Path(folder) / f"{u}.npz").f0 for u in shares[s]), folder)
+    f0 = {s: LogF0Stats.from_f0((load_utterance(Path(folder), u).f0 for u in shares[s]), folder)
           for s, folder in zip(speakers, d.feats)}
-    extra = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std), "fs": fs, "alpha": alpha,
-             "frame_period": frame_period, "f0": {s: [st.mean, st.std, st.count] for s, st in f0.items()}}
+    extra = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std), **settings.as_extra(),
+             "f0": {s: [st.mean, st.std, st.count] for s, st in f0.items()}}
     per_speaker = [stats] * len(speakers)
     if v.normalization == "speaker":
         per_speaker = [FeatureStats.from_frames(frames[labels == k]) for k in range(len(speakers))]
