@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,8 +21,11 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 from rich.text import Text
 
+from vawgan_tts.choices import (ALIGNMENTS, CHECKPOINTS, CONVERTER_POSTFILTERS, CRITICS, ENHANCE_METHODS, F0_METHODS,
+                                INFERENCE_Z, LISTENING_TESTS, SYSTEMS, VAWGAN_STAGES)
 from vawgan_tts.errors import VawganError
 
 console = Console(stderr=True)
@@ -134,7 +138,7 @@ ConfigOption = Annotated[
 
 # The trainer's common options, the same on every training command (`vawgan train`, `gen …`).
 EpochsOption = Annotated[Optional[int], typer.Option("--epochs", min=1, help="Training epochs.")]
-BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Examples per optimizer step [default: the config's, 128].")]
+BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Examples per optimizer step [default: the config's [train] batch_size].")]
 LrOption = Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")]
 SeedOption = Annotated[Optional[int], typer.Option("--seed", min=0, help="Seed of every random draw (initialization, shuffles, noise) [default: 0].")]
 DeviceOption = Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda.")]
@@ -153,3 +157,45 @@ def print_dry_run(trainer) -> None:
     for name, m in trainer.dry_run_metrics.items():
         table.add_row(name, "  ".join(f"{k}={v:.4g}" for k, v in m.items()))
     out.print(table)
+
+# Choices come from the library's own lists, so the CLI cannot drift from what it accepts.
+F0Method = Enum("F0Method", {m: m for m in F0_METHODS}, type=str)
+StageName = Enum("StageName", {s: s for s in (*VAWGAN_STAGES, "all")}, type=str)
+CriticKind = Enum("CriticKind", {c: c for c in CRITICS}, type=str)
+SystemName = Enum("SystemName", {s: s for s in SYSTEMS}, type=str)
+CheckpointChoice = Enum("CheckpointChoice", {c: c for c in CHECKPOINTS}, type=str)
+AlignChoice = Enum("AlignChoice", {a: a for a in ALIGNMENTS}, type=str)
+PostfilterChoice = Enum("PostfilterChoice", {p: p for p in CONVERTER_POSTFILTERS}, type=str)
+EnhanceMethod = Enum("EnhanceMethod", {m: m for m in ENHANCE_METHODS}, type=str)
+InferenceZ = Enum("InferenceZ", {z: z for z in INFERENCE_Z}, type=str)
+TestKind = Enum("TestKind", {k: k for k in LISTENING_TESTS}, type=str)
+
+
+def table(title: str, columns, rows, fold: bool = False) -> Table:
+    """A rich table of plain cells (escaped: "[dB]" is a unit, not markup)."""
+    table = Table(title=escape(title))
+    for col in columns:
+        table.add_column(escape(col), overflow="fold" if fold else "ellipsis", justify="left" if fold else "right")
+    for row in rows:
+        table.add_row(*(escape(str(c)) for c in row))
+    return table
+
+
+def say(line: str) -> None:
+    """A library's progress line, printed as it is (no markup)."""
+    out.print(escape(line), soft_wrap=True)
+
+
+def synthesize_ids(feats: Path, output: Path, ids: Path | None, transform, label: str) -> int:
+    """Every utterance of the id list (default: all in FEATS) through ``transform`` and the vocoder,
+    with a progress bar; returns how many were written."""
+    from vawgan_tts.feature_folder import feature_ids
+    from vawgan_tts.synthesis import synthesize_corpus
+
+    utts = read_id_list(ids) or feature_ids(feats)
+    if not utts:
+        raise VawganError(feats, "no .npz features to convert")
+    with progress_bar("utts") as progress:
+        task = progress.add_task(label, total=len(utts))
+        synthesize_corpus(feats, output, utts, transform=transform, on_progress=lambda _: progress.advance(task))
+    return len(utts)

@@ -183,7 +183,7 @@ def toy(
 ):
     """WGAN on the 5×5 mixture of Gaussians: snapshots with the critic's contour, modes captured."""
     from vawgan_tts.runs.folder import run_config
-    from vawgan_tts.runs.toy import ToyRun, train_toy
+    from vawgan_tts.runs.toy_wgan import ToyRun, train_toy
 
     cfg = run_config(ToyRun, output, config, resume, toy__critic=_value(critic), toy__clip=clip,
                      toy__n_critic=n_critic, toy__lr_decay=_value(lr_decay),

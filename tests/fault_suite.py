@@ -357,7 +357,7 @@ def _(tmp):
 
 @case("features", "features at another rate / α than the model's", "refused, naming both settings")
 def _(tmp):
-    return bad_feature_case(tmp, lambda d: {**d, "fs": np.array(16000), "alpha": np.array(0.41)}, "alpha")
+    return bad_feature_case(tmp, lambda d: {**d, "fs": np.array(16000), "alpha": np.array(0.41)}, "α 0.410")
 
 
 @case("features", "stats.npz that does not match the features (wrong dimension)", "refused at training, naming the file")

@@ -10,7 +10,7 @@ from vawgan_tts.batching import SegmentBatches
 from vawgan_tts.features import load_features
 from vawgan_tts.models.conv_vae import ConvVAE, receptive_field
 from vawgan_tts.models.segment_critic import SegmentCritic
-from vawgan_tts.runs.pair_postfilter import PairPostfilter, load_pair_postfilter_config, train_pair_postfilter
+from vawgan_tts.runs.vawgan_postfilter import PairPostfilter, load_pair_postfilter_config, train_pair_postfilter
 from vawgan_tts.tasks.vawgan_postfilter import ConvPostfilterTask, VAWGANPostfilterConfig
 
 from conftest import PARALLEL_PROMPTS as PROMPTS

@@ -144,7 +144,7 @@ def test_converter_refuses_features_at_another_rate(trained, parallel):
 
 
 def test_not_a_converter_folder(tmp_path):
-    with pytest.raises(VawganError, match="not a converter experiment"):
+    with pytest.raises(VawganError, match="this needs a parallel converter"):
         Converter(tmp_path)
 
 

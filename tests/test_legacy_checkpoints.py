@@ -14,7 +14,7 @@ import torch
 from vawgan_tts.config import load_run_config
 from vawgan_tts.data.frames import denormalize, normalize
 from vawgan_tts.runs.folder import CONFIG
-from vawgan_tts.runs.toy import ToyRun, train_toy
+from vawgan_tts.runs.toy_wgan import ToyRun, train_toy
 from vawgan_tts.runs.vawgan import load_trained
 from vawgan_tts.trainer import read_log
 
@@ -25,7 +25,8 @@ LEGACY = Path(__file__).parent / "data" / "legacy"
 def test_an_old_vawgan_checkpoint_reconstructs_as_it_did(stage):
     with np.load(LEGACY / "vawgan" / "expected.npz") as z:
         c, expected = z["input"], z[stage]
-    task, stats, extra = load_trained(LEGACY / "vawgan", stage)
+    trained = load_trained(LEGACY / "vawgan", stage)
+    task, stats, extra = trained.task, trained.normalization, trained.extra
     with torch.no_grad():
         y = denormalize(task.reconstruct(torch.from_numpy(normalize(c, stats))).numpy(), stats)
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
@@ -33,7 +34,7 @@ def test_an_old_vawgan_checkpoint_reconstructs_as_it_did(stage):
 
 
 def test_an_old_best_checkpoint_loads():
-    task, _, _ = load_trained(LEGACY / "vawgan", "vae", "best")
+    task = load_trained(LEGACY / "vawgan", "vae", "best").task
     assert task.config.latent == 4
 
 

@@ -39,7 +39,7 @@ def test_exact_pins_live_in_the_constraints_file():
 def test_the_image_toy_and_seq2seq_paths_load_no_speech_stack():
     """`gen` and its runs and tasks, and `import vawgan_tts.config`, start without pyworld, pysptk or
     pkg_resources (the package's public names are imported on first use); a public name still works."""
-    code = ("import sys, vawgan_tts.config, vawgan_tts.cli.gen, vawgan_tts.runs.image, vawgan_tts.runs.toy, "
+    code = ("import sys, vawgan_tts.config, vawgan_tts.cli.gen, vawgan_tts.runs.image, vawgan_tts.runs.toy_wgan, "
             "vawgan_tts.runs.seq2seq, vawgan_tts.runs.translate, vawgan_tts.tasks.image_vae, vawgan_tts.tasks.seq2seq\n"
             "print(sorted(m for m in ('pyworld', 'pysptk', 'pkg_resources') if m in sys.modules))\n"
             "from vawgan_tts import Features\n"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -25,16 +25,12 @@ import torch
 from .choices import SYSTEMS
 from .data.frames import denormalize, normalize
 from .errors import VawganError
-from .feature_folder import load_utterance
-from .features import Features, load_features, speech_mask
+from .feature_folder import ExtractConfig, feature_ids, load_utterance
+from .features import Features, speech_mask
 from .audio import AUDIO_SUFFIXES
-from .fileio import atomic_path
 from .metrics import global_variance
 from .postfilters import corpus_ms_db, gv_postfilter, ms_postfilter
 from .synthesis import synthesize_corpus
-
-if TYPE_CHECKING:
-    from .extract import ExtractConfig
 
 PF_STATS = "postfilter_stats.npz"
 
@@ -43,55 +39,49 @@ class ModelEnhancer:
     """Reconstruct c1..c39 through a trained VAE's z = μ."""
 
     def __init__(self, exp_dir: str | Path, stage: str, checkpoint: str = "last"):
-        from .runs.folder import checkpoint_path
         from .runs.vawgan import load_trained
 
-        self.task, self.stats, self.extra = load_trained(exp_dir, stage, checkpoint)
-        self.source = checkpoint_path(exp_dir, stage, checkpoint)
-
-    def check(self, feats: Features, path) -> None:
-        fs, alpha = int(self.extra["fs"]), float(self.extra["alpha"])
-        if feats.fs != fs or abs(feats.alpha - alpha) > 1e-6:
-            raise VawganError(path, f"features at fs={feats.fs}, alpha={feats.alpha:.3f}; the model {self.source} was trained at fs={fs}, alpha={alpha:.3f}")
+        self.trained = load_trained(exp_dir, stage, checkpoint)
+        self.task, self.stats, self.source = self.trained.task, self.trained.normalization, self.trained.path
 
     @torch.no_grad()
-    def c(self, c: np.ndarray) -> np.ndarray:
+    def reconstruct(self, c: np.ndarray) -> np.ndarray:
+        """(T, 39) c1..c39 -> (T, 39) through the VAE (z = μ)."""
         x = torch.from_numpy(normalize(c, self.stats))
         y = self.task.reconstruct(x).numpy()
         return denormalize(y, self.stats)
 
     def __call__(self, feats: Features) -> Features:
-        self.check(feats, None)
+        self.trained.check(feats)
         mc = feats.mcep.copy()
-        mc[:, 1:] = self.c(mc[:, 1:])
+        mc[:, 1:] = self.reconstruct(mc[:, 1:])
         return feats.replace(mcep=mc)
 
 
 def postfilter_stats(exp_dir: str | Path, vae: ModelEnhancer) -> dict[str, np.ndarray]:
-    """Natural GV and MS and the VAE output's MS over the training utterances (cached)."""
-    exp_dir = Path(exp_dir)
-    # One cache per VAE checkpoint: the last one's keeps its old name, the best one's its own.
-    cache = exp_dir / (PF_STATS if vae.source.stem == "vae" else f"postfilter_stats_{vae.source.stem}.npz")
-    if cache.is_file() and cache.stat().st_mtime >= vae.source.stat().st_mtime:
-        with np.load(cache) as z:
-            return {k: z[k] for k in z.files}
+    """Natural GV and MS and the VAE output's MS over the training utterances (cached; one cache per
+    VAE checkpoint: the last one's keeps its old name, the best one's its own)."""
+    from .runs.experiment import cached_arrays
     from .runs.folder import CONFIG
     from .runs.vawgan import experiment_feats, load_experiment_config
 
-    cfg = load_experiment_config(exp_dir / CONFIG)
-    feats_dir, threshold = experiment_feats(exp_dir, cfg), cfg.vawgan.silence_threshold_db
-    gvs, nat, gen = [], [], []
-    for utt in cfg.data.ids:
-        f = load_utterance(feats_dir, utt)
-        c = f.mcep[:, 1:]
-        gvs.append(global_variance(c[speech_mask(f.mcep[:, 0], threshold)]))
-        nat.append(c)
-        gen.append(vae.c(c))
-    stats = {"gv_natural": np.mean(gvs, axis=0), "ms_natural": corpus_ms_db(nat), "ms_vae": corpus_ms_db(gen),
-             "threshold_db": np.float64(threshold)}
-    with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **stats)
-    return stats
+    exp_dir = Path(exp_dir)
+
+    def compute() -> dict[str, np.ndarray]:
+        cfg = load_experiment_config(exp_dir / CONFIG)
+        feats_dir, threshold = experiment_feats(exp_dir, cfg), cfg.vawgan.silence_threshold_db
+        gvs, nat, gen = [], [], []
+        for utt in cfg.data.ids:
+            f = load_utterance(feats_dir, utt)
+            c = f.mcep[:, 1:]
+            gvs.append(global_variance(c[speech_mask(f.mcep[:, 0], threshold)]))
+            nat.append(c)
+            gen.append(vae.reconstruct(c))
+        return {"gv_natural": np.mean(gvs, axis=0), "ms_natural": corpus_ms_db(nat), "ms_vae": corpus_ms_db(gen),
+                "threshold_db": np.float64(threshold)}
+
+    name = PF_STATS if vae.source.stem == "vae" else f"postfilter_stats_{vae.source.stem}{Path(PF_STATS).suffix}"
+    return cached_arrays(exp_dir / name, compute, fresher_than=vae.source)
 
 
 def make_system(name: str, exp_dir: str | Path | None, checkpoint: str = "last") -> Callable[[Features], Features] | None:
@@ -143,31 +133,15 @@ def _enhance_each(names: tuple[str, ...], enhancers: dict[str, ModelEnhancer], s
 # ------------------------------------------------------------- another system's output: `vawgan enhance`
 
 
-def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last", adv_weight: float | None = None,
-                    system_feats: str | Path | None = None, seed: int = 0,
-                    inference_z: str | None = None) -> Callable[[Features], Features]:
-    """What `vawgan enhance` applies to a system's output features.
-
-    ``exp_dir`` a pair post-filter (`vawgan train-postfilter`): its VAWGAN or VAE stage, or the GV / MS
-    post-filter with its own statistics (natural GV and MS, the system's MS, of its training prompts).
-    ``exp_dir`` an enhancement VAWGAN (`vawgan train`, natural speech only): its VAE or VAWGAN applied to
-    the output as it is; the GV post-filter to its training set's natural GV; the MS post-filter only
-    with ``system_feats``, the system's output on training prompts, whose MS it undoes. ``seed`` and
-    ``inference_z``: a conv post-filter's noise and latent (:class:`.runs.pair_postfilter.PairPostfilter`)."""
-    from .choices import ENHANCE_METHODS
+def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last",
+                    system_feats: str | Path | None = None) -> Callable[[Features], Features]:
+    """What `vawgan enhance` applies to a system's output with an enhancement VAWGAN (`vawgan train`,
+    natural speech only; a pair post-filter is :class:`.runs.vawgan_postfilter.PairPostfilter`, the
+    choice :func:`.runs.apply.open_enhancer`'s): its VAE or VAWGAN applied to the output as it is; the
+    GV post-filter to its training set's natural GV; the MS post-filter only with ``system_feats``, the
+    system's output on training prompts, whose MS it undoes."""
     from .postfilters import StatisticalPostfilter, natural_and_system_stats
-    from .runs.pair_postfilter import PairPostfilter, is_pair_postfilter
 
-    if method not in ENHANCE_METHODS:
-        raise VawganError(None, f"method {method!r}: choose from {', '.join(ENHANCE_METHODS)}")
-    if is_pair_postfilter(exp_dir):
-        if system_feats is not None:
-            raise VawganError(exp_dir, "a pair post-filter has its own system's statistics (its training pairs); "
-                                       "--system-feats is for an enhancement VAWGAN trained on natural speech")
-        return PairPostfilter(exp_dir, method, checkpoint, adv_weight, seed=seed, inference_z=inference_z)
-    if inference_z is not None:
-        raise VawganError(exp_dir, "--z is for a conv pair post-filter (`vawgan train-postfilter`); this is an "
-                                   "enhancement VAWGAN")
     enhancer = ModelEnhancer(exp_dir, "adv" if method == "vawgan" else "vae", checkpoint)
     if method in ("vae", "vawgan"):
         return enhancer
@@ -178,8 +152,6 @@ def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last", 
     stats = natural_and_system_stats(experiment_feats(exp_dir, cfg), None, cfg.data.ids)
     if system_feats is not None:
         system_feats = Path(system_feats)
-        from .feature_folder import feature_ids
-
         utts = feature_ids(system_feats)
         if not utts:
             raise VawganError(system_feats, "no features (.npz) here: give the system's output on training prompts")
@@ -187,33 +159,12 @@ def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last", 
     statistical = StatisticalPostfilter(method, stats, exp_dir)
 
     def postfiltered(feats: Features) -> Features:
-        enhancer.check(feats, None)
+        enhancer.trained.check(feats)
         mc = feats.mcep.copy()
         mc[:, 1:] = statistical(mc[:, 1:], mc[:, 0])
         return feats.replace(mcep=mc)
 
     return postfiltered
-
-
-def analysis_settings(exp_dir: str | Path) -> ExtractConfig:
-    """The WORLD analysis settings a model's input features were extracted with (how `vawgan enhance`
-    analyses WAVs): a pair post-filter's ``[extract]``, else the extraction folder's settings file of
-    an enhancement VAWGAN (its sampling rate alone when that file is gone)."""
-    from .config import from_dict, load_toml
-    from .runs.folder import CONFIG
-    from .runs.vawgan import experiment_feats, load_experiment_config, load_trained
-    from .extract import ExtractConfig
-    from .feature_folder import analysis_settings as folder_settings
-    from .runs.pair_postfilter import is_pair_postfilter
-
-    exp_dir = Path(exp_dir)
-    if is_pair_postfilter(exp_dir):
-        return from_dict(ExtractConfig, load_toml(exp_dir / CONFIG).get("extract", {}), exp_dir / CONFIG)
-    feats = experiment_feats(exp_dir, load_experiment_config(exp_dir / CONFIG))
-    settings = folder_settings(feats)
-    if settings is not None:
-        return settings
-    return ExtractConfig(fs=int(load_trained(exp_dir, "vae")[2]["fs"]))
 
 
 def enhance_corpus(inputs: Sequence[str | Path], out_dir: str | Path, transform: Callable[[Features], Features],
@@ -225,7 +176,7 @@ def enhance_corpus(inputs: Sequence[str | Path], out_dir: str | Path, transform:
     unreadable, another rate than the model's) is a line of ``out_dir/failed.tsv`` (id, reason) and
     in the returned ``{id: reason}``, and the others go on. Returns (ids written, failures)."""
     from .extract import run as extract
-    from .feature_folder import FAILED, feature_ids
+    from .feature_folder import FAILED
 
     out_dir = Path(out_dir)
     single = Path(inputs[0]) if len(inputs) == 1 else None

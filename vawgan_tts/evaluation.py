@@ -15,6 +15,7 @@ F0 RMSE (cents) is taken over aligned pairs voiced in both, the V/UV error over 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
 import json
@@ -96,11 +97,33 @@ class _Utterances:
         return f[rng.choice(len(f), size=min(SCATTER_POINTS, len(f)), replace=False)]
 
 
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    """How a figure of metrics.json is shown (the report's tables, the CLI's): its key, heading, short
+    label (a terminal column), scale and digits, and which way is better (lower, higher, or nearest one)."""
+
+    key: str
+    heading: str
+    short: str
+    scale: float
+    digits: int
+    better: str
+
+
+# The one table of the figures' labels (docs/metrics.md). FD is the Fréchet distance of c1..c39; F0 the
+# RMSE in cents on frames voiced in both; V/UV the share of aligned frames whose voicing differs.
+FIGURES = (Figure("mcd_db", "MCD [dB]", "MCD [dB]", 1.0, 3, "lower"),
+           Figure("gv_distance", "log-GV distance [dB]", "logGV [dB]", 1.0, 3, "lower"),
+           Figure("ms_distance", "MS distance [dB]", "MS [dB]", 1.0, 3, "lower"),
+           Figure("gv_ratio", "GV ratio", "GV ratio", 1.0, 3, "one"),
+           Figure("frechet_distance", "Fréchet distance", "FD", 1.0, 2, "lower"),
+           Figure("f0_rmse_cents", "F0 RMSE [cent]", "F0 [cent]", 1.0, 1, "lower"),
+           Figure("vuv_error", "V/UV error [%]", "V/UV [%]", 100.0, 1, "lower"),
+           Figure("log_f0_corr", "log-F0 corr.", "F0 r", 1.0, 3, "higher"))
+# Every corpus figure in metrics.json, each with its interval and, against a reference, its p-value.
+FIGURE_KEYS = tuple(f.key for f in FIGURES)
 # Scores of one utterance pair, averaged over utterances for the corpus figure.
 UTTERANCE_SCORES = ("mcd_db", "f0_rmse_cents", "vuv_error", "log_f0_corr")
-# Every corpus figure in metrics.json, each with its interval and, against a reference, its p-value.
-FIGURES = ("mcd_db", "gv_distance", "ms_distance", "gv_ratio", "frechet_distance", "f0_rmse_cents", "vuv_error",
-           "log_f0_corr")
 # The per-utterance table: the scores, and the corpus figures taken on the one utterance.
 PER_UTTERANCE_CSV = "per_utterance.csv"
 PER_UTTERANCE_COLUMNS = ("utterance", "system", "frames", "mcd_db", "gv_distance", "ms_distance", "gv_ratio",
@@ -235,7 +258,7 @@ def evaluate(
 
     Returns ``{"systems": {name: {figure: value, ..., "utterances", "ci95": {figure: [lo, hi]},
     "p_vs_reference": {figure: p}}}, "settings": {...}, "per_utterance": [row, ...]}``; figures are
-    ``FIGURES`` (docs/metrics.md), intervals are over utterances (BCa bootstrap for the means of
+    ``FIGURE_KEYS`` (docs/metrics.md), intervals are over utterances (BCa bootstrap for the means of
     per-utterance scores, jackknife for the distances between corpus statistics), p-values those
     of a paired randomization test against ``reference`` (one of ``systems``; none without it).
     ``align``: "auto" or "dtw" (module docstring); ``band``: DTW's band. ``annotations``: further
@@ -295,9 +318,9 @@ def evaluate(
         "resamples": n_resamples,
         "reference": reference,
     }}
-    tasks = [(name, "ci95", k) for name in gen_a for k in FIGURES]
+    tasks = [(name, "ci95", k) for name in gen_a for k in FIGURE_KEYS]
     if reference is not None:
-        tasks += [(name, "p_vs_reference", k) for name in gen_a if name != reference for k in FIGURES]
+        tasks += [(name, "p_vs_reference", k) for name in gen_a if name != reference for k in FIGURE_KEYS]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = []
@@ -323,7 +346,7 @@ def evaluate(
             for draw, args in figures:
                 draw(*args)
     for name, g in gen_a.items():
-        m = {k: float(figure(k, even, g, even, nat_a, freqs)) for k in FIGURES}
+        m = {k: float(figure(k, even, g, even, nat_a, freqs)) for k in FIGURE_KEYS}
         m["utterances"] = n
         for (of, what, k), value in zip(tasks, spreads):
             if of == name:
@@ -374,21 +397,21 @@ def read_per_utterance(path: str | Path) -> list[dict]:
                 for row in csv.DictReader(f)]
 
 
-def parse_system(spec: str) -> tuple[str, Path]:
-    """'NAME=DIR' -> (NAME, DIR)."""
+def parse_system(spec: str, option: str = "--generated") -> tuple[str, Path]:
+    """'NAME=DIR' -> (NAME, DIR); ``option`` names where it was given, for the error."""
     name, sep, folder = spec.partition("=")
     if not sep or not name or not folder:
-        raise VawganError(None, f"--generated {spec!r}: expected NAME=DIR")
+        raise VawganError(None, f"{option} {spec!r}: expected NAME=DIR")
     return name, Path(folder)
 
 
-def parse_systems(specs: Sequence[str]) -> dict[str, Path]:
+def parse_systems(specs: Sequence[str] | None, option: str = "--generated") -> dict[str, Path]:
     """Every 'NAME=DIR' of a command line -> {NAME: DIR}; a name given twice is refused (the later
     would silently replace the earlier)."""
     systems: dict[str, Path] = {}
-    for spec in specs:
-        name, folder = parse_system(spec)
+    for spec in specs or ():
+        name, folder = parse_system(spec, option)
         if name in systems:
-            raise VawganError(None, f"--generated {spec!r}: the name {name!r} is already given to {systems[name]}")
+            raise VawganError(None, f"{option} {spec!r}: the name {name!r} is already given to {systems[name]}")
         systems[name] = folder
     return systems

@@ -19,6 +19,7 @@ from .errors import VawganError
 from . import feature_folder as folder
 from .feature_folder import ExtractConfig
 from .features import (
+    FRAME_PERIOD_MS,
     MODEL_DIM,
     FeatureStats,
     analyze,
@@ -66,6 +67,11 @@ class ExtractSummary:
     @property
     def frames(self) -> int:
         return sum(o.frames for o in self.outcomes if o.status != "failed")
+
+    @property
+    def audio_minutes(self) -> float:
+        """Minutes of audio the folder's features cover (frames × the analysis frame period)."""
+        return self.frames * FRAME_PERIOD_MS / 60000
 
 
 # ------------------------------------------------------------------------------------ inputs

@@ -12,7 +12,6 @@ import dataclasses
 import functools
 import warnings
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -71,6 +71,17 @@ def _trials(kind: str, ids: Sequence[str], systems: Sequence[str], pairs: Sequen
     return [{"utterance": u, "pair": list(p)} for u in ids for p in pairs]
 
 
+def parse_pairs(specs: Sequence[str] | None) -> list[tuple[str, str]] | None:
+    """AB's ``--pair A:B`` options -> [(A, B), ...]; None when none is given (every pair)."""
+    pairs = []
+    for p in specs or ():
+        a, sep, b = p.partition(":")
+        if not sep or not a or not b:
+            raise VawganError(None, f"--pair {p!r}: expected A:B")
+        pairs.append((a, b))
+    return pairs or None
+
+
 def write_listening_test(systems: Mapping[str, str | Path], reference: str | Path, out_dir: str | Path,
                          ids: Sequence[str], kind: str = "mushra", anchor: str | None = None,
                          pairs: Sequence[tuple[str, str]] | None = None, listeners: int = 10, seed: int = 0,
@@ -269,12 +280,13 @@ def _read_answers(path: Path, key: dict) -> list[dict]:
     return rows
 
 
-def aggregate(answer_files: Sequence[str | Path], key_file: str | Path, screening: bool = True) -> dict:
+def aggregate(answer_files: Sequence[str | Path], key_file: str | Path, screening: bool = True,
+              output: str | Path | None = None) -> dict:
     """Scores from answer CSVs. MUSHRA: per system (and the hidden reference) the mean rating, its
     t-based 95 % interval over all ratings (BS.1534-3 §9.3) and the number of ratings, after leaving
     out listeners the post-screening rejects (``screening``). AB: per pair, the counts, the share of
     decided trials preferring the first system with its Wilson 95 % interval, and the two-sided
-    binomial p against no preference."""
+    binomial p against no preference. Written to ``output`` as JSON too when given."""
     key_file = Path(key_file)
     try:
         key = json.loads(key_file.read_text())
@@ -330,4 +342,6 @@ def aggregate(answer_files: Sequence[str | Path], key_file: str | Path, screenin
             else:
                 entry |= {"share_first": float("nan"), "ci95": [float("nan")] * 2, "p": float("nan")}
         result["pairs"] = pairs
+    if output is not None:
+        write_text_atomic(output, json.dumps(result, indent=2) + "\n")
     return result

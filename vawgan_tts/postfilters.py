@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import VawganError
 from .feature_folder import has_utterance, load_utterance
-from .features import load_features, speech_mask
+from .features import speech_mask
 from .metrics import MS_FFT_SIZE, global_variance, modulation_power, to_db
 
 MS_PF_STRENGTH = 0.85

@@ -29,15 +29,14 @@ from urllib.parse import quote
 
 import numpy as np
 
-from . import extract as X
+from . import extract
 from . import feature_folder
 from .choices import SYSTEMS
 from .enhance import enhancement_systems
 from .errors import VawganError
-from .feature_folder import has_utterance, load_utterance
-from .evaluation import evaluate
-from .extract import ExtractConfig
-from .features import envelope_db, load_features
+from .feature_folder import ExtractConfig, has_utterance, load_utterance
+from .evaluation import FIGURES, evaluate
+from .features import envelope_db
 from .fileio import write_text_atomic
 from .plots import NATURAL, plot_utterance
 from .processes import pool_or_none
@@ -61,11 +60,8 @@ CONVERSION_NOTES = {
     "converted+ms-pf": "the converter's output, MS post-filtered from its own MS to the target's (training prompts)",
 }
 # (key in metrics.json, heading, scale, digits) of the summary and per-utterance tables.
-COLUMNS = (("mcd_db", "MCD [dB]", 1.0, 3), ("gv_distance", "log-GV distance [dB]", 1.0, 3),
-           ("ms_distance", "MS distance [dB]", 1.0, 3), ("gv_ratio", "GV ratio", 1.0, 3),
-           ("frechet_distance", "Fréchet distance", 1.0, 2), ("f0_rmse_cents", "F0 RMSE [cent]", 1.0, 1),
-           ("vuv_error", "V/UV error [%]", 100.0, 1), ("log_f0_corr", "log-F0 corr.", 1.0, 3))
-LOWER_IS_BETTER = {"mcd_db", "gv_distance", "ms_distance", "frechet_distance", "f0_rmse_cents", "vuv_error"}
+COLUMNS = tuple((f.key, f.heading, f.scale, f.digits) for f in FIGURES)
+LOWER_IS_BETTER = {f.key for f in FIGURES if f.better == "lower"}
 
 
 def _check_systems(chosen: Sequence[str] | None, known: Sequence[str]) -> list[str]:
@@ -102,7 +98,7 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
     if "copy" in systems:
         cfg = feature_folder.analysis_settings(feats_dir) or ExtractConfig()
         reanalysed = sys_root / "copy-reanalysed"
-        X.run([sys_root / "copy" / f"{u}.wav" for u in ids], reanalysed, cfg, jobs=jobs, overwrite=True)
+        extract.run([sys_root / "copy" / f"{u}.wav" for u in ids], reanalysed, cfg, jobs=jobs, overwrite=True)
         eval_dirs["copy"] = reanalysed
         steps("re-analysis")
     columns = [("natural", NATURAL, feature_folder.sources(feats_dir))]
@@ -208,6 +204,31 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
     return write_report(exp_dir, out_dir, ids, Path(feats[target]), eval_dirs, columns, align="dtw", n_show=n_show,
                         show=show, reference=_reference(reference, "vae-vc", systems), floor="source", notes=notes,
                         n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG, jobs=jobs)
+
+
+def build_experiment_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], feats_dir: str | Path | None = None,
+                            source: str | None = None, target: str | None = None, extra: dict[str, Path] | None = None,
+                            **options) -> dict:
+    """`vawgan report`: the layout of the experiment's kind (:mod:`.runs.experiment`) — an enhancement
+    VAWGAN's (:func:`build_report`, natural features ``feats_dir``), a converter's
+    (:func:`build_conversion_report`), or one direction ``source`` → ``target`` of a VAWGAN-VC model
+    (:func:`build_vc_report`); ``options`` as those take them. An option of another kind is one line."""
+    from .runs.experiment import require_kind
+
+    kind = require_kind(exp_dir, "vawgan", "converter", "vc")
+    if (source is not None or target is not None) and kind != "vc":
+        raise VawganError(exp_dir, "--from and --to are for a VAWGAN-VC model (`vawgan train-vc`)")
+    if extra and kind == "vawgan":
+        raise VawganError(exp_dir, "--extra is for a converter's report (the parallel layout)")
+    if feats_dir is not None and kind != "vawgan":
+        raise VawganError(exp_dir, "--feats is for an enhancement VAWGAN's report; a converter's natural side is its target")
+    if kind == "vc":
+        if source is None or target is None:
+            raise VawganError(exp_dir, "a VAWGAN-VC model: give the direction with --from SPEAKER --to SPEAKER")
+        return build_vc_report(exp_dir, out_dir, ids, source, target, extra=extra, **options)
+    if kind == "converter":
+        return build_conversion_report(exp_dir, out_dir, ids, extra=extra, **options)
+    return build_report(exp_dir, out_dir, ids, feats_dir, **options)
 
 
 def _extra_systems(extra: dict[str, Path] | None, own: Sequence[str], ids: Sequence[str]) -> dict[str, Path]:

@@ -75,3 +75,33 @@ class SpeakerClassifier:
         for u in ids:
             counts[self.identify(utterance_path(Path(folder), u))] += 1
         return counts
+
+
+def identify_sets(speakers: Mapping[str, str | Path], ids: Sequence[str], eval_ids: Sequence[str],
+                  sets: Mapping[str, str | Path] | None = None, expected: Mapping[str, str] | None = None,
+                  seed: int = 0, output: str | Path | None = None) -> dict:
+    """`vawgan speaker-id`: a classifier of ``speakers`` (name → feature folder) trained on ``ids``;
+    each speaker's own recordings of ``eval_ids`` identified (its confusion row, labelled "NAME
+    (recordings)"), then each of ``sets`` (name → converted features); ``expected``: the speaker a set
+    should sound like, whose share is given. Returns (and writes to ``output`` as JSON) ``{"speakers",
+    "frame_accuracy", "utterances", "sets": {label: {"counts", "expected", "share"}}}``."""
+    import json
+
+    from .fileio import write_text_atomic
+
+    sets, expected = dict(sets or {}), dict(expected or {})
+    for name, who in expected.items():
+        if name not in sets or who not in speakers:
+            raise VawganError(None, f"--expect {f'{name}={who}'!r}: NAME=SPEAKER with NAME one of --score "
+                                    f"({', '.join(sets) or 'none'}) and SPEAKER one of {', '.join(speakers)}")
+    clf = SpeakerClassifier(speakers, ids, seed=seed)
+    rows = {f"{n} (recordings)": (folder, n) for n, folder in speakers.items()}
+    rows |= {n: (folder, expected.get(n)) for n, folder in sets.items()}
+    result = {"speakers": clf.names, "frame_accuracy": clf.frame_accuracy, "utterances": len(eval_ids), "sets": {}}
+    for label, (folder, target) in rows.items():
+        counts = clf.tally(folder, eval_ids)
+        result["sets"][label] = {"counts": counts, "expected": target,
+                                 "share": counts[target] / len(eval_ids) if target else None}
+    if output is not None:
+        write_text_atomic(output, json.dumps(result, indent=2) + "\n")
+    return result

@@ -46,13 +46,14 @@ from ..config import from_dict, load_run_config, load_toml, save_toml
 from ..errors import VawganError
 from ..f0 import LogF0Stats, convert_f0
 from ..feature_folder import has_utterance, load_utterance, paired_prompts
-from ..features import MODEL_DIM, Features, load_features
+from ..features import MODEL_DIM, Features
 from ..fileio import atomic_path, write_text_atomic
 from ..mlpg import WINDOWS, delta_features, mlpg
 from ..postfilters import StatisticalPostfilter, corpus_ms_db, natural_and_system_stats
 from ..tasks.adversarial_converter import AdversarialConverterConfig, AdversarialConverterTask
 from ..tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
+from .experiment import adversarial_dir, cached_arrays, load_task, load_weights, require_kind
 from .folder import CONFIG, refuse_existing
 F0_STATS = "f0.npz"
 ALIGN = "align.npz"
@@ -269,11 +270,6 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
     return summary
 
 
-def adversarial_dir(exp_dir: str | Path, adv_weight: float) -> Path:
-    """Where the adversarial converter with weight w_d lives: ``EXP/adv-w<w_d>/``."""
-    return Path(exp_dir) / f"adv-w{adv_weight:g}"
-
-
 def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, train: TrainerConfig | None = None,
                       progress: bool = True, say: Callable[[str], None] = lambda _: None) -> Path:
     """Warm-start the adversarial converter from the trained DNN (the last round) and train its
@@ -306,6 +302,18 @@ def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, trai
     return out
 
 
+def run_converter(exp_dir: str | Path, config: ConverterConfig, adversarial: bool = False, jobs: int = 1,
+                  overwrite: bool = False, say: Callable[[str], None] = lambda _: None) -> None:
+    """`vawgan train-converter`: train the converter; with ``adversarial``, then its adversarial
+    converter — only that when EXP already holds a converter (and ``overwrite`` is not given)."""
+    exp_dir = Path(exp_dir)
+    if not (adversarial and (exp_dir / CONFIG).is_file() and not overwrite):
+        train_converter(exp_dir, config, jobs=jobs, overwrite=overwrite, say=say)
+        say(f"converter → {exp_dir}")
+    if adversarial:
+        train_adversarial(exp_dir, config.adv, config.train, say=say)
+
+
 def _residual_variance(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(D_out,) variance of the training residuals, normalized units: what MLPG weighs streams by."""
     model.eval()
@@ -322,13 +330,6 @@ def _predict(model: torch.nn.Module, x: np.ndarray, device: torch.device, batch:
 # ------------------------------------------------------------------------------- conversion
 
 
-def is_converter(exp_dir: str | Path) -> bool:
-    """Whether ``exp_dir`` holds a converter (its config has a ``[dnn]`` table)."""
-    path = Path(exp_dir) / CONFIG
-    return path.is_file() and "dnn" in load_toml(path)
-
-
-
 class Converter:
     """A trained converter (the last round, or ``round_``): features of the source speaker → the
     target's. Callable on :class:`Features`, as a ``synthesize_corpus`` transform.
@@ -343,17 +344,15 @@ class Converter:
         if postfilter not in (None, *CONVERTER_POSTFILTERS):
             raise VawganError(None, f"post-filter {postfilter!r}: choose from {', '.join(CONVERTER_POSTFILTERS)}")
         self.exp_dir = exp_dir
-        if not (exp_dir / CONFIG).is_file():
-            raise VawganError(exp_dir, "not a converter experiment (no config.toml): train one with `vawgan train-converter`")
+        require_kind(exp_dir, "converter")
         config = from_dict(ConverterConfig, load_toml(exp_dir / CONFIG), exp_dir / CONFIG)
         k = round_ or config.dnn.rounds
         path = exp_dir / f"round{k}" / "checkpoints" / BEST
         if not path.is_file():  # trained without a dev set: the last epoch
             path = path.with_name(f"{STAGE}.pt")
-        ckpt = load_checkpoint(path, DNNConverterTask.name)
-        cfg = from_dict(DNNConverterConfig, ckpt["config"], path)
-        self.task = DNNConverterTask(cfg, ckpt["extra"]["dim_in"], ckpt["extra"]["dim_out"], ckpt["extra"])
-        self.task.model.load_state_dict(ckpt["model"]["model"])
+        self.trained = load_task(path, DNNConverterTask, DNNConverterConfig,
+                                 make=lambda cfg, ckpt: DNNConverterTask(cfg, ckpt["extra"]["dim_in"], ckpt["extra"]["dim_out"],
+                                                                         ckpt["extra"]))
         self.norm = Normalization.load(exp_dir / f"round{k}" / STATS)
         self.model_dir = exp_dir / f"round{k}"
         if adversarial is not None:  # the same network, its weights after adversarial training
@@ -362,9 +361,9 @@ class Converter:
             if not adv_path.is_file():
                 raise VawganError(adv_path, f"no adversarial converter with w_d = {adversarial:g}: train it with "
                                             f"`vawgan train-converter … --adversarial --adv-weight {adversarial:g}`")
-            self.task.model.load_state_dict(load_checkpoint(adv_path, AdversarialConverterTask.name)["model"]["model"])
+            self.trained = load_weights(self.trained, adv_path, AdversarialConverterTask)
             self.norm = Normalization.load(self.model_dir / STATS)
-        self.task.model.eval()
+        self.task = self.trained.task
         with np.load(exp_dir / F0_STATS) as z:
             self.f0_src = LogF0Stats(float(z["source"][0]), float(z["source"][1]), int(z["source"][2]))
             self.f0_tgt = LogF0Stats(float(z["target"][0]), float(z["target"][1]), int(z["target"][2]))
@@ -381,18 +380,15 @@ class Converter:
     def postfilter_stats(self) -> dict[str, np.ndarray]:
         """Over the training prompts: the target's natural GV (speech frames) and MS, and the MS of
         this converter's output; computed once, cached in ``EXP/round<k>/postfilter_stats.npz``."""
-        cache = self.model_dir / PF_STATS
-        if cache.is_file():
-            with np.load(cache) as z:
-                return {k: z[k] for k in z.files}
-        data = self.config.data
-        source, target = Path(data.source), Path(data.target)
-        ids = [u for u in data.ids if has_utterance(source, u) and has_utterance(target, u)]
-        stats = natural_and_system_stats(target, None, ids)
-        stats["ms_converted"] = corpus_ms_db(self.convert_mcep(load_utterance(source, u).mcep) for u in ids)
-        with atomic_path(cache) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **stats)
-        return stats
+        def compute() -> dict[str, np.ndarray]:
+            data = self.config.data
+            source, target = Path(data.source), Path(data.target)
+            ids = [u for u in data.ids if has_utterance(source, u) and has_utterance(target, u)]
+            stats = natural_and_system_stats(target, None, ids)
+            stats["ms_converted"] = corpus_ms_db(self.convert_mcep(load_utterance(source, u).mcep) for u in ids)
+            return stats
+
+        return cached_arrays(self.model_dir / PF_STATS, compute)
 
     @torch.no_grad()
     def convert_mcep(self, mcep: np.ndarray) -> np.ndarray:
@@ -408,10 +404,7 @@ class Converter:
     def systems(self, feats: Features, postfilters: Mapping[str, StatisticalPostfilter | None]) -> dict[str, Features]:
         """One conversion of ``feats``, then each named system's features: the conversion itself
         (None) or it post-filtered."""
-        e = self.task.extra
-        if feats.fs != e["fs"] or abs(feats.alpha - e["alpha"]) > 1e-6 or feats.frame_period != e["frame_period"]:
-            raise VawganError(None, f"features at {feats.fs} Hz, α {feats.alpha:.3f}, {feats.frame_period:g} ms; the converter "
-                                    f"was trained at {e['fs']} Hz, α {e['alpha']:.3f}, {e['frame_period']:g} ms")
+        self.trained.check(feats, "the converter")
         c = self.convert_mcep(feats.mcep)
         f0 = convert_f0(feats.f0, self.f0_src, self.f0_tgt).astype(np.float32)
         out = {}

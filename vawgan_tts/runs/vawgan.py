@@ -20,14 +20,14 @@ from typing import Sequence
 import torch
 
 from .. import distributed
-from ..checkpoint import load_checkpoint
-from ..config import check_ranges, from_dict, load_run_config
+from ..config import check_ranges, load_run_config
 from ..data.frames import FrameBatches, frame_store, load_frames, normalize
 from ..errors import VawganError
 from ..feature_folder import read_manifest, uniform_settings
 from ..features import FeatureStats
 from ..tasks.vawgan import VAWGANConfig, VAWGANTask
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
+from .experiment import Trained, load_task
 from .folder import BEST_SUFFIX, CONFIG, checkpoint_path, fit
 
 STATS = "stats.npz"
@@ -186,15 +186,6 @@ def _to(batch, device):
     return tuple(t.to(device) for t in batch) if isinstance(batch, (tuple, list)) else batch.to(device)
 
 
-def load_trained(exp_dir: str | Path, stage: str, which: str = "last") -> tuple[VAWGANTask, FeatureStats, dict]:
+def load_trained(exp_dir: str | Path, stage: str, which: str = "last") -> Trained:
     """The task as it was at the end of ``stage`` (or at its best dev epoch), with its normalization."""
-    path = checkpoint_path(exp_dir, stage, which)
-    ckpt = load_checkpoint(path, VAWGANTask.name)
-    cfg = from_dict(VAWGANConfig, ckpt["config"], path)
-    task = VAWGANTask(cfg, ckpt["extra"])
-    for role, module in task.modules().items():
-        module.load_state_dict(ckpt["model"][role])
-        module.eval()
-    extra = ckpt["extra"]
-    stats = FeatureStats(mean=extra["mean"].numpy(), std=extra["std"].numpy(), count=0)
-    return task, stats, extra
+    return load_task(checkpoint_path(exp_dir, stage, which), VAWGANTask, VAWGANConfig)

@@ -28,8 +28,7 @@ import torch
 
 from .. import distributed
 from ..batching import TensorBatches
-from ..checkpoint import load_checkpoint
-from ..config import check_choice, from_dict, load_run_config
+from ..config import check_choice, load_run_config
 from ..data.frames import denormalize, load_frames, normalize
 from ..errors import VawganError
 from ..feature_folder import FeatureSettings, has_utterance, load_utterance, uniform_settings
@@ -38,6 +37,7 @@ from ..features import Features, FeatureStats
 from ..fileio import write_text_atomic
 from ..tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask
 from ..trainer import Trainer, TrainerConfig, seed_everything
+from .experiment import Trained, load_task, require_kind
 from .folder import CONFIG, checkpoint_path, fit
 from .vawgan import STATS, DevMonitor, plot_experiment_curves
 
@@ -164,17 +164,6 @@ def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Seq
                before_fit=before_fit, curves=lambda log: plot_experiment_curves(exp_dir, log))
 
 
-def is_vc(exp_dir: str | Path) -> bool:
-    """Whether ``exp_dir`` holds a VAWGAN-VC experiment (its config has a [vc] table)."""
-    import tomllib
-
-    path = Path(exp_dir) / CONFIG
-    try:
-        return "vc" in tomllib.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-
-
 def speaker_folders(exp_dir: str | Path) -> dict[str, Path]:
     """Each speaker's feature folder, as the experiment's config.toml records them."""
     exp_dir = Path(exp_dir)
@@ -186,16 +175,10 @@ def speaker_folders(exp_dir: str | Path) -> dict[str, Path]:
     return folders
 
 
-def load_vc(exp_dir: str | Path, stage: str = "adv", which: str = "last") -> tuple[VAWGANVCTask, FeatureStats, dict]:
+def load_vc(exp_dir: str | Path, stage: str = "adv", which: str = "last") -> Trained:
     """The task at the end of ``stage`` (vae: VAE-VC; adv: VAWGAN-VC) with its normalization."""
-    path = checkpoint_path(exp_dir, stage, which)
-    ckpt = load_checkpoint(path, VAWGANVCTask.name)
-    task = VAWGANVCTask(from_dict(VAWGANVCConfig, ckpt["config"], path), ckpt["extra"])
-    for role, module in task.modules().items():
-        module.load_state_dict(ckpt["model"][role])
-        module.eval()
-    extra = ckpt["extra"]
-    return task, FeatureStats(mean=extra["mean"].numpy(), std=extra["std"].numpy(), count=0), extra
+    require_kind(exp_dir, "vc")
+    return load_task(checkpoint_path(exp_dir, stage, which), VAWGANVCTask, VAWGANVCConfig)
 
 
 class SpeakerConverter:
@@ -205,7 +188,8 @@ class SpeakerConverter:
     c0, V/UV and aperiodicity of the input."""
 
     def __init__(self, exp_dir: str | Path, to: str, source: str | None = None, stage: str = "adv", which: str = "last"):
-        self.task, stats, extra = load_vc(exp_dir, stage, which)
+        self.trained = load_vc(exp_dir, stage, which)
+        self.task, stats, extra = self.trained.task, self.trained.normalization, self.trained.extra
         self.to = self.task.speaker_index(to)
         if source is not None:
             self.task.speaker_index(source)
@@ -221,12 +205,9 @@ class SpeakerConverter:
             self.stats_in = self.stats_out = stats
         self.f0 = {s: LogF0Stats(*v) for s, v in extra["f0"].items()}
         self.source, self.target = source, to
-        self.fs, self.alpha = int(extra["fs"]), float(extra["alpha"])
 
     def __call__(self, feats: Features) -> Features:
-        if feats.fs != self.fs or abs(feats.alpha - self.alpha) > 1e-6:
-            raise VawganError(None, f"features at {feats.fs} Hz (α {feats.alpha:.3f}); the model was trained at "
-                                    f"{self.fs} Hz (α {self.alpha:.3f})")
+        self.trained.check(feats, "the VAWGAN-VC model")
         x = torch.from_numpy(normalize(feats.mcep[:, 1:], self.stats_in))
         y = denormalize(self.task.convert(x, self.to).numpy(), self.stats_out)
         mcep = np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], axis=1)

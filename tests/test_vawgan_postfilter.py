@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 from vawgan_tts import metrics as M
 from vawgan_tts.alignment import align_utterance
 from vawgan_tts.cli.vawgan import app
-from vawgan_tts.enhance import output_enhancer
+from vawgan_tts.runs.apply import open_enhancer
 from vawgan_tts.errors import VawganError
 from vawgan_tts.features import load_features, save_features, speech_mask
-from vawgan_tts.runs.pair_postfilter import (PairPostfilter, load_pair_postfilter_config, train_adversarial_weight,
+from vawgan_tts.runs.vawgan_postfilter import (PairPostfilter, load_pair_postfilter_config, train_adversarial_weight,
                                         train_pair_postfilter)
 from vawgan_tts.postfilters import StatisticalPostfilter
 from vawgan_tts.tasks.vawgan_postfilter import VAWGANPostfilterConfig, VAWGANPostfilterTask
@@ -133,7 +133,7 @@ def test_pair_postfilter_methods_use_their_own_statistics(trained, parallel):
         assert out.mcep.shape == f.mcep.shape and np.isfinite(out.mcep).all()
         assert not np.allclose(out.mcep[:, 1:], f.mcep[:, 1:])
     with pytest.raises(VawganError, match="its own system's statistics"):
-        output_enhancer(exp, "ms-pf", system_feats=parallel[0])
+        open_enhancer(exp, "ms-pf", system_feats=parallel[0])
 
 
 def test_enhance_features_keeps_the_good_and_names_another_rate(trained, parallel, allison_dir, tmp_path):
@@ -206,4 +206,4 @@ def test_a_sweep_point_restarts_from_the_same_vae(trained):
     assert (out / "checkpoints" / "adv.pt").is_file() and not (out / "checkpoints" / "vae_best.pt").exists()
     assert "adv_weight = 0.5" in (out / "config.toml").read_text()
     a, b = PairPostfilter(exp, "vawgan"), PairPostfilter(exp, "vawgan", adv_weight=0.5)
-    assert a.source != b.source
+    assert a.trained.path != b.trained.path

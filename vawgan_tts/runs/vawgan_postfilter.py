@@ -33,17 +33,16 @@ from ..alignment import DEFAULT_BAND, align_corpus, save_alignments, source_time
 from ..batching import SegmentBatches, TensorBatches
 from ..checkpoint import load_checkpoint
 from ..choices import PAIR_POSTFILTER_METHODS
-from ..config import check_ranges, from_dict, load_run_config, load_toml
+from ..config import check_ranges, load_run_config
 from ..errors import VawganError
-from ..extract import ExtractConfig
-from ..feature_folder import analysis_settings, load_utterance, paired_prompts
-from ..features import Features, FeatureStats, load_features
-from ..fileio import atomic_path
+from ..feature_folder import ExtractConfig, analysis_settings, load_utterance, paired_prompts
+from ..features import Features, FeatureStats
 from ..postfilters import StatisticalPostfilter, natural_and_system_stats
 from ..tasks.vawgan_postfilter import (ConvPostfilterTask, VAWGANPostfilterConfig, VAWGANPostfilterTask,
                                       postfilter_task)
 from ..trainer import Trainer, TrainerConfig, seed_everything
 from .converter import context_windows
+from .experiment import adversarial_dir, cached_arrays, load_task, require_kind
 from .folder import CONFIG, checkpoint_path, fit, refuse_existing
 from .vawgan import DevMonitor, plot_experiment_curves
 ALIGN = "align.npz"
@@ -76,12 +75,6 @@ def load_pair_postfilter_config(path: str | Path | None, **overrides) -> PairPos
     """``[train]``, ``[postfilter]``, ``[data]`` of a TOML file (or defaults) with ``section__key``
     overrides; an ``[extract]`` table may be there."""
     return load_run_config(PairPostfilterConfig, path, ignore=("extract",), **overrides)
-
-
-def is_pair_postfilter(exp_dir: str | Path) -> bool:
-    """Whether ``exp_dir`` holds a pair-trained post-filter (its config has a ``[postfilter]`` table)."""
-    path = Path(exp_dir) / CONFIG
-    return path.is_file() and "postfilter" in load_toml(path)
 
 
 # --------------------------------------------------------------------------------- training
@@ -219,10 +212,6 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
             "dev_frames": frames(dev[0]) if dev is not None else 0}
 
 
-def adversarial_dir(exp_dir: str | Path, adv_weight: float) -> Path:
-    return Path(exp_dir) / f"adv-w{adv_weight:g}"
-
-
 def train_adversarial_weight(exp_dir: str | Path, adv_weight: float, progress: bool = True) -> Path:
     """The critic and adversarial stages again, from the experiment's own VAE stage, with the
     adversarial weight ``adv_weight``: ``EXP/adv-w<w>/`` (a point of the GV / MCD trade-off)."""
@@ -243,11 +232,33 @@ def train_adversarial_weight(exp_dir: str | Path, adv_weight: float, progress: b
     seed_everything(config.train.seed)
     batches, _, _ = _batches_and_dev(cfg, Path(data.system), Path(data.natural), aligned,
                                      [u for u in data.ids if u in aligned], (), stats, config.train.batch_size)
-    ckpt = load_checkpoint(vae, VAWGANPostfilterTask.name)
-    task = postfilter_task(cfg, ckpt["extra"])
+    task = postfilter_task(cfg, load_checkpoint(vae, VAWGANPostfilterTask.name)["extra"])
     fit(Trainer(task, batches, out, config.train, progress=progress), out, {"train": config.train, "postfilter": cfg},
         ["critic", "adv"], overwrite=True, curves=lambda log: plot_experiment_curves(out, log))
     return out
+
+
+def parse_weights(spec: str | None) -> list[float]:
+    """``--sweep``'s "W1,W2,…" -> the weights (each >= 0); refused in one line before any training."""
+    try:
+        weights = [float(w) for w in spec.split(",")] if spec else []
+    except ValueError:
+        raise VawganError(None, f"--sweep {spec!r}: give weights as numbers separated by commas, e.g. 0.1,0.3,1") from None
+    if any(not w >= 0 for w in weights):
+        raise VawganError(None, f"--sweep {spec!r}: weights must be >= 0")
+    return weights
+
+
+def run_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, sweep: Sequence[float] = (), jobs: int = 1,
+                   overwrite: bool = False, say: Callable[[str], None] = lambda _: None) -> None:
+    """`vawgan train-postfilter`: train the post-filter, then the critic and adversarial stages again at
+    each weight of ``sweep`` — only those when EXP already holds a post-filter (and ``overwrite`` is not given)."""
+    exp_dir = Path(exp_dir)
+    if not (sweep and (exp_dir / CONFIG).is_file() and not overwrite):
+        result = train_pair_postfilter(exp_dir, config, jobs=jobs, overwrite=overwrite, say=say)
+        say(f"post-filter → {exp_dir} ({result['aligned']} prompts aligned, {result['train_frames']:,} training frames)")
+    for w in sweep:
+        say(f"adversarial weight {w:g} → {train_adversarial_weight(exp_dir, w)}")
 
 
 # ------------------------------------------------------------------------------- applying it
@@ -257,15 +268,12 @@ def postfilter_stats(exp_dir: str | Path) -> dict[str, np.ndarray]:
     """Over the training prompts: the natural GV (mean of the utterances' GVs over speech frames) and
     MS, and the MS of the system's output; computed once, cached in ``EXP/postfilter_stats.npz``."""
     exp_dir = Path(exp_dir)
-    cache = exp_dir / PF_STATS
-    if cache.is_file():
-        with np.load(cache) as z:
-            return {k: z[k] for k in z.files}
-    data = load_pair_postfilter_config(exp_dir / CONFIG).data
-    stats = natural_and_system_stats(Path(data.natural), Path(data.system), data.ids)
-    with atomic_path(cache) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **stats)
-    return stats
+
+    def compute() -> dict[str, np.ndarray]:
+        data = load_pair_postfilter_config(exp_dir / CONFIG).data
+        return natural_and_system_stats(Path(data.natural), Path(data.system), data.ids)
+
+    return cached_arrays(exp_dir / PF_STATS, compute)
 
 
 class PairPostfilter:
@@ -283,41 +291,31 @@ class PairPostfilter:
         exp_dir = Path(exp_dir)
         if method not in PAIR_POSTFILTER_METHODS:
             raise VawganError(None, f"method {method!r}: choose from {', '.join(PAIR_POSTFILTER_METHODS)}")
-        if not is_pair_postfilter(exp_dir):
-            raise VawganError(exp_dir, "not a pair post-filter (no config.toml with [postfilter]): train one with "
-                                       "`vawgan train-postfilter`")
+        require_kind(exp_dir, "postfilter")
         self.method = method
         model_dir = exp_dir if adv_weight is None or method != "vawgan" else adversarial_dir(exp_dir, adv_weight)
         path = checkpoint_path(model_dir, "adv" if method == "vawgan" else "vae", checkpoint)
         if not path.is_file():
             raise VawganError(path, "no such checkpoint: the post-filter's training did not reach this stage")
-        ckpt = load_checkpoint(path, VAWGANPostfilterTask.name)
-        cfg = from_dict(VAWGANPostfilterConfig, ckpt["config"], path)
-        if inference_z is not None:
+
+        def with_z(cfg: VAWGANPostfilterConfig) -> VAWGANPostfilterConfig:
+            if inference_z is None:
+                return cfg
             if cfg.arch != "conv":
                 raise VawganError(exp_dir, f"--z is for a conv post-filter (arch = \"conv\"); this one is arch = {cfg.arch!r}")
             if method not in ("vae", "vawgan"):
                 raise VawganError(None, f"--z is for the vae and vawgan methods, not {method}")
-            cfg = dataclasses.replace(cfg, inference_z=inference_z)
-        self.task = postfilter_task(cfg, ckpt["extra"])
-        self.seed = seed
-        for role, module in self.task.modules().items():
-            module.load_state_dict(ckpt["model"][role])
-            module.eval()
-        e = ckpt["extra"]
-        self.source, self.settings = path, (int(e["fs"]), float(e["alpha"]), float(e["frame_period"]))
-        self.mean, self.std = e["mean"].numpy(), e["std"].numpy()
+            return dataclasses.replace(cfg, inference_z=inference_z)
+
+        self.trained = load_task(path, VAWGANPostfilterTask, VAWGANPostfilterConfig, config=with_z,
+                                 make=lambda cfg, ckpt: postfilter_task(cfg, ckpt["extra"]))
+        self.task, self.seed = self.trained.task, seed
+        self.mean, self.std = self.trained.extra["mean"].numpy(), self.trained.extra["std"].numpy()
         self.statistical = StatisticalPostfilter(method, postfilter_stats(exp_dir), exp_dir) \
             if method in ("gv-pf", "ms-pf") else None
 
-    def check(self, feats: Features) -> None:
-        fs, alpha, fp = self.settings
-        if feats.fs != fs or abs(feats.alpha - alpha) > 1e-6 or feats.frame_period != fp:
-            raise VawganError(None, f"features at {feats.fs} Hz, α {feats.alpha:.3f}, {feats.frame_period:g} ms; the "
-                                    f"post-filter {self.source.parent.parent} was trained at {fs} Hz, α {alpha:.3f}, {fp:g} ms")
-
     @torch.no_grad()
-    def c(self, c: np.ndarray, c0: np.ndarray) -> np.ndarray:
+    def filter_mcep(self, c: np.ndarray, c0: np.ndarray) -> np.ndarray:
         """(T, 39) system c1..c39 (and its (T,) c0, for the speech frames) -> (T, 39) post-filtered."""
         if self.statistical is not None:
             return self.statistical(c, c0)
@@ -330,8 +328,8 @@ class PairPostfilter:
         return (y * self.std + self.mean).astype(np.float32)
 
     def __call__(self, feats: Features) -> Features:
-        self.check(feats)
+        self.trained.check(feats, "the post-filter")
         mc = feats.mcep.copy()
-        mc[:, 1:] = self.c(mc[:, 1:], mc[:, 0])
+        mc[:, 1:] = self.filter_mcep(mc[:, 1:], mc[:, 0])
         return feats.replace(mcep=mc)
 
