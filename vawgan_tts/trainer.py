@@ -5,7 +5,8 @@ clipping, logging every step to ``log.csv``, a progress bar with the live losses
 (periodic and per stage, atomic, with config + task state + RNG states), ``--resume`` and
 ``--dry-run``. A task owns the math of one step. The trainer imports no model.
 
-A task provides (see :class:`Task`): ``name``, ``stages`` (data: :class:`Stage`), ``metric_names``
+A task provides (see :class:`.tasks.base.Task`, which holds with it what tasks build on: ``Stage``,
+``StepContext``, the schedules and ``adam``, so a task never imports the loop): ``name``, ``stages`` (data: :class:`Stage`), ``metric_names``
 (the log columns), ``modules()`` (role -> nn.Module), ``make_optimizers()`` (name -> optimizer,
 called after the modules moved to the device), ``train_step(batch, stage, ctx)`` returning a dict
 of detached scalar tensors, ``config_dict()`` and ``extra_state()`` (stored in checkpoints).
@@ -31,13 +32,13 @@ import math
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
-from torch import nn
 
 from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
+from .tasks.base import LinearDecay, PlateauDecay, Stage, StepContext, Task, adam  # noqa: F401  (the protocol, re-exported)
 from .errors import VawganError
 from .fileio import write_text_atomic
 from .progress import PlainProgress
@@ -45,14 +46,6 @@ from .progress import PlainProgress
 LOG_CSV = "log.csv"
 CHECKPOINTS = "checkpoints"
 LAST = "last.pt"
-
-
-@dataclasses.dataclass(frozen=True)
-class Stage:
-    """One phase of training: a name the task dispatches on, and how many epochs it runs."""
-
-    name: str
-    epochs: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,18 +67,6 @@ class TrainerConfig:
         check_ranges(self, batch_size=">= 1", checkpoint_every=">= 0", grad_clip=">= 0", log_flush=">= 1")
 
 
-class Task(Protocol):
-    name: str
-    stages: Sequence[Stage]
-    metric_names: Sequence[str]
-
-    def modules(self) -> dict[str, nn.Module]: ...
-    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
-    def train_step(self, batch: Any, stage: str, ctx: "StepContext") -> dict[str, torch.Tensor]: ...
-    def config_dict(self) -> dict: ...
-    def extra_state(self) -> dict: ...
-
-
 @dataclasses.dataclass
 class Position:
     """Where training is: the next batch to run is ``batch`` of ``epoch`` of stage ``stage``."""
@@ -94,63 +75,6 @@ class Position:
     epoch: int = 0
     batch: int = 0
     step: int = 0
-
-
-class StepContext:
-    """Handed to ``task.train_step``: optimizer steps go through here, so the trainer owns
-    zeroing, backward, gradient clipping and the step itself."""
-
-    def __init__(self, optimizers: dict[str, torch.optim.Optimizer], grad_clip: float):
-        self.optimizers = optimizers
-        self.grad_clip = grad_clip
-        self.epoch_progress = 0.0  # epochs done in the current stage, fractional
-        self.step_index = 0  # steps done in the whole run before this one (restored on resume)
-
-    def step(self, name: str, loss: torch.Tensor) -> None:
-        opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
-        distributed.average_gradients(params)
-        if self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
-        opt.step()
-
-
-# ------------------------------------------------------------------------ learning-rate schedules
-# The trainer is the one place learning rates change. A task declares its schedule as the attribute
-# ``lr_schedule``: a position schedule (``LinearDecay``) gives every optimizer's rate before each step
-# from where training is, so a resumed run continues it; a loss schedule (``PlateauDecay``) is told a
-# monitored loss after each epoch by a hook (``trainer.report_loss``) and lowers the rates itself.
-# Rates live in the optimizers' state, so every checkpoint holds them; under data parallelism every
-# rank takes rank 0's after the hooks.
-
-
-@dataclasses.dataclass(frozen=True)
-class LinearDecay:
-    """lr · max(0, 1 − e / epochs), e the epochs of the stage done so far (fractional): to 0 at the end
-    (the WGAN-GP paper's schedule)."""
-
-    lr: float
-    epochs: float
-
-    def at(self, epoch_progress: float) -> float:
-        return self.lr * max(0.0, 1.0 - epoch_progress / self.epochs)
-
-
-@dataclasses.dataclass(frozen=True)
-class PlateauDecay:
-    """Every rate × ``factor`` after an epoch whose monitored loss is not below the best so far
-    (patience 0)."""
-
-    factor: float
-
-
-def adam(params, lr: float, betas: Sequence[float] = (0.9, 0.999)) -> torch.optim.Adam:
-    """Adam with PyTorch's fused kernel: one pass over all tensors per step instead of PyTorch's
-    CPU default, a loop over tensors (22 % faster VAE steps at batch 128 on 2 cores:
-    benchmarks/bench_train.py). The tasks build their optimizers with this."""
-    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True)
 
 
 def seed_everything(seed: int) -> None:

@@ -54,7 +54,7 @@ from ..tasks.adversarial_converter import AdversarialConverterConfig, Adversaria
 from ..tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from .experiment import adversarial_dir, cached_arrays, load_task, load_weights, require_kind
-from .folder import CONFIG, refuse_existing
+from .folder import CONFIG, BestDev, refuse_existing
 F0_STATS = "f0.npz"
 ALIGN = "align.npz"
 STATS = "stats.npz"
@@ -179,29 +179,20 @@ def _normalization(p: _Pairs, utts: Sequence[str], cfg: DNNConverterConfig) -> N
     return Normalization(x.mean(0), _safe_std(x.std(0)), y.mean(0), y_std, np.ones(y.shape[1]))
 
 
-class DevLoss:
-    """Epoch hook: the dev rows' loss (same units as training) into ``round<k>/dev.json``; the epoch
-    with the lowest one is kept as ``checkpoints/dnn_best.pt`` (what conversion uses)."""
-
-    def __init__(self, path: Path, x: np.ndarray, y: np.ndarray):
-        from .folder import EpochRecord
-
-        self.record = EpochRecord(path, keep_old=False)
-        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
-        self.best = float("inf")  # the lowest dev loss so far; inf until the first epoch
+def dev_loss(x: np.ndarray, y: np.ndarray) -> Callable[[Trainer], dict]:
+    """The dev rows' loss (same units as training) as :class:`.folder.BestDev` measures it: the round's
+    hook keeps the epoch with the lowest one as ``checkpoints/dnn_best.pt`` (what conversion uses)."""
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
 
     @torch.no_grad()
-    def __call__(self, trainer: Trainer, stage: str, epoch: int) -> None:
+    def measure(trainer: Trainer) -> dict:
         task = trainer.task
         task.model.eval()
-        loss = float(task.loss(self.x.to(trainer.device), self.y.to(trainer.device)))
+        loss = float(task.loss(x.to(trainer.device), y.to(trainer.device)))
         task.model.train()
-        entry = {"epoch": epoch + 1, "step": trainer.position.step, "dev_loss": round(loss, 5)}
-        if loss < self.best:
-            self.best = loss
-            trainer.save(trainer.checkpoint_dir / BEST)
-            entry["best"] = True
-        self.record.add(entry)
+        return {"dev_loss": loss}
+
+    return measure
 
 
 def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1, overwrite: bool = False,
@@ -245,7 +236,8 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()})
         hooks = []
         if dev_utts:
-            hooks.append(DevLoss(round_dir / DEV_JSON, *_design(pairs, dev_utts, norm, cfg)))
+            hooks.append(BestDev(round_dir / DEV_JSON, dev_loss(*_design(pairs, dev_utts, norm, cfg)), lambda _: BEST,
+                                 keep_old=False, with_stage=False))
         batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
         trainer = Trainer(task, batches, round_dir, config.train, progress=progress, hooks=hooks)
         trainer.fit(overwrite=True)
@@ -256,7 +248,7 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         log = read_log(round_dir / LOG_CSV)
         entry = {"round": k, "aligned": len(aligned), "failed": len(failed), "train_rows": len(x),
                  "train_loss": float(np.mean(log["loss"][-max(1, len(batches)):])) if log.get("loss") else None,
-                 "dev_loss": round(hooks[0].best, 5) if hooks and math.isfinite(hooks[0].best) else None}
+                 "dev_loss": round(hooks[0].lowest(), 5) if hooks and math.isfinite(hooks[0].lowest()) else None}
         summary["rounds"].append(entry)
         say(f"round {k}: {len(aligned)} prompts aligned, {len(x):,} frames"
             + (f", train loss {entry['train_loss']:.4f}" if entry["train_loss"] is not None else "")

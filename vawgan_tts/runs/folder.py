@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -103,6 +104,52 @@ class EpochRecord:
         if final:
             self.data["final"] = entry
         write_text_atomic(self.path, json.dumps(self.data, indent=1) + "\n")
+
+
+class BestDev:
+    """The epoch hook of every run with a dev set. After each epoch: ``measure(trainer)`` gives the dev
+    figures (a dict with ``dev_loss``; recorded to 5 decimals, compared unrounded); the entry ``{"stage"?, "epoch", "step", **figures, "best"?}`` goes
+    to the record file ``record`` (:class:`EpochRecord`); when the dev loss is the lowest of the stage so
+    far and ``best_name(stage)`` names a file, the trainer saves the epoch there (``checkpoints/…``).
+    ``extend(trainer, stage, epoch, entry, improved)`` may add to the entry and returns (stop, final): a
+    run's own rule after the epoch (e.g. patience). A resumed run (``keep_old``) keeps the earlier entries
+    and starts from the best dev loss among them.
+
+    ``with_stage``: entries name their stage and the best is per stage (staged runs); ``mark_best``:
+    the entry of a saved epoch says ``"best": true``."""
+
+    def __init__(self, record: Path, measure: Callable[[Trainer], dict], best_name: Callable[[str], str | None],
+                 keep_old: bool, with_stage: bool = True, mark_best: bool = True,
+                 extend: Callable[[Trainer, str, int, dict, bool], tuple[bool, bool]] | None = None):
+        self.record = EpochRecord(Path(record), keep_old=keep_old)
+        self.measure, self.best_name, self.extend = measure, best_name, extend
+        self.with_stage, self.mark_best = with_stage, mark_best
+        self.best: dict[str | None, float] = {}  # the lowest dev loss so far, per stage (None: unstaged)
+        if keep_old and Path(record).is_file():
+            for e in json.loads(Path(record).read_text()).get("epochs", []):
+                key = e.get("stage") if with_stage else None
+                self.best[key] = min(self.best.get(key, math.inf), e["dev_loss"])
+
+    def lowest(self, stage: str | None = None) -> float:
+        """The lowest dev loss recorded (of ``stage``, for a staged run); inf before the first epoch."""
+        return self.best.get(stage if self.with_stage else None, math.inf)
+
+    def __call__(self, trainer: Trainer, stage: str, epoch: int) -> bool:
+        figures = self.measure(trainer)
+        entry = {**({"stage": stage} if self.with_stage else {}), "epoch": epoch + 1, "step": trainer.position.step,
+                 **{k: round(float(v), 5) for k, v in figures.items()}}
+        key = stage if self.with_stage else None
+        improved = figures["dev_loss"] < self.best.get(key, math.inf)
+        if improved:
+            self.best[key] = figures["dev_loss"]
+        name = self.best_name(stage)
+        if improved and name is not None:
+            trainer.save(trainer.checkpoint_dir / name)
+            if self.mark_best:
+                entry["best"] = True
+        stop, final = self.extend(trainer, stage, epoch, entry, improved) if self.extend is not None else (False, False)
+        self.record.add(entry, final=final)
+        return stop
 
 
 def is_last_epoch(trainer: Trainer, epoch: int) -> bool:

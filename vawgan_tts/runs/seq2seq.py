@@ -29,7 +29,7 @@ from ..errors import VawganError
 from ..fileio import write_text_atomic
 from ..tasks.seq2seq import Seq2SeqConfig, Seq2SeqTask
 from ..trainer import CHECKPOINTS, LAST, Trainer, TrainerConfig, seed_everything
-from .folder import METRICS, EpochRecord, fit
+from .folder import METRICS, BestDev, fit
 
 BEST = "best.pt"
 
@@ -116,45 +116,44 @@ def mean_loss(task: Seq2SeqTask, batches: SequenceBatches, device) -> float:
     return total / max(tokens, 1)
 
 
-class DevMonitor:
-    """Epoch hook: dev loss; ``best.pt`` when it improves, else the learning rate times ``lr_decay``
-    (the optimizer's state, and so the lowered rate, is in every checkpoint); stop after
-    ``patience`` epochs without improvement or once the training time passes ``max_minutes``."""
+def dev_monitor(exp_dir: Path, dev: SequenceBatches, config: Seq2SeqConfig, resume: bool) -> BestDev:
+    """The dev hook (:class:`.folder.BestDev`): dev loss into ``EXP/metrics.json``, ``best.pt`` when it
+    improves, and :class:`Patience`'s rule after it."""
+    rule = Patience(exp_dir / METRICS, config, resume)
+    hook = BestDev(exp_dir / METRICS, lambda trainer: {"dev_loss": mean_loss(trainer.task, dev, trainer.device)},
+                   lambda _: BEST, keep_old=resume, with_stage=False, mark_best=False, extend=rule)
+    rule.lowest = hook.lowest
+    return hook
 
-    def __init__(self, exp_dir: Path, dev: SequenceBatches, config: Seq2SeqConfig, resume: bool):
-        self.exp_dir, self.dev, self.config = exp_dir, dev, config
-        self.record = EpochRecord(exp_dir / METRICS, keep_old=resume)
+
+class Patience:
+    """After each dev epoch: the learning rate times ``lr_decay`` when the dev loss did not improve
+    (the optimizer's state, and so the lowered rate, is in every checkpoint); stop after ``patience``
+    epochs without improvement or once the training time passes ``max_minutes``."""
+
+    def __init__(self, record: Path, config: Seq2SeqConfig, resume: bool):
+        self.config = config
         self.start = time.monotonic()
-        self.minutes_before = 0.0
-        self.best, self.since_best = math.inf, 0
-        if resume and (exp_dir / METRICS).is_file():
+        self.minutes_before, self.since_best = 0.0, 0
+        self.lowest = lambda: math.inf  # the hook's lowest dev loss so far (set by dev_monitor)
+        if resume and record.is_file():
             import json
 
-            old = json.loads((exp_dir / METRICS).read_text()).get("epochs", [])
+            old = json.loads(record.read_text()).get("epochs", [])
             if old:
                 self.minutes_before = old[-1].get("train_minutes", 0.0)
-                self.best = min(e["dev_loss"] for e in old)
                 self.since_best = len(old) - 1 - int(np.argmin([e["dev_loss"] for e in old]))
 
-    def __call__(self, trainer: Trainer, stage: str, epoch: int) -> bool:
+    def __call__(self, trainer: Trainer, stage: str, epoch: int, entry: dict, improved: bool) -> tuple[bool, bool]:
         minutes = self.minutes_before + (time.monotonic() - self.start) / 60
-        dev_loss = mean_loss(trainer.task, self.dev, trainer.device)
-        improved = dev_loss < self.best
-        if improved:
-            self.best, self.since_best = dev_loss, 0
-            trainer.save(trainer.checkpoint_dir / BEST)
-        else:
-            self.since_best += 1
+        self.since_best = 0 if improved else self.since_best + 1
         trainer.report_loss(improved)
-        lr = trainer.optimizers["model"].param_groups[0]["lr"]
         out_of_time = self.config.max_minutes > 0 and minutes >= self.config.max_minutes
         stop = self.since_best >= self.config.patience or out_of_time
-        last = stop or epoch + 1 == self.config.epochs
-        self.record.add({"epoch": epoch + 1, "step": trainer.position.step, "dev_loss": round(dev_loss, 5),
-                         "best_dev_loss": round(self.best, 5), "lr": lr, "train_minutes": round(minutes, 2),
-                         "stopped": ("patience" if self.since_best >= self.config.patience else "time") if stop else ""},
-                        final=last)
-        return stop
+        entry |= {"best_dev_loss": round(self.lowest(), 5), "lr": trainer.optimizers["model"].param_groups[0]["lr"],
+                  "train_minutes": round(minutes, 2),
+                  "stopped": ("patience" if self.since_best >= self.config.patience else "time") if stop else ""}
+        return stop, stop or epoch + 1 == self.config.epochs
 
 
 # ----------------------------------------------------------------------------------- train
@@ -185,7 +184,7 @@ def train_seq2seq(exp_dir: str | Path, cfg: Seq2SeqRun, resume: bool = False, dr
                             cfg.train.batch_size, SOS_ID, EOS_ID)
     dev = SequenceBatches(encode_pairs(splits["dev"], src_vocab, tgt_vocab, kinds, max_len), 256, SOS_ID, EOS_ID,
                           shuffle=False)
-    hooks = [] if dry_run else [DevMonitor(exp_dir, dev, cfg.seq2seq, resume)]
+    hooks = [] if dry_run else [dev_monitor(exp_dir, dev, cfg.seq2seq, resume)]
     trainer = Trainer(task, train, exp_dir, cfg.train, progress=progress, hooks=hooks)
 
     def write_splits():

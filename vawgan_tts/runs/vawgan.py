@@ -13,7 +13,7 @@ EXP/
 from __future__ import annotations
 
 import dataclasses
-import math
+import functools
 from pathlib import Path
 from typing import Sequence
 
@@ -28,7 +28,7 @@ from ..features import FeatureStats
 from ..tasks.vawgan import VAWGANConfig, VAWGANTask
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from .experiment import Trained, load_task
-from .folder import BEST_SUFFIX, CONFIG, checkpoint_path, fit
+from .folder import BEST_SUFFIX, CONFIG, BestDev, checkpoint_path, fit
 
 STATS = "stats.npz"
 DEV_JSON = "dev.json"
@@ -114,7 +114,7 @@ def train_vawgan(
     batches = FrameBatches(store.open(), stats, batch_size=config.train.batch_size, shuffle=True)
     if dev_ids:
         dev = torch.from_numpy(normalize(load_frames(feats, dev_ids, threshold), stats))
-        hooks = [DevMonitor(exp_dir, dev, keep_old=resume), *hooks]
+        hooks = [dev_monitor(exp_dir, dev, keep_old=resume), *hooks]
     trainer = Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks)
     # The feature folder as an absolute path: `report`, `synth` run from anywhere find it.
     tables = {"train": config.train, "vawgan": config.vawgan,
@@ -142,43 +142,29 @@ def plot_experiment_curves(exp_dir: str | Path, log: dict | None = None) -> list
     return [plot_training_curves(log, exp_dir / "curves.png"), plot_critic_curves(log, exp_dir / "critic.png")]
 
 
-class DevMonitor:
-    """Epoch hook: the dev frames' VAE loss (z = μ: NLL + KL at the configured weight) and the
-    critic's Wasserstein estimate on them against their reconstructions, into ``EXP/dev.json``;
-    in the VAE and adversarial stages ``checkpoints/<stage>_best.pt`` holds the epoch with the
-    lowest dev loss. No noise is drawn, so training itself is unchanged by the monitor."""
+def dev_monitor(exp_dir: Path, dev, keep_old: bool) -> BestDev:
+    """The dev hook of a VAWGAN run (and the post-filter's and VC's, the same steps): the dev batch's
+    VAE loss (z = μ: NLL + KL at the configured weight) and the critic's Wasserstein estimate on it
+    against its reconstructions, into ``EXP/dev.json``; in the VAE and adversarial stages
+    ``checkpoints/<stage>_best.pt`` holds the epoch with the lowest dev loss. No noise is drawn, so
+    training itself is unchanged by it. ``dev``: a batch as the task's training batches are (frames,
+    or (input, target) pairs)."""
+    return BestDev(Path(exp_dir) / DEV_JSON, functools.partial(_vae_dev_figures, dev),
+                   lambda stage: f"{stage}{BEST_SUFFIX}.pt" if stage in BEST_STAGES else None, keep_old)
 
-    def __init__(self, exp_dir: Path, dev, keep_old: bool):
-        """``dev``: a batch as the task's training batches are (frames, or (input, target) pairs)."""
-        from .folder import EpochRecord
 
-        self.dev = dev
-        self.record = EpochRecord(exp_dir / DEV_JSON, keep_old=keep_old)
-        self.best: dict[str, float] = {}
-        if keep_old and (exp_dir / DEV_JSON).is_file():
-            import json
-
-            for e in json.loads((exp_dir / DEV_JSON).read_text()).get("epochs", []):
-                self.best[e["stage"]] = min(self.best.get(e["stage"], math.inf), e["dev_loss"])
-
-    @torch.no_grad()
-    def __call__(self, trainer: Trainer, stage: str, epoch: int) -> None:
-        task = trainer.task
-        for m in task.modules().values():
-            m.eval()
-        x, target = task.pair(_to(self.dev, trainer.device))
-        mu, logvar = task.encode(x)
-        y = task.generate(mu, x)
-        nll, kl = task.nll(target, y), task.kl(mu, logvar)
-        loss = float(nll + task.config.kl_weight * kl)
-        w = float(task.critic_score(target, x).mean() - task.critic_score(y, x).mean())
-        entry = {"stage": stage, "epoch": epoch + 1, "step": trainer.position.step, "dev_nll": round(float(nll), 5),
-                 "dev_kl": round(float(kl), 5), "dev_loss": round(loss, 5), "dev_w_distance": round(w, 5)}
-        if stage in BEST_STAGES and loss < self.best.get(stage, math.inf):
-            self.best[stage] = loss
-            trainer.save(trainer.checkpoint_dir / f"{stage}{BEST_SUFFIX}.pt")
-            entry["best"] = True
-        self.record.add(entry)
+@torch.no_grad()
+def _vae_dev_figures(dev, trainer: Trainer) -> dict[str, float]:
+    task = trainer.task
+    for m in task.modules().values():
+        m.eval()
+    x, target = task.pair(_to(dev, trainer.device))
+    mu, logvar = task.encode(x)
+    y = task.generate(mu, x)
+    nll, kl = task.nll(target, y), task.kl(mu, logvar)
+    w = float(task.critic_score(target, x).mean() - task.critic_score(y, x).mean())
+    return {"dev_nll": float(nll), "dev_kl": float(kl), "dev_loss": float(nll + task.config.kl_weight * kl),
+            "dev_w_distance": w}
 
 
 def _to(batch, device):

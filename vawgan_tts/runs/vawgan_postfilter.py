@@ -44,7 +44,7 @@ from ..trainer import Trainer, TrainerConfig, seed_everything
 from .converter import context_windows
 from .experiment import adversarial_dir, cached_arrays, load_task, require_kind
 from .folder import CONFIG, checkpoint_path, fit, refuse_existing
-from .vawgan import DevMonitor, plot_experiment_curves
+from .vawgan import dev_monitor, plot_experiment_curves
 ALIGN = "align.npz"
 STATS = "stats.npz"
 PF_STATS = "postfilter_stats.npz"
@@ -193,7 +193,7 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
     batches, dev, stats = _batches_and_dev(cfg, system, natural, aligned, ids, dev_ids, None, config.train.batch_size)
     extra = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std), **settings.as_extra()}
     task = postfilter_task(cfg, extra)
-    hooks = [DevMonitor(exp_dir, dev, keep_old=False)] if dev is not None else []
+    hooks = [dev_monitor(exp_dir, dev, keep_old=False)] if dev is not None else []
     tables = {"train": config.train, "postfilter": cfg, "extract": analysis_settings(system) or ExtractConfig(fs=settings.fs),
               "data": dataclasses.replace(data, system=str(system.resolve()), natural=str(natural.resolve()),
                                           ids=tuple(ids), dev_ids=tuple(dev_ids))}

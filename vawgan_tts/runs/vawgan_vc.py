@@ -39,7 +39,7 @@ from ..tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask
 from ..trainer import Trainer, TrainerConfig, seed_everything
 from .experiment import Trained, load_task, require_kind
 from .folder import CONFIG, checkpoint_path, fit
-from .vawgan import STATS, DevMonitor, plot_experiment_curves
+from .vawgan import STATS, dev_monitor, plot_experiment_curves
 
 SHARES = "shares.json"
 SPLITS = ("disjoint", "shared")
@@ -151,7 +151,7 @@ def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Seq
     if any(dev_shares.values()):
         dev_frames, dev_labels = _speaker_frames(speakers, d.feats, dev_shares, threshold)
         dev = (torch.from_numpy(_normalize(dev_frames, dev_labels, per_speaker)), torch.from_numpy(dev_labels))
-        hooks = [DevMonitor(exp_dir, dev, keep_old=resume), *hooks]
+        hooks = [dev_monitor(exp_dir, dev, keep_old=resume), *hooks]
     trainer = Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks)
     tables = {"train": config.train, "vc": v,
               "data": dataclasses.replace(d, feats=tuple(str(Path(f).resolve()) for f in d.feats))}

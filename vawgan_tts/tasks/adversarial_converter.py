@@ -23,10 +23,9 @@ from ..choices import CRITICS
 from ..config import check_choice, check_ranges, to_dict
 from ..models.critic import Critic
 from ..models.frame_converter import FrameConverter
-from ..trainer import Stage, StepContext, adam
 from .dnn_converter import DNNConverterConfig
 from .wgan import critic_step, frozen
-from .base import TaskBase
+from .base import Stage, StepContext, TaskBase, adam
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,8 +13,7 @@ import torch
 
 from ..config import check_choice, check_ranges
 from ..models.frame_converter import FrameConverter
-from ..trainer import Stage, StepContext, adam
-from .base import TaskBase
+from .base import Stage, StepContext, TaskBase, adam
 
 
 OUTPUT_SCALES = ("dimension", "stream")

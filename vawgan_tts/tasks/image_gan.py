@@ -11,9 +11,8 @@ import torch.nn.functional as F
 from ..choices import CRITICS
 from ..config import check_choice, check_ranges
 from ..models.image import Discriminator, Generator
-from ..trainer import Stage, StepContext, adam
 from .wgan import frozen, wgan_step
-from .base import TaskBase
+from .base import Stage, StepContext, TaskBase, adam
 
 LOSSES = ("gan", "wgan")
 

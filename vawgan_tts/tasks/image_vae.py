@@ -12,8 +12,7 @@ from ..choices import IMAGE_ARCHS
 from ..config import check_choice, check_ranges
 from ..models.gaussian import kl_to_standard_normal, reparameterize
 from ..models.image import ConvVAE, MLPVAE
-from ..trainer import Stage, StepContext, adam
-from .base import TaskBase
+from .base import Stage, StepContext, TaskBase, adam
 
 ARCHS = IMAGE_ARCHS
 

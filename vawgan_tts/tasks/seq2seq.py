@@ -10,8 +10,7 @@ import torch.nn.functional as F
 from ..config import check_choice, check_ranges
 from ..data.text import PAD_ID
 from ..models.seq2seq import ATTENTIONS, Seq2Seq
-from ..trainer import PlateauDecay, Stage, StepContext, adam
-from .base import TaskBase
+from .base import PlateauDecay, Stage, StepContext, TaskBase, adam
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,9 +11,8 @@ from ..choices import CRITICS, LR_DECAYS
 from ..config import check_choice, check_ranges
 from ..models.critic import Critic
 from ..models.layers import mlp
-from ..trainer import LinearDecay, Stage, StepContext, adam
 from .wgan import wgan_step
-from .base import TaskBase
+from .base import LinearDecay, Stage, StepContext, TaskBase, adam
 
 
 @dataclasses.dataclass(frozen=True)

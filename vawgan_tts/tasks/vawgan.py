@@ -23,8 +23,7 @@ from ..features import MODEL_DIM
 from ..models.critic import Critic
 from ..models.gaussian import kl_to_standard_normal, reparameterize
 from ..models.vae import FrameVAE
-from ..trainer import Stage, StepContext, adam
-from .base import TaskBase
+from .base import Stage, StepContext, TaskBase, adam
 from .wgan import critic_step, frozen
 
 LOG_2PI = math.log(2 * math.pi)

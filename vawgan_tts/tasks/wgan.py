@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from ..trainer import StepContext
+from .base import StepContext
 
 
 def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
