@@ -20,51 +20,23 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 from .choices import SYSTEMS
-from .data.frames import denormalize, normalize
 from .errors import VawganError
 from .feature_folder import ExtractConfig, feature_ids, load_utterance
 from .features import Features, speech_mask
 from .audio import AUDIO_SUFFIXES
 from .metrics import global_variance
 from .postfilters import corpus_ms_db, gv_postfilter, ms_postfilter
+from .runs.experiment import cached_arrays
+from .runs.folder import CONFIG, POSTFILTER_STATS
+from .runs.vawgan import VAWGANEnhancer, experiment_feats, load_experiment_config
 from .synthesis import synthesize_corpus
 
-PF_STATS = "postfilter_stats.npz"
 
-
-class ModelEnhancer:
-    """Reconstruct c1..c39 through a trained VAE's z = μ."""
-
-    def __init__(self, exp_dir: str | Path, stage: str, checkpoint: str = "last"):
-        from .runs.vawgan import load_trained
-
-        self.trained = load_trained(exp_dir, stage, checkpoint)
-        self.task, self.stats, self.source = self.trained.task, self.trained.normalization, self.trained.path
-
-    @torch.no_grad()
-    def reconstruct(self, c: np.ndarray) -> np.ndarray:
-        """(T, 39) c1..c39 -> (T, 39) through the VAE (z = μ)."""
-        x = torch.from_numpy(normalize(c, self.stats))
-        y = self.task.reconstruct(x).numpy()
-        return denormalize(y, self.stats)
-
-    def __call__(self, feats: Features) -> Features:
-        self.trained.check(feats)
-        mc = feats.mcep.copy()
-        mc[:, 1:] = self.reconstruct(mc[:, 1:])
-        return feats.replace(mcep=mc)
-
-
-def postfilter_stats(exp_dir: str | Path, vae: ModelEnhancer) -> dict[str, np.ndarray]:
+def postfilter_stats(exp_dir: str | Path, vae: VAWGANEnhancer) -> dict[str, np.ndarray]:
     """Natural GV and MS and the VAE output's MS over the training utterances (cached; one cache per
     VAE checkpoint: the last one's keeps its old name, the best one's its own)."""
-    from .runs.experiment import cached_arrays
-    from .runs.folder import CONFIG
-    from .runs.vawgan import experiment_feats, load_experiment_config
-
     exp_dir = Path(exp_dir)
 
     def compute() -> dict[str, np.ndarray]:
@@ -80,7 +52,7 @@ def postfilter_stats(exp_dir: str | Path, vae: ModelEnhancer) -> dict[str, np.nd
         return {"gv_natural": np.mean(gvs, axis=0), "ms_natural": corpus_ms_db(nat), "ms_vae": corpus_ms_db(gen),
                 "threshold_db": np.float64(threshold)}
 
-    name = PF_STATS if vae.source.stem == "vae" else f"postfilter_stats_{vae.source.stem}{Path(PF_STATS).suffix}"
+    name = POSTFILTER_STATS if vae.source.stem == "vae" else f"{Path(POSTFILTER_STATS).stem}_{vae.source.stem}.npz"
     return cached_arrays(exp_dir / name, compute, fresher_than=vae.source)
 
 
@@ -118,12 +90,12 @@ def enhancement_systems(exp_dir: str | Path, names: Sequence[str], checkpoint: s
         if name not in SYSTEMS:
             raise VawganError(None, f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
     stages = {_STAGE[n] for n in names if n != "copy"}
-    enhancers = {stage: ModelEnhancer(exp_dir, stage, checkpoint) for stage in sorted(stages)}
+    enhancers = {stage: VAWGANEnhancer(exp_dir, stage, checkpoint) for stage in sorted(stages)}
     stats = postfilter_stats(exp_dir, enhancers["vae"]) if {"gv-pf", "ms-pf"} & set(names) else {}
     return functools.partial(_enhance_each, tuple(names), enhancers, stats)
 
 
-def _enhance_each(names: tuple[str, ...], enhancers: dict[str, ModelEnhancer], stats: dict[str, np.ndarray],
+def _enhance_each(names: tuple[str, ...], enhancers: dict[str, VAWGANEnhancer], stats: dict[str, np.ndarray],
                   feats: Features) -> dict[str, Features]:
     decoded = {stage: enhancer(feats) for stage, enhancer in enhancers.items()}
     return {name: feats if name == "copy" else decoded[_STAGE[name]] if name in ("vae", "vawgan")
@@ -142,11 +114,9 @@ def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last",
     system's output on training prompts, whose MS it undoes."""
     from .postfilters import StatisticalPostfilter, natural_and_system_stats
 
-    enhancer = ModelEnhancer(exp_dir, "adv" if method == "vawgan" else "vae", checkpoint)
+    enhancer = VAWGANEnhancer(exp_dir, "adv" if method == "vawgan" else "vae", checkpoint)
     if method in ("vae", "vawgan"):
         return enhancer
-    from .runs.folder import CONFIG
-    from .runs.vawgan import experiment_feats, load_experiment_config
 
     cfg = load_experiment_config(Path(exp_dir) / CONFIG)
     stats = natural_and_system_stats(experiment_feats(exp_dir, cfg), None, cfg.data.ids)

@@ -108,7 +108,7 @@ def collect_inputs(specs: Sequence[str | Path]) -> list[tuple[str, Path]]:
     seen: dict[str, Path] = {}
     for utt, path in pairs:
         if utt in folder.RESERVED_IDS:
-            raise VawganError(path, f"utterance id {utt!r} is reserved for {folder.STATS}; rename the file")
+            raise VawganError(path, f"utterance id {utt!r} is reserved for {folder.CORPUS_STATS}; rename the file")
         if utt in seen and seen[utt].resolve() != path.resolve():
             raise VawganError(path, f"utterance id {utt!r} is also the id of {seen[utt]}; rename one")
         seen[utt] = path

@@ -144,10 +144,10 @@ def uniform_settings(folder: str | Path, ids: Sequence[str]) -> FeatureSettings:
 
 MANIFEST = "manifest.tsv"
 FAILED = "failed.tsv"
-STATS = "stats.npz"
+CORPUS_STATS = "stats.npz"
 SETTINGS = "extract.toml"
 FRAMES = "frames"
-RESERVED_IDS = (Path(STATS).stem,)  # an utterance named so would collide with the statistics file
+RESERVED_IDS = (Path(CORPUS_STATS).stem,)  # an utterance named so would collide with the statistics file
 
 
 def feature_ids(folder: str | Path) -> list[str]:
@@ -155,7 +155,7 @@ def feature_ids(folder: str | Path) -> list[str]:
     folder = Path(folder)
     if not folder.is_dir():
         raise VawganError(folder, "no such folder")
-    return sorted(p.stem for p in folder.glob("*.npz") if p.name != STATS)
+    return sorted(p.stem for p in folder.glob("*.npz") if p.name != CORPUS_STATS)
 
 
 def _manifest_rows(folder: Path) -> list[list[str]]:
@@ -199,7 +199,7 @@ def write_failed(folder: Path, rows: Sequence[tuple[str, str, str]]) -> None:
 
 
 def save_stats(folder: Path, stats: "FeatureStats") -> None:
-    stats.save(Path(folder) / STATS)
+    stats.save(Path(folder) / CORPUS_STATS)
 
 
 def save_settings(folder: Path, options: ExtractConfig) -> None:

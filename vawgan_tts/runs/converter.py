@@ -54,12 +54,9 @@ from ..tasks.adversarial_converter import AdversarialConverterConfig, Adversaria
 from ..tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from .experiment import adversarial_dir, cached_arrays, load_task, load_weights, require_kind
-from .folder import CONFIG, BestDev, refuse_existing
+from .folder import ALIGNMENT, CONFIG, DEV_RECORD, NORMALIZATION, POSTFILTER_STATS, BestDev, refuse_existing
+
 F0_STATS = "f0.npz"
-ALIGN = "align.npz"
-STATS = "stats.npz"
-DEV_JSON = "dev.json"
-PF_STATS = "postfilter_stats.npz"
 STAGE = "dnn"
 BEST = f"{STAGE}_best.pt"
 DIM_OUT = MODEL_DIM * len(WINDOWS)
@@ -221,11 +218,11 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
     converted = None
     for k in range(1, cfg.rounds + 1):
         round_dir = exp_dir / f"round{k}"
-        (round_dir / PF_STATS).unlink(missing_ok=True)  # a retrained round's post-filter statistics are stale
+        (round_dir / POSTFILTER_STATS).unlink(missing_ok=True)  # a retrained round's post-filter statistics are stale
         aligned, failed = align_corpus(src_dir, tgt_dir, ids + dev_ids, cfg.band, converted, jobs=jobs)
         for utt, reason in sorted(failed.items()):
             say(f"round {k}: left out {utt}: {reason}")
-        save_alignments(round_dir / ALIGN, aligned)
+        save_alignments(round_dir / ALIGNMENT, aligned)
         train_utts = [u for u in ids if u in aligned]
         dev_utts = [u for u in dev_ids if u in aligned]
         if not train_utts:
@@ -236,7 +233,7 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()})
         hooks = []
         if dev_utts:
-            hooks.append(BestDev(round_dir / DEV_JSON, dev_loss(*_design(pairs, dev_utts, norm, cfg)), lambda _: BEST,
+            hooks.append(BestDev(round_dir / DEV_RECORD, dev_loss(*_design(pairs, dev_utts, norm, cfg)), lambda _: BEST,
                                  keep_old=False, with_stage=False))
         batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
         trainer = Trainer(task, batches, round_dir, config.train, progress=progress, hooks=hooks)
@@ -244,7 +241,7 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         if (round_dir / "checkpoints" / BEST).is_file():  # the best dev epoch is the model of this round
             task.model.load_state_dict(load_checkpoint(round_dir / "checkpoints" / BEST, task.name)["model"]["model"])
         norm.residual_var = _residual_variance(task.model, x, y)
-        norm.save(round_dir / STATS)
+        norm.save(round_dir / NORMALIZATION)
         log = read_log(round_dir / LOG_CSV)
         entry = {"round": k, "aligned": len(aligned), "failed": len(failed), "train_rows": len(x),
                  "train_loss": float(np.mean(log["loss"][-max(1, len(batches)):])) if log.get("loss") else None,
@@ -272,9 +269,9 @@ def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, trai
     config, k = dnn.config, dnn.round
     train = train or config.train
     out = adversarial_dir(exp_dir, adv.adv_weight)
-    (out / PF_STATS).unlink(missing_ok=True)  # statistics of an earlier run at this weight are stale
+    (out / POSTFILTER_STATS).unlink(missing_ok=True)  # statistics of an earlier run at this weight are stale
     seed_everything(train.seed)
-    aligned = load_alignments(exp_dir / f"round{k}" / ALIGN)
+    aligned = load_alignments(exp_dir / f"round{k}" / ALIGNMENT)
     data = config.data
     train_utts = [u for u in data.ids if u in aligned]
     pairs = _learning_pairs(_load_sides(Path(data.source), Path(data.target), train_utts),
@@ -289,7 +286,7 @@ def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, trai
     batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=train.batch_size)
     Trainer(task, batches, out, train, progress=progress).fit(overwrite=True)
     stats = dataclasses.replace(norm, residual_var=_residual_variance(task.model, x, y))
-    stats.save(out / STATS)
+    stats.save(out / NORMALIZATION)
     say(f"adversarial converter (w_d = {adv.adv_weight:g}) → {out}")
     return out
 
@@ -345,7 +342,7 @@ class Converter:
         self.trained = load_task(path, DNNConverterTask, DNNConverterConfig,
                                  make=lambda cfg, ckpt: DNNConverterTask(cfg, ckpt["extra"]["dim_in"], ckpt["extra"]["dim_out"],
                                                                          ckpt["extra"]))
-        self.norm = Normalization.load(exp_dir / f"round{k}" / STATS)
+        self.norm = Normalization.load(exp_dir / f"round{k}" / NORMALIZATION)
         self.model_dir = exp_dir / f"round{k}"
         if adversarial is not None:  # the same network, its weights after adversarial training
             self.model_dir = adversarial_dir(exp_dir, adversarial)
@@ -354,7 +351,7 @@ class Converter:
                 raise VawganError(adv_path, f"no adversarial converter with w_d = {adversarial:g}: train it with "
                                             f"`vawgan train-converter … --adversarial --adv-weight {adversarial:g}`")
             self.trained = load_weights(self.trained, adv_path, AdversarialConverterTask)
-            self.norm = Normalization.load(self.model_dir / STATS)
+            self.norm = Normalization.load(self.model_dir / NORMALIZATION)
         self.task = self.trained.task
         with np.load(exp_dir / F0_STATS) as z:
             self.f0_src = LogF0Stats(float(z["source"][0]), float(z["source"][1]), int(z["source"][2]))
@@ -380,7 +377,7 @@ class Converter:
             stats["ms_converted"] = corpus_ms_db(self.convert_mcep(load_utterance(source, u).mcep) for u in ids)
             return stats
 
-        return cached_arrays(self.model_dir / PF_STATS, compute)
+        return cached_arrays(self.model_dir / POSTFILTER_STATS, compute)
 
     @torch.no_grad()
     def convert_mcep(self, mcep: np.ndarray) -> np.ndarray:

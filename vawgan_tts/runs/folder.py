@@ -4,7 +4,8 @@ every run shares (save the configuration → fit → plot the curves).
 
 EXP/config.toml        the effective configuration, one table per concern
 EXP/log.csv            every training step (the trainer's)
-EXP/metrics.json       per-epoch figures a run's hooks record (EpochRecord); dev.json for VAWGAN's dev set
+EXP/metrics.json       per-epoch figures a run's hooks record (EpochRecord); dev.json for a staged run's dev set
+EXP/stats.npz, align.npz, postfilter_stats.npz   normalization, DTW pairs, post-filter statistics (the names below)
 EXP/checkpoints/<stage>.pt, last.pt, <stage>_best.pt   (the trainer's, and the best dev epoch of a stage)
 EXP/curves.png         training curves
 """
@@ -26,6 +27,11 @@ from ..trainer import CHECKPOINTS, LOG_CSV, Trainer, read_log
 CONFIG = "config.toml"
 METRICS = "metrics.json"
 BEST_SUFFIX = "_best"
+# Files several kinds of experiment write, each under one name:
+NORMALIZATION = "stats.npz"  # the mean/std a model's frames are normalized with (a converter's round: its Normalization)
+DEV_RECORD = "dev.json"  # the dev figures after each epoch (BestDev's record)
+ALIGNMENT = "align.npz"  # the DTW frame pairs a pair-trained run learned from
+POSTFILTER_STATS = "postfilter_stats.npz"  # natural GV and MS and the system's MS, for the statistical post-filters
 
 
 def run_config(cls, exp_dir: Path, config: Path | None, continuing: bool, ignore: tuple[str, ...] = (), **overrides):

@@ -17,21 +17,20 @@ import functools
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from .. import distributed
 from ..config import check_ranges, load_run_config
-from ..data.frames import FrameBatches, frame_store, load_frames, normalize
+from ..data.frames import FrameBatches, denormalize, frame_store, load_frames, normalize
 from ..errors import VawganError
 from ..feature_folder import read_manifest, uniform_settings
-from ..features import FeatureStats
+from ..features import Features, FeatureStats
 from ..tasks.vawgan import VAWGANConfig, VAWGANTask
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from .experiment import Trained, load_task
-from .folder import BEST_SUFFIX, CONFIG, BestDev, checkpoint_path, fit
+from .folder import BEST_SUFFIX, CONFIG, DEV_RECORD, NORMALIZATION, BestDev, checkpoint_path, fit
 
-STATS = "stats.npz"
-DEV_JSON = "dev.json"
 BEST_STAGES = ("vae", "adv")  # the critic stage leaves the VAE as it is: its best is its last
 
 
@@ -105,8 +104,8 @@ def train_vawgan(
     threshold = v.silence_threshold_db if v.drop_silence else None
     store = distributed.main_first(lambda build: frame_store(feats, ids, threshold, build=build))
     continuing = resume or (stages is not None and list(stages)[0] != "vae")
-    if continuing and (exp_dir / STATS).is_file():
-        stats = FeatureStats.load(exp_dir / STATS)  # the normalization the earlier stages used
+    if continuing and (exp_dir / NORMALIZATION).is_file():
+        stats = FeatureStats.load(exp_dir / NORMALIZATION)  # the normalization the earlier stages used
     else:
         stats = store.stats
     extra = {**_stats_tensors(stats), **settings.as_extra()}
@@ -120,7 +119,7 @@ def train_vawgan(
     tables = {"train": config.train, "vawgan": config.vawgan,
               "data": dataclasses.replace(config.data, feats=str(feats.resolve()), ids=tuple(ids), dev_ids=tuple(dev_ids))}
     return fit(trainer, exp_dir, tables, stages, resume=resume, dry_run=dry_run, overwrite=overwrite,
-               before_fit=lambda: stats.save(exp_dir / STATS), curves=lambda log: plot_experiment_curves(exp_dir, log))
+               before_fit=lambda: stats.save(exp_dir / NORMALIZATION), curves=lambda log: plot_experiment_curves(exp_dir, log))
 
 
 def experiment_feats(exp_dir: str | Path, config: ExperimentConfig) -> Path:
@@ -149,7 +148,7 @@ def dev_monitor(exp_dir: Path, dev, keep_old: bool) -> BestDev:
     ``checkpoints/<stage>_best.pt`` holds the epoch with the lowest dev loss. No noise is drawn, so
     training itself is unchanged by it. ``dev``: a batch as the task's training batches are (frames,
     or (input, target) pairs)."""
-    return BestDev(Path(exp_dir) / DEV_JSON, functools.partial(_vae_dev_figures, dev),
+    return BestDev(Path(exp_dir) / DEV_RECORD, functools.partial(_vae_dev_figures, dev),
                    lambda stage: f"{stage}{BEST_SUFFIX}.pt" if stage in BEST_STAGES else None, keep_old)
 
 
@@ -175,3 +174,27 @@ def _to(batch, device):
 def load_trained(exp_dir: str | Path, stage: str, which: str = "last") -> Trained:
     """The task as it was at the end of ``stage`` (or at its best dev epoch), with its normalization."""
     return load_task(checkpoint_path(exp_dir, stage, which), VAWGANTask, VAWGANConfig)
+
+
+class VAWGANEnhancer:
+    """An enhancement VAWGAN applied to features (callable on :class:`Features`, as a
+    ``synthesize_corpus`` transform): c1..c39 reconstructed through z = μ by the decoder after
+    ``stage`` (vae, or adv: VAWGAN), at its last checkpoint or best dev epoch; c0, F0, V/UV and
+    aperiodicity pass through."""
+
+    def __init__(self, exp_dir: str | Path, stage: str, checkpoint: str = "last"):
+        self.trained = load_trained(exp_dir, stage, checkpoint)
+        self.task, self.stats, self.source = self.trained.task, self.trained.normalization, self.trained.path
+
+    @torch.no_grad()
+    def reconstruct(self, c: np.ndarray) -> np.ndarray:
+        """(T, 39) c1..c39 -> (T, 39) through the VAE (z = μ)."""
+        x = torch.from_numpy(normalize(c, self.stats))
+        y = self.task.reconstruct(x).numpy()
+        return denormalize(y, self.stats)
+
+    def __call__(self, feats: Features) -> Features:
+        self.trained.check(feats)
+        mc = feats.mcep.copy()
+        mc[:, 1:] = self.reconstruct(mc[:, 1:])
+        return feats.replace(mcep=mc)

@@ -43,11 +43,8 @@ from ..tasks.vawgan_postfilter import (ConvPostfilterTask, VAWGANPostfilterConfi
 from ..trainer import Trainer, TrainerConfig, seed_everything
 from .converter import context_windows
 from .experiment import adversarial_dir, cached_arrays, load_task, require_kind
-from .folder import CONFIG, checkpoint_path, fit, refuse_existing
+from .folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS, checkpoint_path, fit, refuse_existing
 from .vawgan import dev_monitor, plot_experiment_curves
-ALIGN = "align.npz"
-STATS = "stats.npz"
-PF_STATS = "postfilter_stats.npz"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,9 +196,9 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
                                           ids=tuple(ids), dev_ids=tuple(dev_ids))}
 
     def write_data():
-        save_alignments(exp_dir / ALIGN, aligned)
-        stats.save(exp_dir / STATS)
-        (exp_dir / PF_STATS).unlink(missing_ok=True)  # an earlier run's statistics are stale
+        save_alignments(exp_dir / ALIGNMENT, aligned)
+        stats.save(exp_dir / NORMALIZATION)
+        (exp_dir / POSTFILTER_STATS).unlink(missing_ok=True)  # an earlier run's statistics are stale
 
     fit(Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks), exp_dir, tables, overwrite=True,
         before_fit=write_data, curves=lambda log: plot_experiment_curves(exp_dir, log))
@@ -225,10 +222,10 @@ def train_adversarial_weight(exp_dir: str | Path, adv_weight: float, progress: b
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(vae, out / "checkpoints" / vae.name)
     data = config.data
-    stats = FeatureStats.load(exp_dir / STATS)
+    stats = FeatureStats.load(exp_dir / NORMALIZATION)
     from ..alignment import load_alignments
 
-    aligned = load_alignments(exp_dir / ALIGN)
+    aligned = load_alignments(exp_dir / ALIGNMENT)
     seed_everything(config.train.seed)
     batches, _, _ = _batches_and_dev(cfg, Path(data.system), Path(data.natural), aligned,
                                      [u for u in data.ids if u in aligned], (), stats, config.train.batch_size)
@@ -273,7 +270,7 @@ def postfilter_stats(exp_dir: str | Path) -> dict[str, np.ndarray]:
         data = load_pair_postfilter_config(exp_dir / CONFIG).data
         return natural_and_system_stats(Path(data.natural), Path(data.system), data.ids)
 
-    return cached_arrays(exp_dir / PF_STATS, compute)
+    return cached_arrays(exp_dir / POSTFILTER_STATS, compute)
 
 
 class PairPostfilter:

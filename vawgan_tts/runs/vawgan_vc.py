@@ -38,8 +38,8 @@ from ..fileio import write_text_atomic
 from ..tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask
 from ..trainer import Trainer, TrainerConfig, seed_everything
 from .experiment import Trained, load_task, require_kind
-from .folder import CONFIG, checkpoint_path, fit
-from .vawgan import STATS, dev_monitor, plot_experiment_curves
+from .folder import CONFIG, NORMALIZATION, checkpoint_path, fit
+from .vawgan import dev_monitor, plot_experiment_curves
 
 SHARES = "shares.json"
 SPLITS = ("disjoint", "shared")
@@ -135,7 +135,7 @@ def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Seq
     threshold = v.silence_threshold_db if v.drop_silence else None
     frames, labels = _speaker_frames(speakers, d.feats, shares, threshold)
     continuing = resume or (stages is not None and list(stages)[0] != "vae")
-    stats = FeatureStats.load(exp_dir / STATS) if continuing and (exp_dir / STATS).is_file() else FeatureStats.from_frames(frames)
+    stats = FeatureStats.load(exp_dir / NORMALIZATION) if continuing and (exp_dir / NORMALIZATION).is_file() else FeatureStats.from_frames(frames)
     f0 = {s: LogF0Stats.from_f0((load_utterance(Path(folder), u).f0 for u in shares[s]), folder)
           for s, folder in zip(speakers, d.feats)}
     extra = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std), **settings.as_extra(),
@@ -157,7 +157,7 @@ def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Seq
               "data": dataclasses.replace(d, feats=tuple(str(Path(f).resolve()) for f in d.feats))}
 
     def before_fit():
-        stats.save(exp_dir / STATS)
+        stats.save(exp_dir / NORMALIZATION)
         write_text_atomic(exp_dir / SHARES, json.dumps({"train": shares, "dev": dev_shares}, indent=1) + "\n")
 
     return fit(trainer, exp_dir, tables, stages, resume=resume, dry_run=dry_run, overwrite=overwrite,
