@@ -158,17 +158,25 @@ def print_dry_run(trainer) -> None:
         table.add_row(name, "  ".join(f"{k}={v:.4g}" for k, v in m.items()))
     out.print(table)
 
-# Choices come from the library's own lists, so the CLI cannot drift from what it accepts.
-F0Method = Enum("F0Method", {m: m for m in F0_METHODS}, type=str)
-StageName = Enum("StageName", {s: s for s in (*VAWGAN_STAGES, "all")}, type=str)
-CriticKind = Enum("CriticKind", {c: c for c in CRITICS}, type=str)
-SystemName = Enum("SystemName", {s: s for s in SYSTEMS}, type=str)
-CheckpointChoice = Enum("CheckpointChoice", {c: c for c in CHECKPOINTS}, type=str)
-AlignChoice = Enum("AlignChoice", {a: a for a in ALIGNMENTS}, type=str)
-PostfilterChoice = Enum("PostfilterChoice", {p: p for p in CONVERTER_POSTFILTERS}, type=str)
-EnhanceMethod = Enum("EnhanceMethod", {m: m for m in ENHANCE_METHODS}, type=str)
-InferenceZ = Enum("InferenceZ", {z: z for z in INFERENCE_Z}, type=str)
-TestKind = Enum("TestKind", {k: k for k in LISTENING_TESTS}, type=str)
+def choices(name: str, values) -> type[Enum]:
+    """An option's choices from the library's own list, so the CLI cannot drift from what it accepts."""
+    return Enum(name, {v: v for v in values}, type=str)
+
+
+(F0Method, StageName, CriticKind, SystemName, CheckpointChoice, AlignChoice, PostfilterChoice, EnhanceMethod, InferenceZ,
+ TestKind) = (choices(name, values) for name, values in (
+    ("F0Method", F0_METHODS), ("StageName", (*VAWGAN_STAGES, "all")), ("CriticKind", CRITICS), ("SystemName", SYSTEMS),
+    ("CheckpointChoice", CHECKPOINTS), ("AlignChoice", ALIGNMENTS), ("PostfilterChoice", CONVERTER_POSTFILTERS),
+    ("EnhanceMethod", ENHANCE_METHODS), ("InferenceZ", INFERENCE_Z), ("TestKind", LISTENING_TESTS)))
+
+
+def make_app(help: str) -> typer.Typer:
+    """A command-line app: plain help text ("[default: …]" and units in brackets must show), no shell
+    completion, no pretty tracebacks (errors are one line: :func:`handle_errors`), and --version."""
+    app = typer.Typer(help=help, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                      rich_markup_mode=None)
+    add_version_option(app)
+    return app
 
 
 def table(title: str, columns, rows, fold: bool = False) -> Table:

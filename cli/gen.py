@@ -19,23 +19,18 @@ from vawgan_tts.cli.common import (
     OverwriteOption,
     ResumeOption,
     SeedOption,
-    add_version_option,
+    CriticKind,
+    choices,
     handle_errors,
+    make_app,
     out,
     print_dry_run,
     progress_bar,
 )
-from vawgan_tts.choices import (CRITICS, IMAGE_ARCHS, IMAGE_DATASETS, LR_DECAYS, SEQ2SEQ_TASKS, SOURCE_TOKENIZERS, SPLITS,
+from vawgan_tts.choices import (IMAGE_ARCHS, IMAGE_DATASETS, LR_DECAYS, SEQ2SEQ_TASKS, SOURCE_TOKENIZERS, SPLITS,
                                 TARGET_TOKENIZERS)
 
-app = typer.Typer(
-    help="Image VAE/GAN/WGAN, the 5×5 Gaussian-mixture WGAN study and seq2seq, on vawgan-tts's trainer core.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # help text is plain: "[default: …]" and units in brackets must show
-)
-add_version_option(app)
+app = make_app("Image VAE/GAN/WGAN, the 5×5 Gaussian-mixture WGAN study and seq2seq, on vawgan-tts's trainer core.")
 image_app = typer.Typer(help="Image VAE, GAN and WGAN (Fashion-MNIST, MNIST, 8×8 digits).", no_args_is_help=True,
                         rich_markup_mode=None)
 app.add_typer(image_app, name="image")
@@ -43,10 +38,7 @@ seq_app = typer.Typer(help="Attention GRU seq2seq: grapheme-to-phoneme (CMUdict)
                       rich_markup_mode=None)
 app.add_typer(seq_app, name="seq2seq")
 
-Dataset = Enum("Dataset", {n: n for n in IMAGE_DATASETS}, type=str)
-Arch = Enum("Arch", {n: n for n in IMAGE_ARCHS}, type=str)
-CriticKind = Enum("CriticKind", {c: c for c in CRITICS}, type=str)
-LrDecay = Enum("LrDecay", {c: c for c in LR_DECAYS}, type=str)
+Dataset, Arch, LrDecay = choices("Dataset", IMAGE_DATASETS), choices("Arch", IMAGE_ARCHS), choices("LrDecay", LR_DECAYS)
 
 DataOption = Annotated[Optional[Dataset], typer.Option("--data", help="Image set [default: fashion-mnist].")]
 DataDirOption = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder of the idx files (MNIST, or Fashion-MNIST elsewhere).")]
@@ -200,10 +192,8 @@ def toy(
     _finish(trainer, output, dry_run, f"toy WGAN ({cfg.toy.critic})")
 
 
-Seq2SeqTaskName = Enum("Seq2SeqTaskName", {n: n for n in SEQ2SEQ_TASKS}, type=str)
-SrcTokens = Enum("SrcTokens", {n: n for n in SOURCE_TOKENIZERS}, type=str)
-TgtTokens = Enum("TgtTokens", {n: n for n in TARGET_TOKENIZERS}, type=str)
-Split = Enum("Split", {n: n for n in SPLITS}, type=str)
+Seq2SeqTaskName, SrcTokens, TgtTokens, Split = (choices(name, values) for name, values in (
+    ("Seq2SeqTaskName", SEQ2SEQ_TASKS), ("SrcTokens", SOURCE_TOKENIZERS), ("TgtTokens", TARGET_TOKENIZERS), ("Split", SPLITS)))
 BeamOption = Annotated[int, typer.Option("--beam", min=1, help="Beam width; 1 is greedy decoding.")]
 
 

@@ -14,18 +14,11 @@ from rich.table import Table
 from vawgan_tts.cli import conversion, listening
 from vawgan_tts.cli.common import (AlignChoice, BatchSizeOption, CheckpointChoice, ConfigOption, CriticKind,
                                    DeviceOption, DryRunOption, EXIT_PARTIAL, F0Method, IdsOption, OverwriteOption,
-                                   ResumeOption, SeedOption, StageName, SystemName, add_version_option, default_jobs,
-                                   handle_errors, out, print_dry_run, progress_bar, read_id_list, synthesize_ids,
+                                   ResumeOption, SeedOption, StageName, SystemName, default_jobs,
+                                   handle_errors, make_app, out, print_dry_run, progress_bar, read_id_list, synthesize_ids,
                                    table)
 
-app = typer.Typer(
-    help="Speech-feature enhancement with VAWGAN: WORLD + mel-cepstral features, training, synthesis, evaluation.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # help text is plain: "[default: …]" and units in brackets must show
-)
-add_version_option(app)
+app = make_app("Speech-feature enhancement with VAWGAN: WORLD + mel-cepstral features, training, synthesis, evaluation.")
 
 
 def extract(

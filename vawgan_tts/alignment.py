@@ -24,7 +24,7 @@ import numpy as np
 from .errors import VawganError
 from .feature_folder import utterance_path
 from .features import SPEECH_THRESHOLD_DB, load_features, speech_mask
-from .fileio import atomic_path
+from .fileio import atomic_path, read_npz
 
 DEFAULT_BAND = 0.2  # Sakoe–Chiba window as a share of the longer utterance
 
@@ -139,13 +139,7 @@ def save_alignments(path: str | Path, pairs: Mapping[str, np.ndarray]) -> None:
 
 
 def load_alignments(path: str | Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            out = {u: z[u] for u in z.files}
-    except FileNotFoundError:
-        raise VawganError(path, "no alignment file") from None
-    except Exception as e:
-        raise VawganError(path, f"not readable as alignments ({type(e).__name__}: {e})") from None
+    out = read_npz(path, "alignments", "no alignment file")
     for u, p in out.items():
         if p.ndim != 2 or p.shape[1] != 2:
             raise VawganError(path, f"alignment of {u} has shape {p.shape}, expected (P, 2)")

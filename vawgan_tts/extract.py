@@ -8,7 +8,6 @@ import os
 import re
 import time
 import uuid
-from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -28,7 +27,7 @@ from .features import (
     save_features,
 )
 from .fileio import remove_stale_temporaries
-from .processes import process_pool
+from .processes import process_pool, results
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
 
@@ -235,13 +234,8 @@ def _map_jobs(job_list, options, overwrite, jobs, on_progress) -> Iterable[Outco
     else:
         with process_pool(jobs, __name__) as pool:
             futures = [pool.submit(_process, job, options, overwrite) for job in job_list]
-            try:
-                for fut in as_completed(futures):
-                    yield report(fut.result())
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
+            for _, outcome in results(futures):
+                yield report(outcome)
 
 
 def _map_jobs_dask(job_list, options, overwrite, scheduler: str, on_progress) -> Iterable[Outcome]:

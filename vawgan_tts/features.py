@@ -17,7 +17,7 @@ import numpy as np
 
 from .choices import F0_CEIL_HZ, F0_FLOOR_HZ, F0_METHODS
 from .errors import VawganError
-from .fileio import atomic_path
+from .fileio import atomic_path, read_npz
 
 with warnings.catch_warnings():
     # pyworld 0.3.5 imports pkg_resources at import time and setuptools warns about it.
@@ -320,13 +320,10 @@ class FeatureStats:
 
     @classmethod
     def load(cls, path: str | Path) -> "FeatureStats":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                mean, std, count = z["mean"], z["std"], int(z["count"])
-        except FileNotFoundError:
-            raise VawganError(path, "no statistics file (run `vawgan extract` first)") from None
-        except Exception as e:
-            raise VawganError(path, f"not readable as statistics ({type(e).__name__}: {e})") from None
+        z = read_npz(path, "statistics", "no statistics file (run `vawgan extract` first)")
+        if any(k not in z for k in ("mean", "std", "count")):
+            raise VawganError(path, "not a statistics file: it needs mean, std and count")
+        mean, std, count = z["mean"], z["std"], int(z["count"])
         if mean.shape != (MODEL_DIM,) or std.shape != (MODEL_DIM,):
             raise VawganError(path, f"statistics have shape {mean.shape}, expected ({MODEL_DIM},)")
         return cls(mean=mean, std=std, count=count)

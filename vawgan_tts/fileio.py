@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from .errors import VawganError
+
 TMP_PREFIX = ".tmp-"
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: mkstemp's 0600 is widened to what open() would have given
@@ -50,3 +52,17 @@ def remove_stale_temporaries(folder: str | Path) -> int:
         p.unlink(missing_ok=True)
         n += 1
     return n
+
+
+def read_npz(path: str | Path, what: str, missing: str = "no such file") -> dict:
+    """Every array of the ``.npz`` file ``path`` (no pickles). Not there: one error saying ``missing``;
+    unreadable (truncated, not a zip, a pickle): one error saying it is not readable as ``what``."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise VawganError(path, missing) from None
+    except Exception as e:  # zipfile, pickle refusals, truncation: all "cannot read"
+        raise VawganError(path, f"not readable as {what} ({type(e).__name__}: {e})") from None

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from typing import Any, Callable, Iterator, Sequence
 
 
 def process_pool(jobs: int, preload: str, initializer: Callable | None = None, initargs: tuple = ()) -> ProcessPoolExecutor:
@@ -36,6 +36,18 @@ def pool_or_none(jobs: int, n_tasks: int, preload: str, initializer: Callable | 
         return
     with process_pool(min(jobs, n_tasks), preload, initializer, initargs) as pool:
         yield pool
+
+
+def results(futures: Sequence[Future], in_order: bool = False) -> Iterator[tuple[Future, Any]]:
+    """Each future with its result, as they finish (or in the given order); on an error (a worker's,
+    the caller's, Ctrl-C) the futures not yet started are cancelled, so the pool's exit does not run them."""
+    try:
+        for fut in futures if in_order else as_completed(futures):
+            yield fut, fut.result()
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
+        raise
 
 
 def _init_worker(initializer: Callable | None, initargs: tuple) -> None:

@@ -13,7 +13,7 @@ from .audio import write_audio
 from .errors import VawganError
 from .feature_folder import utterance_path
 from .features import Features, decode_aperiodicity, load_features, save_features
-from .processes import pool_or_none
+from .processes import pool_or_none, results
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # pyworld's pkg_resources import
@@ -105,15 +105,10 @@ def synthesize_systems(feats_dir: str | Path, outputs: Mapping[str, str | Path],
                     on_progress(utt)
             return
         futures = {pool.submit(_synthesize_in_worker, feats_dir, outputs, utt): utt for utt in ids}
-        try:
-            for fut, utt in futures.items():  # in id order: the first failure named is the first id's
-                _check_done(fut.result())
-                if on_progress is not None:
-                    on_progress(utt)
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
+        for fut, done in results(list(futures), in_order=True):  # in id order: the first failure named is the first id's
+            _check_done(done)
+            if on_progress is not None:
+                on_progress(futures[fut])
 
 
 def _set_worker_transform(make_transform: Callable[[], SystemsTransform]) -> None:

@@ -47,7 +47,7 @@ from ..errors import VawganError
 from ..f0 import LogF0Stats, convert_f0
 from ..feature_folder import has_utterance, load_utterance, paired_prompts
 from ..features import MODEL_DIM, Features
-from ..fileio import atomic_path, write_text_atomic
+from ..fileio import atomic_path, read_npz, write_text_atomic
 from ..mlpg import WINDOWS, delta_features, mlpg
 from ..postfilters import StatisticalPostfilter, corpus_ms_db, natural_and_system_stats
 from ..tasks.adversarial_converter import AdversarialConverterConfig, AdversarialConverterTask
@@ -103,13 +103,11 @@ class Normalization:
 
     @classmethod
     def load(cls, path: Path) -> "Normalization":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return cls(**{f.name: z[f.name] for f in dataclasses.fields(cls)})
-        except FileNotFoundError:
-            raise VawganError(path, "no normalization file: the round did not finish training") from None
-        except Exception as e:
-            raise VawganError(path, f"not readable as normalization ({type(e).__name__}: {e})") from None
+        arrays = read_npz(path, "normalization", "no normalization file: the round did not finish training")
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in arrays]
+        if missing:
+            raise VawganError(path, f"not a normalization file: missing {', '.join(missing)}")
+        return cls(**{f.name: arrays[f.name] for f in dataclasses.fields(cls)})
 
 
 def context_windows(c: np.ndarray, k: int) -> np.ndarray:

@@ -106,3 +106,16 @@ class TaskBase:
     def extra_state(self) -> dict:
         """What a checkpoint must carry besides weights and configuration to be used on its own."""
         return self.extra
+
+
+class OneModelTask(TaskBase):
+    """A task that trains one network, ``self.model`` (role "model" in checkpoints), with one Adam at
+    ``config.lr``."""
+
+    model: nn.Module
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"model": self.model}
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"model": adam(self.model.parameters(), self.config.lr)}

@@ -13,7 +13,7 @@ import torch
 
 from ..config import check_choice, check_ranges
 from ..models.frame_converter import FrameConverter
-from .base import Stage, StepContext, TaskBase, adam
+from .base import OneModelTask, Stage, StepContext
 
 
 OUTPUT_SCALES = ("dimension", "stream")
@@ -40,7 +40,7 @@ class DNNConverterConfig:
                      band="0..1")
 
 
-class DNNConverterTask(TaskBase):
+class DNNConverterTask(OneModelTask):
     name = "dnn_converter"
     metric_names = ("loss",)
 
@@ -49,12 +49,6 @@ class DNNConverterTask(TaskBase):
         self.stages = (Stage("dnn", config.epochs),)
         self.model = FrameConverter(dim_in * (2 * config.context + 1), dim_out, config.hidden, config.layers, config.dropout)
         self.extra = {"dim_in": dim_in, "dim_out": dim_out, **(extra or {})}
-
-    def modules(self):
-        return {"model": self.model}
-
-    def make_optimizers(self):
-        return {"model": adam(self.model.parameters(), self.config.lr)}
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mean over the batch and the output dimensions of the squared error (normalized units)."""

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from ..config import check_choice, check_ranges
 from ..data.text import PAD_ID
 from ..models.seq2seq import ATTENTIONS, Seq2Seq
-from .base import PlateauDecay, Stage, StepContext, TaskBase, adam
+from .base import OneModelTask, PlateauDecay, Stage, StepContext
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Seq2SeqConfig:
                      patience=">= 1", lr_decay="0..1", max_minutes=">= 0", max_len=">= 1")
 
 
-class Seq2SeqTask(TaskBase):
+class Seq2SeqTask(OneModelTask):
     name = "seq2seq"
     metric_names = ("loss", "tokens")
 
@@ -47,12 +47,6 @@ class Seq2SeqTask(TaskBase):
                              config.attention, config.dropout)
         self.extra = {"src_vocab": list(src_vocab), "tgt_vocab": list(tgt_vocab), **(extra or {})}
         self.lr_schedule = PlateauDecay(config.lr_decay)  # told the dev loss by the run's epoch hook
-
-    def modules(self):
-        return {"model": self.model}
-
-    def make_optimizers(self):
-        return {"model": adam(self.model.parameters(), self.config.lr)}
 
     def loss(self, batch, teacher_forcing: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean cross-entropy per target token (EOS included, padding not) and the token count."""
