@@ -77,18 +77,24 @@ def load_pair_postfilter_config(path: str | Path | None, **overrides) -> PairPos
 # --------------------------------------------------------------------------------- training
 
 
+def _sides(system: Path, natural: Path, utt: str, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One prompt's system c1..c39 (T, 39), the natural ones as spoken (T', 39) and the natural
+    trajectory on the system's time axis (T, 39), float64."""
+    c_sys = load_utterance(system, utt).mcep[:, 1:].astype(np.float64)
+    c_nat = load_utterance(natural, utt).mcep[:, 1:].astype(np.float64)
+    return c_sys, c_nat, c_nat[source_time_map(pairs, len(c_sys))]
+
+
 def _pairs(system: Path, natural: Path, aligned: dict[str, np.ndarray], utts: Sequence[str],
            context: int) -> tuple[np.ndarray, np.ndarray]:
     """Encoder inputs (N, (2k+1)·39: the system's frames t-k..t+k) and natural targets (N, 39) of
     ``utts``, unnormalized (float64)."""
     xs, ys = [], []
     for u in utts:
-        c_sys = load_utterance(system, u).mcep[:, 1:].astype(np.float64)
-        c_nat = load_utterance(natural, u).mcep[:, 1:].astype(np.float64)
-        pairs = aligned[u]
-        rows = np.unique(pairs[:, 0])
+        c_sys, _, target = _sides(system, natural, u, aligned[u])
+        rows = np.unique(aligned[u][:, 0])
         xs.append(context_windows(c_sys, context)[rows])
-        ys.append(c_nat[source_time_map(pairs, len(c_sys))][rows])
+        ys.append(target[rows])
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -107,15 +113,13 @@ def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], u
     its last frame, the padding masked out (natural recordings that short are left out of the critic's)."""
     sys_c, tgt_c, masks, nat_c = [], [], [], []
     for u in utts:
-        c_sys = load_utterance(system, u).mcep[:, 1:].astype(np.float64)
-        c_nat = load_utterance(natural, u).mcep[:, 1:].astype(np.float64)
-        pairs = aligned[u]
+        c_sys, c_nat, target = _sides(system, natural, u, aligned[u])
         mask = np.zeros(len(c_sys))
-        mask[np.unique(pairs[:, 0])] = 1.0
+        mask[np.unique(aligned[u][:, 0])] = 1.0
         pad = max(0, length - len(c_sys))
         edge = lambda a: np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])  # noqa: E731
         sys_c.append(edge(c_sys))
-        tgt_c.append(edge(c_nat[source_time_map(pairs, len(c_sys))]))
+        tgt_c.append(edge(target))
         masks.append(np.concatenate([mask, np.zeros(pad)]))
         if len(c_nat) >= length:
             nat_c.append(c_nat)
