@@ -311,7 +311,7 @@ class PairPostfilter:
         self.trained = load_task(path, VAWGANPostfilterTask, VAWGANPostfilterConfig, config=with_z,
                                  make=lambda cfg, ckpt: postfilter_task(cfg, ckpt["extra"]))
         self.task, self.seed = self.trained.task, seed
-        self.mean, self.std = self.trained.extra["mean"].numpy(), self.trained.extra["std"].numpy()
+        self.mean, self.std = self.trained.normalization.mean, self.trained.normalization.std
         self.statistical = StatisticalPostfilter(method, postfilter_stats(exp_dir), exp_dir) \
             if method in ("gv-pf", "ms-pf") else None
 
