@@ -144,6 +144,7 @@ SeedOption = Annotated[Optional[int], typer.Option("--seed", min=0, help="Seed o
 DeviceOption = Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda.")]
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from EXP/checkpoints/last.pt.")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Train again into an EXP that holds a finished run.")]
+ReplaceOption = Annotated[bool, typer.Option("--overwrite", help="Replace what another command, model or option wrote in OUTPUT.")]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="One batch of each stage; writes nothing.")]
 OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Experiment folder.")]
 
@@ -194,16 +195,13 @@ def say(line: str) -> None:
     out.print(escape(line), soft_wrap=True)
 
 
-def synthesize_ids(feats: Path, output: Path, ids: Path | None, transform, label: str) -> int:
-    """Every utterance of the id list (default: all in FEATS) through ``transform`` and the vocoder,
-    with a progress bar; returns how many were written."""
-    from vawgan_tts.feature_folder import feature_ids
-    from vawgan_tts.synthesis import synthesize_corpus
+def synthesize_ids(feats: Path, output: Path, ids: Path | None, transform, label: str, result: str,
+                   model: Path | None, overwrite: bool) -> int:
+    """`synthesis.synthesize_folder` with a progress bar; returns how many utterances were written."""
+    from vawgan_tts.synthesis import synthesize_folder
 
-    utts = read_id_list(ids) or feature_ids(feats)
-    if not utts:
-        raise VawganError(feats, "no .npz features to convert")
     with progress_bar("utts") as progress:
-        task = progress.add_task(label, total=len(utts))
-        synthesize_corpus(feats, output, utts, transform=transform, on_progress=lambda _: progress.advance(task))
-    return len(utts)
+        task = progress.add_task(label, total=None)
+        written = synthesize_folder(feats, output, read_id_list(ids), transform, result, model, overwrite,
+                                    on_progress=lambda _: progress.advance(task))
+    return len(written)

@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from vawgan_tts.cli.common import (BatchSizeOption, CheckpointChoice, ConfigOption, DeviceOption, EXIT_PARTIAL,
                                    EnhanceMethod, IdsOption, InferenceZ, OverwriteOption, PostfilterChoice,
-                                   ResumeOption, SeedOption, StageName, default_jobs, out, progress_bar, read_id_list,
+                                   ReplaceOption, ResumeOption, SeedOption, StageName, default_jobs, fail, out, progress_bar, read_id_list,
                                    say, synthesize_ids, table)
 
 
@@ -51,7 +51,7 @@ def train_converter(
     ids: Annotated[Path, typer.Option("--ids", help="File of training prompt ids (one per line).")],
     dev_ids: Annotated[Optional[Path], typer.Option("--dev-ids", help="File of dev prompt ids: a dev loss per epoch, never trained on.")] = None,
     config: ConfigOption = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", min=0, help="Epochs per alignment round [default: the config's].")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Epochs per alignment round [default: the config's].")] = None,
     rounds: Annotated[Optional[int], typer.Option("--rounds", min=1, help="Rounds of alignment and training [default: the config's, 3].")] = None,
     batch_size: BatchSizeOption = None,
     seed: SeedOption = None,
@@ -82,6 +82,7 @@ def convert(
     to: Annotated[Optional[str], typer.Option("--to", help="VAWGAN-VC model (from `vawgan train-vc`): the target speaker.")] = None,
     source: Annotated[Optional[str], typer.Option("--from", help="VAWGAN-VC: the source speaker, for its log-F0 statistics [default: each utterance's own].")] = None,
     stage: Annotated[Optional[str], typer.Option("--stage", help="VAWGAN-VC: adv (VAWGAN-VC) or vae (VAE-VC, after the VAE stage) [default: adv].")] = None,
+    overwrite: ReplaceOption = False,
 ):
     """Convert a source speaker's features to the target speaker's and write WAVs through WORLD.
 
@@ -90,7 +91,9 @@ def convert(
     from vawgan_tts.runs.apply import open_converter
 
     transform = open_converter(model, to, source, stage, postfilter and postfilter.value, adversarial)
-    n = synthesize_ids(feats, output, ids, transform, "convert")
+    options = {"--postfilter": postfilter and postfilter.value, "--adversarial": adversarial, "--to": to, "--from": source, "--stage": stage}
+    n = synthesize_ids(feats, output, ids, transform, "convert", " ".join(["convert", *(f"{k} {v}" for k, v in options.items() if v is not None)]),
+                       model, overwrite)
     out.print(f"converted {n} utterances (.npz + .wav) → {output}")
 
 
@@ -183,6 +186,7 @@ def enhance(
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for analysing WAVs [default: all cores].")] = None,
     z: Annotated[Optional[InferenceZ], typer.Option("--z", help="A conv post-filter's latent: mean (z = μ), prior (noise per frame) or posterior (z ~ q(z|x)) [default: its config's].")] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of a conv post-filter's noise (prior, posterior): the same seed, the same output.")] = 0,
+    overwrite: ReplaceOption = False,
 ):
     """Enhance a synthesis or conversion system's output (features or WAVs) and write WAVs through WORLD."""
     from vawgan_tts.enhance import enhance_corpus
@@ -192,10 +196,16 @@ def enhance(
                               inference_z=z.value if z is not None else None)
     with progress_bar("utts") as progress:
         task = progress.add_task(method.value, total=None)
+        options = {"--method": method.value, "--checkpoint": checkpoint.value, "--adv-weight": adv_weight,
+                   "--system-feats": system_feats, "--z": z and z.value, "--seed": seed}
         written, failed = enhance_corpus(inputs, output, transform, analysis_settings(model), read_id_list(ids),
-                                         jobs=jobs or default_jobs(), on_progress=lambda _: progress.advance(task))
+                                         jobs=jobs or default_jobs(), on_progress=lambda _: progress.advance(task),
+                                         result=" ".join(["enhance", *(f"{k} {v}" for k, v in options.items() if v is not None)]),
+                                         model=model, overwrite=overwrite)
     for utt, reason in sorted(failed.items()):
         out.print(escape(f"{utt}: {reason}"), soft_wrap=True)
+    if failed and not written:  # nothing done: bad input, not a partial failure
+        raise fail(f"{output}: none of the {len(failed)} utterances could be enhanced (reasons above and in {output / 'failed.tsv'})")
     out.print(f"{method.value}: enhanced {len(written)} utterances (.npz + .wav) → {output}"
               + (f"; {len(failed)} failed, listed in {output / 'failed.tsv'}" if failed else ""))
     if failed:

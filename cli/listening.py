@@ -21,6 +21,7 @@ def listening_test(
     listeners: Annotated[int, typer.Option("--listeners", min=1, help="Listener pages, each with its own trial and system order.")] = 10,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every page's order: page k's order comes from (seed, k).")] = 0,
     title: Annotated[str, typer.Option("--title", help="Heading of the pages.")] = "Listening test",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier test (its folder and key) at OUTPUT.")] = False,
 ):
     """Write a blind listening test (static pages: MUSHRA or AB) with randomized, hidden systems."""
     from vawgan_tts.evaluation import parse_systems
@@ -28,7 +29,7 @@ def listening_test(
 
     kind = kind.value
     key = write_listening_test(parse_systems(systems, "SYSTEMS"), reference, output, read_id_list(ids), kind=kind,
-                               anchor=anchor, pairs=parse_pairs(pair), listeners=listeners, seed=seed, title=title)
+                               anchor=anchor, pairs=parse_pairs(pair), listeners=listeners, seed=seed, title=title, overwrite=overwrite)
     n = len(key["utterances"]) if kind == "mushra" else len(key["utterances"]) * len(key["pairs"])
     out.print(f"{kind} test {key['test']}: {n} trials, {listeners} listener pages in {output} "
               f"(open {output / 'index.html'}); key: {key_path(output)} (keep it from the listeners)")

@@ -14,7 +14,7 @@ from rich.table import Table
 from vawgan_tts.cli import conversion, listening
 from vawgan_tts.cli.common import (AlignChoice, BatchSizeOption, CheckpointChoice, ConfigOption, CriticKind,
                                    DeviceOption, DryRunOption, EXIT_PARTIAL, F0Method, IdsOption, OverwriteOption,
-                                   ResumeOption, SeedOption, StageName, SystemName, default_jobs,
+                                   ReplaceOption, ResumeOption, SeedOption, StageName, SystemName, default_jobs,
                                    handle_errors, make_app, out, print_dry_run, progress_bar, read_id_list, synthesize_ids,
                                    table)
 
@@ -101,12 +101,14 @@ def synth(
     copy: Annotated[bool, typer.Option("--copy", help="Same as --system copy: analysis-synthesis, no model.")] = False,
     ids: IdsOption = None,
     checkpoint: Annotated[CheckpointChoice, typer.Option("--checkpoint", help="Each stage's last checkpoint, or its best dev epoch (training with a dev set).")] = CheckpointChoice["last"],
+    overwrite: ReplaceOption = False,
 ):
     """Enhance features (or copy them) and write WAVs through the WORLD vocoder."""
     from vawgan_tts.enhance import make_system
 
     name = "copy" if copy else system.value
-    n = synthesize_ids(feats, output, ids, make_system(name, model, checkpoint.value), name)
+    n = synthesize_ids(feats, output, ids, make_system(name, model, checkpoint.value), name,
+                       f"synth --system {name} --checkpoint {checkpoint.value}", None if name == "copy" else model, overwrite)
     out.print(f"{name}: wrote {n} utterances (.npz + .wav) to {output}")
 
 

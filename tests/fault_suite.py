@@ -671,6 +671,254 @@ def _(tmp):
     return r
 
 
+# ---------------------------------------------------- the conversion, enhancement and evaluation commands
+# The trained models are the experiments of every kind in tests/data/experiments (made at 84ee477, one
+# prompt's features per voice beside them): a parallel converter, pair post-filters, VAWGAN-VC.
+
+OLD = REPO / "tests/data/experiments"
+PROMPT = "digits_6"
+
+
+def models(tmp: Path) -> Path:
+    root = tmp / "models"
+    shutil.copytree(OLD, root)
+    return root
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir()) if p.is_file()}
+
+
+def refused(p, *words: str, exit_code: int = 2) -> tuple[str, bool]:
+    """The outcome of a command that must refuse in one line containing ``words``."""
+    line = error_line(p)
+    ok = p.returncode == exit_code and bool(line) and all(w.lower() in line.lower() for w in words)
+    return (f"refused (exit {p.returncode}): {line}" if line else f"exit {p.returncode}"), ok
+
+
+def at_8k(m: Path) -> Path:
+    """A folder holding the 8 kHz Allison prompt under the 16 kHz prompt's name (another rate, α)."""
+    folder = m / "inputs" / "eight"
+    folder.mkdir()
+    shutil.copy(m / "inputs" / "feats8k" / "vm-and.npz", folder / f"{PROMPT}.npz")
+    return folder
+
+
+@case("outputs", "enhance -o its own input folder", "refused; the input untouched")
+def _(tmp):
+    m = models(tmp)
+    before = contents(m / "inputs/slt")
+    p = cli("vawgan", "enhance", m / "inputs/slt", "-m", m / "postfilter_frame", "-o", m / "inputs/slt")
+    outcome, ok = refused(p, "input")
+    return Result(outcome, ok, has_traceback(p), contents(m / "inputs/slt") != before)
+
+
+@case("outputs", "convert -o its own input folder", "refused; the input untouched")
+def _(tmp):
+    m = models(tmp)
+    before = contents(m / "inputs/slt")
+    p = cli("vawgan", "convert", m / "inputs/slt", "-m", m / "converter", "-o", m / "inputs/slt")
+    outcome, ok = refused(p, "input")
+    return Result(outcome, ok, has_traceback(p), contents(m / "inputs/slt") != before)
+
+
+@case("outputs", "convert -o a folder another model wrote", "refused; its outputs kept")
+def _(tmp):
+    m = models(tmp)
+    out = tmp / "out"
+    first = cli("vawgan", "convert", m / "inputs/slt", "-m", m / "converter", "-o", out)
+    before = contents(out)
+    p = cli("vawgan", "convert", m / "inputs/slt", "-m", m / "vc", "--to", "natural", "--from", "slt", "-o", out)
+    outcome, ok = refused(p, "--overwrite")
+    return Result(outcome, ok and first.returncode == 0, has_traceback(p), contents(out) != before)
+
+
+@case("outputs", "convert again: the same model, options and input", "done again (exit 0)")
+def _(tmp):
+    m = models(tmp)
+    out = tmp / "out"
+    ps = [cli("vawgan", "convert", m / "inputs/slt", "-m", m / "converter", "-o", out) for _ in range(2)]
+    ok = all(p.returncode == 0 for p in ps) and (out / f"{PROMPT}.wav").is_file()
+    return Result(f"exit {ps[0].returncode}, then {ps[1].returncode}", ok, any(map(has_traceback, ps)))
+
+
+@case("outputs", "convert --overwrite into a folder another model wrote", "replaced (exit 0): the new model's output only")
+def _(tmp):
+    m = models(tmp)
+    out = tmp / "out"
+    cli("vawgan", "convert", m / "inputs/slt", "-m", m / "converter", "-o", out)
+    old = (out / f"{PROMPT}.npz").read_bytes()
+    p = cli("vawgan", "convert", m / "inputs/slt", "-m", m / "converter", "--adversarial", "0.5", "-o", out, "--overwrite")
+    ok = p.returncode == 0 and (out / f"{PROMPT}.npz").read_bytes() != old and "adversarial" in (out / ".vawgan-output.json").read_text()
+    return Result(f"exit {p.returncode}", ok, has_traceback(p))
+
+
+@case("outputs", "train-vc -o a folder holding a trained converter", "refused; the converter still opens")
+def _(tmp):
+    m = models(tmp)
+    before = (m / "converter/config.toml").read_bytes()
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    p = cli("vawgan", "train-vc", f"slt={m / 'inputs/slt'}", f"natural={m / 'inputs/natural'}", "-o", m / "converter",
+            "--ids", tmp / "ids")
+    outcome, ok = refused(p, "converter", "--overwrite")
+    return Result(outcome, ok, has_traceback(p), (m / "converter/config.toml").read_bytes() != before)
+
+
+@case("outputs", "train-converter -o a folder holding a pair post-filter", "refused; the post-filter kept")
+def _(tmp):
+    m = models(tmp)
+    before = (m / "postfilter_frame/config.toml").read_bytes()
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    p = cli("vawgan", "train-converter", m / "inputs/slt", m / "inputs/natural", "-o", m / "postfilter_frame", "--ids", tmp / "ids")
+    outcome, ok = refused(p, "post-filter", "--overwrite")
+    return Result(outcome, ok, has_traceback(p), (m / "postfilter_frame/config.toml").read_bytes() != before)
+
+
+@case("outputs", "listening-test where an earlier test's key still is", "refused; the key kept")
+def _(tmp):
+    m = models(tmp)
+    wavs = tmp / "wavs"
+    cli("vawgan", "synth", m / "inputs/slt", "--copy", "-o", wavs)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    test = tmp / "test"
+    first = cli("vawgan", "listening-test", f"a={wavs}", f"b={wavs}", "--kind", "ab", "-o", test, "--ids", tmp / "ids")
+    key = (tmp / "test-key.json").read_bytes()
+    shutil.rmtree(test)
+    p = cli("vawgan", "listening-test", f"a={wavs}", f"b={wavs}", "--kind", "ab", "-o", test, "--ids", tmp / "ids")
+    outcome, ok = refused(p, "key", "--overwrite")
+    return Result(outcome, ok and first.returncode == 0, has_traceback(p), (tmp / "test-key.json").read_bytes() != key)
+
+
+@case("settings", "speaker-id scores 8 kHz features beside 16 kHz speakers", "refused, naming both settings")
+def _(tmp):
+    m = models(tmp)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    p = cli("vawgan", "speaker-id", f"slt={m / 'inputs/slt'}", f"natural={m / 'inputs/natural'}", "--ids", tmp / "ids",
+            "--eval-ids", tmp / "ids", "--score", f"x={at_8k(m)}")
+    outcome, ok = refused(p, "8000 Hz", "16000 Hz")
+    return Result(outcome, ok, has_traceback(p))
+
+
+@case("settings", "eval: natural 16 kHz features against an 8 kHz system", "refused, naming both settings")
+def _(tmp):
+    m = models(tmp)
+    p = cli("vawgan", "eval", "--natural", m / "inputs/natural", "--generated", f"x={at_8k(m)}", "-o", tmp / "eval")
+    outcome, ok = refused(p, "8000 Hz", "16000 Hz")
+    return Result(outcome, ok, has_traceback(p))
+
+
+@case("settings", "convert 8 kHz features with a 16 kHz converter", "refused, naming both settings")
+def _(tmp):
+    m = models(tmp)
+    p = cli("vawgan", "convert", at_8k(m), "-m", m / "converter", "-o", tmp / "out")
+    outcome, ok = refused(p, "8000 Hz", "16000 Hz")
+    return Result(outcome, ok, has_traceback(p))
+
+
+@case("settings", "enhance 8 kHz features with a 16 kHz post-filter", "none enhanced: exit 2, the reason listed")
+def _(tmp):
+    m = models(tmp)
+    p = cli("vawgan", "enhance", at_8k(m), "-m", m / "postfilter_frame", "-o", tmp / "out")
+    outcome, ok = refused(p, "none of the 1")
+    listed = (tmp / "out/failed.tsv").is_file() and "8000 Hz" in (tmp / "out/failed.tsv").read_text()
+    return Result(outcome, ok and listed, has_traceback(p))
+
+
+@case("options", "eval --generated a=X --generated a=Y", "refused, naming the name")
+def _(tmp):
+    m = models(tmp)
+    p = cli("vawgan", "eval", "--natural", m / "inputs/natural", "--generated", f"a={m / 'inputs/slt'}",
+            "--generated", f"a={m / 'inputs/natural'}", "-o", tmp / "eval")
+    outcome, ok = refused(p, "'a'")
+    return Result(outcome, ok, has_traceback(p))
+
+
+@case("options", "train-postfilter --sweep abc", "refused before any work")
+def _(tmp):
+    m = models(tmp)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    t0 = time.monotonic()
+    p = cli("vawgan", "train-postfilter", m / "inputs/slt", m / "inputs/natural", "-o", tmp / "pf", "--ids", tmp / "ids",
+            "--sweep", "abc")
+    outcome, ok = refused(p, "--sweep")
+    return Result(f"{outcome} after {time.monotonic() - t0:.0f} s", ok and not (tmp / "pf").exists(), has_traceback(p))
+
+
+@case("options", "train-converter --epochs 0", "refused (an untrained model is not a converter)")
+def _(tmp):
+    m = models(tmp)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    p = cli("vawgan", "train-converter", m / "inputs/slt", m / "inputs/natural", "-o", tmp / "c", "--ids", tmp / "ids",
+            "--epochs", "0")
+    line = " ".join(p.stderr.split())
+    ok = p.returncode == 2 and "--epochs" in line and not (tmp / "c").exists()
+    return Result(f"refused (exit {p.returncode})" if ok else f"exit {p.returncode}", ok, has_traceback(p))
+
+
+@case("options", "enhance --seed -1", "refused as usage")
+def _(tmp):
+    m = models(tmp)
+    p = cli("vawgan", "enhance", m / "inputs/slt", "-m", m / "postfilter_conv", "-o", tmp / "out", "--seed", "-1")
+    ok = p.returncode == 2 and "--seed" in p.stderr
+    return Result(f"refused (exit {p.returncode})" if ok else f"exit {p.returncode}", ok, has_traceback(p))
+
+
+@case("options", "enhance -m a converter (not an enhancer)", "refused, saying what it is")
+def _(tmp):
+    m = models(tmp)
+    p = cli("vawgan", "enhance", m / "inputs/slt", "-m", m / "converter", "-o", tmp / "out")
+    outcome, ok = refused(p, "parallel converter", "post-filter")
+    return Result(outcome, ok and not (tmp / "out").exists(), has_traceback(p))
+
+
+@case("options", "convert -m a pair post-filter (not a converter)", "refused, saying what it is")
+def _(tmp):
+    m = models(tmp)
+    p = cli("vawgan", "convert", m / "inputs/slt", "-m", m / "postfilter_frame", "-o", tmp / "out")
+    outcome, ok = refused(p, "pair post-filter", "converter")
+    return Result(outcome, ok and not (tmp / "out").exists(), has_traceback(p))
+
+
+@case("options", "report --from on a parallel converter", "refused before any work")
+def _(tmp):
+    m = models(tmp)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    p = cli("vawgan", "report", m / "converter", "-o", tmp / "rep", "--ids", tmp / "ids", "--from", "slt", "--to", "natural")
+    outcome, ok = refused(p, "--from")
+    return Result(outcome, ok and not (tmp / "rep").exists(), has_traceback(p))
+
+
+@case("options", "listening-results: an answer row with a field missing", "refused, naming the file and row")
+def _(tmp):
+    m = models(tmp)
+    wavs = tmp / "wavs"
+    cli("vawgan", "synth", m / "inputs/slt", "--copy", "-o", wavs)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    cli("vawgan", "listening-test", f"a={wavs}", f"b={wavs}", "--kind", "ab", "-o", tmp / "test", "--ids", tmp / "ids")
+    key = json.loads((tmp / "test-key.json").read_text())
+    answers = tmp / "answers.csv"
+    answers.write_text("test,listener,trial,a,b,choice\n" + f"{key['test']},01,1,a\n")
+    p = cli("vawgan", "listening-results", answers, "--key", tmp / "test-key.json")
+    outcome, ok = refused(p, "answers.csv")
+    return Result(outcome, ok, has_traceback(p))
+
+
+@case("options", "parallel-corpus again into its folder with another --fs", "refused; the WAVs kept")
+def _(tmp):
+    g722 = REPO / "recipes/flite2allison_16k/downloads/asterisk-core-sounds-en-g722/root/usr/share/asterisk/sounds/en_US_f_Allison"
+    flite = REPO / "recipes/flite2allison_16k/downloads"
+    rec = tmp / "rec"
+    rec.mkdir()
+    shutil.copy(g722 / "vm-goodbye.g722", rec)
+    (tmp / "text").write_text("vm-goodbye: Goodbye\n")
+    args = ("vawgan", "parallel-corpus", tmp / "text", "--recordings", rec, "-o", tmp / "corpus", "--flite", flite, "-j", "1")
+    first = cli(*args)
+    before = contents(tmp / "corpus/natural")
+    p = cli(*args, "--fs", "8000")
+    outcome, ok = refused(p, "16000", "8000")
+    return Result(outcome, ok and first.returncode == 0, has_traceback(p), contents(tmp / "corpus/natural") != before)
+
+
 # ---------------------------------------------------------------------------------- running
 
 

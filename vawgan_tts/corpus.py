@@ -36,6 +36,7 @@ from .fileio import atomic_path, write_text_atomic
 NATURAL = "natural"
 TEXT = "text"
 FAILED = "failed.tsv"
+SETTINGS = "settings.json"
 WAV_SCP = "wav.scp"
 FLITE_VOICES = ("slt", "rms", "awb", "kal16")  # Debian libflite1's voices; all speak at 16 kHz
 _BRACKETED = re.compile(r"\[[^\]]*\]")
@@ -200,6 +201,31 @@ def _run_job(job: _Job, flite: Flite | None, fs: int | None) -> tuple[str, str, 
     return job.side, job.utt, "", True
 
 
+def _check_settings(out_dir: Path, settings: dict) -> None:
+    """``OUT/settings.json`` records what the corpus was prepared with; a rerun with other settings is
+    refused before anything is written."""
+    import json
+
+    path = out_dir / SETTINGS
+    if path.is_file():
+        try:
+            held = json.loads(path.read_text())
+        except ValueError:
+            held = None
+        if held != settings:
+            raise VawganError(out_dir, f"was prepared with {held} (its {SETTINGS}); preparing it with {settings} would "
+                                       "mix the two: give another folder, or remove this one")
+    elif settings["fs"] is not None and out_dir.is_dir():  # prepared before settings were recorded: its WAVs say
+        import soundfile
+
+        for wav in (out_dir / NATURAL).glob("*.wav"):
+            if soundfile.info(str(wav)).samplerate != settings["fs"]:
+                raise VawganError(wav, f"at {soundfile.info(str(wav)).samplerate} Hz: this folder was prepared at another "
+                                       f"rate than --fs {settings['fs']}; give another folder, or remove this one")
+            break
+    write_text_atomic(path, json.dumps(settings) + "\n")
+
+
 def prepare_parallel_corpus(
     transcripts: str | Path,
     recordings: str | Path,
@@ -216,8 +242,10 @@ def prepare_parallel_corpus(
 
     A prompt is prepared when it has both a transcript with speech and a recording; otherwise it is
     reported (``failed.tsv``) and left out of every list. ``fs``: the one rate both sides must have
-    (None: do not check)."""
+    (None: do not check). A folder prepared before is completed (WAVs already there are kept), so
+    one prepared at another rate is refused: its WAVs would be mixed with the new ones."""
     out_dir = Path(out_dir)
+    _check_settings(out_dir, {"fs": fs})
     bad = [v for v in voices if v not in FLITE_VOICES]
     if bad:
         raise VawganError(None, f"unknown flite voice {bad[0]!r} (choose from {', '.join(FLITE_VOICES)})")

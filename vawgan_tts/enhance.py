@@ -139,16 +139,23 @@ def output_enhancer(exp_dir: str | Path, method: str, checkpoint: str = "last",
 
 def enhance_corpus(inputs: Sequence[str | Path], out_dir: str | Path, transform: Callable[[Features], Features],
                    analysis: ExtractConfig, ids: Sequence[str] | None = None, jobs: int = 1,
-                   on_progress: Callable[[str], None] | None = None) -> tuple[list[str], dict[str, str]]:
+                   on_progress: Callable[[str], None] | None = None, result: str | None = None,
+                   model: str | Path | None = None, overwrite: bool = False) -> tuple[list[str], dict[str, str]]:
     """Enhance a system's output: ``inputs`` one feature folder (``.npz``), or WAV/FLAC files, folders
     or lists, first analysed with ``analysis`` into ``out_dir/input/``. Writes ``out_dir/<id>.npz``
     and ``.wav`` for every utterance that can be enhanced; each one that cannot (analysis failed,
     unreadable, another rate than the model's) is a line of ``out_dir/failed.tsv`` (id, reason) and
-    in the returned ``{id: reason}``, and the others go on. Returns (ids written, failures)."""
+    in the returned ``{id: reason}``, and the others go on. Returns (ids written, failures).
+    ``result`` (what `vawgan enhance` names its output with, ``model`` among its inputs): ``out_dir``
+    must be new or hold the same result (:func:`.outputs.claim_folder`, ``overwrite`` replaces)."""
     from .extract import run as extract
     from .feature_folder import FAILED
 
     out_dir = Path(out_dir)
+    if result is not None:
+        from .outputs import claim_folder
+
+        claim_folder(out_dir, result, [*inputs, *([model] if model is not None else [])], overwrite)
     single = Path(inputs[0]) if len(inputs) == 1 else None
     if single is not None and single.is_dir() and feature_ids(single):
         feats_dir, utts, failures = single, list(ids or feature_ids(single)), {}

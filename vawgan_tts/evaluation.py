@@ -28,7 +28,7 @@ import numpy as np
 from .alignment import DEFAULT_BAND, align_utterance
 from .choices import ALIGNMENTS
 from .errors import VawganError
-from .feature_folder import feature_ids, utterance_path
+from .feature_folder import feature_ids, uniform_settings, utterance_path
 from .features import SPEECH_THRESHOLD_DB, Features, load_features, speech_mask
 from .fileio import write_text_atomic
 from . import metrics as M
@@ -286,6 +286,12 @@ def evaluate(
             raise VawganError(folder, f"system {name!r} has no utterance in common with {natural_dir}")
         common &= have
     utts = sorted(common)
+    settings = uniform_settings(natural_dir, utts)
+    for name, folder in systems.items():  # mel-cepstra of another rate, α or frame period are not comparable
+        theirs = uniform_settings(folder, utts)
+        if not theirs.matches(settings):
+            raise VawganError(folder, f"system {name!r} has features at {theirs}; the natural ones in {natural_dir} are at "
+                                      f"{settings}: extract both alike")
 
     nat_acc = _Utterances()
     acc = {name: _Utterances() for name in systems}

@@ -85,11 +85,12 @@ def parse_pairs(specs: Sequence[str] | None) -> list[tuple[str, str]] | None:
 def write_listening_test(systems: Mapping[str, str | Path], reference: str | Path, out_dir: str | Path,
                          ids: Sequence[str], kind: str = "mushra", anchor: str | None = None,
                          pairs: Sequence[tuple[str, str]] | None = None, listeners: int = 10, seed: int = 0,
-                         title: str = "Listening test") -> dict:
+                         title: str = "Listening test", overwrite: bool = False) -> dict:
     """Write the test folder and its key. ``systems``: name → folder of ``<id>.wav``; ``reference``:
     the folder of the natural recordings (MUSHRA's open and hidden reference; unused in AB);
     ``anchor``: the system that is MUSHRA's low anchor (e.g. the VAE or the unconverted source);
-    ``pairs``: AB's system pairs (default: every pair). Returns the key."""
+    ``pairs``: AB's system pairs (default: every pair). An earlier test's key or folder at the same
+    place is refused unless ``overwrite`` (the key is the only way to read its answers). Returns the key."""
     if kind not in KINDS:
         raise VawganError(None, f"test kind {kind!r}: choose from {', '.join(KINDS)}")
     if not ids:
@@ -116,8 +117,14 @@ def write_listening_test(systems: Mapping[str, str | Path], reference: str | Pat
     wavs = {name: wav_paths(folder, ids, name) for name, folder in folders.items()}
 
     out_dir = Path(out_dir)
+    if key_path(out_dir).exists() and not overwrite:  # the only key to answers that may have been collected
+        raise VawganError(key_path(out_dir), "the key of an earlier test is there: without it its answers cannot be "
+                                             "read; give --overwrite to replace that test, or another folder")
     if out_dir.exists() and any(out_dir.iterdir()):
-        raise VawganError(out_dir, "already holds files: a listening test is written once (choose another folder)")
+        if not (overwrite and (out_dir / "index.html").is_file()):
+            raise VawganError(out_dir, "already holds files: a listening test is written once (choose another folder, "
+                                       "or --overwrite to replace an earlier test)")
+        shutil.rmtree(out_dir)
     test_id = f"{seed}-{secrets.token_hex(4)}"
     stimulus = {}  # (name, utt) -> token of every rated stimulus
     open_ref = {}  # utt -> token of the open reference (MUSHRA), a second copy of the hidden one

@@ -17,7 +17,7 @@ import numpy as np
 
 from .data.frames import load_frames
 from .errors import VawganError
-from .feature_folder import has_utterance, utterance_path
+from .feature_folder import has_utterance, uniform_settings, utterance_path
 from .features import SPEECH_THRESHOLD_DB, FeatureStats, load_features, speech_mask
 
 MAX_FRAMES = 20000  # per speaker: enough for five voices, trains in about a minute on two cores
@@ -36,10 +36,12 @@ class SpeakerClassifier:
         rng = np.random.default_rng(seed)
         xs, ys = [], []
         self.names = list(speakers)
+        self.settings = None  # the speakers' feature settings: every folder identified must share them
         for k, (name, folder) in enumerate(speakers.items()):
             have = [u for u in ids if has_utterance(Path(folder), u)]
             if not have:
                 raise VawganError(folder, f"speaker {name!r} has none of the {len(ids)} training prompts")
+            self.settings = self._check_settings(folder, have, f"speaker {name!r}")
             f = load_frames(folder, have, SPEECH_THRESHOLD_DB)
             f = f[rng.permutation(len(f))[:max_frames]]
             xs.append(f)
@@ -51,6 +53,13 @@ class SpeakerClassifier:
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.model.fit(self._standard(x), np.concatenate(ys))
         self.frame_accuracy = float(self.model.best_validation_score_)
+
+    def _check_settings(self, folder: str | Path, ids: Sequence[str], who: str):
+        settings = uniform_settings(folder, ids)
+        if self.settings is not None and not settings.matches(self.settings):
+            raise VawganError(folder, f"{who}: features at {settings}; the classifier's speakers are at {self.settings}: "
+                                      "extract all alike")
+        return settings
 
     def _standard(self, c: np.ndarray) -> np.ndarray:
         return (c - self.stats.mean) / np.maximum(self.stats.std, 1e-8)
@@ -71,6 +80,7 @@ class SpeakerClassifier:
         missing = [u for u in ids if not has_utterance(Path(folder), u)]
         if missing:
             raise VawganError(folder, f"no features for {len(missing)} of the {len(ids)} utterances, e.g. {missing[0]}")
+        self._check_settings(folder, ids, "these utterances")
         counts = dict.fromkeys(self.names, 0)
         for u in ids:
             counts[self.identify(utterance_path(Path(folder), u))] += 1

@@ -11,7 +11,7 @@ import pysptk
 
 from .audio import write_audio
 from .errors import VawganError
-from .feature_folder import utterance_path
+from .feature_folder import feature_ids, utterance_path
 from .features import Features, decode_aperiodicity, load_features, save_features
 from .processes import pool_or_none, results
 
@@ -28,6 +28,21 @@ def synthesize(feats: Features) -> np.ndarray:
     f0 = np.where(feats.vuv, feats.f0, 0.0).astype(np.float64)
     y = pyworld.synthesize(f0, sp, ap, feats.fs, feats.frame_period)
     return y
+
+
+def synthesize_folder(feats_dir: str | Path, out_dir: str | Path, ids: Sequence[str] | None,
+                      transform: Callable[[Features], Features] | None, result: str, model: str | Path | None = None,
+                      overwrite: bool = False, on_progress: Callable[[str], None] | None = None) -> list[str]:
+    """What `vawgan synth` and `vawgan convert` do: every utterance of ``ids`` (default: all in
+    ``feats_dir``) through ``transform`` into ``out_dir``, which must be new or hold the same ``result``
+    (:func:`.outputs.claim_folder`; the model, when given, is one of its inputs). Returns the ids written."""
+    from .outputs import claim_folder
+
+    utts = list(ids or feature_ids(feats_dir))
+    if not utts:
+        raise VawganError(feats_dir, "no .npz features to synthesize")
+    claim_folder(out_dir, result, [feats_dir, *([model] if model is not None else [])], overwrite)
+    return synthesize_corpus(feats_dir, out_dir, utts, transform, on_progress)
 
 
 def synthesize_corpus(

@@ -53,6 +53,7 @@ from ..postfilters import StatisticalPostfilter, corpus_ms_db, natural_and_syste
 from ..tasks.adversarial_converter import AdversarialConverterConfig, AdversarialConverterTask
 from ..tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
+from ..outputs import claim_experiment
 from .experiment import adversarial_dir, cached_arrays, load_task, load_weights, require_kind
 from .folder import ALIGNMENT, CONFIG, DEV_RECORD, NORMALIZATION, POSTFILTER_STATS, BestDev, refuse_existing
 
@@ -200,6 +201,7 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
     exp_dir = Path(exp_dir)
     data, cfg = config.data, config.dnn
     src_dir, tgt_dir = Path(data.source), Path(data.target)
+    claim_experiment(exp_dir, "converter", overwrite)
     refuse_existing(exp_dir, "converter", overwrite)
     ids, dev_ids, settings = paired_prompts(src_dir, tgt_dir, data.ids, data.dev_ids, say)
     seed_everything(config.train.seed)

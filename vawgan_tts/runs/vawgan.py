@@ -28,6 +28,7 @@ from ..feature_folder import read_manifest, uniform_settings
 from ..features import Features, FeatureStats
 from ..tasks.vawgan import VAWGANConfig, VAWGANTask
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
+from ..outputs import claim_experiment
 from .experiment import Trained, load_task
 from .folder import BEST_SUFFIX, CONFIG, DEV_RECORD, NORMALIZATION, BestDev, checkpoint_path, fit
 
@@ -95,6 +96,7 @@ def train_vawgan(
     The frames come memory-mapped from the extraction folder's frame store (built on first use,
     by rank 0 under torchrun). ``hooks``: epoch hooks (see :mod:`.trainer`)."""
     exp_dir = Path(exp_dir)
+    claim_experiment(exp_dir, "vawgan", overwrite)
     feats = Path(config.data.feats)
     ids, dev_ids = split_dev(list(config.data.ids) or read_manifest(feats), config.data)
     settings = uniform_settings(feats, ids + dev_ids)

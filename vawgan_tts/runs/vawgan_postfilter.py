@@ -42,6 +42,7 @@ from ..tasks.vawgan_postfilter import (ConvPostfilterTask, VAWGANPostfilterConfi
                                       postfilter_task)
 from ..trainer import Trainer, TrainerConfig, seed_everything
 from .converter import context_windows
+from ..outputs import claim_experiment
 from .experiment import adversarial_dir, cached_arrays, load_task, require_kind
 from .folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS, checkpoint_path, fit, refuse_existing
 from .vawgan import dev_monitor, plot_experiment_curves
@@ -180,6 +181,7 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
     left out. Returns ``{"aligned", "failed", "train_frames", "dev_frames"}``."""
     exp_dir = Path(exp_dir)
     data = config.data
+    claim_experiment(exp_dir, "postfilter", overwrite)
     refuse_existing(exp_dir, "post-filter", overwrite)
     system, natural = Path(data.system), Path(data.natural)
     ids, dev_ids, settings = paired_prompts(system, natural, data.ids, data.dev_ids, say, ("system", "natural"))

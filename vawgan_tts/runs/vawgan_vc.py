@@ -37,6 +37,7 @@ from ..features import Features, FeatureStats
 from ..fileio import write_text_atomic
 from ..tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask
 from ..trainer import Trainer, TrainerConfig, seed_everything
+from ..outputs import claim_experiment
 from .experiment import Trained, load_task, require_kind
 from .folder import CONFIG, NORMALIZATION, checkpoint_path, fit
 from .vawgan import dev_monitor, plot_experiment_curves
@@ -123,6 +124,7 @@ def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Seq
                     hooks: Sequence = ()) -> Trainer:
     """Train (some stages of) VAWGAN-VC on ``config.data``; writes the experiment folder."""
     exp_dir = Path(exp_dir)
+    claim_experiment(exp_dir, "vc", overwrite)
     speakers, d = config.vc.speakers, config.data
     if not d.ids:
         raise VawganError(None, "no training prompts: give --ids")

@@ -1,0 +1,83 @@
+"""The one rule of every command that writes a folder of results (synth, convert, enhance): the folder
+is new, or holds the same result — the same command, model, options and inputs — which is then
+refreshed or completed, or it is refused in one line (``--overwrite`` replaces what the command
+writes there). An output never is one of its inputs. A model's experiment folder follows the same
+rule by its kind (:func:`claim_experiment`), and a file that something else depends on (a listening
+test's key) or that is read by the same command is never written over silently (:func:`claim_file`).
+
+OUT/.vawgan-output.json   what wrote the folder: {"result": "...", "inputs": [...]} (absolute paths)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+from .errors import VawganError
+from .fileio import write_text_atomic
+
+MARK = ".vawgan-output.json"
+WRITTEN = ("*.npz", "*.wav", "failed.tsv")  # what a results folder's command writes (and --overwrite removes)
+
+
+def _resolved(paths: Sequence[str | Path]) -> list[str]:
+    return [str(Path(p).resolve()) for p in paths]
+
+
+def claim_folder(out_dir: str | Path, result: str, inputs: Sequence[str | Path], overwrite: bool = False) -> Path:
+    """Check ``out_dir`` before any work and mark it as holding ``result`` (e.g. "convert with
+    EXP, postfilter ms") made from ``inputs`` (folders or files it reads). Refused in one line: the
+    folder is one of the inputs, or holds an input file; it holds another result, or files no command
+    marked (unless ``overwrite``: then the files results consist of are removed first)."""
+    out = Path(out_dir)
+    target = out.resolve()
+    for given in inputs:
+        path = Path(given).resolve()
+        if target == path or (path.is_file() and path.parent == target):
+            raise VawganError(out, f"is an input of this command ({given}); write the results to another folder")
+    mark = out / MARK
+    held = None
+    if mark.is_file():
+        try:
+            held = json.loads(mark.read_text())
+        except ValueError:
+            held = {}
+    occupied = out.is_dir() and any(p.name != MARK for pattern in WRITTEN for p in out.glob(pattern))
+    wanted = {"result": result, "inputs": _resolved(inputs)}
+    if occupied and held != wanted and not overwrite:
+        what = (f"holds the results of {held.get('result', 'another command')} from {', '.join(held.get('inputs', [])) or '?'}"
+                if held is not None else "holds results this command did not write (or an older version did)")
+        raise VawganError(out, f"{what}; give --overwrite to replace them, or another folder")
+    if occupied and held != wanted:
+        for pattern in WRITTEN:
+            for p in out.glob(pattern):
+                p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(mark, json.dumps(wanted, indent=1) + "\n")
+    return out
+
+
+def claim_file(path: str | Path, inputs: Sequence[str | Path] = (), overwrite: bool | None = None,
+               what: str = "file") -> Path:
+    """An output file: never one of ``inputs``; when ``overwrite`` is given (not None), an existing
+    one is replaced only with it (``what`` names it in the refusal)."""
+    path = Path(path)
+    for given in inputs:
+        if path.resolve() == Path(given).resolve():
+            raise VawganError(path, f"is an input of this command; write the {what} elsewhere")
+    if overwrite is False and path.exists():
+        raise VawganError(path, f"a {what} is already there; give --overwrite to replace it")
+    return path
+
+
+def claim_experiment(exp_dir: str | Path, kind: str, overwrite: bool) -> None:
+    """A training command's experiment folder holds nothing, or an experiment of ``kind`` (continued or
+    trained again by the command's own rules), or — refused unless ``overwrite`` — one of another kind,
+    whose model this would make unloadable."""
+    from .runs.experiment import NAMES, TRAINED_BY, experiment_kind
+
+    held = experiment_kind(exp_dir)
+    if held is not None and held != kind and not overwrite:
+        raise VawganError(exp_dir, f"holds {NAMES[held]} (`{TRAINED_BY[held]}`); training {NAMES[kind]} there would "
+                                   "replace its configuration: give --overwrite, or another folder")
