@@ -77,3 +77,34 @@ def test_every_documented_option_exists():
                 wrong.append(f"{doc}: `{cmd}` has no {opt} ({line})")
     assert seen >= 20
     assert not wrong, "\n".join(wrong)
+
+
+def readme_block(after: str) -> list[str]:
+    """The command lines of README's first ```sh block after the sentence starting ``after``."""
+    block = (REPO / "README.md").read_text().split(after, 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_readme_conversion_and_enhancement_run_as_written(parallel, tmp_path):
+    """README's parallel-conversion and post-filter lines, as written, in a folder laid out as the
+    recipe's (dump/slt, dump/natural: the `parallel` fixture's eight prompts; lists/: six to train,
+    one dev, one eval). The corpus line itself needs the Debian packages' paths (the recipe's stage 1,
+    tested in test_corpus.py): the fixture made that corpus."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
+    (tmp_path / "dump").mkdir()
+    shutil.copytree(parallel[0], tmp_path / "dump/slt")
+    shutil.copytree(parallel[1], tmp_path / "dump/natural")
+    ids = sorted(p.stem for p in parallel[0].glob("*.npz") if p.stem != "stats")
+    (tmp_path / "lists").mkdir()
+    for name, part in (("train", ids[:6]), ("dev", ids[6:7]), ("eval", ids[7:])):
+        (tmp_path / "lists" / f"{name}.ids").write_text("\n".join(part) + "\n")
+    conversion = readme_block("A real over-smoothed system to enhance")
+    enhancement = readme_block("Enhancing that system's output")
+    assert conversion[0].startswith("vawgan parallel-corpus") and any(" enhance " in f" {line} " for line in enhancement)
+    for line in conversion[1:] + enhancement:
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", line], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=900)
+        assert r.returncode == 0, f"{line}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+    assert (tmp_path / "eval/metrics.json").is_file()
+    for out in ("enhanced", "gv"):
+        assert (tmp_path / out / f"{ids[7]}.wav").is_file()
