@@ -38,7 +38,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..alignment import align_corpus, load_alignments, save_alignments, source_time_map
+from ..alignment import align_corpus, load_alignments, progress_lines, save_alignments, source_time_map
 from ..batching import TensorBatches
 from ..checkpoint import load_checkpoint
 from ..choices import CONVERTER_POSTFILTERS
@@ -219,7 +219,8 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
     for k in range(1, cfg.rounds + 1):
         round_dir = exp_dir / f"round{k}"
         (round_dir / POSTFILTER_STATS).unlink(missing_ok=True)  # a retrained round's post-filter statistics are stale
-        aligned, failed = align_corpus(src_dir, tgt_dir, ids + dev_ids, cfg.band, converted, jobs=jobs)
+        aligned, failed = align_corpus(src_dir, tgt_dir, ids + dev_ids, cfg.band, converted, jobs=jobs,
+                                       on_progress=progress_lines(say, f"round {k}"))
         for utt, reason in sorted(failed.items()):
             say(f"round {k}: left out {utt}: {reason}")
         save_alignments(round_dir / ALIGNMENT, aligned)

@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ..alignment import DEFAULT_BAND, align_corpus, save_alignments, source_time_map
+from ..alignment import DEFAULT_BAND, align_corpus, progress_lines, save_alignments, source_time_map
 from ..batching import SegmentBatches, TensorBatches
 from ..checkpoint import load_checkpoint
 from ..choices import PAIR_POSTFILTER_METHODS
@@ -185,7 +185,8 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
     refuse_existing(exp_dir, "post-filter", overwrite)
     system, natural = Path(data.system), Path(data.natural)
     ids, dev_ids, settings = paired_prompts(system, natural, data.ids, data.dev_ids, say, ("system", "natural"))
-    aligned, failed = align_corpus(system, natural, ids + dev_ids, data.band, jobs=jobs)
+    aligned, failed = align_corpus(system, natural, ids + dev_ids, data.band, jobs=jobs,
+                                   on_progress=progress_lines(say, "post-filter pairs"))
     for utt, reason in sorted(failed.items()):
         say(f"left out {utt}: {reason}")
     ids, dev_ids = [u for u in ids if u in aligned], [u for u in dev_ids if u in aligned]
