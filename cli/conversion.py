@@ -58,6 +58,7 @@ def train_converter(
     device: DeviceOption = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for the alignment [default: all cores].")] = None,
     overwrite: OverwriteOption = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted training (the experiment's own configuration; finished rounds kept).")] = False,
     adversarial: Annotated[bool, typer.Option("--adversarial", help="Then train the adversarial converter (Saito et al. 2018) from the DNN, into EXP/adv-w<W>/; with an existing DNN in EXP, only that.")] = False,
     adv_weight: Annotated[Optional[float], typer.Option("--adv-weight", min=0.0, help="w_d, the adversarial term's weight relative to the MSE [default: the config's [adv], 1].")] = None,
 ):
@@ -69,7 +70,7 @@ def train_converter(
         data__dev_ids=read_id_list(dev_ids), dnn__epochs=epochs, dnn__rounds=rounds, adv__adv_weight=adv_weight,
         train__batch_size=batch_size, train__seed=seed, train__device=device,
     )
-    run_converter(output, cfg, adversarial, jobs=jobs or default_jobs(), overwrite=overwrite, say=say)
+    run_converter(output, cfg, adversarial, jobs=jobs or default_jobs(), overwrite=overwrite, say=say, resume=resume)
 
 
 def convert(
@@ -161,6 +162,7 @@ def train_postfilter(
     device: DeviceOption = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for the alignment [default: all cores].")] = None,
     overwrite: OverwriteOption = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted training from EXP/checkpoints/last.pt (its own configuration, alignment and normalization).")] = False,
 ):
     """Train a VAWGAN post-filter on (system output, natural) pairs of the same prompts, aligned by DTW."""
     from vawgan_tts.runs.vawgan_postfilter import load_pair_postfilter_config, parse_weights, run_postfilter
@@ -171,7 +173,7 @@ def train_postfilter(
         data__dev_ids=read_id_list(dev_ids), postfilter__adv_weight=adv_weight,
         train__batch_size=batch_size, train__seed=seed, train__device=device,
     )
-    run_postfilter(output, cfg, weights, jobs=jobs or default_jobs(), overwrite=overwrite, say=say)
+    run_postfilter(output, cfg, weights, jobs=jobs or default_jobs(), overwrite=overwrite, say=say, resume=resume)
 
 
 def enhance(

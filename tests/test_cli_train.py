@@ -67,7 +67,7 @@ def test_train_stage_by_stage_then_report(feats, tmp_path):
 
     r = invoke("synth", feats / "feats", "-m", exp, "--system", "vawgan", "--ids", feats / "eval.ids", "-o", tmp_path / "vawgan")
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in (tmp_path / "vawgan").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "vawgan").iterdir()) == [".vawgan-output.json",
         "privacy-prompt.npz", "privacy-prompt.wav", "vm-goodbye.npz", "vm-goodbye.wav"]
 
     report = tmp_path / "report"

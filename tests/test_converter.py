@@ -111,7 +111,7 @@ def test_cli_convert_and_eval_with_dtw(trained, parallel, tmp_path):
     ids.write_text("".join(f"{u}\n" for u in DEV))
     r = runner.invoke(app, ["convert", str(src_dir), "-m", str(exp), "-o", str(tmp_path / "conv"), "--ids", str(ids)])
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in (tmp_path / "conv").iterdir()) == sorted(f"{u}.{e}" for u in DEV for e in ("npz", "wav"))
+    assert sorted(p.name for p in (tmp_path / "conv").iterdir()) == [".vawgan-output.json", *sorted(f"{u}.{e}" for u in DEV for e in ("npz", "wav"))]
     r = runner.invoke(app, ["eval", "--natural", str(tgt_dir), "--generated", f"source={src_dir}", "--generated",
                             f"dnn={tmp_path / 'conv'}", "--ids", str(ids), "--align", "dtw", "-o", str(tmp_path / "eval")])
     assert r.exit_code == 0, r.output
@@ -291,3 +291,23 @@ def test_report_systems_in_processes_equal_one_process_and_each_system_alone(tra
         with pytest.raises(VawganError, match=r"nope\.npz"):
             synthesize_systems(src_dir, outs[jobs], [DEV[0], "nope"], functools.partial(conversion_systems, exp, run),
                                jobs=jobs)
+
+
+def test_a_resumed_training_keeps_finished_rounds_and_ends_as_it_would(trained, parallel, tmp_path):
+    """As if interrupted in round 2 after its last checkpoint: --resume keeps round 1 (its round.json),
+    continues round 2 from last.pt on its saved alignment, and converts as the uninterrupted run."""
+    import shutil
+
+    exp, summary, _ = trained
+    resumed = tmp_path / "exp"
+    shutil.copytree(exp, resumed)
+    for f in ("round2/round.json", "round2/stats.npz", "rounds.json"):
+        (resumed / f).unlink()
+    said = []
+    again = train_converter(resumed, _config(*parallel), progress=False, say=said.append, resume=True)
+    assert "round 1: trained before, kept" in said and not any("round 2: aligned" in s for s in said)
+    assert [r["round"] for r in again["rounds"]] == [1, 2] and again["rounds"][0] == summary["rounds"][0]
+    src = load_features(parallel[0] / f"{DEV[0]}.npz")
+    np.testing.assert_allclose(Converter(resumed)(src).mcep, Converter(exp)(src).mcep, rtol=1e-5, atol=1e-5)
+    with pytest.raises(VawganError, match="the same inputs"):
+        train_converter(resumed, _config(parallel[1], parallel[1]), progress=False, resume=True)

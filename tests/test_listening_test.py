@@ -150,8 +150,12 @@ def test_bad_answers_and_bad_tests_are_one_line(folders, tmp_path):
         aggregate([good, good], key_path(tmp_path / "t"))
     r = runner.invoke(app, ["listening-results", str(tmp_path / "missing.csv"), "--key", str(key_path(tmp_path / "t"))])
     assert r.exit_code == 2 and "missing.csv" in r.output and "Traceback" not in r.output
+    with pytest.raises(VawganError, match="the key of an earlier test is there"):  # the key: answers may have been collected
+        write_listening_test({"a": f[SYSTEMS[0]]}, f["natural"], tmp_path / "t", ids)
+    key_path(tmp_path / "t").rename(tmp_path / "kept-key.json")
     with pytest.raises(VawganError, match="already holds files"):
         write_listening_test({"a": f[SYSTEMS[0]]}, f["natural"], tmp_path / "t", ids)
+    key_path(tmp_path / "t").parent.joinpath("kept-key.json").rename(key_path(tmp_path / "t"))
     (f[SYSTEMS[1]] / f"{ids[0]}.wav").unlink()
     with pytest.raises(VawganError, match="has no WAV for 1 of the 4"):
         write_listening_test({"b": f[SYSTEMS[1]]}, f["natural"], tmp_path / "t4", ids)

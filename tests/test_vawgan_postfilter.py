@@ -208,3 +208,18 @@ def test_a_sweep_point_restarts_from_the_same_vae(trained):
     assert "adv_weight = 0.5" in (out / "config.toml").read_text()
     a, b = PairPostfilter(exp, "vawgan"), PairPostfilter(exp, "vawgan", adv_weight=0.5)
     assert a.trained.path != b.trained.path
+
+
+def test_a_resumed_training_continues_from_last_pt_with_its_own_pairs(trained, parallel, tmp_path):
+    import shutil
+
+    exp, _, _ = trained
+    resumed = tmp_path / "exp"
+    shutil.copytree(exp, resumed)
+    said = []
+    train_pair_postfilter(resumed, _config(*parallel), progress=False, say=said.append, resume=True)
+    assert not any("by DTW" in s for s in said)  # the saved alignment, not a new one
+    f = load_features(parallel[0] / f"{DEV[0]}.npz")
+    np.testing.assert_allclose(PairPostfilter(resumed)(f).mcep, PairPostfilter(exp)(f).mcep, rtol=1e-5, atol=1e-5)
+    with pytest.raises(VawganError, match="holds no trained experiment"):
+        train_pair_postfilter(tmp_path / "none", _config(*parallel), progress=False, resume=True)

@@ -5,7 +5,7 @@ clipping, logging every step to ``log.csv``, a progress bar with the live losses
 (periodic and per stage, atomic, with config + task state + RNG states), ``--resume`` and
 ``--dry-run``. A task owns the math of one step. The trainer imports no model.
 
-A task provides (see :class:`.tasks.base.Task`, which holds with it what tasks build on: ``Stage``,
+A task provides (see :class:`.steps.Task`, which holds with it what tasks build on: ``Stage``,
 ``StepContext``, the schedules and ``adam``, so a task never imports the loop): ``name``, ``stages`` (data: :class:`Stage`), ``metric_names``
 (the log columns), ``modules()`` (role -> nn.Module), ``make_optimizers()`` (name -> optimizer,
 called after the modules moved to the device), ``train_step(batch, stage, ctx)`` returning a dict
@@ -38,7 +38,7 @@ import torch
 
 from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
-from .tasks.base import LinearDecay, PlateauDecay, Stage, StepContext, Task, adam  # noqa: F401  (the protocol, re-exported)
+from .steps import LinearDecay, PlateauDecay, Stage, StepContext, Task, adam  # noqa: F401  (the protocol, re-exported)
 from .errors import VawganError
 from .fileio import write_text_atomic
 from .progress import PlainProgress

@@ -52,12 +52,13 @@ from ..mlpg import WINDOWS, delta_features, mlpg
 from ..postfilters import StatisticalPostfilter, corpus_ms_db, natural_and_system_stats
 from ..tasks.adversarial_converter import AdversarialConverterConfig, AdversarialConverterTask
 from ..tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
-from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
+from ..trainer import CHECKPOINTS, LAST, LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from ..outputs import claim_experiment
 from .experiment import adversarial_dir, cached_arrays, load_task, load_weights, require_kind
-from .folder import ALIGNMENT, CONFIG, DEV_RECORD, NORMALIZATION, POSTFILTER_STATS, BestDev, refuse_existing
+from .folder import ALIGNMENT, CONFIG, DEV_RECORD, NORMALIZATION, POSTFILTER_STATS, BestDev, refuse_existing, resumed_config
 
 F0_STATS = "f0.npz"
+ROUND_SUMMARY = "round.json"  # a finished round's entry of rounds.json (a resumed run keeps the round)
 STAGE = "dnn"
 BEST = f"{STAGE}_best.pt"
 DIM_OUT = MODEL_DIM * len(WINDOWS)
@@ -192,17 +193,24 @@ def dev_loss(x: np.ndarray, y: np.ndarray) -> Callable[[Trainer], dict]:
 
 
 def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1, overwrite: bool = False,
-                    progress: bool = True, say: Callable[[str], None] = lambda _: None) -> dict:
+                    progress: bool = True, say: Callable[[str], None] = lambda _: None, resume: bool = False) -> dict:
     """Train the converter in ``config.dnn.rounds`` rounds of alignment and training; writes EXP.
 
     Returns ``{"rounds": [{"round", "aligned", "failed", "train_loss", "dev_loss"}, ...]}``. An
     utterance that cannot be aligned (no speech frames, mismatched settings) is named through ``say``
-    and left out; the rest train."""
+    and left out; the rest train. ``resume``: the experiment's own configuration; rounds that finished
+    (``round<k>/round.json``) are kept, the interrupted one continues from its ``last.pt`` on its
+    saved alignment, the later ones train."""
     exp_dir = Path(exp_dir)
+    if resume:
+        require_kind(exp_dir, "converter")
+        config = resumed_config(exp_dir, from_dict(ConverterConfig, load_toml(exp_dir / CONFIG), exp_dir / CONFIG), config,
+                                ("source", "target"))
     data, cfg = config.data, config.dnn
     src_dir, tgt_dir = Path(data.source), Path(data.target)
-    claim_experiment(exp_dir, "converter", overwrite)
-    refuse_existing(exp_dir, "converter", overwrite)
+    if not resume:
+        claim_experiment(exp_dir, "converter", overwrite)
+        refuse_existing(exp_dir, "converter", overwrite)
     ids, dev_ids, settings = paired_prompts(src_dir, tgt_dir, data.ids, data.dev_ids, say)
     seed_everything(config.train.seed)
     exp_dir.mkdir(parents=True, exist_ok=True)
@@ -218,12 +226,24 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
     converted = None
     for k in range(1, cfg.rounds + 1):
         round_dir = exp_dir / f"round{k}"
+        if resume and (round_dir / ROUND_SUMMARY).is_file():  # finished before the interruption
+            summary["rounds"].append(json.loads((round_dir / ROUND_SUMMARY).read_text()))
+            say(f"round {k}: trained before, kept")
+            aligned = load_alignments(round_dir / ALIGNMENT)
+            if k < cfg.rounds:
+                converted = _conversions(exp_dir, k, sides, aligned)
+            continue
         (round_dir / POSTFILTER_STATS).unlink(missing_ok=True)  # a retrained round's post-filter statistics are stale
-        aligned, failed = align_corpus(src_dir, tgt_dir, ids + dev_ids, cfg.band, converted, jobs=jobs,
-                                       on_progress=progress_lines(say, f"round {k}"))
-        for utt, reason in sorted(failed.items()):
-            say(f"round {k}: left out {utt}: {reason}")
-        save_alignments(round_dir / ALIGNMENT, aligned)
+        continuing = resume and (round_dir / CHECKPOINTS / LAST).is_file() and (round_dir / ALIGNMENT).is_file()
+        if continuing:  # the alignment it was training on
+            aligned = load_alignments(round_dir / ALIGNMENT)
+            failed = {u: "not aligned before the interruption" for u in ids + dev_ids if u not in aligned}
+        else:
+            aligned, failed = align_corpus(src_dir, tgt_dir, ids + dev_ids, cfg.band, converted, jobs=jobs,
+                                           on_progress=progress_lines(say, f"round {k}"))
+            for utt, reason in sorted(failed.items()):
+                say(f"round {k}: left out {utt}: {reason}")
+            save_alignments(round_dir / ALIGNMENT, aligned)
         train_utts = [u for u in ids if u in aligned]
         dev_utts = [u for u in dev_ids if u in aligned]
         if not train_utts:
@@ -235,10 +255,10 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         hooks = []
         if dev_utts:
             hooks.append(BestDev(round_dir / DEV_RECORD, dev_loss(*_design(pairs, dev_utts, norm, cfg)), lambda _: BEST,
-                                 keep_old=False, with_stage=False))
+                                 keep_old=continuing, with_stage=False))
         batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
         trainer = Trainer(task, batches, round_dir, config.train, progress=progress, hooks=hooks)
-        trainer.fit(overwrite=True)
+        trainer.fit(resume=continuing, overwrite=not continuing)
         if (round_dir / "checkpoints" / BEST).is_file():  # the best dev epoch is the model of this round
             task.model.load_state_dict(load_checkpoint(round_dir / "checkpoints" / BEST, task.name)["model"]["model"])
         norm.residual_var = _residual_variance(task.model, x, y)
@@ -248,16 +268,21 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
                  "train_loss": float(np.mean(log["loss"][-max(1, len(batches)):])) if log.get("loss") else None,
                  "dev_loss": round(hooks[0].lowest(), 5) if hooks and math.isfinite(hooks[0].lowest()) else None}
         summary["rounds"].append(entry)
+        write_text_atomic(round_dir / ROUND_SUMMARY, json.dumps(entry) + "\n")
         say(f"round {k}: {len(aligned)} prompts aligned, {len(x):,} frames"
             + (f", train loss {entry['train_loss']:.4f}" if entry["train_loss"] is not None else "")
             + (f", dev loss {entry['dev_loss']:.4f}" if entry["dev_loss"] is not None else ""))
         if k < cfg.rounds:
-            conv = Converter(exp_dir, round_=k)
-            # An utterance that failed this round (no speech) fails the next one too: it keeps its source.
-            converted = {u: conv.convert_mcep(sides[u][0].mcep) if u in aligned else sides[u][0].mcep[:, 1:]
-                         for u in ids + dev_ids}
+            converted = _conversions(exp_dir, k, sides, aligned)
     write_text_atomic(exp_dir / "rounds.json", json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def _conversions(exp_dir: Path, k: int, sides: dict[str, tuple[Features, Features]], aligned) -> dict[str, np.ndarray]:
+    """Round ``k``'s conversion of every prompt (what round k + 1 aligns). A prompt that failed that
+    round (no speech) fails the next one too: it keeps its source."""
+    conv = Converter(exp_dir, round_=k)
+    return {u: conv.convert_mcep(src.mcep) if u in aligned else src.mcep[:, 1:] for u, (src, _) in sides.items()}
 
 
 def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, train: TrainerConfig | None = None,
@@ -293,12 +318,12 @@ def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, trai
 
 
 def run_converter(exp_dir: str | Path, config: ConverterConfig, adversarial: bool = False, jobs: int = 1,
-                  overwrite: bool = False, say: Callable[[str], None] = lambda _: None) -> None:
+                  overwrite: bool = False, say: Callable[[str], None] = lambda _: None, resume: bool = False) -> None:
     """`vawgan train-converter`: train the converter; with ``adversarial``, then its adversarial
     converter — only that when EXP already holds a converter (and ``overwrite`` is not given)."""
     exp_dir = Path(exp_dir)
-    if not (adversarial and (exp_dir / CONFIG).is_file() and not overwrite):
-        train_converter(exp_dir, config, jobs=jobs, overwrite=overwrite, say=say)
+    if resume or not (adversarial and (exp_dir / CONFIG).is_file() and not overwrite):
+        train_converter(exp_dir, config, jobs=jobs, overwrite=overwrite, say=say, resume=resume)
         say(f"converter → {exp_dir}")
     if adversarial:
         train_adversarial(exp_dir, config.adv, config.train, say=say)

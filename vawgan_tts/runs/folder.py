@@ -59,6 +59,17 @@ def refuse_existing(exp_dir: Path, what: str, overwrite: bool) -> None:
         raise VawganError(exp_dir, f"already holds a {what}; give --overwrite to train it again")
 
 
+def resumed_config(exp_dir: Path, saved, given, folders: Sequence[str]):
+    """The configuration a resumed run continues with: the experiment's own (``saved``); the feature
+    folders the command line names (``given.data``'s ``folders``) must be the ones it was trained on."""
+    for name in folders:
+        was, now = getattr(saved.data, name), getattr(given.data, name)
+        if now and Path(now).resolve() != Path(was).resolve():
+            raise VawganError(exp_dir, f"was trained on {was} ([data] {name}); --resume continues with the same "
+                                       f"inputs, not {now}")
+    return saved
+
+
 def checkpoint_path(exp_dir: str | Path, stage: str, which: str = "last") -> Path:
     """The checkpoint of ``stage``: where it ended (``last``) or its best dev epoch (``best``)."""
     if which not in CHECKPOINT_CHOICES:

@@ -29,13 +29,13 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ..alignment import DEFAULT_BAND, align_corpus, progress_lines, save_alignments, source_time_map
+from ..alignment import DEFAULT_BAND, align_corpus, load_alignments, progress_lines, save_alignments, source_time_map
 from ..batching import SegmentBatches, TensorBatches
 from ..checkpoint import load_checkpoint
 from ..choices import PAIR_POSTFILTER_METHODS
 from ..config import check_ranges, load_run_config
 from ..errors import VawganError
-from ..feature_folder import ExtractConfig, analysis_settings, load_utterance, paired_prompts
+from ..feature_folder import ExtractConfig, analysis_settings, load_utterance, paired_prompts, uniform_settings
 from ..features import Features, FeatureStats
 from ..postfilters import StatisticalPostfilter, natural_and_system_stats
 from ..tasks.vawgan_postfilter import (ConvPostfilterTask, VAWGANPostfilterConfig, VAWGANPostfilterTask,
@@ -44,7 +44,7 @@ from ..trainer import Trainer, TrainerConfig, seed_everything
 from .converter import context_windows
 from ..outputs import claim_experiment
 from .experiment import adversarial_dir, cached_arrays, load_task, require_kind
-from .folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS, checkpoint_path, fit, refuse_existing
+from .folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS, checkpoint_path, fit, refuse_existing, resumed_config
 from .vawgan import dev_monitor, plot_experiment_curves
 
 
@@ -175,29 +175,41 @@ def _batches_and_dev(cfg: VAWGANPostfilterConfig, system: Path, natural: Path, a
 
 
 def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, jobs: int = 1, overwrite: bool = False,
-                          progress: bool = True, say: Callable[[str], None] = lambda _: None) -> dict:
+                          progress: bool = True, say: Callable[[str], None] = lambda _: None, resume: bool = False) -> dict:
     """Align, then train the VAWGAN post-filter's three stages on the pairs; writes EXP (above).
     A prompt with features missing on a side, or that DTW cannot align, is named through ``say`` and
-    left out. Returns ``{"aligned", "failed", "train_frames", "dev_frames"}``."""
+    left out. ``resume``: continue an interrupted training from ``checkpoints/last.pt`` with the
+    experiment's own configuration, alignment and normalization (the same inputs must be given).
+    Returns ``{"aligned", "failed", "train_frames", "dev_frames"}``."""
     exp_dir = Path(exp_dir)
-    data = config.data
-    claim_experiment(exp_dir, "postfilter", overwrite)
-    refuse_existing(exp_dir, "post-filter", overwrite)
-    system, natural = Path(data.system), Path(data.natural)
-    ids, dev_ids, settings = paired_prompts(system, natural, data.ids, data.dev_ids, say, ("system", "natural"))
-    aligned, failed = align_corpus(system, natural, ids + dev_ids, data.band, jobs=jobs,
-                                   on_progress=progress_lines(say, "post-filter pairs"))
-    for utt, reason in sorted(failed.items()):
-        say(f"left out {utt}: {reason}")
-    ids, dev_ids = [u for u in ids if u in aligned], [u for u in dev_ids if u in aligned]
-    if not ids:
-        raise VawganError(system, "no training prompt could be aligned")
+    if resume:
+        require_kind(exp_dir, "postfilter")
+        config = resumed_config(exp_dir, load_pair_postfilter_config(exp_dir / CONFIG), config, ("system", "natural"))
+        data = config.data
+        system, natural = Path(data.system), Path(data.natural)
+        ids, dev_ids = list(data.ids), list(data.dev_ids)
+        settings = uniform_settings(system, ids + dev_ids)
+        aligned, failed, stats = load_alignments(exp_dir / ALIGNMENT), {}, FeatureStats.load(exp_dir / NORMALIZATION)
+    else:
+        data = config.data
+        claim_experiment(exp_dir, "postfilter", overwrite)
+        refuse_existing(exp_dir, "post-filter", overwrite)
+        system, natural = Path(data.system), Path(data.natural)
+        ids, dev_ids, settings = paired_prompts(system, natural, data.ids, data.dev_ids, say, ("system", "natural"))
+        aligned, failed = align_corpus(system, natural, ids + dev_ids, data.band, jobs=jobs,
+                                       on_progress=progress_lines(say, "post-filter pairs"))
+        for utt, reason in sorted(failed.items()):
+            say(f"left out {utt}: {reason}")
+        ids, dev_ids = [u for u in ids if u in aligned], [u for u in dev_ids if u in aligned]
+        if not ids:
+            raise VawganError(system, "no training prompt could be aligned")
+        stats = None  # from the training pairs
     seed_everything(config.train.seed)
     cfg = config.postfilter
-    batches, dev, stats = _batches_and_dev(cfg, system, natural, aligned, ids, dev_ids, None, config.train.batch_size)
+    batches, dev, stats = _batches_and_dev(cfg, system, natural, aligned, ids, dev_ids, stats, config.train.batch_size)
     extra = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std), **settings.as_extra()}
     task = postfilter_task(cfg, extra)
-    hooks = [dev_monitor(exp_dir, dev, keep_old=False)] if dev is not None else []
+    hooks = [dev_monitor(exp_dir, dev, keep_old=resume)] if dev is not None else []
     tables = {"train": config.train, "postfilter": cfg, "extract": analysis_settings(system) or ExtractConfig(fs=settings.fs),
               "data": dataclasses.replace(data, system=str(system.resolve()), natural=str(natural.resolve()),
                                           ids=tuple(ids), dev_ids=tuple(dev_ids))}
@@ -207,8 +219,8 @@ def train_pair_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, job
         stats.save(exp_dir / NORMALIZATION)
         (exp_dir / POSTFILTER_STATS).unlink(missing_ok=True)  # an earlier run's statistics are stale
 
-    fit(Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks), exp_dir, tables, overwrite=True,
-        before_fit=write_data, curves=lambda log: plot_experiment_curves(exp_dir, log))
+    fit(Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks), exp_dir, tables, resume=resume,
+        overwrite=not resume, before_fit=write_data, curves=lambda log: plot_experiment_curves(exp_dir, log))
     postfilter_stats(exp_dir)
     frames = lambda a: int(np.prod(a.shape[:-1]))  # noqa: E731  (rows, or crops × crop length)
     return {"aligned": len(aligned), "failed": len(failed),
@@ -230,8 +242,6 @@ def train_adversarial_weight(exp_dir: str | Path, adv_weight: float, progress: b
     shutil.copyfile(vae, out / "checkpoints" / vae.name)
     data = config.data
     stats = FeatureStats.load(exp_dir / NORMALIZATION)
-    from ..alignment import load_alignments
-
     aligned = load_alignments(exp_dir / ALIGNMENT)
     seed_everything(config.train.seed)
     batches, _, _ = _batches_and_dev(cfg, Path(data.system), Path(data.natural), aligned,
@@ -254,12 +264,12 @@ def parse_weights(spec: str | None) -> list[float]:
 
 
 def run_postfilter(exp_dir: str | Path, config: PairPostfilterConfig, sweep: Sequence[float] = (), jobs: int = 1,
-                   overwrite: bool = False, say: Callable[[str], None] = lambda _: None) -> None:
+                   overwrite: bool = False, say: Callable[[str], None] = lambda _: None, resume: bool = False) -> None:
     """`vawgan train-postfilter`: train the post-filter, then the critic and adversarial stages again at
     each weight of ``sweep`` — only those when EXP already holds a post-filter (and ``overwrite`` is not given)."""
     exp_dir = Path(exp_dir)
-    if not (sweep and (exp_dir / CONFIG).is_file() and not overwrite):
-        result = train_pair_postfilter(exp_dir, config, jobs=jobs, overwrite=overwrite, say=say)
+    if resume or not (sweep and (exp_dir / CONFIG).is_file() and not overwrite):
+        result = train_pair_postfilter(exp_dir, config, jobs=jobs, overwrite=overwrite, say=say, resume=resume)
         say(f"post-filter → {exp_dir} ({result['aligned']} prompts aligned, {result['train_frames']:,} training frames)")
     for w in sweep:
         say(f"adversarial weight {w:g} → {train_adversarial_weight(exp_dir, w)}")
