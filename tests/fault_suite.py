@@ -919,23 +919,31 @@ def _(tmp):
     return Result(outcome, ok and first.returncode == 0, has_traceback(p), contents(tmp / "corpus/natural") != before)
 
 
+def interrupt_then_resume(args: tuple, first: tuple, started_by: Path, last: Path, check: tuple, what: str) -> Result:
+    """Run ``args + first``, Ctrl-C once ``started_by`` exists, then ``args --resume``; the result must
+    then work (``check``, a command)."""
+    proc = _popen(*args, *first)
+    started = _wait_for(started_by, proc)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    saved = last.is_file()
+    p = cli(*args, "--resume")
+    done = p.returncode == 0 and cli(*check).returncode == 0
+    ok = started and proc.returncode == 130 and saved and done
+    return Result(f"exit {proc.returncode}, last.pt {'written' if saved else 'MISSING'}; resume exit {p.returncode}"
+                  + (f"; {what}" if done else ""), ok, "Traceback" in err or has_traceback(p), lost=not saved)
+
+
 @case("interruption", "Ctrl-C during train-converter, then --resume", "checkpoint, exit 130; resume finishes")
 def _(tmp):
     m = models(tmp)
     (tmp / "ids").write_text(f"{PROMPT}\n")
     exp = tmp / "conv"
-    args = ("vawgan", "train-converter", m / "inputs/slt", m / "inputs/natural", "-o", exp, "--ids", tmp / "ids")
-    proc = _popen(*args, "--epochs", "400", "--rounds", "2", "--device", "cpu")
-    started = _wait_for(exp / "round1" / "log.csv", proc)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    saved = (exp / "round1/checkpoints/last.pt").is_file()
-    p = cli(*args, "--resume")
-    done = (exp / "rounds.json").is_file() and cli("vawgan", "convert", m / "inputs/slt", "-m", exp, "-o", tmp / "out").returncode == 0
-    ok = started and proc.returncode == 130 and saved and p.returncode == 0 and done
-    return Result(f"exit {proc.returncode}, last.pt {'written' if saved else 'MISSING'}; resume exit {p.returncode}"
-                  + ("; converts" if done else ""), ok, "Traceback" in err or has_traceback(p), lost=not saved)
+    return interrupt_then_resume(
+        ("vawgan", "train-converter", m / "inputs/slt", m / "inputs/natural", "-o", exp, "--ids", tmp / "ids"),
+        ("--epochs", "400", "--rounds", "2", "--device", "cpu"), exp / "round1/log.csv", exp / "round1/checkpoints/last.pt",
+        ("vawgan", "convert", m / "inputs/slt", "-m", exp, "-o", tmp / "out"), "converts")
 
 
 @case("interruption", "Ctrl-C during train-postfilter, then --resume", "checkpoint, exit 130; resume finishes")
@@ -944,18 +952,10 @@ def _(tmp):
     (tmp / "ids").write_text(f"{PROMPT}\n")
     (tmp / "config.toml").write_text("[postfilter]\nvae_epochs = 400\ncritic_epochs = 1\nadv_epochs = 1\n")
     exp = tmp / "pf"
-    args = ("vawgan", "train-postfilter", m / "inputs/slt", m / "inputs/natural", "-o", exp, "--ids", tmp / "ids")
-    proc = _popen(*args, "--config", tmp / "config.toml", "--device", "cpu")
-    started = _wait_for(exp / "log.csv", proc)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    saved = (exp / "checkpoints/last.pt").is_file()
-    p = cli(*args, "--resume")
-    done = (exp / "checkpoints/adv.pt").is_file() and cli("vawgan", "enhance", m / "inputs/slt", "-m", exp, "-o", tmp / "out").returncode == 0
-    ok = started and proc.returncode == 130 and saved and p.returncode == 0 and done
-    return Result(f"exit {proc.returncode}, last.pt {'written' if saved else 'MISSING'}; resume exit {p.returncode}"
-                  + ("; enhances" if done else ""), ok, "Traceback" in err or has_traceback(p), lost=not saved)
+    return interrupt_then_resume(
+        ("vawgan", "train-postfilter", m / "inputs/slt", m / "inputs/natural", "-o", exp, "--ids", tmp / "ids"),
+        ("--config", tmp / "config.toml", "--device", "cpu"), exp / "log.csv", exp / "checkpoints/last.pt",
+        ("vawgan", "enhance", m / "inputs/slt", "-m", exp, "-o", tmp / "out"), "enhances")
 
 
 # ---------------------------------------------------------------------------------- running
