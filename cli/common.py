@@ -145,6 +145,8 @@ DeviceOption = Annotated[Optional[str], typer.Option("--device", help="auto, cpu
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from EXP/checkpoints/last.pt.")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Train again into an EXP that holds a finished run.")]
 ReplaceOption = Annotated[bool, typer.Option("--overwrite", help="Replace what another command, model or option wrote in OUTPUT.")]
+TrainIdsOption = Annotated[Path, typer.Option("--ids", help="File of training prompt ids (one per line).")]
+DevIdsOption = Annotated[Optional[Path], typer.Option("--dev-ids", help="File of dev prompt ids: a dev loss per epoch and the best checkpoints, never trained on.")]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="One batch of each stage; writes nothing.")]
 OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Experiment folder.")]
 

@@ -9,10 +9,11 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from vawgan_tts.cli.common import (BatchSizeOption, CheckpointChoice, ConfigOption, DeviceOption, EXIT_PARTIAL,
-                                   EnhanceMethod, IdsOption, InferenceZ, OverwriteOption, PostfilterChoice,
-                                   ReplaceOption, ResumeOption, SeedOption, StageName, default_jobs, fail, out, progress_bar, read_id_list,
-                                   say, synthesize_ids, table)
+from vawgan_tts.cli.common import (BatchSizeOption, CheckpointChoice, ConfigOption, DevIdsOption, DeviceOption,
+                                   EXIT_PARTIAL, EnhanceMethod, IdsOption, InferenceZ, OutputOption, OverwriteOption,
+                                   PostfilterChoice, ReplaceOption, ResumeOption, SeedOption, StageName,
+                                   TrainIdsOption, default_jobs, fail, out, progress_bar, read_id_list, say,
+                                   synthesize_ids, table)
 
 
 def parallel_corpus(
@@ -47,9 +48,9 @@ def parallel_corpus(
 def train_converter(
     source: Annotated[Path, typer.Argument(help="Feature folder of the source speaker (from `vawgan extract`).")],
     target: Annotated[Path, typer.Argument(help="Feature folder of the target speaker's recordings of the same prompts.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Experiment folder.")],
-    ids: Annotated[Path, typer.Option("--ids", help="File of training prompt ids (one per line).")],
-    dev_ids: Annotated[Optional[Path], typer.Option("--dev-ids", help="File of dev prompt ids: a dev loss per epoch, never trained on.")] = None,
+    output: OutputOption,
+    ids: TrainIdsOption,
+    dev_ids: DevIdsOption = None,
     config: ConfigOption = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Epochs per alignment round [default: the config's].")] = None,
     rounds: Annotated[Optional[int], typer.Option("--rounds", min=1, help="Rounds of alignment and training [default: the config's, 3].")] = None,
@@ -105,7 +106,7 @@ def train_vc(
     dev_ids: Annotated[Optional[Path], typer.Option("--dev-ids", help="Dev prompt ids, dealt the same way.")] = None,
     config: ConfigOption = None,
     split: Annotated[Optional[str], typer.Option("--split", help="disjoint: each prompt to one speaker (non-parallel); shared: every prompt to all [default: disjoint].")] = None,
-    stage: Annotated[StageName, typer.Option("--stage", help="Train one stage, or all in order.")] = StageName["all"],
+    stage: Annotated[StageName, TrainIdsOption, typer.Option("--stage", help="Train one stage, or all in order.")] = StageName["all"],
     batch_size: BatchSizeOption = None,
     seed: SeedOption = None,
     device: DeviceOption = None,
@@ -151,9 +152,9 @@ def speaker_id(
 def train_postfilter(
     system: Annotated[Path, typer.Argument(help="Feature folder of the system's output on the training (and dev) prompts.")],
     natural: Annotated[Path, typer.Argument(help="Feature folder of the natural recordings of the same prompts.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Experiment folder.")],
-    ids: Annotated[Path, typer.Option("--ids", help="File of training prompt ids (one per line).")],
-    dev_ids: Annotated[Optional[Path], typer.Option("--dev-ids", help="File of dev prompt ids: dev loss per epoch and best checkpoints, never trained on.")] = None,
+    output: OutputOption,
+    ids: TrainIdsOption,
+    dev_ids: DevIdsOption = None,
     config: ConfigOption = None,
     adv_weight: Annotated[Optional[float], typer.Option("--adv-weight", min=0.0, help="Weight of the adversarial term in the decoder's loss [default: the config's [postfilter]].")] = None,
     sweep: Annotated[Optional[str], typer.Option("--sweep", metavar="W1,W2,…", help="Then train the critic and adversarial stages again from the same VAE at each weight, into EXP/adv-w<W>/ (with an existing EXP, only that).")] = None,

@@ -49,7 +49,7 @@ fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   echo "== stage 2: analysis-synthesis (copy) of the eval list"
-  "$vawgan" synth "$feats" -o "$exp/copy/wav" --copy --ids data/eval.ids
+  "$vawgan" synth "$feats" -o "$exp/copy/wav" --copy --ids data/eval.ids --overwrite
   # Re-analyse what the vocoder made: the MCD against the originals is the vocoder's own loss.
   "$vawgan" extract "$exp/copy/wav" -o "$exp/copy/feats" --config "$conf" --jobs "$jobs"
   "$vawgan" eval --natural "$feats" --generated natural_self="$feats" --generated copy="$exp/copy/feats" \

@@ -91,7 +91,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   for w in $adv_weights; do
     "$vawgan" train-converter "dump/$voice" dump/natural -o "$exp" --ids lists/train.ids --config "$conf" \
       --adversarial --adv-weight "$w"
-    "$vawgan" convert "dump/$voice" -m "$exp" --adversarial "$w" --ids lists/eval.ids -o "$exp/adv-w$w/converted"
+    "$vawgan" convert "dump/$voice" -m "$exp" --adversarial "$w" --ids lists/eval.ids -o "$exp/adv-w$w/converted" --overwrite
     "$vawgan" eval --natural dump/natural --generated "adv-w$w=$exp/adv-w$w/converted" --ids lists/eval.ids \
       --align dtw -o "$exp/adv-w$w/eval"
   done
@@ -104,7 +104,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   cat lists/train.ids lists/dev.ids > "$exp/train_dev.ids"
   # The system's output on the training and dev prompts: what the post-filter learns from.
   if [ ! -f "$exp/converted_train/.complete" ]; then
-    "$vawgan" convert "dump/$voice" -m "$exp" --ids "$exp/train_dev.ids" -o "$exp/converted_train"
+    "$vawgan" convert "dump/$voice" -m "$exp" --ids "$exp/train_dev.ids" -o "$exp/converted_train" --overwrite
     touch "$exp/converted_train/.complete"
   fi
   start=$(date +%s)
@@ -119,19 +119,19 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
       --config conf/natural_vawgan.toml --overwrite
   fi
   if [ ! -f "$exp/converted_eval/.complete" ]; then
-    "$vawgan" convert "dump/$voice" -m "$exp" --ids lists/eval.ids -o "$exp/converted_eval"
+    "$vawgan" convert "dump/$voice" -m "$exp" --ids lists/eval.ids -o "$exp/converted_eval" --overwrite
     touch "$exp/converted_eval/.complete"
   fi
   systems=(--generated "source=dump/$voice" --generated "dnn=$exp/converted_eval")
   for m in gv-pf ms-pf vae vawgan; do
-    "$vawgan" enhance "$exp/converted_eval" -m "$pf" --method $m -o "$pf/eval/dnn+$m"
+    "$vawgan" enhance "$exp/converted_eval" -m "$pf" --method $m -o "$pf/eval/dnn+$m" --overwrite
     systems+=(--generated "dnn+$m=$pf/eval/dnn+$m")
   done
   for w in $pf_weights; do
-    "$vawgan" enhance "$exp/converted_eval" -m "$pf" --adv-weight "$w" -o "$pf/eval/dnn+vawgan-w$w"
+    "$vawgan" enhance "$exp/converted_eval" -m "$pf" --adv-weight "$w" -o "$pf/eval/dnn+vawgan-w$w" --overwrite
     systems+=(--generated "dnn+vawgan-w$w=$pf/eval/dnn+vawgan-w$w")
   done
-  "$vawgan" enhance "$exp/converted_eval" -m exp/natural_vawgan --method vawgan -o "$pf/eval/dnn+natural-vawgan"
+  "$vawgan" enhance "$exp/converted_eval" -m exp/natural_vawgan --method vawgan -o "$pf/eval/dnn+natural-vawgan" --overwrite
   systems+=(--generated "dnn+natural-vawgan=$pf/eval/dnn+natural-vawgan")
   for d in "$exp"/adv-w*/converted; do
     [ -d "$d" ] && systems+=(--generated "dnn-adv-$(basename "$(dirname "$d")" | cut -c5-)=$d")

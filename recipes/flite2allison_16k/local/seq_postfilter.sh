@@ -26,13 +26,13 @@ for split in ${SPLITS:-dev eval}; do
   first=$(set -- $seeds; echo "$1")
   for m in gv-pf ms-pf; do  # the pairs' own statistics: the same for every seed
     out=$pf/$split/dnn+$m
-    [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pf/s$first" --method $m --ids "lists/$split.ids" -o "$out" --jobs "$jobs" && touch "$out/.complete"; }
+    [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pf/s$first" --method $m --ids "lists/$split.ids" -o "$out" --jobs "$jobs" --overwrite && touch "$out/.complete"; }
     systems+=(--generated "dnn+$m=$out")
   done
   for s in $seeds; do
     for z in mean prior; do
       out=$pf/$split/dnn+conv-s$s-$z
-      [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pf/s$s" --z $z --seed "$s" --ids "lists/$split.ids" -o "$out" --jobs "$jobs" && touch "$out/.complete"; }
+      [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pf/s$s" --z $z --seed "$s" --ids "lists/$split.ids" -o "$out" --jobs "$jobs" --overwrite && touch "$out/.complete"; }
       systems+=(--generated "dnn+conv-s$s-$z=$out")
     done
   done
