@@ -20,7 +20,6 @@ from .vawgan_postfilter import PairPostfilter
 from .vawgan_vc import SpeakerConverter
 
 
-
 def open_converter(model: str | Path, to: str | None = None, source: str | None = None, stage: str | None = None,
                    postfilter: str | None = None, adversarial: float | None = None):
     """What `vawgan convert` applies: a parallel converter (with its post-filter or adversarial

@@ -27,7 +27,7 @@ import numpy as np
 from ..config import from_dict, load_toml
 from ..errors import VawganError
 from ..feature_folder import FeatureSettings
-from ..fileio import atomic_path
+from ..fileio import atomic_path, read_npz
 from .folder import CONFIG
 
 KIND_TABLES = {"vawgan": "vawgan", "converter": "dnn", "postfilter": "postfilter", "vc": "vc"}
@@ -127,8 +127,7 @@ def cached_arrays(path: str | Path, compute: Callable[[], dict[str, np.ndarray]]
     from ``path`` when it is there (and newer than ``fresher_than``), else computed and written atomically."""
     path = Path(path)
     if path.is_file() and (fresher_than is None or path.stat().st_mtime >= Path(fresher_than).stat().st_mtime):
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
+        return read_npz(path, "cached statistics (delete it to compute them again)")
     arrays = compute()
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)

@@ -324,7 +324,8 @@ class PairPostfilter:
         self.trained = load_task(path, VAWGANPostfilterTask, VAWGANPostfilterConfig, config=with_z,
                                  make=lambda cfg, ckpt: postfilter_task(cfg, ckpt["extra"]))
         self.task, self.seed = self.trained.task, seed
-        self.mean, self.std = self.trained.normalization.mean, self.trained.normalization.std
+        norm = self.trained.normalization
+        self.mean, self.std = norm.mean, norm.std
         self.statistical = StatisticalPostfilter(method, postfilter_stats(exp_dir), exp_dir) \
             if method in ("gv-pf", "ms-pf") else None
 
