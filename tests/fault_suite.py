@@ -903,6 +903,21 @@ def _(tmp):
     return Result(outcome, ok, has_traceback(p))
 
 
+@case("outputs", "listening-results -o one of its answer files", "refused; the answers kept")
+def _(tmp):
+    m = models(tmp)
+    wavs = tmp / "wavs"
+    cli("vawgan", "synth", m / "inputs/slt", "--copy", "-o", wavs)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    cli("vawgan", "listening-test", f"a={wavs}", f"b={wavs}", "--kind", "ab", "-o", tmp / "test", "--ids", tmp / "ids")
+    answers = tmp / "answers.csv"
+    answers.write_text("test,listener,trial,a,b,choice\n")
+    before = answers.read_bytes()
+    p = cli("vawgan", "listening-results", answers, "--key", tmp / "test-key.json", "-o", answers)
+    outcome, ok = refused(p, "answers.csv", "input")
+    return Result(outcome, ok, has_traceback(p), answers.read_bytes() != before)
+
+
 @case("options", "parallel-corpus again into its folder with another --fs", "refused; the WAVs kept")
 def _(tmp):
     g722 = REPO / "recipes/flite2allison_16k/downloads/asterisk-core-sounds-en-g722/root/usr/share/asterisk/sounds/en_US_f_Allison"

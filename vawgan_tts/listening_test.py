@@ -294,6 +294,10 @@ def aggregate(answer_files: Sequence[str | Path], key_file: str | Path, screenin
     out listeners the post-screening rejects (``screening``). AB: per pair, the counts, the share of
     decided trials preferring the first system with its Wilson 95 % interval, and the two-sided
     binomial p against no preference. Written to ``output`` as JSON too when given."""
+    if output is not None:
+        from .outputs import claim_file
+
+        claim_file(output, [*answer_files, key_file], "scores")
     key_file = Path(key_file)
     try:
         key = json.loads(key_file.read_text())

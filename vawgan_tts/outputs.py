@@ -2,8 +2,9 @@
 is new, or holds the same result — the same command, model, options and inputs — which is then
 refreshed or completed, or it is refused in one line (``--overwrite`` replaces what the command
 writes there). An output never is one of its inputs. A model's experiment folder follows the same
-rule by its kind (:func:`claim_experiment`), and a file that something else depends on (a listening
-test's key) or that is read by the same command is never written over silently (:func:`claim_file`).
+rule by its kind (:func:`claim_experiment`), and an output file is never one of the files the same
+command reads (:func:`claim_file`: `listening-results -o`). (A listening test's key, which something
+else depends on, is never replaced without --overwrite: :func:`.listening_test.write_listening_test`.)
 
 OUT/.vawgan-output.json   what wrote the folder: {"result": "...", "inputs": [...]} (absolute paths)
 """
@@ -58,16 +59,12 @@ def claim_folder(out_dir: str | Path, result: str, inputs: Sequence[str | Path],
     return out
 
 
-def claim_file(path: str | Path, inputs: Sequence[str | Path] = (), overwrite: bool | None = None,
-               what: str = "file") -> Path:
-    """An output file: never one of ``inputs``; when ``overwrite`` is given (not None), an existing
-    one is replaced only with it (``what`` names it in the refusal)."""
+def claim_file(path: str | Path, inputs: Sequence[str | Path], what: str = "file") -> Path:
+    """An output file that is never one of ``inputs`` (``what`` names it in the refusal)."""
     path = Path(path)
     for given in inputs:
         if path.resolve() == Path(given).resolve():
             raise VawganError(path, f"is an input of this command; write the {what} elsewhere")
-    if overwrite is False and path.exists():
-        raise VawganError(path, f"a {what} is already there; give --overwrite to replace it")
     return path
 
 
