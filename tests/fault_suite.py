@@ -704,22 +704,33 @@ def at_8k(m: Path) -> Path:
     return folder
 
 
-@case("outputs", "enhance -o its own input folder", "refused; the input untouched")
-def _(tmp):
+def ab_test(tmp: Path) -> tuple[Path, subprocess.CompletedProcess, tuple]:
+    """An AB listening test of one prompt (copy synthesis as both systems) at tmp/test, its key beside it:
+    (the test folder, the command's result, the command)."""
+    m = models(tmp)
+    wavs = tmp / "wavs"
+    cli("vawgan", "synth", m / "inputs/slt", "--copy", "-o", wavs)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    args = ("vawgan", "listening-test", f"a={wavs}", f"b={wavs}", "--kind", "ab", "-o", tmp / "test", "--ids", tmp / "ids")
+    return tmp / "test", cli(*args), args
+
+
+def into_own_input(tmp: Path, command: str, model: str) -> Result:
     m = models(tmp)
     before = contents(m / "inputs/slt")
-    p = cli("vawgan", "enhance", m / "inputs/slt", "-m", m / "postfilter_frame", "-o", m / "inputs/slt")
+    p = cli("vawgan", command, m / "inputs/slt", "-m", m / model, "-o", m / "inputs/slt")
     outcome, ok = refused(p, "input")
     return Result(outcome, ok, has_traceback(p), contents(m / "inputs/slt") != before)
+
+
+@case("outputs", "enhance -o its own input folder", "refused; the input untouched")
+def _(tmp):
+    return into_own_input(tmp, "enhance", "postfilter_frame")
 
 
 @case("outputs", "convert -o its own input folder", "refused; the input untouched")
 def _(tmp):
-    m = models(tmp)
-    before = contents(m / "inputs/slt")
-    p = cli("vawgan", "convert", m / "inputs/slt", "-m", m / "converter", "-o", m / "inputs/slt")
-    outcome, ok = refused(p, "input")
-    return Result(outcome, ok, has_traceback(p), contents(m / "inputs/slt") != before)
+    return into_own_input(tmp, "convert", "converter")
 
 
 @case("outputs", "convert -o a folder another model wrote", "refused; its outputs kept")
@@ -776,15 +787,10 @@ def _(tmp):
 
 @case("outputs", "listening-test where an earlier test's key still is", "refused; the key kept")
 def _(tmp):
-    m = models(tmp)
-    wavs = tmp / "wavs"
-    cli("vawgan", "synth", m / "inputs/slt", "--copy", "-o", wavs)
-    (tmp / "ids").write_text(f"{PROMPT}\n")
-    test = tmp / "test"
-    first = cli("vawgan", "listening-test", f"a={wavs}", f"b={wavs}", "--kind", "ab", "-o", test, "--ids", tmp / "ids")
+    test, first, args = ab_test(tmp)
     key = (tmp / "test-key.json").read_bytes()
     shutil.rmtree(test)
-    p = cli("vawgan", "listening-test", f"a={wavs}", f"b={wavs}", "--kind", "ab", "-o", test, "--ids", tmp / "ids")
+    p = cli(*args)
     outcome, ok = refused(p, "key", "--overwrite")
     return Result(outcome, ok and first.returncode == 0, has_traceback(p), (tmp / "test-key.json").read_bytes() != key)
 
@@ -890,11 +896,7 @@ def _(tmp):
 
 @case("options", "listening-results: an answer row with a field missing", "refused, naming the file and row")
 def _(tmp):
-    m = models(tmp)
-    wavs = tmp / "wavs"
-    cli("vawgan", "synth", m / "inputs/slt", "--copy", "-o", wavs)
-    (tmp / "ids").write_text(f"{PROMPT}\n")
-    cli("vawgan", "listening-test", f"a={wavs}", f"b={wavs}", "--kind", "ab", "-o", tmp / "test", "--ids", tmp / "ids")
+    ab_test(tmp)
     key = json.loads((tmp / "test-key.json").read_text())
     answers = tmp / "answers.csv"
     answers.write_text("test,listener,trial,a,b,choice\n" + f"{key['test']},01,1,a\n")
@@ -905,11 +907,7 @@ def _(tmp):
 
 @case("outputs", "listening-results -o one of its answer files", "refused; the answers kept")
 def _(tmp):
-    m = models(tmp)
-    wavs = tmp / "wavs"
-    cli("vawgan", "synth", m / "inputs/slt", "--copy", "-o", wavs)
-    (tmp / "ids").write_text(f"{PROMPT}\n")
-    cli("vawgan", "listening-test", f"a={wavs}", f"b={wavs}", "--kind", "ab", "-o", tmp / "test", "--ids", tmp / "ids")
+    ab_test(tmp)
     answers = tmp / "answers.csv"
     answers.write_text("test,listener,trial,a,b,choice\n")
     before = answers.read_bytes()
