@@ -42,15 +42,6 @@ MS_PLOT_DIMS = (1, 2, 5, 13)
 SCATTER_POINTS = 4000
 
 
-def _check_compatible(nat: Features, gen: Features, gen_path: Path, nat_path: Path) -> None:
-    if gen.fs != nat.fs or abs(gen.alpha - nat.alpha) > 1e-6 or gen.frame_period != nat.frame_period:
-        raise VawganError(
-            gen_path,
-            f"features at fs={gen.fs}, alpha={gen.alpha:.3f}, {gen.frame_period} ms do not match "
-            f"{nat_path} (fs={nat.fs}, alpha={nat.alpha:.3f}, {nat.frame_period} ms)",
-        )
-
-
 class _Utterances:
     """One side's per-utterance results (a system's, or the natural recordings'), in utterance order.
 
@@ -180,8 +171,7 @@ def _score_utterance(natural_dir: Path, systems: dict[str, Path], align: str, ba
     gen_one = {}
     for name, folder in systems.items():
         gen_path = utterance_path(folder, utt)
-        gen = load_features(gen_path)
-        _check_compatible(nat, gen, gen_path, nat_path)
+        gen = load_features(gen_path)  # its settings are the natural ones' (evaluate checked every utterance)
         i, j = aligned_frames(nat, gen, speech, align, band, speech_threshold_db, (gen_path, nat_path))
         c_gen = gen.mcep[:, 1:]
         # The generated frames aligned to natural speech frames: same selection for GV.
