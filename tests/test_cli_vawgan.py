@@ -1,6 +1,7 @@
 """`vawgan` through typer's CliRunner: the paths users take, including the failure paths."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -94,3 +95,16 @@ def test_an_empty_or_missing_id_list_is_one_line_everywhere(command, tmp_path):
     assert r.exit_code == 2 and f"{empty}: the id list is empty" in " ".join(r.output.split())
     r = invoke(*args, "--ids", tmp_path / "missing.ids")
     assert r.exit_code == 2 and "missing.ids: cannot read id list" in " ".join(r.output.split())
+
+
+def test_enhance_refuses_options_an_enhancement_vawgan_does_not_have(tmp_path):
+    """--adv-weight and --z belong to a pair post-filter; with an enhancement VAWGAN they were dropped."""
+    import shutil
+
+    old = Path(__file__).parent / "data" / "experiments"
+    exp = tmp_path / "vawgan"
+    shutil.copytree(old / "vawgan", exp)
+    for extra, word in ((["--adv-weight", "0.5"], "--adv-weight"), (["--z", "prior"], "--z")):
+        r = runner.invoke(app, ["enhance", str(old / "inputs" / "feats8k"), "-m", str(exp), "-o", str(tmp_path / "out"), *extra])
+        assert r.exit_code == 2 and word in r.output and "enhancement VAWGAN" in r.output, r.output
+        assert not (tmp_path / "out").exists()

@@ -51,9 +51,10 @@ def open_enhancer(model: str | Path, method: str, checkpoint: str = "last", adv_
             raise VawganError(model, "a pair post-filter has its own system's statistics (its training pairs); "
                                      "--system-feats is for an enhancement VAWGAN trained on natural speech")
         return PairPostfilter(model, method, checkpoint, adv_weight, seed=seed, inference_z=inference_z)
-    if inference_z is not None:
-        raise VawganError(model, "--z is for a conv pair post-filter (`vawgan train-postfilter`); this is an "
-                                 "enhancement VAWGAN")
+    for given, option in ((inference_z, "--z is for a conv pair post-filter"),
+                          (adv_weight, "--adv-weight is for a pair post-filter's swept weights")):
+        if given is not None:
+            raise VawganError(model, f"{option} (`vawgan train-postfilter`); this is an enhancement VAWGAN")
     return output_enhancer(model, method, checkpoint, system_feats)
 
 
