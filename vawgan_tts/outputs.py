@@ -46,11 +46,12 @@ def claim_folder(out_dir: str | Path, result: str, inputs: Sequence[str | Path],
             held = {}
     occupied = out.is_dir() and any(p.name != MARK for pattern in WRITTEN for p in out.glob(pattern))
     wanted = {"result": result, "inputs": _resolved(inputs)}
-    if occupied and held != wanted and not overwrite:
-        what = (f"holds the results of {held.get('result', 'another command')} from {', '.join(held.get('inputs', [])) or '?'}"
-                if held is not None else "holds results this command did not write (or an older version did)")
-        raise VawganError(out, f"{what}; give --overwrite to replace them, or another folder")
     if occupied and held != wanted:
+        if not overwrite:
+            what = (f"holds the results of {held.get('result', 'another command')} from "
+                    f"{', '.join(held.get('inputs', [])) or '?'}" if held is not None
+                    else "holds results this command did not write (or an older version did)")
+            raise VawganError(out, f"{what}; give --overwrite to replace them, or another folder")
         for pattern in WRITTEN:
             for p in out.glob(pattern):
                 p.unlink()
