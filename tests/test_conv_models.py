@@ -7,10 +7,12 @@ import pytest
 import torch
 
 from vawgan_tts.batching import SegmentBatches
+from vawgan_tts.errors import VawganError
 from vawgan_tts.features import load_features
 from vawgan_tts.models.conv_vae import ConvVAE, receptive_field
 from vawgan_tts.models.segment_critic import SegmentCritic
 from vawgan_tts.runs.vawgan_postfilter import PairPostfilter, load_pair_postfilter_config, train_pair_postfilter
+from vawgan_tts.tasks.vawgan import VAWGANConfig
 from vawgan_tts.tasks.vawgan_postfilter import ConvPostfilterTask, VAWGANPostfilterConfig
 
 from conftest import PARALLEL_PROMPTS as PROMPTS
@@ -111,12 +113,23 @@ def test_conv_task_losses_count_only_paired_frames(speech):
 
 
 def test_conv_arch_refuses_what_it_does_not_have():
-    with pytest.raises(ValueError, match="odd"):
+    with pytest.raises(VawganError, match="odd"):
         VAWGANPostfilterConfig(arch="conv", kernel=4)
-    with pytest.raises(ValueError, match="dilations"):
+    with pytest.raises(VawganError, match="dilations"):
         VAWGANPostfilterConfig(arch="conv", channels=(8, 8), dilations=(1,))
     with pytest.raises(ValueError, match="unit-variance"):
         ConvPostfilterTask(VAWGANPostfilterConfig(arch="conv", decoder_variance="learned"))
+
+
+@pytest.mark.parametrize("arch, option, value", [
+    ("frame", "segment", 64), ("frame", "dilations", (1, 2, 8)), ("frame", "inference_z", "prior"),
+    ("conv", "hidden", (64,)), ("conv", "context", 3), ("conv", "critic_hidden", (8,))])
+def test_a_config_mixing_frame_and_conv_options_is_refused_in_one_line(arch, option, value):
+    with pytest.raises(VawganError) as err:
+        VAWGANPostfilterConfig(arch=arch, **{option: value})
+    assert str(err.value).count("\n") == 0 and option in str(err.value) and f"arch = '{arch}'" in str(err.value)
+    with pytest.raises(VawganError, match="segment"):
+        VAWGANConfig(segment=48)  # the enhancement VAWGAN's frame arch too
 
 
 @pytest.fixture(scope="module")

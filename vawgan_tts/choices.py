@@ -4,6 +4,7 @@ F0_METHODS = ("harvest", "dio")
 F0_FLOOR_HZ, F0_CEIL_HZ = 71.0, 800.0  # the F0 search range by default (WORLD's)
 VAWGAN_STAGES = ("vae", "critic", "adv")
 CRITICS = ("gp", "clip")
+ADV_BALANCE = ("ratio", "fixed")  # how VAWGAN weighs the critic's term beside the likelihood
 SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")
 CHECKPOINTS = ("last", "best")  # a stage's checkpoint at its end, or at its best dev epoch
 ALIGNMENTS = ("auto", "dtw")  # how `vawgan eval` pairs frames: identity when lengths agree, or always DTW
@@ -13,7 +14,7 @@ ENHANCE_METHODS = ("vawgan", "vae", "gv-pf", "ms-pf")
 PAIR_POSTFILTER_METHODS = ENHANCE_METHODS
 # A pair post-filter's model: MLPs over a frame and a frame critic, or convolutions over time and a
 # segment critic; and what latent its conv decoder gets when applied (`vawgan enhance --z`)
-POSTFILTER_ARCHS = ("frame", "conv")
+ARCHS = ("frame", "conv")  # a VAWGAN's models: over single frames | convolutions over time (models/conv_vae.py)
 INFERENCE_Z = ("mean", "prior", "posterior")
 CRITIC_REAL = ("recordings", "aligned")  # what a conv post-filter's critic takes as natural
 LISTENING_TESTS = ("mushra", "ab")  # `vawgan listening-test --kind`: MUSHRA ratings or AB preference

@@ -17,7 +17,8 @@ import math
 
 import torch
 
-from ..choices import CRITICS, VAWGAN_STAGES
+from ..choices import ADV_BALANCE, ARCHS, CRITICS, VAWGAN_STAGES
+from ..errors import VawganError
 from ..config import check_choice, check_ranges
 from ..features import MODEL_DIM
 from ..models.critic import Critic
@@ -52,23 +53,53 @@ class VAWGANConfig:
     kl_weight: float = 1.0
     kl_warmup_epochs: float = 5.0  # KL weight ramps linearly from 0 over these VAE-stage epochs
     adv_weight: float = 0.2  # scale of L_adv in the decoder's loss (the seed: 1)
-    drop_silence: bool = True  # leave out training frames below the power threshold
+    adv_balance: str = "ratio"  # ratio: L_adv = −(E1 + αE2), α = |E1/E2| (the seed) | fixed: L_adv = −E[D(G(z))]
+    drop_silence: bool = True  # leave out training frames below the power threshold (conv arch: out of the likelihood)
     silence_threshold_db: float = 30.0  # ... this far below their utterance's loudest frame
+    arch: str = "frame"  # frame: MLPs over frames, a frame critic | conv: convolutions over time, a segment critic
+    channels: tuple[int, ...] = (128, 128, 128)  # conv arch: width of each layer of encoder and decoder
+    kernel: int = 5  # conv arch: frames each convolution reads (odd)
+    dilations: tuple[int, ...] = (1, 2, 4)  # conv arch: dilation of each layer
+    critic_channels: tuple[int, ...] = (64, 128, 128)  # conv arch: the segment critic's widths per scale
+    critic_scales: tuple[int, ...] = (1, 2, 4)  # conv arch: frames averaged at each scale the critic reads
+    segment: int = 96  # conv arch: frames per training crop (480 ms at 5 ms)
+    segments_per_batch: int = 32  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
 
     SECTION = "vawgan"
+    FRAME_ONLY = ("hidden", "critic_hidden")  # options the other arch has no use for: set, they are refused
+    CONV_ONLY = ("channels", "kernel", "dilations", "critic_channels", "critic_scales", "segment", "segments_per_batch")
 
     def __post_init__(self):
+        check_choice(self, "arch", ARCHS)
+        check_arch_options(self)
         check_choice(self, "critic", CRITICS)
         check_choice(self, "decoder_variance", ("learned", "unit"))
         check_choice(self, "dim_reduction", ("sum", "mean"))
+        check_choice(self, "adv_balance", ADV_BALANCE)
         check_ranges(self, latent=">= 1", hidden=">= 1", critic_hidden=">= 1", lr="> 0", critic_lr="> 0",
                      critic_betas="0..1", vae_epochs=">= 0", critic_epochs=">= 0", adv_epochs=">= 0",
                      gp_lambda=">= 0", clip="> 0", n_critic=">= 1", kl_weight=">= 0", kl_warmup_epochs=">= 0",
-                     adv_weight=">= 0", silence_threshold_db="> 0")
+                     adv_weight=">= 0", silence_threshold_db="> 0", channels=">= 1", kernel=">= 1", dilations=">= 1",
+                     critic_channels=">= 1", critic_scales=">= 1", segment=">= 8", segments_per_batch=">= 1")
+        if len(self.channels) != len(self.dilations):
+            raise VawganError(None, f"[{self.SECTION}] {len(self.channels)} channels need as many dilations, not {len(self.dilations)}")
+        if self.kernel % 2 == 0:
+            raise VawganError(None, f"[{self.SECTION}] kernel = {self.kernel}: must be odd (each output frame centred on its input)")
 
     def stages(self) -> tuple[Stage, ...]:
         epochs = {"vae": self.vae_epochs, "critic": self.critic_epochs, "adv": self.adv_epochs}
         return tuple(Stage(name, epochs[name]) for name in VAWGAN_STAGES)
+
+
+def check_arch_options(cfg) -> None:
+    """A config of one arch that sets an option only the other arch has (away from its default) is
+    refused in one line: it would be silently ignored. ``cfg.FRAME_ONLY`` / ``cfg.CONV_ONLY`` name them."""
+    others = cfg.CONV_ONLY if cfg.arch == "frame" else cfg.FRAME_ONLY
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
+    given = [k for k in others if getattr(cfg, k) != defaults[k]]
+    if given:
+        raise VawganError(None, f"[{cfg.SECTION}] {', '.join(given)}: not an option of arch = {cfg.arch!r} "
+                                f"(set arch = {'conv' if cfg.arch == 'frame' else 'frame'!r}, or leave {'it' if len(given) == 1 else 'them'} out)")
 
 
 class VAWGANTask(TaskBase):
@@ -179,11 +210,16 @@ class VAWGANTask(TaskBase):
             nll, kl = self.nll(target, self.generate(z, x)), self.kl(mu, logvar)
             l_vae = nll + self.config.kl_weight * kl
             # The adversarial path starts from a detached z, so it cannot reach the encoder.
-            e1 = -self.nll(target, self.generate(z.detach(), x))  # mean log-likelihood
+            if self.config.adv_balance == "ratio":
+                e1 = -self.nll(target, self.generate(z.detach(), x))  # mean log-likelihood
             _, y_gen, critic = self.adversary(x, target, z.detach())
             e2 = critic(y_gen).mean()  # mean critic score of the generated frames
-            alpha = (e1 / e2).abs().detach()  # so that neither term swamps the other
-            l_adv = -(e1 + alpha * e2)
+            if self.config.adv_balance == "ratio":
+                alpha = (e1 / e2).abs().detach()  # so that neither term swamps the other
+                l_adv = -(e1 + alpha * e2)
+            else:  # WGAN's generator loss: the weight alone sets its share beside L_vae
+                alpha = e2.new_tensor(1.0)
+                l_adv = -e2
             ctx.step("vae", l_vae + self.config.adv_weight * l_adv)
         return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
                       "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": mu.new_tensor(self.config.kl_weight)}

@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import torch
 
-from ..choices import CRITIC_REAL, INFERENCE_Z, POSTFILTER_ARCHS
+from ..choices import CRITIC_REAL, INFERENCE_Z
 from ..config import check_choice, check_ranges
 from ..features import MODEL_DIM
 from ..models.conv_vae import ConvVAE
@@ -56,32 +56,20 @@ from .vawgan import LOG_2PI, VAWGANConfig, VAWGANTask
 class VAWGANPostfilterConfig(VAWGANConfig):
     context: int = 2  # frame arch: system frames each side the encoder reads: (2k+1) x 39 inputs
     residual: bool = True  # decoder output added to the system's frame t
-    arch: str = "frame"  # frame: MLPs and a frame critic | conv: convolutions over time, a segment critic
-    channels: tuple[int, ...] = (128, 128, 128)  # conv arch: width of each layer of encoder and decoder
-    kernel: int = 5  # conv arch: frames each convolution reads (odd)
-    dilations: tuple[int, ...] = (1, 2, 4)  # conv arch: dilation of each layer
-    critic_channels: tuple[int, ...] = (64, 128, 128)  # conv arch: the segment critic's widths per scale
-    critic_scales: tuple[int, ...] = (1, 2, 4)  # conv arch: frames averaged at each scale the critic reads
-    segment: int = 96  # conv arch: frames per training crop (480 ms at 5 ms)
-    segments_per_batch: int = 32  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
     inference_z: str = "mean"  # conv arch: what z the decoder gets when applied: mean | prior | posterior
     critic_real: str = "recordings"  # conv arch: the critic's natural crops: recordings (as spoken) | aligned
     adv_z: str = "posterior"  # conv arch: the latent of what the critic judges: posterior (z ~ q(z|x)) | prior (noise)
 
     SECTION = "postfilter"
+    FRAME_ONLY = (*VAWGANConfig.FRAME_ONLY, "context")
+    CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z")
 
     def __post_init__(self):
         super().__post_init__()
-        check_choice(self, "arch", POSTFILTER_ARCHS)
         check_choice(self, "inference_z", INFERENCE_Z)
         check_choice(self, "critic_real", CRITIC_REAL)
         check_choice(self, "adv_z", ("posterior", "prior"))
-        check_ranges(self, context=">= 0", channels=">= 1", kernel=">= 1", dilations=">= 1", critic_channels=">= 1",
-                     critic_scales=">= 1", segment=">= 8", segments_per_batch=">= 1")
-        if len(self.channels) != len(self.dilations):
-            raise ValueError(f"postfilter: {len(self.channels)} channels need as many dilations, not {len(self.dilations)}")
-        if self.kernel % 2 == 0:
-            raise ValueError(f"postfilter: kernel {self.kernel} must be odd (each output frame centred on its input)")
+        check_ranges(self, context=">= 0")
 
 
 class VAWGANPostfilterTask(VAWGANTask):
