@@ -183,3 +183,106 @@ def test_conv_postfilter_noise_is_seeded(conv_trained, parallel):
     assert np.array_equal(outs["mean"][0], outs["mean"][2])  # z = μ: no noise, the seed does nothing
     assert np.array_equal(outs["prior"][0], outs["prior"][1])  # the same seed, the same output
     assert not np.array_equal(outs["prior"][0], outs["prior"][2])
+
+
+def test_segment_critic_gradient_reaches_frames_across_its_window(speech):
+    """A frame critic's score of frame t moves with frame t alone; the segment critic's score moves
+    with every frame of the segment, and one position of its coarsest scale with frames tens of
+    frames apart: it can judge how a trajectory moves."""
+    torch.manual_seed(0)
+    critic = SegmentCritic(39, (16, 16, 16), 5, (1, 2, 4))
+    x = speech[:, :96].clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x)
+    assert bool((grad.abs().sum(-1) > 0).all())  # every frame of the segment counts
+    x = speech[:, :96].clone().requires_grad_(True)
+    coarse = critic.critics[-1](critic.pools[-1](x.transpose(1, 2)))  # (1, 1, positions) at 4 frames per step
+    (grad,) = torch.autograd.grad(coarse[0, 0, coarse.shape[-1] // 2], x)
+    reached = torch.nonzero(grad.abs().sum(-1)[0] > 0).flatten()
+    assert int(reached.max() - reached.min()) + 1 >= 40
+
+
+def test_the_fixed_balance_is_wgans_generator_loss_at_the_weight(speech):
+    """adv_balance = "fixed": the decoder's loss is L_vae + w·(−E[D(G(z))]), no α."""
+    from vawgan_tts.tasks.vawgan import ConvVAWGANTask
+    from conftest import RecordingContext
+
+    cfg = VAWGANConfig(arch="conv", channels=(16, 16), dilations=(1, 2), latent=4, critic_channels=(8, 8),
+                       adv_balance="fixed", adv_weight=0.05, segment=32)
+    torch.manual_seed(0)
+    task = ConvVAWGANTask(cfg)
+    x = (speech[:, :64].reshape(2, 32, 39), torch.ones(2, 32))
+    torch.manual_seed(3)
+    out = task.train_step(x, "adv", RecordingContext(task.make_optimizers()))
+    assert out["alpha"].item() == 1.0
+    assert out["adv_loss"].item() == pytest.approx(-out["d_fake"].item(), rel=0.2, abs=0.5)  # a critic step apart
+    torch.manual_seed(3)
+    with torch.no_grad():  # the same draws: the critic update's z and ε, then the generator's z
+        mu, logvar = task.vae.encode(x[0])
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        torch.rand(2, 1, 1)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        e2 = task.critic(task.vae.decode(z)).mean()
+    assert out["adv_loss"].item() == pytest.approx(-e2.item(), rel=1e-4, abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def conv_enhancer(parallel, tmp_path_factory):
+    """A tiny enhancement VAWGAN of the conv arch, trained on Allison's recordings of the prompts."""
+    from vawgan_tts.runs.vawgan import load_experiment_config, train_vawgan
+
+    exp = tmp_path_factory.mktemp("convenh") / "exp"
+    cfg = load_experiment_config(
+        None, data__feats=str(parallel[1]), data__ids=list(TRAIN), data__dev_ids=list(DEV), train__seed=0,
+        vawgan__arch="conv", vawgan__channels=[32, 32], vawgan__dilations=[1, 2], vawgan__latent=8,
+        vawgan__critic_channels=[16, 32], vawgan__segment=64, vawgan__segments_per_batch=8, vawgan__vae_epochs=20,
+        vawgan__critic_epochs=1, vawgan__adv_epochs=2, vawgan__kl_warmup_epochs=2.0, vawgan__lr=2e-3)
+    train_vawgan(exp, cfg, progress=False)
+    return exp
+
+
+def test_conv_enhancement_vawgan_trains_and_applies_to_whole_utterances(conv_enhancer, parallel):
+    import json
+
+    from vawgan_tts.runs.vawgan import VAWGANEnhancer
+
+    exp = conv_enhancer
+    dev = json.loads((exp / "dev.json").read_text())["epochs"]
+    assert dev[-1]["stage"] == "adv" and dev[19]["dev_nll"] < dev[0]["dev_nll"]  # the VAE stage learned
+    feats = load_features(parallel[1] / f"{DEV[0]}.npz")
+    for stage in ("vae", "adv"):
+        enh = VAWGANEnhancer(exp, stage)
+        out = enh(feats)
+        assert out.mcep.shape == feats.mcep.shape and np.isfinite(out.mcep).all()
+        assert np.array_equal(out.mcep[:, 0], feats.mcep[:, 0])  # c0 passes through
+        # the whole utterance in one call = the model on it, frame for frame (no frame-wise path)
+        c = feats.mcep[:, 1:]
+        x = torch.from_numpy(((c - enh.stats.mean) / enh.stats.std).astype(np.float32))[None]
+        with torch.no_grad():
+            y = enh.task.vae.reconstruct(x)[0].numpy() * enh.stats.std + enh.stats.mean
+        np.testing.assert_allclose(out.mcep[:, 1:], y, atol=1e-4)
+
+
+def test_a_crop_longer_than_every_utterance_is_refused_in_one_line(parallel, tmp_path):
+    from vawgan_tts.runs.vawgan import load_experiment_config, train_vawgan
+
+    cfg = load_experiment_config(None, data__feats=str(parallel[1]), data__ids=list(TRAIN), data__dev_share=0.0,
+                                 vawgan__arch="conv", vawgan__segment=100_000)
+    with pytest.raises(VawganError, match="segment = 100000 frames is longer than every training utterance"):
+        train_vawgan(tmp_path / "exp", cfg, progress=False)
+
+
+def test_a_frame_model_continued_as_conv_is_refused_in_one_line(conv_enhancer, parallel, tmp_path):
+    """The adversarial stages of a conv config started from a frame VAE stage: one line, naming both arches."""
+    import shutil
+
+    from vawgan_tts.runs.vawgan import load_experiment_config, train_vawgan
+
+    exp = tmp_path / "exp"
+    frame = load_experiment_config(None, data__feats=str(parallel[1]), data__ids=list(TRAIN), data__dev_share=0.0,
+                                   vawgan__vae_epochs=1)
+    train_vawgan(exp, frame, stages=["vae"], progress=False)
+    conv = load_experiment_config(None, data__feats=str(parallel[1]), data__ids=list(TRAIN), data__dev_share=0.0,
+                                  vawgan__arch="conv", vawgan__segment=64)
+    with pytest.raises(VawganError, match="arch = 'frame', this run's is arch = 'conv'"):
+        train_vawgan(exp, conv, stages=["critic", "adv"], progress=False)
+    shutil.rmtree(exp)

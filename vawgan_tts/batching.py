@@ -192,3 +192,16 @@ class SegmentBatches:
                 idx = self.free_starts[free[sel]][:, None] + span
                 out += tuple(s[idx] for s in self.free)
             yield out
+
+
+def edge_padded(a: np.ndarray, length: int) -> np.ndarray:
+    """``a`` (T, …) with its last frame repeated up to ``length`` frames (as it is when T >= length):
+    the models' padding convention (the edge frame repeats)."""
+    return np.concatenate([a, np.repeat(a[-1:], max(0, length - len(a)), axis=0)])
+
+
+def consecutive_crops(utterances: Sequence[torch.Tensor], length: int) -> torch.Tensor:
+    """Each utterance (T_i >= ``length``, …) cut into consecutive crops of ``length`` frames, the last
+    one ending at the utterance's end: (N, length, …), a fixed batch (the dev figures of models over time)."""
+    return torch.stack([u[s:s + length] for u in utterances
+                        for s in [*range(0, len(u) - length + 1, length), len(u) - length]])

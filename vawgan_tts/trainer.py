@@ -185,7 +185,10 @@ class Trainer:
                 if k in ckpt.get("optim", {}):
                     o.load_state_dict(ckpt["optim"][k])
         except (RuntimeError, ValueError, KeyError) as e:
-            raise VawganError(path, f"does not fit this model configuration ({str(e).splitlines()[0][:200]})") from None
+            was = ckpt.get("config", {}).get("arch", "frame")  # checkpoints from before the arch option: frame
+            now = self.task.config_dict().get("arch", "frame")
+            why = f"a model of arch = {was!r}, this run's is arch = {now!r}" if was != now else str(e).splitlines()[0][:200]
+            raise VawganError(path, f"does not fit this model configuration ({why})") from None
         self.stages_done = list(ckpt.get("stages_done", []))
         self.epochs_run = dict(ckpt.get("epochs_run", {}))
         if restore_position:

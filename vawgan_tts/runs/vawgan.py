@@ -24,9 +24,10 @@ from .. import distributed
 from ..config import check_ranges, load_run_config
 from ..data.frames import FrameBatches, denormalize, frame_store, load_frames, normalize
 from ..errors import VawganError
-from ..feature_folder import read_manifest, uniform_settings
-from ..features import Features, FeatureStats
-from ..tasks.vawgan import VAWGANConfig, VAWGANTask
+from ..batching import SegmentBatches, consecutive_crops, edge_padded
+from ..feature_folder import load_utterance, read_manifest, uniform_settings
+from ..features import Features, FeatureStats, speech_mask
+from ..tasks.vawgan import ConvVAWGANTask, VAWGANConfig, VAWGANTask, vawgan_task
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from ..outputs import claim_experiment
 from .experiment import Trained, load_task
@@ -111,10 +112,13 @@ def train_vawgan(
     else:
         stats = store.stats
     extra = {**_stats_tensors(stats), **settings.as_extra()}
-    task = VAWGANTask(config.vawgan, extra)
-    batches = FrameBatches(store.open(), stats, batch_size=config.train.batch_size, shuffle=True)
-    if dev_ids:
-        dev = torch.from_numpy(normalize(load_frames(feats, dev_ids, threshold), stats))
+    task = vawgan_task(config.vawgan, extra)
+    if v.arch == "conv":
+        batches, dev = _crops(feats, ids, dev_ids, v, stats)
+    else:
+        batches = FrameBatches(store.open(), stats, batch_size=config.train.batch_size, shuffle=True)
+        dev = torch.from_numpy(normalize(load_frames(feats, dev_ids, threshold), stats)) if dev_ids else None
+    if dev is not None:
         hooks = [dev_monitor(exp_dir, dev, keep_old=resume), *hooks]
     trainer = Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks)
     # The feature folder as an absolute path: `report`, `synth` run from anywhere find it.
@@ -122,6 +126,38 @@ def train_vawgan(
               "data": dataclasses.replace(config.data, feats=str(feats.resolve()), ids=tuple(ids), dev_ids=tuple(dev_ids))}
     return fit(trainer, exp_dir, tables, stages, resume=resume, dry_run=dry_run, overwrite=overwrite,
                before_fit=lambda: stats.save(exp_dir / NORMALIZATION), curves=lambda log: plot_experiment_curves(exp_dir, log))
+
+
+def trajectories(feats: Path, ids: Sequence[str], v: VAWGANConfig, stats: FeatureStats) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The conv arch's data: each utterance's normalized c1..c39 (T, 39) and its speech mask (T,) (every
+    frame with ``drop_silence`` off), an utterance shorter than the crop padded by repeating its last
+    frame (the padding masked out). A crop longer than every utterance is refused."""
+    frames, masks = [], []
+    for u in ids:
+        mc = load_utterance(feats, u).mcep
+        speech = speech_mask(mc[:, 0], v.silence_threshold_db) if v.drop_silence else np.ones(len(mc), bool)
+        frames.append(torch.from_numpy(edge_padded(normalize(mc[:, 1:], stats), v.segment)))
+        masks.append(torch.from_numpy(np.concatenate([speech, np.zeros(max(0, v.segment - len(mc)), bool)]).astype(np.float32)))
+    return frames, masks
+
+
+def check_segment(segment: int, lengths: Sequence[int], where: Path, section: str) -> None:
+    """A crop of ``segment`` frames needs an utterance at least that long: refused in one line, not padded away."""
+    if lengths and max(lengths) < segment:
+        raise VawganError(where, f"[{section}] segment = {segment} frames is longer than every training utterance "
+                                 f"(the longest has {max(lengths)}): give a shorter segment")
+
+
+def _crops(feats: Path, ids: Sequence[str], dev_ids: Sequence[str], v: VAWGANConfig, stats: FeatureStats):
+    """The conv arch's training batches (random crops, :class:`..batching.SegmentBatches`) and its dev
+    utterances cut into consecutive crops (None without a dev set)."""
+    check_segment(v.segment, [len(load_utterance(feats, u).mcep) for u in ids], feats, v.SECTION)
+    frames, masks = trajectories(feats, ids, v, stats)
+    batches = SegmentBatches([frames, masks], v.segment, v.segments_per_batch)
+    if not dev_ids:
+        return batches, None
+    frames, masks = trajectories(feats, dev_ids, v, stats)
+    return batches, (consecutive_crops(frames, v.segment), consecutive_crops(masks, v.segment))
 
 
 def experiment_feats(exp_dir: str | Path, config: ExperimentConfig) -> Path:
@@ -175,7 +211,8 @@ def _to(batch, device):
 
 def load_trained(exp_dir: str | Path, stage: str, which: str = "last") -> Trained:
     """The task as it was at the end of ``stage`` (or at its best dev epoch), with its normalization."""
-    return load_task(checkpoint_path(exp_dir, stage, which), VAWGANTask, VAWGANConfig)
+    return load_task(checkpoint_path(exp_dir, stage, which), VAWGANTask, VAWGANConfig,
+                     make=lambda cfg, ckpt: vawgan_task(cfg, ckpt["extra"]))
 
 
 class VAWGANEnhancer:
@@ -192,8 +229,9 @@ class VAWGANEnhancer:
     def reconstruct(self, c: np.ndarray) -> np.ndarray:
         """(T, 39) c1..c39 -> (T, 39) through the VAE (z = μ)."""
         x = torch.from_numpy(normalize(c, self.stats))
-        y = self.task.reconstruct(x).numpy()
-        return denormalize(y, self.stats)
+        if isinstance(self.task, ConvVAWGANTask):  # the whole utterance at once
+            return denormalize(self.task.reconstruct(x[None])[0].numpy(), self.stats)
+        return denormalize(self.task.reconstruct(x).numpy(), self.stats)
 
     def __call__(self, feats: Features) -> Features:
         self.trained.check(feats)

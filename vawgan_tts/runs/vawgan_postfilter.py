@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ..alignment import DEFAULT_BAND, align_corpus, load_alignments, progress_lines, save_alignments, source_time_map
-from ..batching import SegmentBatches, TensorBatches
+from ..batching import SegmentBatches, TensorBatches, consecutive_crops, edge_padded
 from ..checkpoint import load_checkpoint
 from ..choices import PAIR_POSTFILTER_METHODS
 from ..config import check_ranges, load_run_config
@@ -45,7 +45,7 @@ from .converter import context_windows
 from ..outputs import claim_experiment
 from .experiment import adversarial_dir, cached_arrays, load_task, require_kind
 from .folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS, checkpoint_path, fit, refuse_existing, resumed_config
-from .vawgan import dev_monitor, plot_experiment_curves
+from .vawgan import check_segment, dev_monitor, plot_experiment_curves
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,11 +117,9 @@ def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], u
         c_sys, c_nat, target = _sides(system, natural, u, aligned[u])
         mask = np.zeros(len(c_sys))
         mask[np.unique(aligned[u][:, 0])] = 1.0
-        pad = max(0, length - len(c_sys))
-        edge = lambda a: np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])  # noqa: E731
-        sys_c.append(edge(c_sys))
-        tgt_c.append(edge(target))
-        masks.append(np.concatenate([mask, np.zeros(pad)]))
+        sys_c.append(edge_padded(c_sys, length))
+        tgt_c.append(edge_padded(target, length))
+        masks.append(np.concatenate([mask, np.zeros(max(0, length - len(c_sys)))]))
         if len(c_nat) >= length:
             nat_c.append(c_nat)
     return sys_c, tgt_c, masks, nat_c
@@ -143,12 +141,9 @@ def _segment_batches(data: tuple[list[torch.Tensor], ...], cfg: VAWGANPostfilter
 def _dev_segments(data: tuple[list[torch.Tensor], ...], length: int) -> tuple[torch.Tensor, ...]:
     """The dev prompts as one fixed batch: each cut into consecutive crops of ``length`` frames (the
     last one ending at the utterance's end), natural crops likewise, as many as there are system crops."""
-    def crops(utts):
-        return [u[s:s + length] for u in utts for s in [*range(0, len(u) - length + 1, length), len(u) - length]]
-
     sys_c, tgt_c, masks, nat_c = data
-    system, target, mask = (torch.stack(crops(s)) for s in (sys_c, tgt_c, masks))
-    nat = torch.stack(crops(nat_c))
+    system, target, mask = (consecutive_crops(s, length) for s in (sys_c, tgt_c, masks))
+    nat = consecutive_crops(nat_c, length)
     nat = nat[torch.arange(len(system)) % len(nat)]
     return system, target, mask, nat
 
@@ -159,6 +154,7 @@ def _batches_and_dev(cfg: VAWGANPostfilterConfig, system: Path, natural: Path, a
     without them), and the normalization: ``stats``, or when None the mean/std of the natural
     frames paired with the training prompts' frames (each prompt read once)."""
     if cfg.arch == "conv":
+        check_segment(cfg.segment, [len(load_utterance(system, u).mcep) for u in ids], system, cfg.SECTION)
         train = _trajectories(system, natural, aligned, ids, cfg.segment)
         stats = stats or FeatureStats.from_frames(np.concatenate([t[m > 0] for t, m in zip(train[1], train[2])]))
         batches = _segment_batches(_normalized_trajectories(train, stats), cfg)

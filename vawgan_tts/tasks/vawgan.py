@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import torch
 
@@ -21,8 +22,10 @@ from ..choices import ADV_BALANCE, ARCHS, CRITICS, VAWGAN_STAGES
 from ..errors import VawganError
 from ..config import check_choice, check_ranges
 from ..features import MODEL_DIM
+from ..models.conv_vae import ConvVAE
 from ..models.critic import Critic
 from ..models.gaussian import kl_to_standard_normal, reparameterize
+from ..models.segment_critic import SegmentCritic
 from ..models.vae import FrameVAE
 from .base import Stage, StepContext, TaskBase, adam
 from .wgan import critic_step, frozen
@@ -223,3 +226,55 @@ class VAWGANTask(TaskBase):
             ctx.step("vae", l_vae + self.config.adv_weight * l_adv)
         return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
                       "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": mu.new_tensor(self.config.kl_weight)}
+
+
+class Crops(NamedTuple):
+    """A conv VAWGAN's batch: crops of natural trajectories (B, L, 39) and which of their frames
+    are speech (B, L) in {0, 1}: the only frames the likelihood counts (``drop_silence``)."""
+
+    frames: torch.Tensor
+    speech: torch.Tensor
+
+
+class ConvVAWGANTask(VAWGANTask):
+    """The enhancement VAWGAN over trajectories: a fully convolutional VAE with a latent per frame
+    (:mod:`..models.conv_vae`) and a critic over segments at several time scales
+    (:mod:`..models.segment_critic`); VAWGAN's three stages and losses, unchanged, on random crops."""
+
+    def __init__(self, config: VAWGANConfig = VAWGANConfig(arch="conv"), extra: dict | None = None):
+        if config.decoder_variance != "unit" or config.dim_reduction != "mean":
+            raise VawganError(None, f"[{config.SECTION}] the conv arch has a unit-variance decoder and means over "
+                                    "dimensions (decoder_variance = \"unit\", dim_reduction = \"mean\")")
+        self.config = config
+        self.stages = config.stages()
+        self.vae = ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations)
+        self.critic = SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales)
+        self.extra = extra or {}
+        self._steps = {"vae": self._vae_step, "critic": self._critic_step, "adv": self._adv_step}
+
+    def pair(self, batch) -> tuple[Crops, Crops]:
+        batch = Crops(*batch)
+        return batch, batch
+
+    def encode(self, x: Crops) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.vae.encode(x.frames)
+
+    def nll(self, target: Crops, y: torch.Tensor) -> torch.Tensor:
+        """The unit-variance Gaussian NLL per dimension, over the speech frames only."""
+        per_frame = (0.5 * (LOG_2PI + (target.frames - y) ** 2)).mean(-1)
+        return (per_frame * target.speech).sum() / target.speech.sum().clamp_min(1.0)
+
+    def adversary(self, x: Crops, target: Crops, z: torch.Tensor):
+        return target.frames, self.generate(z, x), self.critic
+
+    def critic_score(self, frames, x: Crops) -> torch.Tensor:
+        return self.critic(frames.frames if isinstance(frames, Crops) else frames)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, 39) normalized whole utterances -> the decoder's trajectories for z = μ."""
+        return self.vae.reconstruct(x)
+
+
+def vawgan_task(config: VAWGANConfig, extra: dict | None = None) -> VAWGANTask:
+    """The enhancement VAWGAN task of ``config.arch``."""
+    return (ConvVAWGANTask if config.arch == "conv" else VAWGANTask)(config, extra)
