@@ -117,7 +117,7 @@ def test_conv_arch_refuses_what_it_does_not_have():
         VAWGANPostfilterConfig(arch="conv", kernel=4)
     with pytest.raises(VawganError, match="dilations"):
         VAWGANPostfilterConfig(arch="conv", channels=(8, 8), dilations=(1,))
-    with pytest.raises(ValueError, match="unit-variance"):
+    with pytest.raises(VawganError, match="unit-variance"):
         ConvPostfilterTask(VAWGANPostfilterConfig(arch="conv", decoder_variance="learned"))
 
 

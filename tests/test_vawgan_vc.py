@@ -225,3 +225,44 @@ def test_per_speaker_normalization_moves_the_statistics_from_source_to_target(pa
     np.testing.assert_allclose(convert.stats_out.std, target.std, rtol=1e-5)
     out = convert(load_features(slt / f"{PARALLEL_PROMPTS[6]}.npz"))
     assert out.mcep.shape == load_features(slt / f"{PARALLEL_PROMPTS[6]}.npz").mcep.shape
+
+
+def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speaker(parallel, tmp_path):
+    """arch = "conv": `train-vc` on crops of both voices, `convert --to` on whole utterances; the
+    speaker reaches the output through the decoder only, and the conditional segment critic reads it."""
+    from vawgan_tts.features import load_features
+    from vawgan_tts.runs.vawgan_vc import load_vc
+    from vawgan_tts.tasks.vawgan_vc import ConvVAWGANVCTask, SpeakerCrops
+
+    slt, natural = parallel
+    (tmp_path / "train.ids").write_text("\n".join(PARALLEL_PROMPTS[:6]) + "\n")
+    conf = tmp_path / "vc.toml"
+    conf.write_text("[vc]\narch = \"conv\"\nchannels = [32, 32]\ndilations = [1, 2]\ncritic_channels = [16, 16]\n"
+                    "segment = 48\nsegments_per_batch = 8\nvae_epochs = 2\ncritic_epochs = 1\nadv_epochs = 1\n")
+    exp = tmp_path / "exp"
+    r = runner.invoke(app, ["train-vc", f"allison={natural}", f"slt={slt}", "-o", str(exp), "--ids",
+                            str(tmp_path / "train.ids"), "-c", str(conf)])
+    assert r.exit_code == 0, r.output
+    trained = load_vc(exp)
+    task = trained.task
+    assert isinstance(task, ConvVAWGANVCTask)
+    out = tmp_path / "to-allison"
+    r = runner.invoke(app, ["convert", str(slt), "-m", str(exp), "--to", "allison", "-o", str(out),
+                            "--ids", str(tmp_path / "train.ids")])
+    assert r.exit_code == 0, r.output
+    utt = PARALLEL_PROMPTS[0]
+    src, conv = load_features(slt / f"{utt}.npz"), load_features(out / f"{utt}.npz")
+    assert conv.mcep.shape == src.mcep.shape and np.isfinite(conv.mcep).all()
+    stats = trained.normalization
+    x = torch.from_numpy(((src.mcep[:, 1:] - stats.mean) / stats.std).astype(np.float32))
+    with torch.no_grad():  # the whole utterance in one call
+        y = task.vae.decode(task.vae.encode(x[None])[0], torch.tensor([0]))[0].numpy() * stats.std + stats.mean
+    np.testing.assert_allclose(conv.mcep[:, 1:], y, atol=1e-4)
+    crops = SpeakerCrops(x[None, :48], torch.ones(1, 48), torch.tensor([1]))
+    mu_a, _ = task.encode(crops)
+    mu_b, _ = task.encode(crops._replace(speaker=torch.tensor([0])))
+    torch.testing.assert_close(mu_a, mu_b, rtol=0, atol=0)  # z does not see the speaker
+    with torch.no_grad():
+        assert (task.convert(x, 0) - task.convert(x, 1)).abs().mean() > 1e-4  # the decoder does
+        scores = task.critic(x[None, :48].expand(2, -1, -1), torch.tensor([0, 1]))
+    assert scores[0] != scores[1]  # the critic judges a crop as a given speaker's

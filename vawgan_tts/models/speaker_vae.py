@@ -8,8 +8,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .conv_vae import ConvVAE
 from .gaussian import reparameterize
 from .layers import mlp
+from .segment_critic import SegmentCritic
 
 
 class SpeakerDecoder(nn.Module):
@@ -78,3 +80,42 @@ class AsSpeaker(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.critic(x, self.speaker)
+
+
+class ConvSpeakerVAE(nn.Module):
+    """The conv VAE over trajectories (:class:`.conv_vae.ConvVAE`: a latent per frame, the encoder
+    reads the trajectory alone) whose decoder reads a learned speaker embedding beside z at every
+    frame: (B, T, D) -> (μ, log σ²) each (B, T, J); (z (B, T, J), speaker (B,)) -> (B, T, D).
+    The embedding enters at the decoder's input only (the frame decoder feeds it to every layer);
+    the stack is four convolutions deep, and conversion to the embedding is measured, not assumed."""
+
+    def __init__(self, dim: int, channels: tuple[int, ...], latent: int, kernel: int, dilations: tuple[int, ...],
+                 n_speakers: int, embed_dim: int = 16):
+        super().__init__()
+        self.embedding = nn.Embedding(n_speakers, embed_dim)
+        self.conv = ConvVAE(dim, channels, latent, kernel, dilations, cond_dim=embed_dim)
+        self.obs_logvar = self.conv.obs_logvar
+        self.receptive_field = self.conv.receptive_field
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.conv.encode(x)
+
+    def decode(self, z: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        e = self.embedding(speaker)[:, None, :].expand(-1, z.shape[1], -1)
+        return self.conv.decode(z, e)
+
+    sample = staticmethod(reparameterize)
+
+
+class SegmentSpeakerCritic(nn.Module):
+    """The segment critic (:class:`.segment_critic.SegmentCritic`) of (trajectory, speaker): a one-hot
+    speaker code read beside the frames at every position. (B, T, D), (B,) -> (B,)."""
+
+    def __init__(self, dim: int, channels: tuple[int, ...], kernel: int, scales: tuple[int, ...], n_speakers: int):
+        super().__init__()
+        self.n_speakers = n_speakers
+        self.segments = SegmentCritic(dim, channels, kernel, scales, cond_dim=n_speakers)
+
+    def forward(self, x: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        onehot = nn.functional.one_hot(speaker, self.n_speakers).to(x.dtype)
+        return self.segments(x, onehot[:, None, :].expand(-1, x.shape[1], -1))

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .. import distributed
-from ..batching import TensorBatches
+from ..batching import SegmentBatches, TensorBatches, consecutive_crops
 from ..config import check_choice, load_run_config
 from ..data.frames import denormalize, load_frames, normalize
 from ..errors import VawganError
@@ -35,12 +35,12 @@ from ..feature_folder import FeatureSettings, has_utterance, load_utterance, uni
 from ..f0 import LogF0Stats, convert_f0
 from ..features import Features, FeatureStats
 from ..fileio import write_text_atomic
-from ..tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask
+from ..tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask, vc_task
 from ..trainer import Trainer, TrainerConfig, seed_everything
 from ..outputs import claim_experiment
 from .experiment import Trained, load_task, require_kind
 from .folder import CONFIG, NORMALIZATION, checkpoint_path, fit
-from .vawgan import dev_monitor, plot_experiment_curves
+from .vawgan import check_segment, dev_monitor, plot_experiment_curves, trajectories
 
 SHARES = "shares.json"
 SPLITS = ("disjoint", "shared")
@@ -119,6 +119,21 @@ def _normalize(frames: np.ndarray, labels: np.ndarray, stats: Sequence[FeatureSt
     return out
 
 
+def _speaker_trajectories(speakers, feats, shares, v: VAWGANVCConfig, stats: Sequence[FeatureStats]
+                          ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+    """The conv arch's streams over every speaker's prompts: trajectories normalized with the
+    speaker's statistics, speech masks, and the speaker's index at every frame (:func:`.vawgan.trajectories`)."""
+    lengths = [len(load_utterance(Path(f), u).mcep) for name, f in zip(speakers, feats) for u in shares[name]]
+    check_segment(v.segment, lengths, Path(feats[0]), v.SECTION)
+    frames, masks, labels = [], [], []
+    for k, (name, folder) in enumerate(zip(speakers, feats)):
+        f, m = trajectories(Path(folder), shares[name], v, stats[k])
+        frames += f
+        masks += m
+        labels += [torch.full((len(t),), k, dtype=torch.long) for t in f]
+    return frames, masks, labels
+
+
 def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Sequence[str] | None = None,
                     resume: bool = False, dry_run: bool = False, overwrite: bool = False, progress: bool = True,
                     hooks: Sequence = ()) -> Trainer:
@@ -147,12 +162,22 @@ def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Seq
         per_speaker = [FeatureStats.from_frames(frames[labels == k]) for k in range(len(speakers))]
         extra |= {"speaker_mean": torch.from_numpy(np.stack([s.mean for s in per_speaker])),
                   "speaker_std": torch.from_numpy(np.stack([s.std for s in per_speaker]))}
-    task = VAWGANVCTask(v, extra)
-    batches = TensorBatches(torch.from_numpy(_normalize(frames, labels, per_speaker)), torch.from_numpy(labels),
-                            batch_size=config.train.batch_size)
-    if any(dev_shares.values()):
-        dev_frames, dev_labels = _speaker_frames(speakers, d.feats, dev_shares, threshold)
-        dev = (torch.from_numpy(_normalize(dev_frames, dev_labels, per_speaker)), torch.from_numpy(dev_labels))
+    task = vc_task(v, extra)
+    if v.arch == "conv":
+        batches = SegmentBatches(_speaker_trajectories(speakers, d.feats, shares, v, per_speaker), v.segment,
+                                 v.segments_per_batch)
+        dev = None
+        if any(dev_shares.values()):
+            streams = _speaker_trajectories(speakers, d.feats, dev_shares, v, per_speaker)
+            dev = tuple(consecutive_crops(s, v.segment) for s in streams)
+    else:
+        batches = TensorBatches(torch.from_numpy(_normalize(frames, labels, per_speaker)), torch.from_numpy(labels),
+                                batch_size=config.train.batch_size)
+        dev = None
+        if any(dev_shares.values()):
+            dev_frames, dev_labels = _speaker_frames(speakers, d.feats, dev_shares, threshold)
+            dev = (torch.from_numpy(_normalize(dev_frames, dev_labels, per_speaker)), torch.from_numpy(dev_labels))
+    if dev is not None:
         hooks = [dev_monitor(exp_dir, dev, keep_old=resume), *hooks]
     trainer = Trainer(task, batches, exp_dir, config.train, progress=progress, hooks=hooks)
     tables = {"train": config.train, "vc": v,
@@ -180,7 +205,8 @@ def speaker_folders(exp_dir: str | Path) -> dict[str, Path]:
 def load_vc(exp_dir: str | Path, stage: str = "adv", which: str = "last") -> Trained:
     """The task at the end of ``stage`` (vae: VAE-VC; adv: VAWGAN-VC) with its normalization."""
     require_kind(exp_dir, "vc")
-    return load_task(checkpoint_path(exp_dir, stage, which), VAWGANVCTask, VAWGANVCConfig)
+    return load_task(checkpoint_path(exp_dir, stage, which), VAWGANVCTask, VAWGANVCConfig,
+                     make=lambda cfg, ckpt: vc_task(cfg, ckpt["extra"]))
 
 
 class SpeakerConverter:

@@ -228,6 +228,20 @@ class VAWGANTask(TaskBase):
                       "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": mu.new_tensor(self.config.kl_weight)}
 
 
+def masked_nll(target: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The unit-variance Gaussian NLL ½(log 2π + (x − y)²) per dimension of trajectories (B, L, D),
+    averaged over the frames where ``mask`` (B, L) is 1 only: the conv arch's likelihood."""
+    per_frame = (0.5 * (LOG_2PI + (target - y) ** 2)).mean(-1)
+    return (per_frame * mask).sum() / mask.sum().clamp_min(1.0)
+
+
+def check_conv_likelihood(config: VAWGANConfig) -> None:
+    """The conv arch's likelihood is :func:`masked_nll`: unit variance, mean over dimensions."""
+    if config.decoder_variance != "unit" or config.dim_reduction != "mean":
+        raise VawganError(None, f"[{config.SECTION}] the conv arch has a unit-variance decoder and means over "
+                                "dimensions (decoder_variance = \"unit\", dim_reduction = \"mean\")")
+
+
 class Crops(NamedTuple):
     """A conv VAWGAN's batch: crops of natural trajectories (B, L, 39) and which of their frames
     are speech (B, L) in {0, 1}: the only frames the likelihood counts (``drop_silence``)."""
@@ -242,9 +256,7 @@ class ConvVAWGANTask(VAWGANTask):
     (:mod:`..models.segment_critic`); VAWGAN's three stages and losses, unchanged, on random crops."""
 
     def __init__(self, config: VAWGANConfig = VAWGANConfig(arch="conv"), extra: dict | None = None):
-        if config.decoder_variance != "unit" or config.dim_reduction != "mean":
-            raise VawganError(None, f"[{config.SECTION}] the conv arch has a unit-variance decoder and means over "
-                                    "dimensions (decoder_variance = \"unit\", dim_reduction = \"mean\")")
+        check_conv_likelihood(config)
         self.config = config
         self.stages = config.stages()
         self.vae = ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations)
@@ -260,9 +272,7 @@ class ConvVAWGANTask(VAWGANTask):
         return self.vae.encode(x.frames)
 
     def nll(self, target: Crops, y: torch.Tensor) -> torch.Tensor:
-        """The unit-variance Gaussian NLL per dimension, over the speech frames only."""
-        per_frame = (0.5 * (LOG_2PI + (target.frames - y) ** 2)).mean(-1)
-        return (per_frame * target.speech).sum() / target.speech.sum().clamp_min(1.0)
+        return masked_nll(target.frames, y, target.speech)
 
     def adversary(self, x: Crops, target: Crops, z: torch.Tensor):
         return target.frames, self.generate(z, x), self.critic

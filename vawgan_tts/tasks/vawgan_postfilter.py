@@ -49,7 +49,7 @@ from ..models.conv_vae import ConvVAE
 from ..models.critic import Critic
 from ..models.segment_critic import SegmentCritic
 from ..models.vae import FrameVAE
-from .vawgan import LOG_2PI, VAWGANConfig, VAWGANTask
+from .vawgan import VAWGANConfig, VAWGANTask, check_conv_likelihood, masked_nll
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,9 +115,7 @@ class ConvPostfilterTask(VAWGANTask):
 
     def __init__(self, config: VAWGANPostfilterConfig = VAWGANPostfilterConfig(arch="conv"), extra: dict | None = None):
         super().__init__(config, extra)
-        if config.decoder_variance != "unit" or config.dim_reduction != "mean":
-            raise ValueError("postfilter: the conv arch has a unit-variance decoder and means over dimensions "
-                             "(decoder_variance = \"unit\", dim_reduction = \"mean\")")
+        check_conv_likelihood(config)
         self.vae = ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations,
                            cond_dim=MODEL_DIM)
         self.critic = SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales)
@@ -135,8 +133,7 @@ class ConvPostfilterTask(VAWGANTask):
 
     def nll(self, target: Segments, y: torch.Tensor) -> torch.Tensor:
         """The unit-variance Gaussian NLL per dimension (as the frame task's), over the paired frames only."""
-        per_frame = (0.5 * (LOG_2PI + (target.target - y) ** 2)).mean(-1)
-        return (per_frame * target.mask).sum() / target.mask.sum().clamp_min(1.0)
+        return masked_nll(target.target, y, target.mask)
 
     def adversary(self, x: Segments, target: Segments, z: torch.Tensor):
         real = x.natural if self.config.critic_real == "recordings" else target.target

@@ -17,14 +17,15 @@ differently:
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import torch
 
 from ..config import check_choice, check_ranges
 from ..errors import VawganError
 from ..features import MODEL_DIM
-from ..models.speaker_vae import AsSpeaker, SpeakerCritic, SpeakerVAE
-from .vawgan import VAWGANConfig, VAWGANTask
+from ..models.speaker_vae import AsSpeaker, ConvSpeakerVAE, SegmentSpeakerCritic, SpeakerCritic, SpeakerVAE
+from .vawgan import VAWGANConfig, VAWGANTask, check_conv_likelihood, masked_nll
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,3 +89,63 @@ class VAWGANVCTask(VAWGANTask):
         """Normalized frames (B, D) -> the decoder's frames for z = μ and speaker ``to``."""
         mu, _ = self.vae.encode(frames)
         return self.vae.decode(mu, torch.full((len(frames),), to, dtype=torch.long, device=frames.device))
+
+
+class SpeakerCrops(NamedTuple):
+    """A conv VAWGAN-VC batch: crops of trajectories (B, L, 39), their speech frames (B, L) in {0, 1}
+    (the likelihood's), and each crop's speaker (B,)."""
+
+    frames: torch.Tensor
+    speech: torch.Tensor
+    speaker: torch.Tensor
+
+
+class ConvVAWGANVCTask(VAWGANVCTask):
+    """VAWGAN-VC over trajectories: the conv VAE with a latent per frame and a speaker-conditioned
+    decoder (:class:`..models.speaker_vae.ConvSpeakerVAE`), and a speaker-conditional segment critic
+    (:class:`..models.speaker_vae.SegmentSpeakerCritic`). The same answers as the frame task: the
+    critic compares the batch's real crops, reordered, against crops converted to those crops' speakers."""
+
+    def __init__(self, config: VAWGANVCConfig, extra: dict | None = None):
+        check_conv_likelihood(config)
+        self.config = config
+        self.stages = config.stages()
+        n = len(config.speakers)
+        self.vae = ConvSpeakerVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations, n,
+                                  config.embed_dim)
+        self.critic = SegmentSpeakerCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales, n)
+        self.extra = extra or {}
+        self._steps = {"vae": self._vae_step, "critic": self._critic_step, "adv": self._adv_step}
+
+    def pair(self, batch):
+        frames, speech, speakers = batch  # speakers: a label per frame, the same along a crop
+        crops = SpeakerCrops(frames, speech, speakers[:, 0])
+        return crops, crops
+
+    def encode(self, x: SpeakerCrops):
+        return self.vae.encode(x.frames)
+
+    def generate(self, z: torch.Tensor, x: SpeakerCrops) -> torch.Tensor:
+        return self.vae.decode(z, x.speaker)
+
+    def nll(self, target: SpeakerCrops, y: torch.Tensor) -> torch.Tensor:
+        return masked_nll(target.frames, y, target.speech)
+
+    def critic_score(self, frames, x: SpeakerCrops) -> torch.Tensor:
+        return self.critic(frames.frames if isinstance(frames, SpeakerCrops) else frames, x.speaker)
+
+    def adversary(self, x: SpeakerCrops, target, z):
+        order = torch.randperm(len(x.speaker), device=x.speaker.device)
+        to = x.speaker[order]
+        return x.frames[order], self.vae.decode(z, to), AsSpeaker(self.critic, to)
+
+    @torch.no_grad()
+    def convert(self, frames: torch.Tensor, to: int) -> torch.Tensor:
+        """A normalized utterance (T, D), whole -> the decoder's trajectory for z = μ and speaker ``to``."""
+        mu, _ = self.vae.encode(frames[None])
+        return self.vae.decode(mu, torch.full((1,), to, dtype=torch.long, device=frames.device))[0]
+
+
+def vc_task(config: VAWGANVCConfig, extra: dict | None = None) -> VAWGANVCTask:
+    """The VAWGAN-VC task of ``config.arch``."""
+    return (ConvVAWGANVCTask if config.arch == "conv" else VAWGANVCTask)(config, extra)

@@ -3,19 +3,21 @@
 # seed, applied to the dev prompts (where the configuration is chosen) and to the eval prompts, and
 # scored beside the GV and MS post-filters of the same pairs:
 #   [SPLITS="dev"] local/seq_postfilter.sh VOICE CONF "SEEDS" JOBS   (SPLITS: dev first, to choose; then eval)
-# exp/<voice>/pfconv/s<seed>/            the trained post-filter of each seed
-# exp/<voice>/pfconv/<split>/<system>/   enhanced features and WAVs (split: dev, eval)
-# exp/<voice>/pfconv/<split>/eval/       metrics.json of every system on that split
+# TAG is CONF's name less "postfilter_" (conf/postfilter_conv.toml: conv), so configurations sit side by side:
+# exp/<voice>/pfconv/<tag>-s<seed>/      the trained post-filter of each seed
+# exp/<voice>/pfconv/<split>/<system>/   enhanced features and WAVs (split: dev, eval); systems dnn+<tag>-s<seed>-<z>
+# exp/<voice>/pfconv/<split>/eval/       metrics.json of every system on that split (every tag trained so far)
 set -euo pipefail
 voice=$1; conf=$2; seeds=$3; jobs=$4
 vawgan=${VAWGAN:-vawgan}
 exp=exp/$voice
 pf=$exp/pfconv
+tag=$(basename "$conf" .toml); tag=${tag#postfilter_}
 [ -f "$exp/converted_train/.complete" ] || { echo "seq_postfilter.sh: run stage 6 first ($exp/converted_train)" >&2; exit 2; }
 [ -f "$exp/converted_eval/.complete" ] || { echo "seq_postfilter.sh: run stage 6 first ($exp/converted_eval)" >&2; exit 2; }
 for s in $seeds; do
-  if [ ! -f "$pf/s$s/checkpoints/adv.pt" ]; then
-    "$vawgan" train-postfilter "$exp/converted_train" dump/natural -o "$pf/s$s" --ids lists/train.ids \
+  if [ ! -f "$pf/$tag-s$s/checkpoints/adv.pt" ]; then
+    "$vawgan" train-postfilter "$exp/converted_train" dump/natural -o "$pf/$tag-s$s" --ids lists/train.ids \
       --dev-ids lists/dev.ids --config "$conf" --seed "$s" --jobs "$jobs" --overwrite
   fi
 done
@@ -26,16 +28,20 @@ for split in ${SPLITS:-dev eval}; do
   first=$(set -- $seeds; echo "$1")
   for m in gv-pf ms-pf; do  # the pairs' own statistics: the same for every seed
     out=$pf/$split/dnn+$m
-    [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pf/s$first" --method $m --ids "lists/$split.ids" -o "$out" --jobs "$jobs" --overwrite && touch "$out/.complete"; }
+    [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pf/$tag-s$first" --method $m --ids "lists/$split.ids" -o "$out" --jobs "$jobs" --overwrite && touch "$out/.complete"; }
     systems+=(--generated "dnn+$m=$out")
   done
-  for s in $seeds; do
-    for z in mean prior; do
-      out=$pf/$split/dnn+conv-s$s-$z
-      [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pf/s$s" --z $z --seed "$s" --ids "lists/$split.ids" -o "$out" --jobs "$jobs" --overwrite && touch "$out/.complete"; }
-      systems+=(--generated "dnn+conv-s$s-$z=$out")
+  for model in "$pf"/*-s[0-9]*/; do  # every configuration trained so far, each seed
+    name=$(basename "$model")
+    [ -f "$model/checkpoints/adv.pt" ] || continue
+    s=${name##*-s}
+    for z in ${ZS:-mean prior}; do
+      out=$pf/$split/dnn+$name-$z
+      [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$model" --z $z --seed "$s" --ids "lists/$split.ids" -o "$out" --jobs "$jobs" --overwrite && touch "$out/.complete"; }
+      systems+=(--generated "dnn+$name-$z=$out")
     done
   done
+  rm -rf "$pf/$split/eval"  # scored again with every configuration
   "$vawgan" eval --natural dump/natural "${systems[@]}" --ids "lists/$split.ids" --align dtw -o "$pf/$split/eval" \
     --jobs "$jobs" --resamples 200
 done

@@ -1,7 +1,7 @@
 """The sequence post-filter's table (stage 8): every seed's figures, their mean and range, and
 whether each seed dominates both statistical post-filters on every figure at once.
 
-Reads exp/<voice>/pfconv/<split>/eval/metrics.json (local/seq_postfilter.sh). Dominating means:
+Reads exp/<voice>/pfconv/<split>/eval/metrics.json (local/seq_postfilter.sh): systems dnn+<configuration>-s<seed>-<z>. Dominating means:
 GV ratio within 0.9–1.1, MS distance below the MS post-filter's, DTW-MCD at or below the MS
 post-filter's, Fréchet distance below both post-filters'.
 
@@ -45,20 +45,20 @@ def table(voice: str, split: str) -> str:
         rows.append(f"| {name} | " + " | ".join(f"{m[k]:.{d}f}" for k, _, d in FIGURES) + " | |\n")
     groups: dict[str, list[tuple[str, dict]]] = {}
     for name, m in systems.items():
-        hit = re.fullmatch(r"dnn\+conv-s(\d+)-(\w+)", name)
+        hit = re.fullmatch(r"dnn\+(\w+)-s(\d+)-(\w+)", name)  # dnn+<configuration>-s<seed>-<z>
         if hit:
-            groups.setdefault(hit.group(2), []).append((hit.group(1), m))
-    for z, runs in groups.items():
+            groups.setdefault(f"{hit.group(1)} z={hit.group(3)}", []).append((hit.group(2), m))
+    for label, runs in groups.items():
         for seed, m in runs:
             missed = dominates(m, gv_pf, ms_pf)
-            rows.append(f"| conv z={z}, seed {seed} | " + " | ".join(f"{m[k]:.{d}f}" for k, _, d in FIGURES)
+            rows.append(f"| {label}, seed {seed} | " + " | ".join(f"{m[k]:.{d}f}" for k, _, d in FIGURES)
                         + f" | {'yes' if not missed else 'no: ' + '; '.join(missed)} |\n")
         cells = []
         for k, _, d in FIGURES:
             v = [m[k] for _, m in runs]
             cells.append(f"{sum(v) / len(v):.{d}f} [{min(v):.{d}f}, {max(v):.{d}f}]")
         wins = sum(not dominates(m, gv_pf, ms_pf) for _, m in runs)
-        rows.append(f"| **conv z={z}, mean [range] of {len(runs)} seeds** | " + " | ".join(cells)
+        rows.append(f"| **{label}, mean [range] of {len(runs)} seeds** | " + " | ".join(cells)
                     + f" | {wins} of {len(runs)} |\n")
     return f"{voice}, {split} prompts ({json.loads(path.read_text())['settings']['utterances']} utterances):\n\n" + head + "".join(rows)
 
