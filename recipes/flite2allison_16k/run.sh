@@ -16,10 +16,10 @@
 #                       post-filters and by a VAWGAN trained on natural speech only; eval, report, plots
 #   stage 7  vc:        VAWGAN voice conversion without parallel data: five speakers (Allison, slt, rms, awb,
 #                       kal16; run stages 0-1 with each --voice first), each given a disjoint share of the
-#                       training prompts (conf/vc.toml); reports of slt→allison, rms→allison, allison→slt
+#                       training prompts (--vc-conf, default conf/vc.toml: exp/vc; conf/vc_conv.toml: exp/vc_conv); reports of slt→allison, rms→allison, allison→slt
 #                       (source, VAE-VC, VAWGAN-VC, the parallel DNN where trained, the target), speaker
 #                       identification of every conversion, RESULTS.md
-#   stage 8  seq-pf:    the sequence (conv) VAWGAN post-filter (conf/postfilter_conv.toml) trained with each of
+#   stage 8  seq-pf:    the sequence (conv) VAWGAN post-filter (--pf-conf, default conf/postfilter_conv.toml) trained with each of
 #                       --seeds, applied to the dev and the eval prompts beside the GV and MS post-filters
 #                       (local/seq_postfilter.sh); every seed's figures, mean and range: exp/<voice>/pfconv/{dev,eval}.md
 set -euo pipefail
@@ -32,6 +32,8 @@ voice=slt
 adv_weights="0.1 0.3 1"
 pf_weights="0.1 0.3 1 3"
 seeds="0 1 2"
+vc_conf=conf/vc.toml
+pf_conf=conf/postfilter_conv.toml
 jobs=$(nproc)
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,6 +44,8 @@ while [ $# -gt 0 ]; do
     --adv-weights) adv_weights=$2; shift 2 ;;
     --pf-weights) pf_weights=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;
+    --vc-conf) vc_conf=$2; shift 2 ;;
+    --pf-conf) pf_conf=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -144,14 +148,14 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
 fi
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
   echo "== stage 7: VAWGAN voice conversion, non-parallel, five speakers"
-  vc=exp/vc
+  vc=exp/$(basename "$vc_conf" .toml)  # conf/vc.toml: exp/vc
   speakers=(allison=dump/natural)
   for v in slt rms awb kal16; do
     [ -d "dump/$v" ] || { echo "run.sh: dump/$v missing: run ./run.sh --voice $v --stage 0 --stop-stage 1" >&2; exit 2; }
     speakers+=("$v=dump/$v")
   done
   start=$(date +%s)
-  "$vawgan" train-vc "${speakers[@]}" -o "$vc" --ids lists/train.ids --dev-ids lists/dev.ids --config conf/vc.toml --overwrite
+  "$vawgan" train-vc "${speakers[@]}" -o "$vc" --ids lists/train.ids --dev-ids lists/dev.ids --config "$vc_conf" --overwrite
   echo "train $(( $(date +%s) - start )) s" > "$vc/train.time"
   scores=()
   for direction in slt:allison rms:allison allison:slt; do
@@ -171,7 +175,7 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
 fi
 if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
   echo "== stage 8: the sequence post-filter, seeds $seeds (dev first, then eval)"
-  VAWGAN=$vawgan SPLITS="dev eval" local/seq_postfilter.sh "$voice" conf/postfilter_conv.toml "$seeds" "$jobs"
+  VAWGAN=$vawgan SPLITS="dev eval" local/seq_postfilter.sh "$voice" "$pf_conf" "$seeds" "$jobs"
   for split in dev eval; do "$python" local/seq_results.py $split "$voice" > "$exp/pfconv/$split.md"; done
 fi
 echo "done: $(pwd)/$exp"

@@ -50,8 +50,11 @@ VC_HEAD = ("| direction | system | DTW-MCD [dB] | log-GV dist [dB] | MS dist [dB
 VC_TITLE = "## VAWGAN voice conversion without parallel data (stage 7)"
 
 
+VC_RUNS = (("vc", ""), ("vc_conv", " (conv)"))  # stage 7's experiments: conf/vc.toml, conf/vc_conv.toml
+
+
 def vc_section() -> str | None:
-    """The stage-7 tables from exp/vc (None when it has not run: the old section is kept)."""
+    """The stage-7 tables from exp/vc and exp/vc_conv (None when exp/vc has not run: the old section is kept)."""
     vc = Path("exp") / "vc"
     ident = vc / "speaker_id.json"
     if not ident.is_file():
@@ -59,21 +62,29 @@ def vc_section() -> str | None:
     sid = json.loads(ident.read_text())
     rows = []
     for src, tgt in VC_DIRECTIONS:
-        path = vc / f"report_{src}_to_{tgt}" / "metrics.json"
-        if not path.is_file():
-            continue
-        for name, s in json.loads(path.read_text())["systems"].items():
-            share = sid["sets"].get(f"{src}→{tgt} {name}", {}).get("share")
-            lo, hi = s.get("ci95", {}).get("mcd_db", (float("nan"),) * 2)
-            rows.append(f"| {src}→{tgt} | {name} | {s['mcd_db']:.2f} [{lo:.2f}, {hi:.2f}] | {s['gv_distance']:.2f} | "
-                        f"{s['ms_distance']:.2f} | {s['gv_ratio']:.2f} | {s['frechet_distance']:.2f} | "
-                        f"{s['f0_rmse_cents']:.0f} | {'–' if share is None else f'{100 * share:.0f} %'} |\n")
+        for folder, tag in VC_RUNS:
+            path = Path("exp") / folder / f"report_{src}_to_{tgt}" / "metrics.json"
+            ident = Path("exp") / folder / "speaker_id.json"
+            if not path.is_file() or not ident.is_file():
+                continue
+            sets = json.loads(ident.read_text())["sets"]
+            for name, s in json.loads(path.read_text())["systems"].items():
+                if tag and name in ("source", "dnn"):
+                    continue  # the same as the frame run's rows
+                share = sets.get(f"{src}→{tgt} {name}", {}).get("share")
+                lo, hi = s.get("ci95", {}).get("mcd_db", (float("nan"),) * 2)
+                rows.append(f"| {src}→{tgt} | {name}{tag} | {s['mcd_db']:.2f} [{lo:.2f}, {hi:.2f}] | {s['gv_distance']:.2f} | "
+                            f"{s['ms_distance']:.2f} | {s['gv_ratio']:.2f} | {s['frechet_distance']:.2f} | "
+                            f"{s['f0_rmse_cents']:.0f} | {'–' if share is None else f'{100 * share:.0f} %'} |\n")
     names = sid["speakers"]
     conf = ["| utterances of | " + " | ".join(f"→ {n}" for n in names) + " |\n", "|---|" + "---|" * len(names) + "\n"]
     for label, entry in sid["sets"].items():
         conf.append(f"| {label} | " + " | ".join(str(entry["counts"][n]) for n in names) + " |\n")
-    t = vc / "train.time"
-    train = t.read_text().split()[1] + " s" if t.is_file() else "–"
+    times = {}
+    for folder, _ in VC_RUNS:
+        t = Path("exp") / folder / "train.time"
+        times[folder] = t.read_text().split()[1] + " s" if t.is_file() else "–"
+    train = times["vc"]
     return f"""{VC_TITLE}
 
 Five speakers — Allison (natural) and the flite voices slt, rms, awb, kal16 — each given a disjoint
@@ -84,7 +95,11 @@ interval over utterances. `source`: the source speaker unconverted; `vae-vc`: th
 stage; `vawgan-vc`: after its adversarial stage; `dnn`: the parallel DNN converter above (trained on
 all the training prompts in both voices). Speaker id: a frame classifier (MLP, scikit-learn) trained on
 the training prompts of all five speakers; an utterance goes to the speaker of highest mean
-log-posterior; the share of the {sid['utterances']} eval utterances it gives to the target.
+log-posterior; the share of the {sid['utterances']} eval utterances it gives to the target. `(conv)`:
+the same five speakers and shares with the conv arch (conf/vc_conv.toml: a fully convolutional VAE
+with a latent per frame and the speaker embedding beside z, a speaker-conditional critic over 96-frame
+crops at three time scales; docs/design.md "Models over time"), train time {times['vc_conv']}; its
+speaker-id shares from its own run of the classifier (exp/vc_conv/speaker_id.json).
 
 {VC_HEAD}{''.join(rows)}
 Speaker identification (frame accuracy on the classifier's validation frames {100 * sid['frame_accuracy']:.1f} %):
@@ -105,9 +120,11 @@ def seq_section() -> str | None:
         return None
     return f"""{SEQ_TITLE}
 
-The DNN's output post-filtered by the sequence VAWGAN (conf/postfilter_conv.toml: a fully
+The DNN's output post-filtered by the sequence VAWGAN (`conv`: conf/postfilter_conv.toml, a fully
 convolutional VAE over the trajectory, a latent per frame, a critic over 96-frame segments at three
-time scales; docs/design.md "Models over time"), trained on the same (DNN output, Allison) pairs with
+time scales, VAWGAN's α weighting at weight 1; `conv_wgan`: conf/postfilter_conv_wgan.toml, the same
+models with WGAN's generator loss at weight 0.05 and five critic updates per step; docs/design.md
+"Models over time"), trained on the same (DNN output, Allison) pairs with
 each seed, beside the GV and MS post-filters of those pairs. `z=mean`: the decoder given z = μ;
 `z=prior`: noise z ~ N(0, I) per frame from the seed. The configuration was chosen on the dev prompts
 (`lists/dev.ids`, converted with the training prompts, never trained on) before the eval prompts were

@@ -6,6 +6,9 @@ GV ratio within 0.9–1.1, MS distance below the MS post-filter's, DTW-MCD at or
 post-filter's, Fréchet distance below both post-filters'.
 
 Usage: python local/seq_results.py SPLIT [VOICE ...]   (prints Markdown)
+With SPLIT = eval it also draws results/<voice>/seq_tradeoff.png: every seed of every configuration
+(z = μ) beside the DNN and its two post-filters, on the GV-ratio / DTW-MCD and the MS-distance /
+DTW-MCD planes, and copies the eval's MS figure of all of them to results/<voice>/seq_ms.png.
 """
 
 from __future__ import annotations
@@ -63,6 +66,45 @@ def table(voice: str, split: str) -> str:
     return f"{voice}, {split} prompts ({json.loads(path.read_text())['settings']['utterances']} utterances):\n\n" + head + "".join(rows)
 
 
+def plot(voice: str) -> None:
+    """results/<voice>/seq_tradeoff.png and seq_ms.png from the eval prompts' metrics and figures."""
+    import shutil
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path("exp") / voice / "pfconv" / "eval" / "eval"
+    systems = json.loads((folder / "metrics.json").read_text())["systems"]
+    out = Path("results") / voice
+    out.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, (key, label) in zip(axes, (("gv_ratio", "GV ratio (1 = natural)"), ("ms_distance", "MS distance [dB]"))):
+        for name, marker in (("dnn", "s"), ("dnn+gv-pf", "^"), ("dnn+ms-pf", "v")):
+            ax.plot(systems[name][key], systems[name]["mcd_db"], marker, ms=8, label=name.replace("dnn", "DNN"))
+        configs: dict[str, list[dict]] = {}
+        for name, m in systems.items():
+            hit = re.fullmatch(r"dnn\+(\w+)-s(\d+)-mean", name)
+            if hit:
+                configs.setdefault(hit.group(1), []).append(m)
+        for config, runs in sorted(configs.items()):
+            ax.plot([m[key] for m in runs], [m["mcd_db"] for m in runs], "o", alpha=0.8,
+                    label=f"DNN + sequence VAWGAN {config} (z = μ, each seed)")
+        ax.set_xlabel(label)
+        ax.set_ylabel("DTW-MCD [dB]")
+        ax.grid(alpha=0.3)
+    axes[0].axvspan(0.9, 1.1, color="green", alpha=0.08)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{voice} → Allison, eval prompts: the sequence post-filter against the statistical ones")
+    fig.tight_layout()
+    fig.savefig(out / "seq_tradeoff.png", dpi=110)
+    shutil.copyfile(folder / "ms.png", out / "seq_ms.png")
+
+
 if __name__ == "__main__":
     split, voices = sys.argv[1], sys.argv[2:] or ["slt"]
     print("\n".join(table(v, split) for v in voices))
+    if split == "eval":
+        for v in voices:
+            plot(v)

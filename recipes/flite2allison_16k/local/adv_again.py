@@ -1,0 +1,66 @@
+"""The adversarial stage of a trained pair post-filter again, from its VAE and critic stages, with
+changed [postfilter] settings: how stage 8's adversarial settings were chosen on the dev prompts
+(conf/postfilter_conv_wgan.toml lists what was tried). Then score it on the dev prompts with
+`vawgan enhance … --ids lists/dev.ids` and `vawgan eval`.
+
+Usage: python local/adv_again.py EXP OUT ADV_EPOCHS KEY=VALUE [...]
+  e.g. python local/adv_again.py exp/slt/pfconv/conv-s0 exp/slt/pfconv/dev_tries/nc5w05 4 \
+         adv_balance=fixed adv_weight=0.05 n_critic=5
+
+The optimizers continue from the critic stage's checkpoint, so learning rates (kept in the
+optimizers' state) are the experiment's own; OUT is a post-filter folder `vawgan enhance` reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from vawgan_tts.alignment import load_alignments
+from vawgan_tts.checkpoint import load_checkpoint
+from vawgan_tts.config import from_dict, to_dict
+from vawgan_tts.features import FeatureStats
+from vawgan_tts.runs.folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS, fit
+from vawgan_tts.runs.vawgan import plot_experiment_curves
+from vawgan_tts.runs.vawgan_postfilter import _batches_and_dev, load_pair_postfilter_config, postfilter_task
+from vawgan_tts.tasks.vawgan_postfilter import VAWGANPostfilterConfig, VAWGANPostfilterTask
+from vawgan_tts.trainer import Trainer, seed_everything
+
+
+def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
+    config = load_pair_postfilter_config(exp / CONFIG)
+    changed = to_dict(config.postfilter) | {"adv_epochs": epochs}
+    for item in settings:
+        key, value = item.split("=", 1)
+        old = changed[key]
+        changed[key] = type(old)(value) if not isinstance(old, list) else [int(v) for v in value.split(",")]
+    cfg = from_dict(VAWGANPostfilterConfig, changed, "the command line")
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "checkpoints").mkdir(parents=True)
+    for name in ("vae.pt", "critic.pt"):
+        shutil.copyfile(exp / "checkpoints" / name, out / "checkpoints" / name)
+    for name in (NORMALIZATION, ALIGNMENT, POSTFILTER_STATS):
+        shutil.copyfile(exp / name, out / name)
+    data = config.data
+    aligned = load_alignments(exp / ALIGNMENT)
+    torch.set_num_threads(1)
+    seed_everything(config.train.seed)
+    batches, _, _ = _batches_and_dev(cfg, Path(data.system), Path(data.natural), aligned,
+                                     [u for u in data.ids if u in aligned], (), FeatureStats.load(exp / NORMALIZATION),
+                                     config.train.batch_size)
+    task = postfilter_task(cfg, load_checkpoint(exp / "checkpoints/vae.pt", VAWGANPostfilterTask.name)["extra"])
+    tables = {"train": config.train, "postfilter": cfg, "data": data}
+    fit(Trainer(task, batches, out, config.train, progress=False), out, tables, ["adv"], overwrite=True,
+        curves=lambda log: plot_experiment_curves(out, log))
+    print(f"{out}: the adversarial stage again ({', '.join(settings)}, {epochs} epochs)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
