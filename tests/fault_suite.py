@@ -894,6 +894,42 @@ def _(tmp):
     return Result(outcome, ok and not (tmp / "rep").exists(), has_traceback(p))
 
 
+@case("options", "train --config mixing frame and conv options", "refused before any work, naming the option and the arch")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    conf = tmp / "mixed.toml"
+    conf.write_text("[vawgan]\narch = \"frame\"\nsegment = 48\n")
+    p = cli("vawgan", "train", t.feats, "-o", tmp / "exp", "--config", conf, *TINY_TRAIN)
+    outcome, ok = refused(p, "segment", "arch = 'frame'")
+    return Result(outcome, ok and not (tmp / "exp").exists(), has_traceback(p))
+
+
+@case("options", "train arch = conv with a crop longer than every utterance", "refused before any work, naming the lengths")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    conf = tmp / "long.toml"
+    conf.write_text("[vawgan]\narch = \"conv\"\nsegment = 100000\n")
+    p = cli("vawgan", "train", t.feats, "-o", tmp / "exp", "--config", conf, *TINY_TRAIN)
+    outcome, ok = refused(p, "segment = 100000", "longest")
+    return Result(outcome, ok and not (tmp / "exp" / "checkpoints").exists(), has_traceback(p))
+
+
+@case("models", "train --stage adv with a conv config on a frame experiment", "refused, naming both arches; its checkpoints, config and log kept")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    exp = tmp / "exp"
+    shutil.copytree(t.exp, exp)
+    record = [exp / "checkpoints" / "adv.pt", exp / "config.toml", exp / "log.csv"]
+    before = [f.read_bytes() for f in record]
+    conf = tmp / "conv.toml"
+    conf.write_text("[vawgan]\narch = \"conv\"\nsegment = 64\n")
+    p = cli("vawgan", "train", t.feats, "-o", exp, "--stage", "adv", "--config", conf, "--overwrite", *TINY_TRAIN)
+    outcome, ok = refused(p, "arch = 'frame'", "arch = 'conv'")
+    changed = [f.name for f, b in zip(record, before) if f.read_bytes() != b]
+    return Result(outcome + (f"; changed: {', '.join(changed)}" if changed else ""), ok and not changed,
+                  has_traceback(p), lost=bool(changed))
+
+
 @case("options", "listening-results: an answer row with a field missing", "refused, naming the file and row")
 def _(tmp):
     ab_test(tmp)

@@ -250,10 +250,12 @@ class Trainer:
     # ------------------------------------------------------------------------------- loop
 
     def fit(self, stages: Iterable[str] | None = None, resume: bool = False, dry_run: bool = False,
-            overwrite: bool = False) -> Position:
+            overwrite: bool = False, on_start: Callable[[], None] | None = None) -> Position:
         """Run ``stages`` (default: all, in the task's order). ``resume`` continues from
         ``checkpoints/last.pt``; a plan that starts after the first stage loads the previous
-        stage's checkpoint. ``dry_run`` runs one batch of each stage and writes nothing."""
+        stage's checkpoint. ``dry_run`` runs one batch of each stage and writes nothing.
+        ``on_start`` is called once the checkpoint to start from has loaded, before any step: a
+        run refused there (a checkpoint that does not fit) has written nothing of its own."""
         names = [s.name for s in self.task.stages]
         wanted = list(stages) if stages is not None else names
         unknown = [s for s in wanted if s not in names]
@@ -265,6 +267,8 @@ class Trainer:
 
         if not dry_run:
             self._prepare(plan, resume, overwrite)
+            if on_start is not None:
+                on_start()
         else:
             self.position = Position(stage=plan[0])
         if self.world_size > 1:

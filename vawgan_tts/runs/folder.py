@@ -85,14 +85,18 @@ def fit(trainer: Trainer, exp_dir: Path, cfg, stages: Sequence[str] | None = Non
         dry_run: bool = False, overwrite: bool = False, curves: Callable[[dict], object] | None = None,
         before_fit: Callable[[], None] | None = None) -> Trainer:
     """The skeleton of every run: on rank 0 and not on a dry run, save the configuration (``cfg``, as
-    :func:`save_run_config` takes it) and call ``before_fit`` (e.g. write the data split); fit the
-    stages; then draw the curves from the step log (``curves(log)``)."""
+    :func:`save_run_config` takes it) and call ``before_fit`` (e.g. write the data split) once the
+    checkpoint the run starts from has loaded (a refused run leaves the experiment's own record as it
+    was); fit the stages; then draw the curves from the step log (``curves(log)``)."""
     exp_dir = Path(exp_dir)
-    if not dry_run and trainer.is_main:
-        save_run_config(exp_dir, cfg)
-        if before_fit is not None:
-            before_fit()
-    trainer.fit(stages, resume=resume, dry_run=dry_run, overwrite=overwrite)
+
+    def record() -> None:
+        if trainer.is_main:
+            save_run_config(exp_dir, cfg)
+            if before_fit is not None:
+                before_fit()
+
+    trainer.fit(stages, resume=resume, dry_run=dry_run, overwrite=overwrite, on_start=record)
     if not dry_run and trainer.is_main and curves is not None:
         curves(read_log(exp_dir / LOG_CSV))
     return trainer
