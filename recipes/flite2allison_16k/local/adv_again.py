@@ -13,7 +13,6 @@ optimizers' state) are the experiment's own; OUT is a post-filter folder `vawgan
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sys
 from pathlib import Path

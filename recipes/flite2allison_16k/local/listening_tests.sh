@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Blind MUSHRA pages of what stages 7 and 8 made, with Allison's recordings as the reference; the
+# first 10 eval prompts, 20 listener pages each (`vawgan listening-test`; the keys beside them):
+#   local/listening_tests.sh VOICE
+# exp/<voice>/pfconv/listening_test/   stage 8: the DNN (the low anchor), its GV and MS post-filters and
+#                                      seed 0 (z = μ) of every sequence post-filter configuration trained
+# exp/vc/listening_test/               stage 7: slt→allison — the source (the anchor), the parallel DNN,
+#                                      VAE-VC and VAWGAN-VC, and their conv versions when exp/vc_conv exists
+set -euo pipefail
+voice=$1
+vawgan=${VAWGAN:-vawgan}
+head -n 10 lists/eval.ids > lists/listening.ids
+pf=exp/$voice/pfconv
+if [ -d "$pf/eval" ]; then
+  systems=(dnn="exp/$voice/converted_eval" gv-pf="$pf/eval/dnn+gv-pf" ms-pf="$pf/eval/dnn+ms-pf")
+  for d in "$pf"/eval/dnn+*-s0-mean; do
+    [ -d "$d" ] && systems+=("$(basename "$d" | sed 's/^dnn+//; s/-s0-mean$//')=$d")
+  done
+  "$vawgan" listening-test "${systems[@]}" --reference dump/natural --anchor dnn --ids lists/listening.ids \
+    --listeners 20 -o "$pf/listening_test" --overwrite --title "vawgan-tts: the DNN's $voice→Allison conversion post-filtered"
+fi
+vc=exp/vc/systems/slt-to-allison
+if [ -d "$vc" ]; then
+  systems=(source=data/corpus/slt vae-vc="$vc/vae-vc" vawgan-vc="$vc/vawgan-vc")
+  [ -f exp/slt/converted_eval/.complete ] && systems+=(dnn=exp/slt/converted_eval)
+  conv=exp/vc_conv/systems/slt-to-allison
+  [ -d "$conv" ] && systems+=(vae-vc-conv="$conv/vae-vc" vawgan-vc-conv="$conv/vawgan-vc")
+  "$vawgan" listening-test "${systems[@]}" --reference dump/natural --anchor source --ids lists/listening.ids \
+    --listeners 20 -o exp/vc/listening_test --overwrite --title "vawgan-tts: slt→Allison voice conversion"
+fi
