@@ -2,6 +2,9 @@
 copy its figures (training curves, GV, MS) to results/<conf>/ so RESULTS.md can show them.
 RESULTS.md keeps one section per configuration: the experiments found in exp/ replace their own
 sections, the others stay as they were (a run of one configuration does not erase the rest).
+Runs of a configuration with other seeds (exp/<conf>_s<seed>/, trained with --seed; exp/<conf>/ is
+seed 0 unless exp/<conf>_s0 exists) make one more section, "`conf/<conf>.toml`, seeds": each seed's
+VAE → VAWGAN figures, their mean and range.
 Usage: python local/results.py  (run in the recipe folder)"""
 
 import json
@@ -18,15 +21,57 @@ def sections(text: str) -> dict[str, str]:
     """The existing RESULTS.md's sections, keyed by configuration tag."""
     out = {}
     for part in text.split("\n## `conf/")[1:]:
-        tag = part.split(".toml`", 1)[0]
+        tag, rest = part.split(".toml`", 1)
+        tag += ", seeds" if rest.startswith(", seeds") else ""
         out[tag] = "\n## `conf/" + part.rstrip("\n") + "\n"
     return out
 
 
 old = sections(Path("RESULTS.md").read_text()) if Path("RESULTS.md").is_file() else {}
 new = {}
+FIGS = (("mcd_db", "MCD"), ("gv_distance", "log-GV distance"), ("ms_distance", "MS distance"), ("gv_ratio", "GV ratio"),
+        ("frechet_distance", "Fréchet"))
+
+
+def seed_runs() -> dict[str, dict[int, dict]]:
+    """{conf tag: {seed: metrics' systems}} of the experiments exp/<tag>_s<seed>/ (and exp/<tag>/ as seed 0)."""
+    runs: dict[str, dict[int, dict]] = {}
+    for metrics in Path("exp").glob("*/report/metrics.json"):
+        name = metrics.parents[1].name
+        tag, _, seed = name.rpartition("_s")
+        if tag and seed.isdigit() and (Path("conf") / f"{tag}.toml").is_file():
+            runs.setdefault(tag, {})[int(seed)] = json.loads(metrics.read_text())["systems"]
+    for tag in list(runs):
+        plain = Path("exp") / tag / "report" / "metrics.json"
+        if 0 not in runs[tag] and plain.is_file():
+            runs[tag][0] = json.loads(plain.read_text())["systems"]
+    return runs
+
+
+for tag, seeds in sorted(seed_runs().items()):
+    rows = [f"\n## `conf/{tag}.toml`, seeds\n",
+            f"Seeds {', '.join(map(str, sorted(seeds)))} (`vawgan train … --config conf/{tag}.toml --seed S`, each stage's last "
+            "checkpoint), the same eval utterances; VAE → VAWGAN. The goal of issue 25: VAWGAN's MCD no more than 0.5 dB "
+            "above its VAE's, its log-GV and MS distances below the VAE's, in every seed.\n",
+            "| seed | " + " | ".join(label for _, label in FIGS) + " | met |", "|---" * (len(FIGS) + 2) + "|"]
+    met = 0
+    for seed, m in sorted(seeds.items()):
+        vae, gan = m["vae"], m["vawgan"]
+        ok = (gan["mcd_db"] <= vae["mcd_db"] + 0.5 and gan["gv_distance"] < vae["gv_distance"]
+              and gan["ms_distance"] < vae["ms_distance"])
+        met += ok
+        rows.append(f"| {seed} | " + " | ".join(f"{vae[k]:.3f} → {gan[k]:.3f}" for k, _ in FIGS) + f" | {'yes' if ok else 'no'} |")
+    cells = []
+    for k, _ in FIGS:
+        v = [m["vawgan"][k] for m in seeds.values()]
+        cells.append(f"{sum(v) / len(v):.3f} [{min(v):.3f}, {max(v):.3f}]")
+    rows.append(f"| VAWGAN, mean [range] | " + " | ".join(cells) + f" | {met} of {len(seeds)} |")
+    new[f"{tag}, seeds"] = "\n".join(rows) + "\n"
+
 for metrics in sorted(Path("exp").glob("*/report/metrics.json")):
     tag = metrics.parents[1].name
+    if not (Path("conf") / f"{tag}.toml").is_file():
+        continue  # a seed's run (above) or an experiment without its configuration here
     m = json.loads(metrics.read_text())
     conf = Path("conf") / f"{tag}.toml"
     rows = [f"\n## `conf/{tag}.toml`\n"]
