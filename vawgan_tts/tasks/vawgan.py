@@ -8,6 +8,9 @@ Stages (data, not branches in the trainer):
 
 Two corrections to the method as first described (see docs/design.md): the generator is the decoder
 only, and the gradient penalty penalizes gradient norms away from 1 (Gulrajani et al. 2017).
+
+``arch = "conv"`` (:class:`ConvVAWGANTask`): the same stages and losses over random crops of
+trajectories, a latent per frame and a critic over segments (docs/design.md, "Models over time").
 """
 
 from __future__ import annotations
@@ -213,16 +216,14 @@ class VAWGANTask(TaskBase):
             nll, kl = self.nll(target, self.generate(z, x)), self.kl(mu, logvar)
             l_vae = nll + self.config.kl_weight * kl
             # The adversarial path starts from a detached z, so it cannot reach the encoder.
-            if self.config.adv_balance == "ratio":
-                e1 = -self.nll(target, self.generate(z.detach(), x))  # mean log-likelihood
+            ratio = self.config.adv_balance == "ratio"
+            e1 = -self.nll(target, self.generate(z.detach(), x)) if ratio else None  # mean log-likelihood
             _, y_gen, critic = self.adversary(x, target, z.detach())
             e2 = critic(y_gen).mean()  # mean critic score of the generated frames
-            if self.config.adv_balance == "ratio":
-                alpha = (e1 / e2).abs().detach()  # so that neither term swamps the other
-                l_adv = -(e1 + alpha * e2)
-            else:  # WGAN's generator loss: the weight alone sets its share beside L_vae
-                alpha = e2.new_tensor(1.0)
-                l_adv = -e2
+            # ratio: VAWGAN's α, so that neither term swamps the other; fixed: WGAN's generator loss,
+            # the weight alone setting its share beside L_vae (docs/design.md says why)
+            alpha = (e1 / e2).abs().detach() if ratio else e2.new_tensor(1.0)
+            l_adv = -(e1 + alpha * e2) if ratio else -e2
             ctx.step("vae", l_vae + self.config.adv_weight * l_adv)
         return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
                       "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": mu.new_tensor(self.config.kl_weight)}
