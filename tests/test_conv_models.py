@@ -277,6 +277,15 @@ def test_a_crop_longer_than_every_utterance_is_refused_in_one_line(parallel, tmp
         train_vawgan(tmp_path / "exp", cfg, progress=False)
 
 
+def test_a_post_filter_crop_longer_than_every_utterance_is_refused_naming_the_folder(parallel, tmp_path):
+    system, natural = parallel
+    cfg = load_pair_postfilter_config(None, data__system=str(system), data__natural=str(natural),
+                                      data__ids=list(TRAIN), postfilter__arch="conv", postfilter__segment=100_000)
+    with pytest.raises(VawganError, match="segment = 100000 frames is longer than every training utterance") as err:
+        train_pair_postfilter(tmp_path / "exp", cfg, jobs=1, progress=False)
+    assert str(system) in str(err.value)
+
+
 def test_a_frame_model_continued_as_conv_is_refused_in_one_line(conv_enhancer, parallel, tmp_path):
     """The adversarial stages of a conv config started from a frame VAE stage: one line, naming both arches."""
     import shutil

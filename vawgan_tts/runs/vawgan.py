@@ -128,35 +128,39 @@ def train_vawgan(
                before_fit=lambda: stats.save(exp_dir / NORMALIZATION), curves=lambda log: plot_experiment_curves(exp_dir, log))
 
 
-def trajectories(feats: Path, ids: Sequence[str], v: VAWGANConfig, stats: FeatureStats) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def trajectories(feats: Path, ids: Sequence[str], v: VAWGANConfig, stats: FeatureStats,
+                 training: bool = True) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """The conv arch's data: each utterance's normalized c1..c39 (T, 39) and its speech mask (T,) (every
     frame with ``drop_silence`` off), an utterance shorter than the crop padded by repeating its last
-    frame (the padding masked out). A crop longer than every utterance is refused."""
-    frames, masks = [], []
+    frame (the padding masked out). For ``training``, a crop longer than every utterance is refused in
+    one line, naming the folder: crops of padding alone would train on nothing."""
+    frames, masks, longest = [], [], 0
     for u in ids:
         mc = load_utterance(feats, u).mcep
+        longest = max(longest, len(mc))
         speech = speech_mask(mc[:, 0], v.silence_threshold_db) if v.drop_silence else np.ones(len(mc), bool)
         frames.append(torch.from_numpy(edge_padded(normalize(mc[:, 1:], stats), v.segment)))
         masks.append(torch.from_numpy(np.concatenate([speech, np.zeros(max(0, v.segment - len(mc)), bool)]).astype(np.float32)))
+    if training and ids:
+        check_segment(v.segment, longest, feats, v.SECTION)
     return frames, masks
 
 
-def check_segment(segment: int, lengths: Sequence[int], where: Path, section: str) -> None:
-    """A crop of ``segment`` frames needs an utterance at least that long: refused in one line, not padded away."""
-    if lengths and max(lengths) < segment:
+def check_segment(segment: int, longest: int, where: Path, section: str) -> None:
+    """A crop of ``segment`` frames needs a training utterance at least that long."""
+    if longest < segment:
         raise VawganError(where, f"[{section}] segment = {segment} frames is longer than every training utterance "
-                                 f"(the longest has {max(lengths)}): give a shorter segment")
+                                 f"(the longest has {longest}): give a shorter segment")
 
 
 def _crops(feats: Path, ids: Sequence[str], dev_ids: Sequence[str], v: VAWGANConfig, stats: FeatureStats):
     """The conv arch's training batches (random crops, :class:`..batching.SegmentBatches`) and its dev
     utterances cut into consecutive crops (None without a dev set)."""
-    check_segment(v.segment, [len(load_utterance(feats, u).mcep) for u in ids], feats, v.SECTION)
     frames, masks = trajectories(feats, ids, v, stats)
     batches = SegmentBatches([frames, masks], v.segment, v.segments_per_batch)
     if not dev_ids:
         return batches, None
-    frames, masks = trajectories(feats, dev_ids, v, stats)
+    frames, masks = trajectories(feats, dev_ids, v, stats, training=False)
     return batches, (consecutive_crops(frames, v.segment), consecutive_crops(masks, v.segment))
 
 

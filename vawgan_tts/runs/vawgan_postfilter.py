@@ -107,14 +107,17 @@ def _normalized(x: np.ndarray, y: np.ndarray, stats: FeatureStats) -> tuple[np.n
 
 
 def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], utts: Sequence[str],
-                  length: int) -> tuple[list[np.ndarray], ...]:
+                  length: int, training: bool = True) -> tuple[list[np.ndarray], ...]:
     """The conv arch's data per utterance, unnormalized (float64): the system's trajectory (T, 39),
     the natural trajectory on its time axis (T, 39), the mask of the frames DTW paired (T,), and the
     natural recording as spoken (T', 39). An utterance shorter than ``length`` is padded by repeating
-    its last frame, the padding masked out (natural recordings that short are left out of the critic's)."""
+    its last frame, the padding masked out (natural recordings that short are left out of the critic's).
+    For ``training``, a crop longer than every system output or every natural recording is refused."""
     sys_c, tgt_c, masks, nat_c = [], [], [], []
+    longest = {system: 0, natural: 0}
     for u in utts:
         c_sys, c_nat, target = _sides(system, natural, u, aligned[u])
+        longest[system], longest[natural] = max(longest[system], len(c_sys)), max(longest[natural], len(c_nat))
         mask = np.zeros(len(c_sys))
         mask[np.unique(aligned[u][:, 0])] = 1.0
         sys_c.append(edge_padded(c_sys, length))
@@ -122,6 +125,9 @@ def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], u
         masks.append(np.concatenate([mask, np.zeros(max(0, length - len(c_sys)))]))
         if len(c_nat) >= length:
             nat_c.append(c_nat)
+    for folder, n in longest.items():
+        if training and utts:
+            check_segment(length, n, folder, VAWGANPostfilterConfig.SECTION)
     return sys_c, tgt_c, masks, nat_c
 
 
@@ -154,11 +160,11 @@ def _batches_and_dev(cfg: VAWGANPostfilterConfig, system: Path, natural: Path, a
     without them), and the normalization: ``stats``, or when None the mean/std of the natural
     frames paired with the training prompts' frames (each prompt read once)."""
     if cfg.arch == "conv":
-        check_segment(cfg.segment, [len(load_utterance(system, u).mcep) for u in ids], system, cfg.SECTION)
         train = _trajectories(system, natural, aligned, ids, cfg.segment)
         stats = stats or FeatureStats.from_frames(np.concatenate([t[m > 0] for t, m in zip(train[1], train[2])]))
         batches = _segment_batches(_normalized_trajectories(train, stats), cfg)
-        dev = _dev_segments(_normalized_trajectories(_trajectories(system, natural, aligned, dev_ids, cfg.segment), stats),
+        dev = _dev_segments(_normalized_trajectories(_trajectories(system, natural, aligned, dev_ids, cfg.segment,
+                                                                   training=False), stats),
                             cfg.segment) if dev_ids else None
         return batches, dev, stats
     x, y = _pairs(system, natural, aligned, ids, cfg.context)

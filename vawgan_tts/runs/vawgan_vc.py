@@ -40,7 +40,7 @@ from ..trainer import Trainer, TrainerConfig, seed_everything
 from ..outputs import claim_experiment
 from .experiment import Trained, load_task, require_kind
 from .folder import CONFIG, NORMALIZATION, checkpoint_path, fit
-from .vawgan import check_segment, dev_monitor, plot_experiment_curves, trajectories
+from .vawgan import dev_monitor, plot_experiment_curves, trajectories
 
 SHARES = "shares.json"
 SPLITS = ("disjoint", "shared")
@@ -119,15 +119,14 @@ def _normalize(frames: np.ndarray, labels: np.ndarray, stats: Sequence[FeatureSt
     return out
 
 
-def _speaker_trajectories(speakers, feats, shares, v: VAWGANVCConfig, stats: Sequence[FeatureStats]
+def _speaker_trajectories(speakers, feats, shares, v: VAWGANVCConfig, stats: Sequence[FeatureStats], training: bool = True
                           ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
     """The conv arch's streams over every speaker's prompts: trajectories normalized with the
-    speaker's statistics, speech masks, and the speaker's index at every frame (:func:`.vawgan.trajectories`)."""
-    lengths = [len(load_utterance(Path(f), u).mcep) for name, f in zip(speakers, feats) for u in shares[name]]
-    check_segment(v.segment, lengths, Path(feats[0]), v.SECTION)
+    speaker's statistics, speech masks, and the speaker's index at every frame (:func:`.vawgan.trajectories`;
+    for ``training``, a crop longer than every utterance of a speaker is refused, naming its folder)."""
     frames, masks, labels = [], [], []
     for k, (name, folder) in enumerate(zip(speakers, feats)):
-        f, m = trajectories(Path(folder), shares[name], v, stats[k])
+        f, m = trajectories(Path(folder), shares[name], v, stats[k], training)
         frames += f
         masks += m
         labels += [torch.full((len(t),), k, dtype=torch.long) for t in f]
@@ -168,7 +167,7 @@ def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Seq
                                  v.segments_per_batch)
         dev = None
         if any(dev_shares.values()):
-            streams = _speaker_trajectories(speakers, d.feats, dev_shares, v, per_speaker)
+            streams = _speaker_trajectories(speakers, d.feats, dev_shares, v, per_speaker, training=False)
             dev = tuple(consecutive_crops(s, v.segment) for s in streams)
     else:
         batches = TensorBatches(torch.from_numpy(_normalize(frames, labels, per_speaker)), torch.from_numpy(labels),
