@@ -104,6 +104,27 @@ def test_segment_batches_crop_inside_one_utterance_reproducibly():
         SegmentBatches([ids], 400, 8)
 
 
+def test_crops_within_allowed_frames_match_a_brute_force_search():
+    from vawgan_tts.batching import crop_starts
+
+    rng = np.random.default_rng(0)
+    for n, length in ((50, 8), (30, 30), (20, 25), (200, 17)):
+        allowed = rng.random(n) > 0.1
+        brute = [s for s in range(n - length + 1) if allowed[s:s + length].all()]
+        assert crop_starts(n, length, allowed).tolist() == brute
+        assert crop_starts(n, length).tolist() == list(range(max(0, n - length + 1)))
+    # Through the batches: every crop of the paired and the free streams lies in allowed frames.
+    lengths = [120, 90]
+    pos = [torch.arange(n, dtype=torch.float32) + 1000 * i for i, n in enumerate(lengths)]
+    ok = [np.arange(n) % 40 < 35 for n in lengths]  # a 5-frame pause every 40 frames
+    b = SegmentBatches([pos], 20, 16, free=[pos], paired_within=ok, free_within=ok)
+    allowed_ids = {float(1000 * i + t) for i, a in enumerate(ok) for t in np.flatnonzero(a)}
+    for p, f in b.epoch(torch.Generator().manual_seed(1)):
+        assert set(p.flatten().tolist()) <= allowed_ids and set(f.flatten().tolist()) <= allowed_ids
+    with pytest.raises(ValueError, match="within the allowed frames"):
+        SegmentBatches([pos], 36, 4, paired_within=ok)
+
+
 def test_conv_task_losses_count_only_paired_frames(speech):
     task = ConvPostfilterTask(VAWGANPostfilterConfig(arch="conv", channels=(8,), dilations=(1,), latent=4,
                                                      critic_channels=(8, 8), segment=16))

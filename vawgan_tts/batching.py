@@ -140,32 +140,41 @@ class SegmentBatches:
     ``crops`` crops (default: as many as fit end to end in the paired frames, so an epoch sees about
     every frame once), each uniform over every start that keeps the crop inside one utterance, from
     the trainer's generator: reproducible from (seed, stage, epoch). Yields a tuple: each paired
-    stream's crops (B, length, …), then each free stream's.
+    stream's crops (B, length, …), then each free stream's. ``paired_within`` / ``free_within``:
+    per utterance a (T_i,) boolean of the frames a crop may cover (e.g. speech only); a crop then
+    starts only where all its frames are allowed.
     """
 
     def __init__(self, paired: Sequence[Sequence[torch.Tensor]], length: int, batch_size: int,
-                 free: Sequence[Sequence[torch.Tensor]] = (), crops: int | None = None):
+                 free: Sequence[Sequence[torch.Tensor]] = (), crops: int | None = None,
+                 paired_within: Sequence[np.ndarray] | None = None, free_within: Sequence[np.ndarray] | None = None):
         if not paired or not paired[0]:
             raise ValueError("no utterances to crop")
         lengths = [len(u) for u in paired[0]]
         if any([len(u) for u in s] != lengths for s in paired):
             raise ValueError("paired streams must hold utterances of equal lengths")
         self.length, self.batch_size = int(length), int(batch_size)
-        self.paired, self.paired_starts = self._stack(paired, self.length)
-        self.free, self.free_starts = self._stack(free, self.length) if free else ((), None)
+        self.paired, self.paired_starts = self._stack(paired, self.length, paired_within)
+        self.free, self.free_starts = self._stack(free, self.length, free_within) if free else ((), None)
         self.crops = int(crops) if crops else max(self.batch_size, sum(lengths) // self.length)
         self.rank, self.world = 0, 1
 
     @staticmethod
-    def _stack(streams: Sequence[Sequence[torch.Tensor]], length: int) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
-        """Each stream's utterances end to end, and every start index whose crop stays in one utterance."""
+    def _stack(streams: Sequence[Sequence[torch.Tensor]], length: int, within: Sequence[np.ndarray] | None = None
+               ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """Each stream's utterances end to end, and every start index whose crop stays in one
+        utterance (and, with ``within``, covers allowed frames only)."""
         sizes = [len(u) for u in streams[0]]
         if any(len(s) != len(sizes) for s in streams):
             raise ValueError("streams cropped together must hold the same utterances")
         if max(sizes) < length:
             raise ValueError(f"no utterance has {length} frames to crop")
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        starts = np.concatenate([o + np.arange(n - length + 1) for o, n in zip(offsets, sizes) if n >= length])
+        starts = [o + crop_starts(n, length, None if within is None else within[i])
+                  for i, (o, n) in enumerate(zip(offsets, sizes))]
+        starts = np.concatenate(starts)
+        if not len(starts):
+            raise ValueError(f"no crop of {length} frames lies within the allowed frames of any utterance")
         return tuple(torch.cat(list(s)) for s in streams), torch.from_numpy(starts)
 
     def shard(self, rank: int, world: int) -> "SegmentBatches":
@@ -205,3 +214,14 @@ def consecutive_crops(utterances: Sequence[torch.Tensor], length: int) -> torch.
     one ending at the utterance's end: (N, length, …), a fixed batch (the dev figures of models over time)."""
     return torch.stack([u[s:s + length] for u in utterances
                         for s in [*range(0, len(u) - length + 1, length), len(u) - length]])
+
+
+def crop_starts(n: int, length: int, allowed: np.ndarray | None = None) -> np.ndarray:
+    """The starts s of every crop [s, s + length) inside an utterance of ``n`` frames, and with
+    ``allowed`` ((n,) bool) every frame of which is allowed: (k,) int64."""
+    if n < length:
+        return np.zeros(0, np.int64)
+    if allowed is None:
+        return np.arange(n - length + 1)
+    barred = np.concatenate([[0], np.cumsum(~np.asarray(allowed, bool))])  # barred frames before each index
+    return np.flatnonzero(barred[length:] - barred[:-length] == 0)

@@ -18,10 +18,11 @@
 #                       kal16; run stages 0-1 with each --voice first), each given a disjoint share of the
 #                       training prompts (--vc-conf, default conf/vc.toml: exp/vc; conf/vc_conv.toml: exp/vc_conv); reports of slt→allison, rms→allison, allison→slt
 #                       (source, VAE-VC, VAWGAN-VC, the parallel DNN where trained, the target), speaker
-#                       identification of every conversion, RESULTS.md
+#                       identification of every conversion, blind MUSHRA pages (local/listening_tests.sh), RESULTS.md
 #   stage 8  seq-pf:    the sequence (conv) VAWGAN post-filter (--pf-conf, default conf/postfilter_conv.toml) trained with each of
 #                       --seeds, applied to the dev and the eval prompts beside the GV and MS post-filters
-#                       (local/seq_postfilter.sh); every seed's figures, mean and range: exp/<voice>/pfconv/{dev,eval}.md
+#                       (local/seq_postfilter.sh); every seed's figures, mean and range: exp/<voice>/pfconv/{dev,eval}.md;
+#                       results/<voice>/seq_{tradeoff,ms}.png; a blind MUSHRA page (exp/<voice>/pfconv/listening_test/)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -47,7 +48,7 @@ while [ $# -gt 0 ]; do
     --vc-conf) vc_conf=$2; shift 2 ;;
     --pf-conf) pf_conf=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -171,11 +172,13 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
     done
   done
   "$vawgan" speaker-id "${speakers[@]}" --ids lists/train.ids --eval-ids lists/eval.ids "${scores[@]}" -o "$vc/speaker_id.json"
+  VAWGAN=$vawgan local/listening_tests.sh "$voice"
   "$python" local/results.py
 fi
 if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
   echo "== stage 8: the sequence post-filter, seeds $seeds (dev first, then eval)"
   VAWGAN=$vawgan SPLITS="dev eval" local/seq_postfilter.sh "$voice" "$pf_conf" "$seeds" "$jobs"
   for split in dev eval; do "$python" local/seq_results.py $split "$voice" > "$exp/pfconv/$split.md"; done
+  VAWGAN=$vawgan local/listening_tests.sh "$voice"
 fi
 echo "done: $(pwd)/$exp"

@@ -129,21 +129,25 @@ def train_vawgan(
 
 
 def trajectories(feats: Path, ids: Sequence[str], v: VAWGANConfig, stats: FeatureStats,
-                 training: bool = True) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """The conv arch's data: each utterance's normalized c1..c39 (T, 39) and its speech mask (T,) (every
-    frame with ``drop_silence`` off), an utterance shorter than the crop padded by repeating its last
-    frame (the padding masked out). For ``training``, a crop longer than every utterance is refused in
-    one line, naming the folder: crops of padding alone would train on nothing."""
-    frames, masks, longest = [], [], 0
+                 training: bool = True) -> tuple[list[torch.Tensor], list[torch.Tensor], list[np.ndarray]]:
+    """The conv arch's data: each utterance's normalized c1..c39 (T, 39), the mask of the frames its
+    likelihood counts (T,) (the speech frames; every frame with ``drop_silence`` off) and its speech
+    frames (T,) bool; an utterance shorter than the crop padded by repeating its last frame (the
+    padding masked out, not speech). For ``training``, a crop longer than every utterance is refused
+    in one line, naming the folder: crops of padding alone would train on nothing."""
+    frames, masks, speech, longest = [], [], [], 0
     for u in ids:
         mc = load_utterance(feats, u).mcep
         longest = max(longest, len(mc))
-        speech = speech_mask(mc[:, 0], v.silence_threshold_db) if v.drop_silence else np.ones(len(mc), bool)
+        pad = np.zeros(max(0, v.segment - len(mc)), bool)
+        is_speech = np.concatenate([speech_mask(mc[:, 0], v.silence_threshold_db), pad])
         frames.append(torch.from_numpy(edge_padded(normalize(mc[:, 1:], stats), v.segment)))
-        masks.append(torch.from_numpy(np.concatenate([speech, np.zeros(max(0, v.segment - len(mc)), bool)]).astype(np.float32)))
+        masks.append(torch.from_numpy((is_speech if v.drop_silence else np.concatenate([np.ones(len(mc), bool), pad]))
+                                      .astype(np.float32)))
+        speech.append(is_speech)
     if training and ids:
         check_segment(v.segment, longest, feats, v.SECTION)
-    return frames, masks
+    return frames, masks, speech
 
 
 def check_segment(segment: int, longest: int, where: Path, section: str) -> None:
@@ -153,14 +157,22 @@ def check_segment(segment: int, longest: int, where: Path, section: str) -> None
                                  f"(the longest has {longest}): give a shorter segment")
 
 
+def speech_crops(streams: list, v: VAWGANConfig, speech: Sequence[np.ndarray]) -> SegmentBatches:
+    """Random crops of the (paired) ``streams``; with ``v.crop_speech`` only where every frame is speech."""
+    try:
+        return SegmentBatches(streams, v.segment, v.segments_per_batch, paired_within=speech if v.crop_speech else None)
+    except ValueError as e:
+        raise VawganError(None, f"[{v.SECTION}] segment = {v.segment}: {e}") from None
+
+
 def _crops(feats: Path, ids: Sequence[str], dev_ids: Sequence[str], v: VAWGANConfig, stats: FeatureStats):
     """The conv arch's training batches (random crops, :class:`..batching.SegmentBatches`) and its dev
     utterances cut into consecutive crops (None without a dev set)."""
-    frames, masks = trajectories(feats, ids, v, stats)
-    batches = SegmentBatches([frames, masks], v.segment, v.segments_per_batch)
+    frames, masks, speech = trajectories(feats, ids, v, stats)
+    batches = speech_crops([frames, masks], v, speech)
     if not dev_ids:
         return batches, None
-    frames, masks = trajectories(feats, dev_ids, v, stats, training=False)
+    frames, masks, _ = trajectories(feats, dev_ids, v, stats, training=False)
     return batches, (consecutive_crops(frames, v.segment), consecutive_crops(masks, v.segment))
 
 

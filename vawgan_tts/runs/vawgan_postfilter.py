@@ -36,7 +36,7 @@ from ..choices import PAIR_POSTFILTER_METHODS
 from ..config import check_ranges, load_run_config
 from ..errors import VawganError
 from ..feature_folder import ExtractConfig, analysis_settings, load_utterance, paired_prompts, uniform_settings
-from ..features import Features, FeatureStats
+from ..features import Features, FeatureStats, speech_mask
 from ..postfilters import StatisticalPostfilter, natural_and_system_stats
 from ..tasks.vawgan_postfilter import (ConvPostfilterTask, VAWGANPostfilterConfig, VAWGANPostfilterTask,
                                       postfilter_task)
@@ -78,12 +78,14 @@ def load_pair_postfilter_config(path: str | Path | None, **overrides) -> PairPos
 # --------------------------------------------------------------------------------- training
 
 
-def _sides(system: Path, natural: Path, utt: str, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One prompt's system c1..c39 (T, 39), the natural ones as spoken (T', 39) and the natural
-    trajectory on the system's time axis (T, 39), float64."""
+def _sides(system: Path, natural: Path, utt: str, pairs: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One prompt's system c1..c39 (T, 39), the natural ones as spoken (T', 39), the natural
+    trajectory on the system's time axis (T, 39), float64, and the natural recording's speech frames (T',)."""
     c_sys = load_utterance(system, utt).mcep[:, 1:].astype(np.float64)
-    c_nat = load_utterance(natural, utt).mcep[:, 1:].astype(np.float64)
-    return c_sys, c_nat, c_nat[source_time_map(pairs, len(c_sys))]
+    nat = load_utterance(natural, utt).mcep
+    c_nat = nat[:, 1:].astype(np.float64)
+    return c_sys, c_nat, c_nat[source_time_map(pairs, len(c_sys))], speech_mask(nat[:, 0])
 
 
 def _pairs(system: Path, natural: Path, aligned: dict[str, np.ndarray], utts: Sequence[str],
@@ -92,7 +94,7 @@ def _pairs(system: Path, natural: Path, aligned: dict[str, np.ndarray], utts: Se
     ``utts``, unnormalized (float64)."""
     xs, ys = [], []
     for u in utts:
-        c_sys, _, target = _sides(system, natural, u, aligned[u])
+        c_sys, _, target, _ = _sides(system, natural, u, aligned[u])
         rows = np.unique(aligned[u][:, 0])
         xs.append(context_windows(c_sys, context)[rows])
         ys.append(target[rows])
@@ -110,13 +112,14 @@ def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], u
                   length: int, training: bool = True) -> tuple[list[np.ndarray], ...]:
     """The conv arch's data per utterance, unnormalized (float64): the system's trajectory (T, 39),
     the natural trajectory on its time axis (T, 39), the mask of the frames DTW paired (T,), and the
-    natural recording as spoken (T', 39). An utterance shorter than ``length`` is padded by repeating
-    its last frame, the padding masked out (natural recordings that short are left out of the critic's).
-    For ``training``, a crop longer than every system output or every natural recording is refused."""
-    sys_c, tgt_c, masks, nat_c = [], [], [], []
+    natural recording as spoken (T', 39) with its speech frames (T',). An utterance shorter than
+    ``length`` is padded by repeating its last frame, the padding masked out (natural recordings that
+    short are left out of the critic's). For ``training``, a crop longer than every system output or
+    every natural recording is refused."""
+    sys_c, tgt_c, masks, nat_c, nat_speech = [], [], [], [], []
     longest = {system: 0, natural: 0}
     for u in utts:
-        c_sys, c_nat, target = _sides(system, natural, u, aligned[u])
+        c_sys, c_nat, target, speech = _sides(system, natural, u, aligned[u])
         longest[system], longest[natural] = max(longest[system], len(c_sys)), max(longest[natural], len(c_nat))
         mask = np.zeros(len(c_sys))
         mask[np.unique(aligned[u][:, 0])] = 1.0
@@ -125,29 +128,36 @@ def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], u
         masks.append(np.concatenate([mask, np.zeros(max(0, length - len(c_sys)))]))
         if len(c_nat) >= length:
             nat_c.append(c_nat)
+            nat_speech.append(speech)
     for folder, n in longest.items():
         if training and utts:
             check_segment(length, n, folder, VAWGANPostfilterConfig.SECTION)
-    return sys_c, tgt_c, masks, nat_c
+    return sys_c, tgt_c, masks, nat_c, nat_speech
 
 
 def _normalized_trajectories(data: tuple[list[np.ndarray], ...], stats: FeatureStats) -> tuple[list[torch.Tensor], ...]:
     """:func:`_trajectories`' lists as float32 tensors, the frames normalized with the natural mean/std."""
     norm = lambda c: torch.from_numpy(((c - stats.mean) / stats.std).astype(np.float32))  # noqa: E731
-    sys_c, tgt_c, masks, nat_c = data
+    sys_c, tgt_c, masks, nat_c, nat_speech = data
     return ([norm(c) for c in sys_c], [norm(c) for c in tgt_c], [torch.from_numpy(m.astype(np.float32)) for m in masks],
-            [norm(c) for c in nat_c])
+            [norm(c) for c in nat_c], nat_speech)
 
 
 def _segment_batches(data: tuple[list[torch.Tensor], ...], cfg: VAWGANPostfilterConfig) -> SegmentBatches:
-    sys_c, tgt_c, masks, nat_c = data
-    return SegmentBatches([sys_c, tgt_c, masks], cfg.segment, cfg.segments_per_batch, free=[nat_c])
+    """Random crops; with ``crop_speech``, the system's only where DTW paired every frame (its speech)
+    and the natural recordings' only over speech frames."""
+    sys_c, tgt_c, masks, nat_c, nat_speech = data
+    within = dict(paired_within=[m.numpy() > 0 for m in masks], free_within=nat_speech) if cfg.crop_speech else {}
+    try:
+        return SegmentBatches([sys_c, tgt_c, masks], cfg.segment, cfg.segments_per_batch, free=[nat_c], **within)
+    except ValueError as e:
+        raise VawganError(None, f"[{cfg.SECTION}] segment = {cfg.segment}, crop_speech = true: {e}") from None
 
 
 def _dev_segments(data: tuple[list[torch.Tensor], ...], length: int) -> tuple[torch.Tensor, ...]:
     """The dev prompts as one fixed batch: each cut into consecutive crops of ``length`` frames (the
     last one ending at the utterance's end), natural crops likewise, as many as there are system crops."""
-    sys_c, tgt_c, masks, nat_c = data
+    sys_c, tgt_c, masks, nat_c, _ = data
     system, target, mask = (consecutive_crops(s, length) for s in (sys_c, tgt_c, masks))
     nat = consecutive_crops(nat_c, length)
     nat = nat[torch.arange(len(system)) % len(nat)]

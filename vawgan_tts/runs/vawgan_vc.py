@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .. import distributed
-from ..batching import SegmentBatches, TensorBatches, consecutive_crops
+from ..batching import TensorBatches, consecutive_crops
 from ..config import check_choice, load_run_config
 from ..data.frames import denormalize, load_frames, normalize
 from ..errors import VawganError
@@ -40,7 +40,7 @@ from ..trainer import Trainer, TrainerConfig, seed_everything
 from ..outputs import claim_experiment
 from .experiment import Trained, load_task, require_kind
 from .folder import CONFIG, NORMALIZATION, checkpoint_path, fit
-from .vawgan import dev_monitor, plot_experiment_curves, trajectories
+from .vawgan import dev_monitor, plot_experiment_curves, speech_crops, trajectories
 
 SHARES = "shares.json"
 SPLITS = ("disjoint", "shared")
@@ -120,17 +120,19 @@ def _normalize(frames: np.ndarray, labels: np.ndarray, stats: Sequence[FeatureSt
 
 
 def _speaker_trajectories(speakers, feats, shares, v: VAWGANVCConfig, stats: Sequence[FeatureStats], training: bool = True
-                          ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
-    """The conv arch's streams over every speaker's prompts: trajectories normalized with the
-    speaker's statistics, speech masks, and the speaker's index at every frame (:func:`.vawgan.trajectories`;
-    for ``training``, a crop longer than every utterance of a speaker is refused, naming its folder)."""
-    frames, masks, labels = [], [], []
+                          ) -> tuple[tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]], list[np.ndarray]]:
+    """The conv arch's streams over every speaker's prompts — trajectories normalized with the
+    speaker's statistics, the likelihood's masks, the speaker's index at every frame — and the speech
+    frames of each (:func:`.vawgan.trajectories`; for ``training``, a crop longer than every utterance
+    of a speaker is refused, naming its folder)."""
+    frames, masks, labels, speech = [], [], [], []
     for k, (name, folder) in enumerate(zip(speakers, feats)):
-        f, m = trajectories(Path(folder), shares[name], v, stats[k], training)
+        f, m, sp = trajectories(Path(folder), shares[name], v, stats[k], training)
         frames += f
         masks += m
+        speech += sp
         labels += [torch.full((len(t),), k, dtype=torch.long) for t in f]
-    return frames, masks, labels
+    return (frames, masks, labels), speech
 
 
 def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Sequence[str] | None = None,
@@ -163,11 +165,11 @@ def train_vawgan_vc(exp_dir: str | Path, config: VCExperimentConfig, stages: Seq
                   "speaker_std": torch.from_numpy(np.stack([s.std for s in per_speaker]))}
     task = vc_task(v, extra)
     if v.arch == "conv":
-        batches = SegmentBatches(_speaker_trajectories(speakers, d.feats, shares, v, per_speaker), v.segment,
-                                 v.segments_per_batch)
+        streams, speech = _speaker_trajectories(speakers, d.feats, shares, v, per_speaker)
+        batches = speech_crops(list(streams), v, speech)
         dev = None
         if any(dev_shares.values()):
-            streams = _speaker_trajectories(speakers, d.feats, dev_shares, v, per_speaker, training=False)
+            streams, _ = _speaker_trajectories(speakers, d.feats, dev_shares, v, per_speaker, training=False)
             dev = tuple(consecutive_crops(s, v.segment) for s in streams)
     else:
         batches = TensorBatches(torch.from_numpy(_normalize(frames, labels, per_speaker)), torch.from_numpy(labels),

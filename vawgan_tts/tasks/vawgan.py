@@ -70,10 +70,12 @@ class VAWGANConfig:
     critic_scales: tuple[int, ...] = (1, 2, 4)  # conv arch: frames averaged at each scale the critic reads
     segment: int = 96  # conv arch: frames per training crop (480 ms at 5 ms)
     segments_per_batch: int = 32  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
+    crop_speech: bool = False  # conv arch: crops only where every frame is speech, real and generated alike
 
     SECTION = "vawgan"
     FRAME_ONLY = ("hidden", "critic_hidden")  # options the other arch has no use for: set, they are refused
-    CONV_ONLY = ("channels", "kernel", "dilations", "critic_channels", "critic_scales", "segment", "segments_per_batch")
+    CONV_ONLY = ("channels", "kernel", "dilations", "critic_channels", "critic_scales", "segment", "segments_per_batch",
+                 "crop_speech")
 
     def __post_init__(self):
         check_choice(self, "arch", ARCHS)
