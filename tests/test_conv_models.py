@@ -104,6 +104,45 @@ def test_segment_batches_crop_inside_one_utterance_reproducibly():
         SegmentBatches([ids], 400, 8)
 
 
+def test_segment_batches_by_hand():
+    """Batch sizes, the crop count, an utterance exactly one crop long, resuming mid-epoch, shards
+    that split an epoch, and the refusals (each its own reason)."""
+    lengths = [64, 10, 100]
+    pos = [torch.arange(n, dtype=torch.float32) + 1000 * i for i, n in enumerate(lengths)]
+    b = SegmentBatches([pos], 64, 5)
+    assert b.crops == max(5, 174 // 64) == 5 and len(b) == 1
+    assert SegmentBatches([pos], 64, 2).crops == 2  # 174 // 64 frames' worth: two crops an epoch
+    assert SegmentBatches([pos], 64, 2, crops=7).crops == 7 and len(SegmentBatches([pos], 64, 2, crops=7)) == 4
+    drawn = {v // 1000 for e in range(300) for (x,) in SegmentBatches([pos], 64, 2).epoch(torch.Generator().manual_seed(e))
+             for v in x[:, 0].tolist()}  # 600 draws over 1 + 37 starts (fixed seeds)
+    assert drawn == {0.0, 2.0}  # the 64-frame utterance is exactly one crop long; the 10-frame one never fits
+    full = SegmentBatches([pos], 16, 3, crops=12)
+    whole = list(full.epoch(torch.Generator().manual_seed(4)))
+    assert [len(x) for (x,) in whole] == [3, 3, 3, 3] and all(x.shape[1] == 16 for (x,) in whole)
+    tail = list(full.epoch(torch.Generator().manual_seed(4), start=2))
+    assert len(tail) == 2 and all(torch.equal(a, b_) for (a,), (b_,) in zip(tail, whole[2:]))
+    shards = [list(full.shard(r, 2).epoch(torch.Generator().manual_seed(4))) for r in (0, 1)]
+    assert [torch.equal(shards[r][i][0], whole[2 * i + r][0]) for i in range(2) for r in (0, 1)] == [True] * 4
+    assert len(whole[0]) == 1  # paired streams only: no free stream is made up
+    with pytest.raises(ValueError, match="no utterances to crop"):
+        SegmentBatches([[]], 8, 2)
+    with pytest.raises(ValueError, match="equal lengths"):
+        SegmentBatches([pos, pos[:2] + [pos[2][:50]]], 8, 2)
+    with pytest.raises(ValueError, match="the same utterances"):
+        SegmentBatches([pos], 8, 2, free=[pos, pos[:2]])
+
+
+def test_edge_padding_and_consecutive_crops_by_hand():
+    from vawgan_tts.batching import consecutive_crops, edge_padded
+
+    a = np.arange(6, dtype=float).reshape(3, 2)
+    np.testing.assert_array_equal(edge_padded(a, 5), [[0, 1], [2, 3], [4, 5], [4, 5], [4, 5]])
+    np.testing.assert_array_equal(edge_padded(a, 2), a)  # long enough: as it is
+    u = [torch.arange(10), torch.arange(4) + 100]
+    crops = consecutive_crops(u, 4)
+    assert crops.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7], [6, 7, 8, 9], [100, 101, 102, 103], [100, 101, 102, 103]]
+
+
 def test_crops_within_allowed_frames_match_a_brute_force_search():
     from vawgan_tts.batching import crop_starts
 
