@@ -124,7 +124,8 @@ The DNN's output post-filtered by the sequence VAWGAN (`conv`: conf/postfilter_c
 convolutional VAE over the trajectory, a latent per frame, a critic over 96-frame segments at three
 time scales, VAWGAN's α weighting at weight 1; `conv_wgan`: conf/postfilter_conv_wgan.toml, the same
 models with WGAN's generator loss at weight 0.05 and five critic updates per step; docs/design.md
-"Models over time"), trained on the same (DNN output, Allison) pairs with
+"Models over time"; `frame`: stage 6's frame post-filter, conf/postfilter.toml, with each seed, for
+the dev comparison the defaults follow), trained on the same (DNN output, Allison) pairs with
 each seed, beside the GV and MS post-filters of those pairs. `z=mean`: the decoder given z = μ;
 `z=prior`: noise z ~ N(0, I) per frame from the seed. The configuration was chosen on the dev prompts
 (`lists/dev.ids`, converted with the training prompts, never trained on) before the eval prompts were

@@ -3,7 +3,8 @@
 # seed, applied to the dev prompts (where the configuration is chosen) and to the eval prompts, and
 # scored beside the GV and MS post-filters of the same pairs:
 #   [SPLITS="dev"] local/seq_postfilter.sh VOICE CONF "SEEDS" JOBS   (SPLITS: dev first, to choose; then eval)
-# TAG is CONF's name less "postfilter_" (conf/postfilter_conv.toml: conv), so configurations sit side by side:
+# TAG is CONF's name less "postfilter_" (conf/postfilter_conv.toml: conv; conf/postfilter.toml, stage 6's frame
+# post-filter: frame), so configurations sit side by side:
 # exp/<voice>/pfconv/<tag>-s<seed>/      the trained post-filter of each seed
 # exp/<voice>/pfconv/<split>/<system>/   enhanced features and WAVs (split: dev, eval); systems dnn+<tag>-s<seed>-<z>
 # exp/<voice>/pfconv/<split>/eval/       metrics.json of every system on that split (every tag trained so far)
@@ -12,7 +13,7 @@ voice=$1; conf=$2; seeds=$3; jobs=$4
 vawgan=${VAWGAN:-vawgan}
 exp=exp/$voice
 pf=$exp/pfconv
-tag=$(basename "$conf" .toml); tag=${tag#postfilter_}
+tag=$(basename "$conf" .toml); tag=${tag#postfilter_}; [ "$tag" = postfilter ] && tag=frame  # stage 6's frame post-filter
 [ -f "$exp/converted_train/.complete" ] || { echo "seq_postfilter.sh: run stage 6 first ($exp/converted_train)" >&2; exit 2; }
 [ -f "$exp/converted_eval/.complete" ] || { echo "seq_postfilter.sh: run stage 6 first ($exp/converted_eval)" >&2; exit 2; }
 for s in $seeds; do
@@ -35,9 +36,12 @@ for split in ${SPLITS:-dev eval}; do
     name=$(basename "$model")
     [ -f "$model/checkpoints/adv.pt" ] || continue
     s=${name##*-s}
-    for z in ${ZS:-mean prior}; do
+    conv=false; grep -q '^arch = "conv"' "$model/config.toml" && conv=true
+    zs=mean; $conv && zs=${ZS:-mean prior}  # a frame post-filter applies z = μ
+    for z in $zs; do
       out=$pf/$split/dnn+$name-$z
-      [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$model" --z $z --seed "$s" --ids "lists/$split.ids" -o "$out" --jobs "$jobs" --overwrite && touch "$out/.complete"; }
+      zopt=(); $conv && zopt=(--z "$z" --seed "$s")
+      [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$model" "${zopt[@]}" --ids "lists/$split.ids" -o "$out" --jobs "$jobs" --overwrite && touch "$out/.complete"; }
       systems+=(--generated "dnn+$name-$z=$out")
     done
   done
