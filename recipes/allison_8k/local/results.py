@@ -70,8 +70,9 @@ for tag, seeds in sorted(seed_runs().items()):
 
 for metrics in sorted(Path("exp").glob("*/report/metrics.json")):
     tag = metrics.parents[1].name
-    if not (Path("conf") / f"{tag}.toml").is_file():
-        continue  # a seed's run (above) or an experiment without its configuration here
+    base, _, seed = tag.rpartition("_s")
+    if base and seed.isdigit() and (Path("conf") / f"{base}.toml").is_file():
+        continue  # another seed of a configuration: its seeds section above
     m = json.loads(metrics.read_text())
     conf = Path("conf") / f"{tag}.toml"
     rows = [f"\n## `conf/{tag}.toml`\n"]
