@@ -141,6 +141,9 @@ def test_edge_padding_and_consecutive_crops_by_hand():
     u = [torch.arange(10), torch.arange(4) + 100]
     crops = consecutive_crops(u, 4)
     assert crops.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7], [6, 7, 8, 9], [100, 101, 102, 103], [100, 101, 102, 103]]
+    assert consecutive_crops([torch.arange(7)], 4).tolist() == [[0, 1, 2, 3], [3, 4, 5, 6]]
+    only = SegmentBatches([[torch.arange(16)]], 16, 2)  # the longest utterance exactly one crop long
+    assert all(torch.equal(x, torch.arange(16).expand(2, 16)) for (x,) in only.epoch(torch.Generator().manual_seed(0)))
 
 
 def test_crops_within_allowed_frames_match_a_brute_force_search():
@@ -152,6 +155,7 @@ def test_crops_within_allowed_frames_match_a_brute_force_search():
         brute = [s for s in range(n - length + 1) if allowed[s:s + length].all()]
         assert crop_starts(n, length, allowed).tolist() == brute
         assert crop_starts(n, length).tolist() == list(range(max(0, n - length + 1)))
+        assert crop_starts(n, length, allowed.astype(int)).tolist() == brute  # a 0/1 mask reads the same
     # Through the batches: every crop of the paired and the free streams lies in allowed frames.
     lengths = [120, 90]
     pos = [torch.arange(n, dtype=torch.float32) + 1000 * i for i, n in enumerate(lengths)]
