@@ -27,7 +27,7 @@ from ..errors import VawganError
 from ..batching import SegmentBatches, consecutive_crops, edge_padded
 from ..feature_folder import load_utterance, read_manifest, uniform_settings
 from ..features import Features, FeatureStats, speech_mask
-from ..tasks.vawgan import ConvVAWGANTask, VAWGANConfig, VAWGANTask, vawgan_task
+from ..tasks.vawgan import VAWGANConfig, VAWGANTask, vawgan_task
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from ..outputs import claim_experiment
 from .experiment import Trained, load_task
@@ -245,9 +245,7 @@ class VAWGANEnhancer:
     def reconstruct(self, c: np.ndarray) -> np.ndarray:
         """(T, 39) c1..c39 -> (T, 39) through the VAE (z = μ)."""
         x = torch.from_numpy(normalize(c, self.stats))
-        if isinstance(self.task, ConvVAWGANTask):  # the whole utterance at once
-            return denormalize(self.task.reconstruct(x[None])[0].numpy(), self.stats)
-        return denormalize(self.task.reconstruct(x).numpy(), self.stats)
+        return denormalize(self.task.reconstruct_utterance(x).numpy(), self.stats)
 
     def __call__(self, feats: Features) -> Features:
         self.trained.check(feats)

@@ -165,6 +165,10 @@ class VAWGANTask(TaskBase):
         """Deterministic output for encoder inputs ``x`` (z = μ): what enhancement applies."""
         return self.generate(self.encode(x)[0], x)
 
+    def reconstruct_utterance(self, c: torch.Tensor) -> torch.Tensor:
+        """One normalized utterance (T, 39) -> its reconstruction (T, 39): here frame by frame."""
+        return self.reconstruct(c)
+
     # --------------------------------------------------------------------------- losses
 
     def _reduce(self, per_dim: torch.Tensor) -> torch.Tensor:
@@ -283,9 +287,9 @@ class ConvVAWGANTask(VAWGANTask):
     def critic_score(self, frames, x: Crops) -> torch.Tensor:
         return self.critic(frames.frames if isinstance(frames, Crops) else frames)
 
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, 39) normalized whole utterances -> the decoder's trajectories for z = μ."""
-        return self.vae.reconstruct(x)
+    def reconstruct_utterance(self, c: torch.Tensor) -> torch.Tensor:
+        """One normalized utterance (T, 39), whole -> the decoder's trajectory for z = μ."""
+        return self.vae.reconstruct(c[None])[0]
 
 
 def vawgan_task(config: VAWGANConfig, extra: dict | None = None) -> VAWGANTask:
