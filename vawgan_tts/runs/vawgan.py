@@ -157,12 +157,16 @@ def check_segment(segment: int, longest: int, where: Path, section: str) -> None
                                  f"(the longest has {longest}): give a shorter segment")
 
 
-def speech_crops(streams: list, v: VAWGANConfig, speech: Sequence[np.ndarray]) -> SegmentBatches:
-    """Random crops of the (paired) ``streams``; with ``v.crop_speech`` only where every frame is speech."""
+def speech_crops(streams: list, v: VAWGANConfig, speech: Sequence[np.ndarray], free: list = (),
+                 free_speech: Sequence[np.ndarray] | None = None) -> SegmentBatches:
+    """Random crops of the paired ``streams`` (and of the ``free`` ones at places of their own); with
+    ``v.crop_speech`` only where every frame is speech (``speech``, ``free_speech``: per utterance).
+    Crops that cannot be cut are refused in one line."""
+    within = dict(paired_within=speech, free_within=free_speech) if v.crop_speech else {}
     try:
-        return SegmentBatches(streams, v.segment, v.segments_per_batch, paired_within=speech if v.crop_speech else None)
+        return SegmentBatches(streams, v.segment, v.segments_per_batch, free=free, **within)
     except ValueError as e:
-        raise VawganError(None, f"[{v.SECTION}] segment = {v.segment}: {e}") from None
+        raise VawganError(None, f"[{v.SECTION}] segment = {v.segment}{', crop_speech = true' if v.crop_speech else ''}: {e}") from None
 
 
 def _crops(feats: Path, ids: Sequence[str], dev_ids: Sequence[str], v: VAWGANConfig, stats: FeatureStats):

@@ -45,7 +45,7 @@ from .converter import context_windows
 from ..outputs import claim_experiment
 from .experiment import adversarial_dir, cached_arrays, load_task, require_kind
 from .folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS, checkpoint_path, fit, refuse_existing, resumed_config
-from .vawgan import check_segment, dev_monitor, plot_experiment_curves
+from .vawgan import check_segment, dev_monitor, plot_experiment_curves, speech_crops
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,8 +129,8 @@ def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], u
         if len(c_nat) >= length:
             nat_c.append(c_nat)
             nat_speech.append(speech)
-    for folder, n in longest.items():
-        if training and utts:
+    if training and utts:
+        for folder, n in longest.items():
             check_segment(length, n, folder, VAWGANPostfilterConfig.SECTION)
     return sys_c, tgt_c, masks, nat_c, nat_speech
 
@@ -147,11 +147,7 @@ def _segment_batches(data: tuple[list[torch.Tensor], ...], cfg: VAWGANPostfilter
     """Random crops; with ``crop_speech``, the system's only where DTW paired every frame (its speech)
     and the natural recordings' only over speech frames."""
     sys_c, tgt_c, masks, nat_c, nat_speech = data
-    within = dict(paired_within=[m.numpy() > 0 for m in masks], free_within=nat_speech) if cfg.crop_speech else {}
-    try:
-        return SegmentBatches([sys_c, tgt_c, masks], cfg.segment, cfg.segments_per_batch, free=[nat_c], **within)
-    except ValueError as e:
-        raise VawganError(None, f"[{cfg.SECTION}] segment = {cfg.segment}, crop_speech = true: {e}") from None
+    return speech_crops([sys_c, tgt_c, masks], cfg, [m.numpy() > 0 for m in masks], free=[nat_c], free_speech=nat_speech)
 
 
 def _dev_segments(data: tuple[list[torch.Tensor], ...], length: int) -> tuple[torch.Tensor, ...]:
