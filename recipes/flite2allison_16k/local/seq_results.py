@@ -90,13 +90,13 @@ def plot(voice: str) -> None:
                 configs.setdefault(hit.group(1), []).append(m)
         for config, runs in sorted(configs.items()):
             ax.plot([m[key] for m in runs], [m["mcd_db"] for m in runs], "o", alpha=0.8,
-                    label=f"DNN + sequence VAWGAN {config} (z = μ, each seed)")
+                    label=f"DNN + VAWGAN post-filter, {config} (z = μ, each seed)")
         ax.set_xlabel(label)
         ax.set_ylabel("DTW-MCD [dB]")
         ax.grid(alpha=0.3)
     axes[0].axvspan(0.9, 1.1, color="green", alpha=0.08)
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"{voice} → Allison, eval prompts: the sequence post-filter against the statistical ones")
+    fig.suptitle(f"{voice} → Allison, eval prompts: the learned post-filters against the statistical ones")
     fig.tight_layout()
     fig.savefig(out / "seq_tradeoff.png", dpi=110)
     shutil.copyfile(folder / "ms.png", out / "seq_ms.png")
