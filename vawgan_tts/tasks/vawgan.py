@@ -118,10 +118,14 @@ class VAWGANTask(TaskBase):
     def __init__(self, config: VAWGANConfig = VAWGANConfig(), extra: dict | None = None):
         self.config = config
         self.stages = config.stages()
-        self.vae = FrameVAE(MODEL_DIM, config.hidden, config.latent, config.decoder_variance == "learned")
-        self.critic = Critic(MODEL_DIM, config.critic_hidden)
+        self.vae, self.critic = self.build(config)
         self.extra = extra or {}  # normalization stats, feature settings: stored in checkpoints
         self._steps = {"vae": self._vae_step, "critic": self._critic_step, "adv": self._adv_step}
+
+    def build(self, config) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """The VAE and the critic of ``config`` (built in that order)."""
+        return FrameVAE(MODEL_DIM, config.hidden, config.latent, config.decoder_variance == "learned"), \
+            Critic(MODEL_DIM, config.critic_hidden)
 
     # ------------------------------------------------------------------------ protocol
 
@@ -264,12 +268,11 @@ class ConvVAWGANTask(VAWGANTask):
 
     def __init__(self, config: VAWGANConfig = VAWGANConfig(arch="conv"), extra: dict | None = None):
         check_conv_likelihood(config)
-        self.config = config
-        self.stages = config.stages()
-        self.vae = ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations)
-        self.critic = SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales)
-        self.extra = extra or {}
-        self._steps = {"vae": self._vae_step, "critic": self._critic_step, "adv": self._adv_step}
+        super().__init__(config, extra)
+
+    def build(self, config):
+        return (ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations),
+                SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales))
 
     def pair(self, batch) -> tuple[Crops, Crops]:
         batch = Crops(*batch)

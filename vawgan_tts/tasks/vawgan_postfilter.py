@@ -76,6 +76,8 @@ class VAWGANPostfilterTask(VAWGANTask):
     name = "vawgan_postfilter"
 
     def __init__(self, config: VAWGANPostfilterConfig = VAWGANPostfilterConfig(), extra: dict | None = None):
+        # VAWGANTask's own models are built and replaced (not `build` overridden): the random draws of
+        # their initialization are kept, so a post-filter trains as it did when it was first measured.
         super().__init__(config, extra)
         width = 2 * config.context + 1
         self.vae = FrameVAE(MODEL_DIM * width, config.hidden, config.latent, config.decoder_variance == "learned",

@@ -50,15 +50,10 @@ class VAWGANVCConfig(VAWGANConfig):
 class VAWGANVCTask(VAWGANTask):
     name = "vawgan_vc"
 
-    def __init__(self, config: VAWGANVCConfig, extra: dict | None = None):
-        self.config = config
-        self.stages = config.stages()
+    def build(self, config: VAWGANVCConfig):
         n = len(config.speakers)
-        self.vae = SpeakerVAE(MODEL_DIM, config.hidden, config.latent, n, config.embed_dim,
-                              config.decoder_variance == "learned")
-        self.critic = SpeakerCritic(MODEL_DIM, config.critic_hidden, n)
-        self.extra = extra or {}
-        self._steps = {"vae": self._vae_step, "critic": self._critic_step, "adv": self._adv_step}
+        return (SpeakerVAE(MODEL_DIM, config.hidden, config.latent, n, config.embed_dim, config.decoder_variance == "learned"),
+                SpeakerCritic(MODEL_DIM, config.critic_hidden, n))
 
     def pair(self, batch):
         frames, speakers = batch
@@ -108,14 +103,13 @@ class ConvVAWGANVCTask(VAWGANVCTask):
 
     def __init__(self, config: VAWGANVCConfig, extra: dict | None = None):
         check_conv_likelihood(config)
-        self.config = config
-        self.stages = config.stages()
+        super().__init__(config, extra)
+
+    def build(self, config: VAWGANVCConfig):
         n = len(config.speakers)
-        self.vae = ConvSpeakerVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations, n,
-                                  config.embed_dim)
-        self.critic = SegmentSpeakerCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales, n)
-        self.extra = extra or {}
-        self._steps = {"vae": self._vae_step, "critic": self._critic_step, "adv": self._adv_step}
+        return (ConvSpeakerVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations, n,
+                               config.embed_dim),
+                SegmentSpeakerCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales, n))
 
     def pair(self, batch):
         frames, speech, speakers = batch  # speakers: a label per frame, the same along a crop
