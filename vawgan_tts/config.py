@@ -41,6 +41,17 @@ def check_ranges(cfg, **rules: str) -> None:
             raise VawganError(None, f"[{_section(type(cfg))}] {key} = {value!r}: must be {shown}")
 
 
+def check_arch_options(cfg) -> None:
+    """A config of one arch that sets an option only the other arch has (away from its default) is
+    refused in one line: it would be silently ignored. ``cfg.FRAME_ONLY`` / ``cfg.CONV_ONLY`` name them."""
+    others = cfg.CONV_ONLY if cfg.arch == "frame" else cfg.FRAME_ONLY
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
+    given = [k for k in others if getattr(cfg, k) != defaults[k]]
+    if given:
+        raise VawganError(None, f"[{cfg.SECTION}] {', '.join(given)}: not an option of arch = {cfg.arch!r} "
+                                f"(set arch = {'conv' if cfg.arch == 'frame' else 'frame'!r}, or leave {'it' if len(given) == 1 else 'them'} out)")
+
+
 def _in_range(v, rule: str) -> bool:
     if rule.startswith(">="):
         return v >= float(rule[2:])

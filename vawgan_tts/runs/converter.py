@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from ..alignment import align_corpus, load_alignments, progress_lines, save_alignments, source_time_map
-from ..batching import TensorBatches
+from ..batching import SegmentBatches, TensorBatches, edge_padded
 from ..checkpoint import load_checkpoint
 from ..choices import CONVERTER_POSTFILTERS
 from ..config import from_dict, load_run_config, load_toml, save_toml
@@ -55,7 +55,7 @@ from ..tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
 from ..trainer import CHECKPOINTS, LAST, LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from ..outputs import claim_experiment
 from .experiment import adversarial_dir, cached_arrays, load_task, load_weights, require_kind
-from .folder import ALIGNMENT, CONFIG, DEV_RECORD, NORMALIZATION, POSTFILTER_STATS, BestDev, refuse_existing, resumed_config
+from .folder import ALIGNMENT, CONFIG, DEV_RECORD, NORMALIZATION, POSTFILTER_STATS, BestDev, check_segment, refuse_existing, resumed_config
 
 F0_STATS = "f0.npz"
 ROUND_SUMMARY = "round.json"  # a finished round's entry of rounds.json (a resumed run keeps the round)
@@ -165,6 +165,32 @@ def _design(p: _Pairs, utts: Sequence[str], norm: Normalization, cfg: DNNConvert
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
 
 
+def _sequences(p: _Pairs, utts: Sequence[str], norm: Normalization, cfg: DNNConverterConfig, length: int = 1
+               ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+    """The conv arch's data per utterance: the normalized source trajectory (T, D_in), the normalized
+    targets (T, 117; zero where DTW paired no frame) and the mask of the frames that have one (T,).
+    An utterance shorter than ``length`` is padded by repeating its last frame, the padding masked out."""
+    xs, ys, masks = [], [], []
+    cols = input_columns(cfg)
+    for u in utts:
+        n = len(p.src[u])
+        y = np.zeros((n, DIM_OUT))
+        y[p.rows[u]] = (p.dyn[u] - norm.y_mean) / norm.y_std
+        mask = np.zeros(max(n, length), np.float32)
+        mask[p.rows[u]] = 1.0
+        xs.append(torch.from_numpy(edge_padded((p.src[u][:, cols] - norm.x_mean) / norm.x_std, length).astype(np.float32)))
+        ys.append(torch.from_numpy(edge_padded(y, length).astype(np.float32)))
+        masks.append(torch.from_numpy(mask))
+    return xs, ys, masks
+
+
+def _segment_batches(p: _Pairs, utts: Sequence[str], norm: Normalization, cfg: DNNConverterConfig, src_dir: Path
+                     ) -> SegmentBatches:
+    """Random crops of ``cfg.segment`` frames of the training utterances (source, targets, mask)."""
+    check_segment(cfg.segment, max(len(p.src[u]) for u in utts), src_dir, cfg.SECTION)
+    return SegmentBatches(_sequences(p, utts, norm, cfg, cfg.segment), cfg.segment, cfg.segments_per_batch)
+
+
 def _normalization(p: _Pairs, utts: Sequence[str], cfg: DNNConverterConfig) -> Normalization:
     x = np.concatenate([p.src[u][p.rows[u], input_columns(cfg)] for u in utts])
     y = np.concatenate([p.dyn[u] for u in utts])
@@ -188,6 +214,25 @@ def dev_loss(x: np.ndarray, y: np.ndarray) -> Callable[[Trainer], dict]:
         loss = float(task.loss(x.to(trainer.device), y.to(trainer.device)))
         task.model.train()
         return {"dev_loss": loss}
+
+    return measure
+
+
+def dev_loss_utterances(xs: Sequence[torch.Tensor], ys: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]
+                        ) -> Callable[[Trainer], dict]:
+    """The conv arch's :func:`dev_loss`: each dev utterance converted whole, as at conversion, the
+    squared error averaged over every frame that has a target (the frame arch's units)."""
+
+    @torch.no_grad()
+    def measure(trainer: Trainer) -> dict:
+        model = trainer.task.model
+        model.eval()
+        total, frames = 0.0, 0.0
+        for x, y, m in zip(xs, ys, masks):
+            err = ((model(x[None].to(trainer.device))[0].cpu() - y) ** 2).mean(-1)
+            total, frames = total + float((err * m).sum()), frames + float(m.sum())
+        model.train()
+        return {"dev_loss": total / max(frames, 1.0)}
 
     return measure
 
@@ -250,26 +295,34 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
             raise VawganError(src_dir, "no training prompt could be aligned")
         pairs = _learning_pairs(sides, aligned)
         norm = _normalization(pairs, train_utts, cfg)
-        x, y = _design(pairs, train_utts, norm, cfg)
         task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()})
+        if cfg.arch == "conv":
+            batches = _segment_batches(pairs, train_utts, norm, cfg, src_dir)
+            measure = dev_loss_utterances(*_sequences(pairs, dev_utts, norm, cfg)) if dev_utts else None
+        else:
+            x, y = _design(pairs, train_utts, norm, cfg)
+            batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
+            measure = dev_loss(*_design(pairs, dev_utts, norm, cfg)) if dev_utts else None
         hooks = []
-        if dev_utts:
-            hooks.append(BestDev(round_dir / DEV_RECORD, dev_loss(*_design(pairs, dev_utts, norm, cfg)), lambda _: BEST,
-                                 keep_old=continuing, with_stage=False))
-        batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
+        if measure:
+            hooks.append(BestDev(round_dir / DEV_RECORD, measure, lambda _: BEST, keep_old=continuing, with_stage=False))
         trainer = Trainer(task, batches, round_dir, config.train, progress=progress, hooks=hooks)
         trainer.fit(resume=continuing, overwrite=not continuing)
         if (round_dir / "checkpoints" / BEST).is_file():  # the best dev epoch is the model of this round
             task.model.load_state_dict(load_checkpoint(round_dir / "checkpoints" / BEST, task.name)["model"]["model"])
-        norm.residual_var = _residual_variance(task.model, x, y)
+        if cfg.arch == "conv":
+            norm.residual_var = _residual_variance_utterances(task, *_sequences(pairs, train_utts, norm, cfg))
+        else:
+            norm.residual_var = _residual_variance(task.model, x, y)
         norm.save(round_dir / NORMALIZATION)
         log = read_log(round_dir / LOG_CSV)
-        entry = {"round": k, "aligned": len(aligned), "failed": len(failed), "train_rows": len(x),
+        n_rows = sum(len(pairs.rows[u]) for u in train_utts)
+        entry = {"round": k, "aligned": len(aligned), "failed": len(failed), "train_rows": n_rows,
                  "train_loss": float(np.mean(log["loss"][-max(1, len(batches)):])) if log.get("loss") else None,
                  "dev_loss": round(hooks[0].lowest(), 5) if hooks and math.isfinite(hooks[0].lowest()) else None}
         summary["rounds"].append(entry)
         write_text_atomic(round_dir / ROUND_SUMMARY, json.dumps(entry) + "\n")
-        say(f"round {k}: {len(aligned)} prompts aligned, {len(x):,} frames"
+        say(f"round {k}: {len(aligned)} prompts aligned, {n_rows:,} frames"
             + (f", train loss {entry['train_loss']:.4f}" if entry["train_loss"] is not None else "")
             + (f", dev loss {entry['dev_loss']:.4f}" if entry["dev_loss"] is not None else ""))
         if k < cfg.rounds:
@@ -293,6 +346,9 @@ def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, trai
     exp_dir = Path(exp_dir)
     dnn = Converter(exp_dir)
     config, k = dnn.config, dnn.round
+    if dnn.task.config.arch != "frame":
+        raise VawganError(exp_dir / CONFIG, f"the adversarial converter trains a frame converter (arch = 'frame'); "
+                                            f"this one is arch = {dnn.task.config.arch!r}")
     train = train or config.train
     out = adversarial_dir(exp_dir, adv.adv_weight)
     (out / POSTFILTER_STATS).unlink(missing_ok=True)  # statistics of an earlier run at this weight are stale
@@ -334,6 +390,30 @@ def _residual_variance(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> 
     model.eval()
     pred = _predict(model, x, next(model.parameters()).device)
     return np.maximum(((pred - y) ** 2).mean(0), 1e-6)
+
+
+def _residual_variance_utterances(task: DNNConverterTask, xs: Sequence[torch.Tensor], ys: Sequence[torch.Tensor],
+                                  masks: Sequence[torch.Tensor]) -> np.ndarray:
+    """:func:`_residual_variance` of the conv arch: each training utterance converted whole, the
+    residuals of the frames that have a target."""
+    sq, frames = np.zeros(DIM_OUT), 0.0
+    for x, y, m in zip(xs, ys, masks):
+        pred = predict_utterance(task, x.numpy())
+        keep = m.numpy() > 0
+        sq += ((pred[keep] - y.numpy()[keep]) ** 2).sum(0)
+        frames += keep.sum()
+    return np.maximum(sq / max(frames, 1.0), 1e-6)
+
+
+def predict_utterance(task: DNNConverterTask, x: np.ndarray) -> np.ndarray:
+    """(T, D_in) normalized source trajectory -> (T, D_out) normalized predictions: the frame arch
+    through context windows (edge frames repeated), the conv arch over the whole utterance."""
+    model = task.model
+    model.eval()
+    if task.config.arch == "conv":
+        with torch.no_grad():
+            return model(torch.from_numpy(np.asarray(x, np.float32))[None])[0].float().numpy()
+    return _predict(model, context_windows(x, task.config.context).astype(np.float32), torch.device("cpu"))
 
 
 @torch.no_grad()
@@ -410,8 +490,7 @@ class Converter:
         """(T, 40) source c0..c39 -> (T, 39) converted c1..c39, by the DNN's means and MLPG."""
         n, cfg = self.norm, self.task.config
         x = np.asarray(mcep, np.float64)[:, input_columns(cfg)]
-        x = context_windows((x - n.x_mean) / n.x_std, cfg.context).astype(np.float32)
-        y = _predict(self.task.model, x, torch.device("cpu"))
+        y = predict_utterance(self.task, (x - n.x_mean) / n.x_std)
         means = y * n.y_std + n.y_mean
         variances = n.residual_var * n.y_std**2
         return mlpg(means, variances)

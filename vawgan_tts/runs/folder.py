@@ -176,3 +176,10 @@ class BestDev:
 def is_last_epoch(trainer: Trainer, epoch: int) -> bool:
     """In a hook: whether ``epoch`` (0-based) was the last of the running stage."""
     return epoch + 1 == trainer.task.stages[trainer.position.stage].epochs
+
+
+def check_segment(segment: int, longest: int, where: Path, section: str) -> None:
+    """A crop of ``segment`` frames needs a training utterance at least that long."""
+    if longest < segment:
+        raise VawganError(where, f"[{section}] segment = {segment} frames is longer than every training utterance "
+                                 f"(the longest has {longest}): give a shorter segment")

@@ -31,7 +31,7 @@ from ..tasks.vawgan import VAWGANConfig, VAWGANTask, vawgan_task
 from ..trainer import LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from ..outputs import claim_experiment
 from .experiment import Trained, load_task
-from .folder import BEST_SUFFIX, CONFIG, DEV_RECORD, NORMALIZATION, BestDev, checkpoint_path, fit
+from .folder import BEST_SUFFIX, CONFIG, DEV_RECORD, NORMALIZATION, BestDev, check_segment, checkpoint_path, fit
 
 BEST_STAGES = ("vae", "adv")  # the critic stage leaves the VAE as it is: its best is its last
 
@@ -148,13 +148,6 @@ def trajectories(feats: Path, ids: Sequence[str], v: VAWGANConfig, stats: Featur
     if training and ids:
         check_segment(v.segment, longest, feats, v.SECTION)
     return frames, masks, speech
-
-
-def check_segment(segment: int, longest: int, where: Path, section: str) -> None:
-    """A crop of ``segment`` frames needs a training utterance at least that long."""
-    if longest < segment:
-        raise VawganError(where, f"[{section}] segment = {segment} frames is longer than every training utterance "
-                                 f"(the longest has {longest}): give a shorter segment")
 
 
 def speech_crops(streams: list, v: VAWGANConfig, speech: Sequence[np.ndarray], free: list = (),

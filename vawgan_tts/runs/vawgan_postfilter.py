@@ -44,8 +44,8 @@ from ..trainer import Trainer, TrainerConfig, seed_everything
 from .converter import context_windows
 from ..outputs import claim_experiment
 from .experiment import adversarial_dir, cached_arrays, load_task, require_kind
-from .folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS, checkpoint_path, fit, refuse_existing, resumed_config
-from .vawgan import check_segment, dev_monitor, plot_experiment_curves, speech_crops
+from .folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS, check_segment, checkpoint_path, fit, refuse_existing, resumed_config
+from .vawgan import dev_monitor, plot_experiment_curves, speech_crops
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,6 +3,11 @@
 Loss: mean squared error over the normalized output dimensions (each target feature standardized
 by its training mean and standard deviation). The trajectory is made from the predicted means by
 MLPG (:mod:`vawgan_tts.mlpg`) with the variances of the training residuals.
+
+``arch = "frame"``: an MLP over a window of 2·context + 1 source frames (:class:`..models.frame_converter.FrameConverter`),
+batches of frames. ``arch = "conv"``: a sequence converter, convolutions over the whole source trajectory
+(:class:`..models.conv_converter.ConvConverter`), batches of random crops with a mask of the frames that
+have a target (DTW pairs speech frames only); the loss is the same mean over the masked frames.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ import dataclasses
 
 import torch
 
-from ..config import check_choice, check_ranges
+from ..choices import ARCHS
+from ..config import check_arch_options, check_choice, check_ranges
+from ..errors import VawganError
+from ..models.conv_converter import ConvConverter
 from ..models.frame_converter import FrameConverter
 from .base import OneModelTask, Stage, StepContext
 
@@ -31,13 +39,27 @@ class DNNConverterConfig:
     epochs: int = 10  # per alignment round
     rounds: int = 3  # align, train, convert, realign (sprocket's three rounds)
     band: float = 0.2  # DTW band (Sakoe–Chiba radius as a share of the longer utterance)
+    arch: str = "frame"  # frame: an MLP over 2·context + 1 frames | conv: convolutions over the whole trajectory
+    channels: tuple[int, ...] = (256, 256, 256, 256)  # conv arch: width of each hidden convolution
+    kernel: int = 5  # conv arch: frames each convolution reads (odd)
+    dilations: tuple[int, ...] = (1, 2, 4, 8)  # conv arch: dilation of each hidden convolution
+    segment: int = 128  # conv arch: frames per training crop (640 ms at 5 ms)
+    segments_per_batch: int = 16  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
 
     SECTION = "dnn"
+    FRAME_ONLY = ("context", "hidden", "layers", "dropout")  # options the other arch has no use for: set, they are refused
+    CONV_ONLY = ("channels", "kernel", "dilations", "segment", "segments_per_batch")
 
     def __post_init__(self):
         check_choice(self, "output_scale", OUTPUT_SCALES)
+        check_choice(self, "arch", ARCHS)
+        check_arch_options(self)
         check_ranges(self, context=">= 0", hidden=">= 1", layers=">= 0", dropout="0..0.9", lr="> 0", epochs=">= 0", rounds=">= 1",
-                     band="0..1")
+                     band="0..1", channels=">= 1", kernel=">= 1", dilations=">= 1", segment=">= 8", segments_per_batch=">= 1")
+        if len(self.channels) != len(self.dilations):
+            raise VawganError(None, f"[{self.SECTION}] {len(self.channels)} channels need as many dilations, not {len(self.dilations)}")
+        if self.kernel % 2 == 0:
+            raise VawganError(None, f"[{self.SECTION}] kernel = {self.kernel}: must be odd (each output frame centred on its input)")
 
 
 class DNNConverterTask(OneModelTask):
@@ -47,15 +69,26 @@ class DNNConverterTask(OneModelTask):
     def __init__(self, config: DNNConverterConfig, dim_in: int, dim_out: int, extra: dict | None = None):
         self.config = config
         self.stages = (Stage("dnn", config.epochs),)
-        self.model = FrameConverter(dim_in * (2 * config.context + 1), dim_out, config.hidden, config.layers, config.dropout)
+        self.model = converter_model(config, dim_in, dim_out)
         self.extra = {"dim_in": dim_in, "dim_out": dim_out, **(extra or {})}
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Mean over the batch and the output dimensions of the squared error (normalized units)."""
-        return ((self.model(x) - y) ** 2).mean()
+    def loss(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean over the batch and the output dimensions of the squared error (normalized units).
+        Frame arch: x (B, (2k+1)·D_in), y (B, D_out). Conv arch: x (B, T, D_in), y (B, T, D_out) and
+        ``mask`` (B, T), 1 where a frame has a target: the mean over those frames."""
+        err = (self.model(x) - y) ** 2
+        if mask is None:
+            return err.mean()
+        return (err.mean(-1) * mask).sum() / mask.sum().clamp_min(1.0)
 
     def train_step(self, batch, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
-        x, y = batch
-        loss = self.loss(x, y)
+        loss = self.loss(*batch)
         ctx.step("model", loss)
         return {"loss": loss.detach()}
+
+
+def converter_model(config: DNNConverterConfig, dim_in: int, dim_out: int) -> torch.nn.Module:
+    """The network of ``config.arch`` for ``dim_in`` source coefficients per frame."""
+    if config.arch == "conv":
+        return ConvConverter(dim_in, dim_out, config.channels, config.kernel, config.dilations)
+    return FrameConverter(dim_in * (2 * config.context + 1), dim_out, config.hidden, config.layers, config.dropout)

@@ -23,7 +23,7 @@ import torch
 
 from ..choices import ADV_BALANCE, ARCHS, CRITICS, VAWGAN_STAGES
 from ..errors import VawganError
-from ..config import check_choice, check_ranges
+from ..config import check_arch_options, check_choice, check_ranges
 from ..features import MODEL_DIM
 from ..models.conv_vae import ConvVAE
 from ..models.critic import Critic
@@ -97,17 +97,6 @@ class VAWGANConfig:
     def stages(self) -> tuple[Stage, ...]:
         epochs = {"vae": self.vae_epochs, "critic": self.critic_epochs, "adv": self.adv_epochs}
         return tuple(Stage(name, epochs[name]) for name in VAWGAN_STAGES)
-
-
-def check_arch_options(cfg) -> None:
-    """A config of one arch that sets an option only the other arch has (away from its default) is
-    refused in one line: it would be silently ignored. ``cfg.FRAME_ONLY`` / ``cfg.CONV_ONLY`` name them."""
-    others = cfg.CONV_ONLY if cfg.arch == "frame" else cfg.FRAME_ONLY
-    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
-    given = [k for k in others if getattr(cfg, k) != defaults[k]]
-    if given:
-        raise VawganError(None, f"[{cfg.SECTION}] {', '.join(given)}: not an option of arch = {cfg.arch!r} "
-                                f"(set arch = {'conv' if cfg.arch == 'frame' else 'frame'!r}, or leave {'it' if len(given) == 1 else 'them'} out)")
 
 
 class VAWGANTask(TaskBase):

@@ -1,0 +1,197 @@
+"""The sequence converter (``[dnn] arch = "conv"``): convolutions over the whole source trajectory,
+trained on random crops with a mask of the frames DTW paired, end to end on real data (flite's slt
+speaking Allison's prompts, converted towards her recordings), and checked against the frame arch."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from vawgan_tts import metrics as M
+from vawgan_tts.alignment import align_utterance, load_alignments
+from vawgan_tts.cli.vawgan import app
+from vawgan_tts.errors import VawganError
+from vawgan_tts.features import load_features
+from vawgan_tts.models.conv_converter import ConvConverter
+from vawgan_tts.runs.converter import (DIM_OUT, Converter, Normalization, _design, _learning_pairs, _load_sides,
+                                       _normalization, _residual_variance, _residual_variance_utterances, _sequences,
+                                       dev_loss, dev_loss_utterances, load_converter_config, train_adversarial,
+                                       train_converter)
+from vawgan_tts.tasks.adversarial_converter import AdversarialConverterConfig
+from vawgan_tts.tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
+
+from conftest import PARALLEL_PROMPTS as PROMPTS
+
+TRAIN, DEV = PROMPTS[:6], PROMPTS[6:]
+runner = CliRunner()
+
+
+def _config(src, tgt, **kw):
+    settings = dict(dnn__arch="conv", dnn__channels=(32, 32, 32), dnn__dilations=(1, 2, 4), dnn__segment=64,
+                    dnn__segments_per_batch=8, dnn__epochs=30, dnn__rounds=2)
+    return load_converter_config(None, data__source=str(src), data__target=str(tgt), data__ids=list(TRAIN),
+                                 data__dev_ids=list(DEV), **{**settings, **kw})
+
+
+def _dtw_mcd(src_c, src_c0, tgt):
+    p = align_utterance(src_c, src_c0, tgt.mcep[:, 1:], tgt.mcep[:, 0])
+    return float(np.mean(M.frame_mcd(tgt.mcep[p[:, 1], 1:], src_c[p[:, 0]])))
+
+
+@pytest.fixture(scope="module")
+def seq_trained(parallel, tmp_path_factory):
+    exp = tmp_path_factory.mktemp("seqconv") / "exp"
+    summary = train_converter(exp, _config(*parallel), jobs=2, progress=False)
+    return exp, summary
+
+
+def test_a_crop_gives_the_whole_utterances_output_away_from_its_edges(parallel):
+    c = load_features(parallel[0] / f"{PROMPTS[0]}.npz").mcep[:, 1:]
+    x = torch.from_numpy(((c - c.mean(0)) / c.std(0)).astype(np.float32))[None]
+    torch.manual_seed(0)
+    model = ConvConverter(39, DIM_OUT, (16, 16), 5, (1, 2)).eval()
+    assert model.receptive_field == 1 + 4 * (1 + 2 + 1)
+    half, t = model.receptive_field // 2, x.shape[1]
+    with torch.no_grad():
+        whole = model(x)
+        for start, stop in ((0, 90), (30, 150), (t - 100, t)):
+            out = model(x[:, start:stop])
+            lo = 0 if start == 0 else half
+            hi = out.shape[1] if stop == t else out.shape[1] - half
+            torch.testing.assert_close(out[:, lo:hi], whole[:, start + lo:start + hi], atol=1e-5, rtol=1e-5)
+            if start > 0:  # the bound is tight: the crop's own padding shows at its edge
+                assert not torch.allclose(out[:, 0], whole[:, start], atol=1e-5)
+        assert model(x[:, :1]).shape == (1, 1, DIM_OUT)  # shorter than the receptive field: one frame per frame
+
+
+def test_the_masked_loss_is_the_mean_over_paired_frames_only():
+    torch.manual_seed(0)
+    task = DNNConverterTask(DNNConverterConfig(arch="conv", channels=(8,), dilations=(1,)), 4, 6)
+    x, y = torch.randn(2, 10, 4), torch.randn(2, 10, 6)
+    mask = torch.zeros(2, 10)
+    mask[0, 2:7], mask[1, :3] = 1, 1
+    with torch.no_grad():
+        err = ((task.model(x) - y) ** 2).mean(-1)
+        expected = err[mask > 0].mean()
+        y2 = torch.where(mask[..., None] > 0, y, y + 100.0)  # unpaired frames' targets do not count
+        assert float(task.loss(x, y, mask)) == pytest.approx(float(expected), rel=1e-6)
+        assert float(task.loss(x, y2, mask)) == pytest.approx(float(expected), rel=1e-6)
+
+
+@pytest.mark.parametrize("arch, option, value", [("conv", "hidden", 64), ("conv", "context", 4), ("conv", "dropout", 0.1),
+                                                 ("frame", "channels", (64,)), ("frame", "segment", 32)])
+def test_a_converter_config_mixing_archs_is_refused_in_one_line(arch, option, value):
+    with pytest.raises(VawganError) as err:
+        DNNConverterConfig(arch=arch, **{option: value})
+    assert "\n" not in str(err.value) and option in str(err.value) and f"arch = '{arch}'" in str(err.value)
+    with pytest.raises(VawganError, match="odd"):
+        DNNConverterConfig(arch="conv", kernel=4)
+    with pytest.raises(VawganError, match="dilations"):
+        DNNConverterConfig(arch="conv", channels=(8, 8), dilations=(1,))
+
+
+def test_the_conv_paths_match_the_frame_paths_for_a_one_frame_kernel(parallel):
+    """A conv converter of kernel 1 is a frame converter of context 0 with the same weights: the
+    per-utterance paths (crops' data, whole-utterance dev loss and residual variances) must give
+    what the frame paths give on the design matrix."""
+    src, tgt = parallel
+    sides = _load_sides(src, tgt, PROMPTS)
+    aligned = {u: align_utterance(s.mcep[:, 1:], s.mcep[:, 0], t.mcep[:, 1:], t.mcep[:, 0]) for u, (s, t) in sides.items()}
+    pairs = _learning_pairs(sides, aligned)
+    frame_cfg = DNNConverterConfig(context=0, hidden=16, layers=2)
+    conv_cfg = DNNConverterConfig(arch="conv", channels=(16, 16), kernel=1, dilations=(1, 1))
+    norm = _normalization(pairs, TRAIN, frame_cfg)
+    torch.manual_seed(0)
+    frame, conv = DNNConverterTask(frame_cfg, 39, DIM_OUT), DNNConverterTask(conv_cfg, 39, DIM_OUT)
+    linears = [m for m in frame.model.modules() if isinstance(m, torch.nn.Linear)]
+    convs = [m for m in conv.model.modules() if isinstance(m, torch.nn.Conv1d)]
+    with torch.no_grad():
+        for lin, cv in zip(linears, convs, strict=True):
+            cv.weight.copy_(lin.weight[..., None])
+            cv.bias.copy_(lin.bias)
+    x, y = _design(pairs, TRAIN, norm, frame_cfg)
+    xs, ys, masks = _sequences(pairs, TRAIN, norm, conv_cfg)
+    assert sum(float(m.sum()) for m in masks) == len(x)
+    np.testing.assert_allclose(_residual_variance_utterances(conv, xs, ys, masks), _residual_variance(frame.model, x, y),
+                               rtol=1e-4)
+
+    class _Trainer:  # what the dev measures read of a trainer
+        device = torch.device("cpu")
+
+    t_frame, t_conv = _Trainer(), _Trainer()
+    t_frame.task, t_conv.task = frame, conv
+    a = dev_loss(*_design(pairs, DEV, norm, frame_cfg))(t_frame)["dev_loss"]
+    b = dev_loss_utterances(*_sequences(pairs, DEV, norm, conv_cfg))(t_conv)["dev_loss"]
+    assert b == pytest.approx(a, rel=1e-5)
+
+
+def test_utterances_shorter_than_the_crop_are_padded_with_masked_frames(parallel):
+    src, tgt = parallel
+    sides = _load_sides(src, tgt, TRAIN)
+    aligned = {u: align_utterance(s.mcep[:, 1:], s.mcep[:, 0], t.mcep[:, 1:], t.mcep[:, 0]) for u, (s, t) in sides.items()}
+    pairs = _learning_pairs(sides, aligned)
+    cfg = DNNConverterConfig(arch="conv")
+    norm = _normalization(pairs, TRAIN, cfg)
+    longest = max(len(pairs.src[u]) for u in TRAIN)
+    xs, ys, masks = _sequences(pairs, TRAIN, norm, cfg, longest)
+    for u, x, y, m in zip(TRAIN, xs, ys, masks):
+        n = len(pairs.src[u])
+        assert x.shape == (longest, 39) and y.shape == (longest, DIM_OUT) and m.shape == (longest,)
+        assert float(m.sum()) == len(pairs.rows[u]) and not m[n:].any()
+        torch.testing.assert_close(x[n:], x[n - 1:n].expand(longest - n, 39))  # the edge frame repeats
+
+
+def test_sequence_converter_trains_and_converts_whole_utterances(seq_trained, parallel):
+    exp, summary = seq_trained
+    src_dir, tgt_dir = parallel
+    assert [r["round"] for r in summary["rounds"]] == [1, 2]
+    dev = json.loads((exp / "round2/dev.json").read_text())["epochs"]
+    assert len(dev) == 30 and dev[-1]["dev_loss"] < dev[0]["dev_loss"]
+    aligned = load_alignments(exp / "round2/align.npz")
+    assert summary["rounds"][1]["train_rows"] == sum(len(np.unique(aligned[u][:, 0])) for u in TRAIN)
+    conv = Converter(exp)
+    assert conv.task.config.arch == "conv"
+    before, after = [], []
+    for u in TRAIN:
+        s, t = load_features(src_dir / f"{u}.npz"), load_features(tgt_dir / f"{u}.npz")
+        before.append(_dtw_mcd(s.mcep[:, 1:], s.mcep[:, 0], t))
+        after.append(_dtw_mcd(conv.convert_mcep(s.mcep), s.mcep[:, 0], t))
+    assert np.mean(after) < np.mean(before) - 2.0
+    src = load_features(src_dir / "vm-options.npz")
+    out = conv(src)
+    assert out.n_frames == src.n_frames and np.isfinite(out.mcep).all()
+    np.testing.assert_array_equal(out.mcep[:, 0], src.mcep[:, 0])
+    # One frame in, one frame out, through the same MLPG: no crop or minimum length at conversion.
+    assert conv.convert_mcep(src.mcep[:5]).shape == (5, 39)
+    norm = Normalization.load(exp / "round2/stats.npz")
+    assert norm.residual_var.shape == (DIM_OUT,) and (norm.residual_var > 0).all()
+
+
+def test_sequence_converter_from_the_cli_and_its_refusals(seq_trained, parallel, tmp_path):
+    exp, _ = seq_trained
+    src_dir, tgt_dir = parallel
+    ids = tmp_path / "dev.ids"
+    ids.write_text("".join(f"{u}\n" for u in DEV))
+    r = runner.invoke(app, ["convert", str(src_dir), "-m", str(exp), "-o", str(tmp_path / "conv"), "--ids", str(ids)])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "conv").glob("*.npz")) == sorted(f"{u}.npz" for u in DEV)
+    # The adversarial converter's critic and generator are frame-wise: refused, the converter kept.
+    before = {p: p.read_bytes() for p in exp.rglob("*") if p.is_file()}
+    with pytest.raises(VawganError, match="arch = 'conv'"):
+        train_adversarial(exp, AdversarialConverterConfig(critic_epochs=1, adv_epochs=1), progress=False)
+    assert {p: p.read_bytes() for p in exp.rglob("*") if p.is_file()} == before
+    conf = tmp_path / "mixed.toml"
+    conf.write_text('[dnn]\narch = "conv"\nhidden = 1024\n')
+    train_ids = tmp_path / "train.ids"
+    train_ids.write_text("".join(f"{u}\n" for u in TRAIN))
+    r = runner.invoke(app, ["train-converter", str(src_dir), str(tgt_dir), "-o", str(tmp_path / "e"), "--ids", str(train_ids),
+                            "--config", str(conf)])
+    assert r.exit_code != 0 and "hidden: not an option of arch = 'conv'" in r.output
+    assert len(r.output.strip().splitlines()) == 1 and not (tmp_path / "e").exists()
+
+
+def test_a_crop_longer_than_every_utterance_is_refused_naming_the_source(parallel, tmp_path):
+    with pytest.raises(VawganError, match=r"slt.*segment = 5000 frames is longer than every training utterance"):
+        train_converter(tmp_path / "e", _config(*parallel, dnn__segment=5000, dnn__rounds=1), jobs=1, progress=False)
