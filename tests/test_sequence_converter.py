@@ -80,7 +80,7 @@ def test_the_masked_loss_is_the_mean_over_paired_frames_only():
         assert float(task.loss(x, y2, mask)) == pytest.approx(float(expected), rel=1e-6)
 
 
-@pytest.mark.parametrize("arch, option, value", [("conv", "hidden", 64), ("conv", "context", 4), ("conv", "dropout", 0.1),
+@pytest.mark.parametrize("arch, option, value", [("conv", "hidden", 64), ("conv", "context", 4), ("conv", "layers", 2),
                                                  ("frame", "channels", (64,)), ("frame", "segment", 32)])
 def test_a_converter_config_mixing_archs_is_refused_in_one_line(arch, option, value):
     with pytest.raises(VawganError) as err:

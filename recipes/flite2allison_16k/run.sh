@@ -2,6 +2,7 @@
 # flite voice -> Allison at 16 kHz, a parallel DNN converter (Kaldi style):
 #   ./run.sh [--voice slt|rms|awb|kal16] [--stage N] [--stop-stage M] [--conf conf/default.toml] [--jobs J]
 #            [--adv-weights "0.1 0.3 1"] [--pf-weights "0.1 0.3 1 3"] [--seeds "0 1 2"]
+#            [--vc-conf conf/vc.toml] [--pf-conf conf/postfilter_conv.toml] [--dnn-conf conf/dnn_conv.toml]
 #   stage 0  data:      fetch Debian's Allison G.722 prompts, transcripts, flite (downloads/); decode the prompts
 #                       and let flite speak every transcript (data/corpus/); the split is fixed in lists/
 #   stage 1  features:  WORLD (dio) + mel-cepstra of Allison and of the voice (dump/<side>/)
@@ -23,6 +24,10 @@
 #                       --seeds, applied to the dev and the eval prompts beside the GV and MS post-filters
 #                       (local/seq_postfilter.sh); every seed's figures, mean and range: exp/<voice>/pfconv/{dev,eval}.md;
 #                       results/<voice>/seq_{tradeoff,ms}.png; a blind MUSHRA page (exp/<voice>/pfconv/listening_test/)
+#   stage 9  seq-dnn:   the sequence converter (--dnn-conf, default conf/dnn_conv.toml: convolutions over the whole
+#                       trajectory) trained with each of --seeds as stage 2 trains the DNN, applied to the dev and the
+#                       eval prompts beside stage 2's DNN (local/seq_converter.sh); every seed's figures, mean and
+#                       range: exp/<voice>/seqdnn/{dev,eval}.md (local/seq_converter_results.py); needs stage 6
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -35,6 +40,7 @@ pf_weights="0.1 0.3 1 3"
 seeds="0 1 2"
 vc_conf=conf/vc.toml
 pf_conf=conf/postfilter_conv.toml
+dnn_conf=conf/dnn_conv.toml
 jobs=$(nproc)
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -47,8 +53,9 @@ while [ $# -gt 0 ]; do
     --seeds) seeds=$2; shift 2 ;;
     --vc-conf) vc_conf=$2; shift 2 ;;
     --pf-conf) pf_conf=$2; shift 2 ;;
+    --dnn-conf) dnn_conf=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -180,5 +187,10 @@ if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
   VAWGAN=$vawgan SPLITS="dev eval" local/seq_postfilter.sh "$voice" "$pf_conf" "$seeds" "$jobs"
   for split in dev eval; do "$python" local/seq_results.py $split "$voice" > "$exp/pfconv/$split.md"; done
   VAWGAN=$vawgan local/listening_tests.sh "$voice"
+fi
+if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
+  echo "== stage 9: the sequence converter, seeds $seeds (dev first, then eval)"
+  VAWGAN=$vawgan SPLITS="dev eval" local/seq_converter.sh "$voice" "$dnn_conf" "$seeds" "$jobs"
+  for split in dev eval; do "$python" local/seq_converter_results.py $split "$voice" > "$exp/seqdnn/$split.md"; done
 fi
 echo "done: $(pwd)/$exp"

@@ -21,14 +21,18 @@ from .conv_vae import conv_stack, receptive_field
 
 class ConvConverter(nn.Module):
     """(B, T, dim_in) -> (B, T, dim_out): ``len(channels)`` hidden convolutions (kernel ``kernel``,
-    dilation ``dilations[i]``, ReLU), then a linear one of the same kernel (dilation 1)."""
+    dilation ``dilations[i]``, ReLU, then dropout of ``dropout`` in training), then a linear one of
+    the same kernel (dilation 1)."""
 
     def __init__(self, dim_in: int, dim_out: int, channels: Sequence[int] = (256, 256, 256, 256), kernel: int = 5,
-                 dilations: Sequence[int] = (1, 2, 4, 8)):
+                 dilations: Sequence[int] = (1, 2, 4, 8), dropout: float = 0.0):
         super().__init__()
         if len(channels) != len(dilations):
             raise ValueError(f"{len(channels)} hidden layers need as many dilations, not {len(dilations)}")
-        self.net = conv_stack([dim_in, *channels, dim_out], kernel, [*dilations, 1])
+        layers = list(conv_stack([dim_in, *channels, dim_out], kernel, [*dilations, 1]))
+        if dropout > 0:
+            layers = [m for layer in layers for m in ([layer, nn.Dropout(dropout)] if isinstance(layer, nn.ReLU) else [layer])]
+        self.net = nn.Sequential(*layers)
         self.receptive_field = receptive_field(kernel, [*dilations, 1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

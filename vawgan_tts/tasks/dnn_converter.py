@@ -34,7 +34,7 @@ class DNNConverterConfig:
     output_scale: str = "dimension"  # targets standardized per dimension, or one scale per stream (statics, Δ, ΔΔ)
     hidden: int = 512
     layers: int = 3
-    dropout: float = 0.0  # after each hidden layer, in training
+    dropout: float = 0.0  # after each hidden layer (both archs), in training
     lr: float = 1e-3
     epochs: int = 10  # per alignment round
     rounds: int = 3  # align, train, convert, realign (sprocket's three rounds)
@@ -47,7 +47,7 @@ class DNNConverterConfig:
     segments_per_batch: int = 16  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
 
     SECTION = "dnn"
-    FRAME_ONLY = ("context", "hidden", "layers", "dropout")  # options the other arch has no use for: set, they are refused
+    FRAME_ONLY = ("context", "hidden", "layers")  # options the other arch has no use for: set, they are refused
     CONV_ONLY = ("channels", "kernel", "dilations", "segment", "segments_per_batch")
 
     def __post_init__(self):
@@ -90,5 +90,5 @@ class DNNConverterTask(OneModelTask):
 def converter_model(config: DNNConverterConfig, dim_in: int, dim_out: int) -> torch.nn.Module:
     """The network of ``config.arch`` for ``dim_in`` source coefficients per frame."""
     if config.arch == "conv":
-        return ConvConverter(dim_in, dim_out, config.channels, config.kernel, config.dilations)
+        return ConvConverter(dim_in, dim_out, config.channels, config.kernel, config.dilations, config.dropout)
     return FrameConverter(dim_in * (2 * config.context + 1), dim_out, config.hidden, config.layers, config.dropout)
