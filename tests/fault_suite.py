@@ -930,6 +930,37 @@ def _(tmp):
                   has_traceback(p), lost=bool(changed))
 
 
+@case("options", "train-converter --config mixing frame and conv options", "refused before any work, naming the option and the arch")
+def _(tmp):
+    m = models(tmp)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    conf = tmp / "mixed.toml"
+    conf.write_text("[dnn]\narch = \"conv\"\nhidden = 1024\n")
+    p = cli("vawgan", "train-converter", m / "inputs/slt", m / "inputs/natural", "-o", tmp / "exp", "--ids", tmp / "ids",
+            "--config", conf)
+    outcome, ok = refused(p, "hidden", "arch = 'conv'")
+    return Result(outcome, ok and not (tmp / "exp").exists(), has_traceback(p))
+
+
+@case("models", "train-converter --adversarial on a sequence (conv) converter", "refused, naming the arch; the converter kept")
+def _(tmp):
+    m = models(tmp)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    conf = tmp / "conv.toml"
+    conf.write_text("[dnn]\narch = \"conv\"\nchannels = [8]\ndilations = [1]\nsegment = 16\nepochs = 1\nrounds = 1\n")
+    exp = tmp / "exp"
+    first = cli("vawgan", "train-converter", m / "inputs/slt", m / "inputs/natural", "-o", exp, "--ids", tmp / "ids",
+                "--config", conf, "--jobs", "1")
+    before = {f: f.read_bytes() for f in exp.rglob("*") if f.is_file()}
+    p = cli("vawgan", "train-converter", m / "inputs/slt", m / "inputs/natural", "-o", exp, "--ids", tmp / "ids",
+            "--config", conf, "--adversarial", "--adv-weight", "0.5")
+    outcome, ok = refused(p, "arch = 'conv'", "adversarial")
+    changed = sorted(str(f.relative_to(exp)) for f in set(before) | set(exp.rglob("*"))
+                     if f.is_file() and before.get(f) != (f.read_bytes() if f.exists() else None))
+    return Result(outcome + (f"; changed: {', '.join(changed)}" if changed else ""),
+                  ok and first.returncode == 0 and bool(before) and not changed, has_traceback(p), lost=bool(changed))
+
+
 @case("options", "listening-results: an answer row with a field missing", "refused, naming the file and row")
 def _(tmp):
     ab_test(tmp)
