@@ -195,3 +195,41 @@ def test_sequence_converter_from_the_cli_and_its_refusals(seq_trained, parallel,
 def test_a_crop_longer_than_every_utterance_is_refused_naming_the_source(parallel, tmp_path):
     with pytest.raises(VawganError, match=r"slt.*segment = 5000 frames is longer than every training utterance"):
         train_converter(tmp_path / "e", _config(*parallel, dnn__segment=5000, dnn__rounds=1), jobs=1, progress=False)
+
+
+def test_crop_interior_by_hand():
+    from vawgan_tts.batching import crop_interior, frame_positions
+
+    pos = torch.from_numpy(frame_positions(10))[None]  # one utterance of 10 frames
+    # A crop of frames 2..7 (not at either end of the utterance), margin 2: frames 4 and 5 only.
+    np.testing.assert_array_equal(crop_interior(pos[:, 2:8], 2)[0].numpy(), [0, 0, 1, 1, 0, 0])
+    # Crops at the utterance's own start / end keep the frames by that edge.
+    np.testing.assert_array_equal(crop_interior(pos[:, 0:6], 2)[0].numpy(), [1, 1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(crop_interior(pos[:, 4:10], 2)[0].numpy(), [0, 0, 1, 1, 1, 1])
+    np.testing.assert_array_equal(crop_interior(pos, 2)[0].numpy(), np.ones(10))
+    # A short utterance padded to the crop length is one whole crop: every frame kept.
+    np.testing.assert_array_equal(frame_positions(3, 5), [[0, 4], [1, 3], [2, 2], [3, 1], [4, 0]])
+
+
+def test_the_crop_loss_counts_exactly_the_frames_that_match_the_whole_utterance(parallel):
+    """Every frame the crop mask keeps has the output the whole utterance gives it (the loss trains
+    what conversion computes), and the frames it drops include ones that differ (the mask is tight)."""
+    from vawgan_tts.batching import SegmentBatches, crop_interior, frame_positions
+
+    utts = [load_features(parallel[0] / f"{u}.npz").mcep[:, 1:] for u in PROMPTS[:3]]
+    xs = [torch.from_numpy(((c - c.mean(0)) / c.std(0)).astype(np.float32)) for c in utts]
+    torch.manual_seed(0)
+    model = ConvConverter(39, 8, (16, 16), 5, (1, 2)).eval()
+    margin = model.receptive_field // 2
+    batches = SegmentBatches([xs, [torch.arange(len(x)).float() for x in xs], [torch.full((len(x),), float(i)) for i, x in enumerate(xs)],
+                              [torch.from_numpy(frame_positions(len(x))) for x in xs]], 60, 40, crops=200)
+    kept = differ = 0
+    with torch.no_grad():
+        whole = [model(x[None])[0] for x in xs]
+        for x, index, which, pos in batches.epoch(torch.Generator().manual_seed(1)):
+            out, keep = model(x), crop_interior(pos, margin) > 0
+            ref = torch.stack([whole[int(w[0])][index_row.long()] for w, index_row in zip(which, index)])
+            close = (out - ref).abs().amax(-1) < 1e-5
+            assert bool(close[keep].all())
+            kept, differ = kept + int(keep.sum()), differ + int((~close[~keep]).sum())
+    assert kept > 0 and differ > 0

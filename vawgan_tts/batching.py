@@ -225,3 +225,26 @@ def crop_starts(n: int, length: int, allowed: np.ndarray | None = None) -> np.nd
         return np.arange(n - length + 1)
     barred = np.concatenate([[0], np.cumsum(~np.asarray(allowed, bool))])  # barred frames before each index
     return np.flatnonzero(barred[length:] - barred[:-length] == 0)
+
+
+def frame_positions(n: int, length: int = 0) -> np.ndarray:
+    """(max(n, length), 2): each frame's index in its utterance and the frames after it, for an
+    utterance of ``n`` frames padded to ``length`` (a padded utterance ends at its padding's end)."""
+    total = max(n, length)
+    index = np.arange(total)
+    return np.stack([index, total - 1 - index], axis=1).astype(np.float32)
+
+
+def crop_interior(positions: torch.Tensor, margin: int) -> torch.Tensor:
+    """(B, L, 2) crops of :func:`frame_positions` -> (B, L) float: 1 where a frame of a crop has
+    everything within ``margin`` frames of it inside the crop, or reaches past the crop only where
+    the crop's edge is its utterance's own (padded alike when the whole utterance is converted); 0
+    where a stride-1 model of receptive field 2·margin + 1 would see padding the whole utterance
+    does not have there."""
+    length = positions.shape[1]
+    j = torch.arange(length, device=positions.device)
+    at_start = (positions[:, :1, 0] == 0)  # (B, 1): the crop begins where its utterance begins
+    at_end = (positions[:, -1:, 1] == 0)
+    left = (j >= margin)[None] | at_start
+    right = (length - 1 - j >= margin)[None] | at_end
+    return (left & right).float()

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from ..alignment import align_corpus, load_alignments, progress_lines, save_alignments, source_time_map
-from ..batching import SegmentBatches, TensorBatches, edge_padded
+from ..batching import SegmentBatches, TensorBatches, edge_padded, frame_positions
 from ..checkpoint import load_checkpoint
 from ..choices import CONVERTER_POSTFILTERS
 from ..config import from_dict, load_run_config, load_toml, save_toml
@@ -186,9 +186,13 @@ def _sequences(p: _Pairs, utts: Sequence[str], norm: Normalization, cfg: DNNConv
 
 def _segment_batches(p: _Pairs, utts: Sequence[str], norm: Normalization, cfg: DNNConverterConfig, src_dir: Path
                      ) -> SegmentBatches:
-    """Random crops of ``cfg.segment`` frames of the training utterances (source, targets, mask)."""
+    """Random crops of ``cfg.segment`` frames of the training utterances (source, targets, mask; with
+    ``mask_crop_edges`` each frame's position in its utterance too)."""
     check_segment(cfg.segment, max(len(p.src[u]) for u in utts), src_dir, cfg.SECTION)
-    return SegmentBatches(_sequences(p, utts, norm, cfg, cfg.segment), cfg.segment, cfg.segments_per_batch)
+    streams = _sequences(p, utts, norm, cfg, cfg.segment)
+    if cfg.mask_crop_edges:
+        streams += ([torch.from_numpy(frame_positions(len(p.src[u]), cfg.segment)) for u in utts],)
+    return SegmentBatches(streams, cfg.segment, cfg.segments_per_batch)
 
 
 def _normalization(p: _Pairs, utts: Sequence[str], cfg: DNNConverterConfig) -> Normalization:

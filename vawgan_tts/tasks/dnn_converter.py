@@ -7,7 +7,10 @@ MLPG (:mod:`vawgan_tts.mlpg`) with the variances of the training residuals.
 ``arch = "frame"``: an MLP over a window of 2·context + 1 source frames (:class:`..models.frame_converter.FrameConverter`),
 batches of frames. ``arch = "conv"``: a sequence converter, convolutions over the whole source trajectory
 (:class:`..models.conv_converter.ConvConverter`), batches of random crops with a mask of the frames that
-have a target (DTW pairs speech frames only); the loss is the same mean over the masked frames.
+have a target (DTW pairs speech frames only); the loss is the same mean over the masked frames. With
+``mask_crop_edges`` the frames within half a receptive field of a crop's edge are left out too, unless
+that edge is the utterance's own: they would see the crop's padding, which conversion of the whole
+utterance never shows them (:func:`..batching.crop_interior`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import dataclasses
 
 import torch
 
+from ..batching import crop_interior
 from ..choices import ARCHS
 from ..config import check_arch_options, check_choice, check_ranges
 from ..errors import VawganError
@@ -45,10 +49,11 @@ class DNNConverterConfig:
     dilations: tuple[int, ...] = (1, 2, 4, 8)  # conv arch: dilation of each hidden convolution
     segment: int = 128  # conv arch: frames per training crop (640 ms at 5 ms)
     segments_per_batch: int = 16  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
+    mask_crop_edges: bool = True  # conv arch: no loss on a crop's frames that would see the crop's padding
 
     SECTION = "dnn"
     FRAME_ONLY = ("context", "hidden", "layers")  # options the other arch has no use for: set, they are refused
-    CONV_ONLY = ("channels", "kernel", "dilations", "segment", "segments_per_batch")
+    CONV_ONLY = ("channels", "kernel", "dilations", "segment", "segments_per_batch", "mask_crop_edges")
 
     def __post_init__(self):
         check_choice(self, "output_scale", OUTPUT_SCALES)
@@ -82,6 +87,9 @@ class DNNConverterTask(OneModelTask):
         return (err.mean(-1) * mask).sum() / mask.sum().clamp_min(1.0)
 
     def train_step(self, batch, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
+        if len(batch) == 4:  # conv crops with their frames' positions: the loss only where the crop is the utterance
+            x, y, mask, positions = batch
+            batch = (x, y, mask * crop_interior(positions, self.model.receptive_field // 2))
         loss = self.loss(*batch)
         ctx.step("model", loss)
         return {"loss": loss.detach()}
