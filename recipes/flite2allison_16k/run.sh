@@ -192,5 +192,6 @@ if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
   echo "== stage 9: the sequence converter, seeds $seeds (dev first, then eval)"
   VAWGAN=$vawgan SPLITS="dev eval" local/seq_converter.sh "$voice" "$dnn_conf" "$seeds" "$jobs"
   for split in dev eval; do "$python" local/seq_converter_results.py $split "$voice" > "$exp/seqdnn/$split.md"; done
+  "$python" local/results.py
 fi
 echo "done: $(pwd)/$exp"

@@ -135,6 +135,31 @@ DTW-MCD at or below the MS post-filter's, Fréchet distance below both post-filt
 {''.join(parts)}"""
 
 
+SEQDNN_TITLE = "## The sequence converter (stage 9)"
+
+
+def seqdnn_section() -> str | None:
+    """Stage 9's tables (exp/<voice>/seqdnn/{dev,eval}.md from local/seq_converter_results.py); None when no voice has them."""
+    parts = []
+    for v in VOICES:
+        tables = [Path("exp") / v / "seqdnn" / f"{split}.md" for split in ("dev", "eval")]
+        parts += [t.read_text() for t in tables if t.is_file()]
+    if not parts:
+        return None
+    return f"""{SEQDNN_TITLE}
+
+The parallel converter with its MLP over 5 frames replaced by convolutions over the whole source
+trajectory (`[dnn] arch = "conv"`, conf/dnn_conv.toml: four dilated convolutions of 256 channels, a
+receptive field of 65 frames, dropout 0.2, crops of 256 frames with the loss on the frames whose
+receptive field lies inside the crop; docs/design.md "Models over time"), trained with each seed in
+the same three rounds of alignment and training as stage 2's DNN (`dnn`, seed 0), with the same
+targets, MLPG and best-dev-epoch selection. Its settings were chosen on the dev prompts (`lists/dev.ids`)
+before the eval prompts were scored (the dev trials are listed in conf/dnn_conv.toml). p: the paired
+test of each seed's utterance MCDs against the DNN's (`vawgan eval --reference dnn`, 200 resamples).
+
+{''.join(parts)}"""
+
+
 PF_TITLE = "## Enhancing the DNN's output (stage 6)"
 old, old_pf = {}, {}
 if Path("RESULTS.md").is_file():
@@ -182,6 +207,7 @@ adversarial curves: `results/<voice>/pf_curves.png`.
 
 {PF_HEAD}{''.join(pf_table)}"""
 previous = Path("RESULTS.md").read_text() if Path("RESULTS.md").is_file() else ""
+previous, _, previous_seqdnn = previous.partition(SEQDNN_TITLE)
 before_seq = previous.split(SEQ_TITLE, 1)[0]
 vc = vc_section() or (VC_TITLE + before_seq.split(VC_TITLE, 1)[1] if VC_TITLE in before_seq else None)
 if vc:
@@ -189,5 +215,8 @@ if vc:
 seq = seq_section() or (SEQ_TITLE + previous.split(SEQ_TITLE, 1)[1] if SEQ_TITLE in previous else None)
 if seq:
     text += "\n" + seq
+seqdnn = seqdnn_section() or (SEQDNN_TITLE + previous_seqdnn if previous_seqdnn else None)
+if seqdnn:
+    text += "\n" + seqdnn
 Path("RESULTS.md").write_text(text)
 print(text)
