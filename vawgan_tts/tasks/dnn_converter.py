@@ -49,7 +49,7 @@ class DNNConverterConfig:
     dilations: tuple[int, ...] = (1, 2, 4, 8)  # conv arch: dilation of each hidden convolution
     segment: int = 128  # conv arch: frames per training crop (640 ms at 5 ms)
     segments_per_batch: int = 16  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
-    mask_crop_edges: bool = True  # conv arch: no loss on a crop's frames that would see the crop's padding
+    mask_crop_edges: bool = False  # conv arch: no loss on a crop's frames that would see the crop's padding (worse on dev)
 
     SECTION = "dnn"
     FRAME_ONLY = ("context", "hidden", "layers")  # options the other arch has no use for: set, they are refused
