@@ -27,7 +27,8 @@
 #   stage 9  seq-dnn:   the sequence converter (--dnn-conf, default conf/dnn_conv.toml: convolutions over the whole
 #                       trajectory) trained with each of --seeds as stage 2 trains the DNN, applied to the dev and the
 #                       eval prompts beside stage 2's DNN (local/seq_converter.sh); every seed's figures, mean and
-#                       range: exp/<voice>/seqdnn/{dev,eval}.md (local/seq_converter_results.py); needs stage 6
+#                       range: exp/<voice>/seqdnn/{dev,eval}.md (local/seq_converter_results.py); the report with
+#                       seed 0 beside the DNN (exp/<voice>/seqdnn/report/); needs stage 6
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -55,7 +56,7 @@ while [ $# -gt 0 ]; do
     --pf-conf) pf_conf=$2; shift 2 ;;
     --dnn-conf) dnn_conf=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -192,6 +193,11 @@ if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
   echo "== stage 9: the sequence converter, seeds $seeds (dev first, then eval)"
   VAWGAN=$vawgan SPLITS="dev eval" local/seq_converter.sh "$voice" "$dnn_conf" "$seeds" "$jobs"
   for split in dev eval; do "$python" local/seq_converter_results.py $split "$voice" > "$exp/seqdnn/$split.md"; done
+  # The DNN's report (source, conversion, its GV/MS post-filters, Allison) with seed 0 of each sequence converter beside it
+  extra=()
+  for d in "$exp"/seqdnn/eval/*-s0; do [ -d "$d" ] && extra+=(--extra "seq $(basename "$d")=$d"); done
+  rm -rf "$exp/seqdnn/report"
+  "$vawgan" report "$exp" -o "$exp/seqdnn/report" --ids lists/eval.ids "${extra[@]}"
   "$python" local/results.py
 fi
 echo "done: $(pwd)/$exp"
