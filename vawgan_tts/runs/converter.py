@@ -7,7 +7,9 @@ the source (frame for frame the source's timing, but nearer the target's spectra
 right frames) and trains again from scratch. Eval prompts are never read.
 
 Per source frame the DNN sees c1..c39 of frames t-k..t+k (normalized) and predicts the target's
-c1..c39 with Δ and ΔΔ (normalized). The target trajectory on the source's time axis comes from the
+c1..c39 with Δ and ΔΔ (normalized); with ``[dnn] arch = "conv"`` (the sequence converter) a stack of
+convolutions reads the whole normalized source trajectory instead, trained on random crops with a
+mask of the frames that have a target, its dev loss and residual variances taken on whole utterances. The target trajectory on the source's time axis comes from the
 alignment (:func:`vawgan_tts.alignment.source_time_map`), its dynamic features from that
 trajectory, so MLPG's windows see the same timing at training and at conversion. Converted
 features: c0 (power) and the band aperiodicity of the source, c1..c39 by MLPG, F0 by the log-F0
@@ -414,10 +416,11 @@ def predict_utterance(task: DNNConverterTask, x: np.ndarray) -> np.ndarray:
     through context windows (edge frames repeated), the conv arch over the whole utterance."""
     model = task.model
     model.eval()
+    device = next(model.parameters()).device
     if task.config.arch == "conv":
         with torch.no_grad():
-            return model(torch.from_numpy(np.asarray(x, np.float32))[None])[0].float().numpy()
-    return _predict(model, context_windows(x, task.config.context).astype(np.float32), torch.device("cpu"))
+            return model(torch.from_numpy(np.asarray(x, np.float32))[None].to(device))[0].float().cpu().numpy()
+    return _predict(model, context_windows(x, task.config.context).astype(np.float32), device)
 
 
 @torch.no_grad()
