@@ -104,6 +104,16 @@ def allison_few(allison_dir, tmp_path) -> Path:
     return out
 
 
+def dtw_mcd(src_c: np.ndarray, src_c0: np.ndarray, tgt) -> float:
+    """Mean MCD of a converted trajectory (T, 39) with the source's power (T,) against the target's
+    features over the speech frames DTW pairs (the converter tests' measure)."""
+    from vawgan_tts import metrics as M
+    from vawgan_tts.alignment import align_utterance
+
+    p = align_utterance(src_c, src_c0, tgt.mcep[:, 1:], tgt.mcep[:, 0])
+    return float(np.mean(M.frame_mcd(tgt.mcep[p[:, 1], 1:], src_c[p[:, 0]])))
+
+
 def write_broken_files(folder: Path) -> dict[str, str]:
     """Bad inputs mixed into a corpus; returns {utt id: words its reason must contain}."""
     folder.mkdir(parents=True, exist_ok=True)

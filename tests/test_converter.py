@@ -8,14 +8,13 @@ import pytest
 from typer.testing import CliRunner
 
 from vawgan_tts import metrics as M
-from vawgan_tts.alignment import align_utterance
 from vawgan_tts.cli.vawgan import app
 from vawgan_tts.runs.converter import Converter, context_windows, load_converter_config, train_converter
 from vawgan_tts.errors import VawganError
 from vawgan_tts.f0 import LogF0Stats, convert_f0
 from vawgan_tts.features import load_features
 
-from conftest import PARALLEL_PROMPTS as PROMPTS
+from conftest import PARALLEL_PROMPTS as PROMPTS, dtw_mcd
 
 TRAIN, DEV = PROMPTS[:6], PROMPTS[6:]
 runner = CliRunner()
@@ -26,10 +25,6 @@ def _config(src, tgt, **kw):
                                  data__dev_ids=list(DEV), dnn__hidden=64, dnn__layers=2, dnn__epochs=30, dnn__rounds=2,
                                  train__batch_size=128, **kw)
 
-
-def _dtw_mcd(src_c, src_c0, tgt):
-    p = align_utterance(src_c, src_c0, tgt.mcep[:, 1:], tgt.mcep[:, 0])
-    return float(np.mean(M.frame_mcd(tgt.mcep[p[:, 1], 1:], src_c[p[:, 0]])))
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +53,8 @@ def test_conversion_moves_training_prompts_towards_the_target(trained, parallel)
     before, after = [], []
     for u in TRAIN:
         s, t = load_features(src_dir / f"{u}.npz"), load_features(tgt_dir / f"{u}.npz")
-        before.append(_dtw_mcd(s.mcep[:, 1:], s.mcep[:, 0], t))
-        after.append(_dtw_mcd(conv.convert_mcep(s.mcep), s.mcep[:, 0], t))
+        before.append(dtw_mcd(s.mcep[:, 1:], s.mcep[:, 0], t))
+        after.append(dtw_mcd(conv.convert_mcep(s.mcep), s.mcep[:, 0], t))
     assert np.mean(after) < np.mean(before) - 2.0
 
 

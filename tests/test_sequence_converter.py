@@ -9,7 +9,6 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from vawgan_tts import metrics as M
 from vawgan_tts.alignment import align_utterance, load_alignments
 from vawgan_tts.cli.vawgan import app
 from vawgan_tts.errors import VawganError
@@ -22,7 +21,7 @@ from vawgan_tts.runs.converter import (DIM_OUT, Converter, Normalization, _desig
 from vawgan_tts.tasks.adversarial_converter import AdversarialConverterConfig
 from vawgan_tts.tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
 
-from conftest import PARALLEL_PROMPTS as PROMPTS
+from conftest import PARALLEL_PROMPTS as PROMPTS, dtw_mcd
 
 TRAIN, DEV = PROMPTS[:6], PROMPTS[6:]
 runner = CliRunner()
@@ -35,9 +34,12 @@ def _config(src, tgt, **kw):
                                  data__dev_ids=list(DEV), **{**settings, **kw})
 
 
-def _dtw_mcd(src_c, src_c0, tgt):
-    p = align_utterance(src_c, src_c0, tgt.mcep[:, 1:], tgt.mcep[:, 0])
-    return float(np.mean(M.frame_mcd(tgt.mcep[p[:, 1], 1:], src_c[p[:, 0]])))
+
+def _aligned_pairs(parallel, utts):
+    """The learning pairs of ``utts`` as round 1 makes them (the source aligned with the target by DTW)."""
+    sides = _load_sides(*parallel, utts)
+    aligned = {u: align_utterance(s.mcep[:, 1:], s.mcep[:, 0], t.mcep[:, 1:], t.mcep[:, 0]) for u, (s, t) in sides.items()}
+    return _learning_pairs(sides, aligned)
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +98,7 @@ def test_the_conv_paths_match_the_frame_paths_for_a_one_frame_kernel(parallel):
     """A conv converter of kernel 1 is a frame converter of context 0 with the same weights: the
     per-utterance paths (crops' data, whole-utterance dev loss and residual variances) must give
     what the frame paths give on the design matrix."""
-    src, tgt = parallel
-    sides = _load_sides(src, tgt, PROMPTS)
-    aligned = {u: align_utterance(s.mcep[:, 1:], s.mcep[:, 0], t.mcep[:, 1:], t.mcep[:, 0]) for u, (s, t) in sides.items()}
-    pairs = _learning_pairs(sides, aligned)
+    pairs = _aligned_pairs(parallel, PROMPTS)
     frame_cfg = DNNConverterConfig(context=0, hidden=16, layers=2)
     conv_cfg = DNNConverterConfig(arch="conv", channels=(16, 16), kernel=1, dilations=(1, 1))
     norm = _normalization(pairs, TRAIN, frame_cfg)
@@ -128,10 +127,7 @@ def test_the_conv_paths_match_the_frame_paths_for_a_one_frame_kernel(parallel):
 
 
 def test_utterances_shorter_than_the_crop_are_padded_with_masked_frames(parallel):
-    src, tgt = parallel
-    sides = _load_sides(src, tgt, TRAIN)
-    aligned = {u: align_utterance(s.mcep[:, 1:], s.mcep[:, 0], t.mcep[:, 1:], t.mcep[:, 0]) for u, (s, t) in sides.items()}
-    pairs = _learning_pairs(sides, aligned)
+    pairs = _aligned_pairs(parallel, TRAIN)
     cfg = DNNConverterConfig(arch="conv")
     norm = _normalization(pairs, TRAIN, cfg)
     longest = max(len(pairs.src[u]) for u in TRAIN)
@@ -156,8 +152,8 @@ def test_sequence_converter_trains_and_converts_whole_utterances(seq_trained, pa
     before, after = [], []
     for u in TRAIN:
         s, t = load_features(src_dir / f"{u}.npz"), load_features(tgt_dir / f"{u}.npz")
-        before.append(_dtw_mcd(s.mcep[:, 1:], s.mcep[:, 0], t))
-        after.append(_dtw_mcd(conv.convert_mcep(s.mcep), s.mcep[:, 0], t))
+        before.append(dtw_mcd(s.mcep[:, 1:], s.mcep[:, 0], t))
+        after.append(dtw_mcd(conv.convert_mcep(s.mcep), s.mcep[:, 0], t))
     assert np.mean(after) < np.mean(before) - 2.0
     src = load_features(src_dir / "vm-options.npz")
     out = conv(src)

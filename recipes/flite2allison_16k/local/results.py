@@ -110,13 +110,17 @@ Speaker identification (frame accuracy on the classifier's validation frames {10
 SEQ_TITLE = "## The sequence post-filter (stage 8)"
 
 
+def stage_tables(folder: str) -> str | None:
+    """Every voice's exp/<voice>/<folder>/{dev,eval}.md, in that order; None when no voice has them."""
+    tables = [Path("exp") / v / folder / f"{split}.md" for v in VOICES for split in ("dev", "eval")]
+    parts = [t.read_text() for t in tables if t.is_file()]
+    return "".join(parts) if parts else None
+
+
 def seq_section() -> str | None:
-    """Stage 8's tables (exp/<voice>/pfconv/{dev,eval}.md from local/seq_results.py); None when no voice has them."""
-    parts = []
-    for v in VOICES:
-        tables = [Path("exp") / v / "pfconv" / f"{split}.md" for split in ("dev", "eval")]
-        parts += [t.read_text() for t in tables if t.is_file()]
-    if not parts:
+    """Stage 8's tables (exp/<voice>/pfconv/{dev,eval}.md from local/seq_results.py)."""
+    tables = stage_tables("pfconv")
+    if not tables:
         return None
     return f"""{SEQ_TITLE}
 
@@ -132,19 +136,16 @@ each seed, beside the GV and MS post-filters of those pairs. `z=mean`: the decod
 scored; "dominates" asks for all of: GV ratio in 0.9–1.1, MS distance below the MS post-filter's,
 DTW-MCD at or below the MS post-filter's, Fréchet distance below both post-filters'.
 
-{''.join(parts)}"""
+{tables}"""
 
 
 SEQDNN_TITLE = "## The sequence converter (stage 9)"
 
 
 def seqdnn_section() -> str | None:
-    """Stage 9's tables (exp/<voice>/seqdnn/{dev,eval}.md from local/seq_converter_results.py); None when no voice has them."""
-    parts = []
-    for v in VOICES:
-        tables = [Path("exp") / v / "seqdnn" / f"{split}.md" for split in ("dev", "eval")]
-        parts += [t.read_text() for t in tables if t.is_file()]
-    if not parts:
+    """Stage 9's tables (exp/<voice>/seqdnn/{dev,eval}.md from local/seq_converter_results.py)."""
+    tables = stage_tables("seqdnn")
+    if not tables:
         return None
     return f"""{SEQDNN_TITLE}
 
@@ -160,7 +161,7 @@ the smallest p it can give). The goal, DTW-MCD ≤ 5.25 dB, is for the eval prom
 seed: 1328 / 1368 / 1368 s, one core each (the seeds ran two at a time on the two cores; the frame DNN
 of stage 2: 575 s on both).
 
-{''.join(parts)}"""
+{tables}"""
 
 
 PF_TITLE = "## Enhancing the DNN's output (stage 6)"
