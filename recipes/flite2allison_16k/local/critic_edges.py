@@ -3,7 +3,10 @@ critic's mean score of crops generated on the crop itself (as in training: the c
 the same frames cut from the whole utterance's output (no crop edges), the system's own crops and crops of
 natural recordings; and the mean |difference| of the two generated versions by position in the crop.
 
-Usage (in the recipe folder, after stage 8): python local/critic_edges.py exp/slt/pfconv/conv_wgan-s0"""
+Usage (in the recipe folder, after stage 8): python local/critic_edges.py EXP [NAME=DIR ...]
+e.g. python local/critic_edges.py exp/slt/pfconv/conv_wgan-s0 ms-pf=exp/slt/pfconv/dev/dnn+ms-pf
+NAME=DIR: further systems' features of the dev prompts (the same timing as the system's), their
+crops scored by the same critic."""
 import sys
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from vawgan_tts.tasks.vawgan_postfilter import Segments
 from vawgan_tts.feature_folder import load_utterance
 
 exp = sys.argv[1]
+others = dict(a.split("=", 1) for a in sys.argv[2:])
 pf = PairPostfilter(exp)
 task, L = pf.task, pf.task.config.segment
 rng = np.random.default_rng(0)
@@ -25,7 +29,7 @@ def norm(c):
     return torch.from_numpy(((c - pf.mean) / pf.std).astype(np.float32))
 
 
-scores = {k: [] for k in ("crop-generated", "cut-from-whole", "system", "natural")}
+scores = {k: [] for k in ("crop-generated", "cut-from-whole", "system", "natural", *others)}
 diff = np.zeros(L)
 n = 0
 
@@ -48,6 +52,9 @@ with torch.no_grad():
             scores["crop-generated"].append(float(task.critic(a)))
             scores["cut-from-whole"].append(float(task.critic(b)))
             scores["system"].append(float(task.critic(x[:, s:s + L])))
+            for name, folder in others.items():
+                c = norm(load_utterance(Path(folder), u).mcep[:, 1:].astype(np.float64))[None]
+                scores[name].append(float(task.critic(c[:, s:s + L])))
             diff += (a - b).abs().mean(-1)[0].numpy()
             n += 1
         for s in rng.integers(0, nat.shape[1] - L + 1, size=4):
