@@ -52,6 +52,15 @@ def check_arch_options(cfg) -> None:
                                 f"(set arch = {'conv' if cfg.arch == 'frame' else 'frame'!r}, or leave {'it' if len(given) == 1 else 'them'} out)")
 
 
+def check_conv_layers(cfg) -> None:
+    """A conv arch's layers: as many ``dilations`` as ``channels``, and an odd ``kernel`` (each output
+    frame centred on its input); refused in one line otherwise."""
+    if len(cfg.channels) != len(cfg.dilations):
+        raise VawganError(None, f"[{cfg.SECTION}] {len(cfg.channels)} channels need as many dilations, not {len(cfg.dilations)}")
+    if cfg.kernel % 2 == 0:
+        raise VawganError(None, f"[{cfg.SECTION}] kernel = {cfg.kernel}: must be odd (each output frame centred on its input)")
+
+
 def _in_range(v, rule: str) -> bool:
     if rule.startswith(">="):
         return v >= float(rule[2:])

@@ -21,8 +21,7 @@ import torch
 
 from ..batching import crop_interior
 from ..choices import ARCHS
-from ..config import check_arch_options, check_choice, check_ranges
-from ..errors import VawganError
+from ..config import check_arch_options, check_choice, check_conv_layers, check_ranges
 from ..models.conv_converter import ConvConverter
 from ..models.frame_converter import FrameConverter
 from .base import OneModelTask, Stage, StepContext
@@ -61,10 +60,7 @@ class DNNConverterConfig:
         check_arch_options(self)
         check_ranges(self, context=">= 0", hidden=">= 1", layers=">= 0", dropout="0..0.9", lr="> 0", epochs=">= 0", rounds=">= 1",
                      band="0..1", channels=">= 1", kernel=">= 1", dilations=">= 1", segment=">= 8", segments_per_batch=">= 1")
-        if len(self.channels) != len(self.dilations):
-            raise VawganError(None, f"[{self.SECTION}] {len(self.channels)} channels need as many dilations, not {len(self.dilations)}")
-        if self.kernel % 2 == 0:
-            raise VawganError(None, f"[{self.SECTION}] kernel = {self.kernel}: must be odd (each output frame centred on its input)")
+        check_conv_layers(self)
 
 
 class DNNConverterTask(OneModelTask):

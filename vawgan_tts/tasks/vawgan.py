@@ -23,7 +23,7 @@ import torch
 
 from ..choices import ADV_BALANCE, ARCHS, CRITICS, VAWGAN_STAGES
 from ..errors import VawganError
-from ..config import check_arch_options, check_choice, check_ranges
+from ..config import check_arch_options, check_choice, check_conv_layers, check_ranges
 from ..features import MODEL_DIM
 from ..models.conv_vae import ConvVAE
 from ..models.critic import Critic
@@ -89,10 +89,7 @@ class VAWGANConfig:
                      gp_lambda=">= 0", clip="> 0", n_critic=">= 1", kl_weight=">= 0", kl_warmup_epochs=">= 0",
                      adv_weight=">= 0", silence_threshold_db="> 0", channels=">= 1", kernel=">= 1", dilations=">= 1",
                      critic_channels=">= 1", critic_scales=">= 1", segment=">= 8", segments_per_batch=">= 1")
-        if len(self.channels) != len(self.dilations):
-            raise VawganError(None, f"[{self.SECTION}] {len(self.channels)} channels need as many dilations, not {len(self.dilations)}")
-        if self.kernel % 2 == 0:
-            raise VawganError(None, f"[{self.SECTION}] kernel = {self.kernel}: must be odd (each output frame centred on its input)")
+        check_conv_layers(self)
 
     def stages(self) -> tuple[Stage, ...]:
         epochs = {"vae": self.vae_epochs, "critic": self.critic_epochs, "adv": self.adv_epochs}
