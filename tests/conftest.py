@@ -114,6 +114,19 @@ def dtw_mcd(src_c: np.ndarray, src_c0: np.ndarray, tgt) -> float:
     return float(np.mean(M.frame_mcd(tgt.mcep[p[:, 1], 1:], src_c[p[:, 0]])))
 
 
+def conversion_mcds(convert, src_dir: Path, tgt_dir: Path, utts) -> tuple[list[float], list[float]]:
+    """Per prompt, :func:`dtw_mcd` of the source unconverted and of ``convert(source c0..c39)`` (T, 39)
+    against the target's recording: (before, after)."""
+    from vawgan_tts.features import load_features
+
+    before, after = [], []
+    for u in utts:
+        s, t = load_features(src_dir / f"{u}.npz"), load_features(tgt_dir / f"{u}.npz")
+        before.append(dtw_mcd(s.mcep[:, 1:], s.mcep[:, 0], t))
+        after.append(dtw_mcd(convert(s.mcep), s.mcep[:, 0], t))
+    return before, after
+
+
 def write_broken_files(folder: Path) -> dict[str, str]:
     """Bad inputs mixed into a corpus; returns {utt id: words its reason must contain}."""
     folder.mkdir(parents=True, exist_ok=True)

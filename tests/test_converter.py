@@ -14,7 +14,7 @@ from vawgan_tts.errors import VawganError
 from vawgan_tts.f0 import LogF0Stats, convert_f0
 from vawgan_tts.features import load_features
 
-from conftest import PARALLEL_PROMPTS as PROMPTS, dtw_mcd
+from conftest import PARALLEL_PROMPTS as PROMPTS, conversion_mcds
 
 TRAIN, DEV = PROMPTS[:6], PROMPTS[6:]
 runner = CliRunner()
@@ -50,11 +50,7 @@ def test_conversion_moves_training_prompts_towards_the_target(trained, parallel)
     exp, _, _ = trained
     src_dir, tgt_dir = parallel
     conv = Converter(exp)
-    before, after = [], []
-    for u in TRAIN:
-        s, t = load_features(src_dir / f"{u}.npz"), load_features(tgt_dir / f"{u}.npz")
-        before.append(dtw_mcd(s.mcep[:, 1:], s.mcep[:, 0], t))
-        after.append(dtw_mcd(conv.convert_mcep(s.mcep), s.mcep[:, 0], t))
+    before, after = conversion_mcds(conv.convert_mcep, src_dir, tgt_dir, TRAIN)
     assert np.mean(after) < np.mean(before) - 2.0
 
 

@@ -21,7 +21,7 @@ from vawgan_tts.runs.converter import (DIM_OUT, Converter, Normalization, _desig
 from vawgan_tts.tasks.adversarial_converter import AdversarialConverterConfig
 from vawgan_tts.tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
 
-from conftest import PARALLEL_PROMPTS as PROMPTS, dtw_mcd
+from conftest import PARALLEL_PROMPTS as PROMPTS, conversion_mcds
 
 TRAIN, DEV = PROMPTS[:6], PROMPTS[6:]
 runner = CliRunner()
@@ -149,11 +149,7 @@ def test_sequence_converter_trains_and_converts_whole_utterances(seq_trained, pa
     assert summary["rounds"][1]["train_rows"] == sum(len(np.unique(aligned[u][:, 0])) for u in TRAIN)
     conv = Converter(exp)
     assert conv.task.config.arch == "conv"
-    before, after = [], []
-    for u in TRAIN:
-        s, t = load_features(src_dir / f"{u}.npz"), load_features(tgt_dir / f"{u}.npz")
-        before.append(dtw_mcd(s.mcep[:, 1:], s.mcep[:, 0], t))
-        after.append(dtw_mcd(conv.convert_mcep(s.mcep), s.mcep[:, 0], t))
+    before, after = conversion_mcds(conv.convert_mcep, src_dir, tgt_dir, TRAIN)
     assert np.mean(after) < np.mean(before) - 2.0
     src = load_features(src_dir / "vm-options.npz")
     out = conv(src)
