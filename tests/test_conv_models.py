@@ -295,6 +295,46 @@ def test_the_fixed_balance_is_wgans_generator_loss_at_the_weight(speech):
     assert out["adv_loss"].item() == pytest.approx(-e2.item(), rel=1e-4, abs=1e-5)
 
 
+def test_the_difference_critic_reads_frame_to_frame_differences(speech):
+    """critic_difference: one more critic over x_t − x_{t−1}, its score added to the scales': it
+    cannot see a constant offset, only movement; without it the critic is the one old checkpoints hold."""
+    torch.manual_seed(0)
+    critic = SegmentCritic(39, (16, 16), 5, (1, 2), difference=True)
+    x = speech[:, :64]
+    base = sum(c(p(x.transpose(1, 2))).mean(dim=(1, 2)) for c, p in zip(critic.critics, critic.pools))
+    high = critic.difference((x[:, 1:] - x[:, :-1]).transpose(1, 2)).mean(dim=(1, 2))
+    torch.testing.assert_close(critic(x), base + high)
+    torch.testing.assert_close(critic.difference(torch.diff(x + 3.0, dim=1).transpose(1, 2)),
+                               critic.difference(torch.diff(x, dim=1).transpose(1, 2)))
+    assert not critic.difference(torch.diff(x, dim=1).transpose(1, 2)).equal(
+        critic.difference(torch.diff(2 * x, dim=1).transpose(1, 2)))
+    plain = SegmentCritic(39, (16, 16), 5, (1, 2))
+    assert set(critic.state_dict()) - set(plain.state_dict()) and \
+        not any(k.startswith("difference") for k in plain.state_dict())
+
+
+def test_adv_lr_gives_the_adversarial_stage_an_optimizer_of_its_own(speech):
+    """adv_lr > 0: the decoder's adversarial update goes through a fresh Adam at that rate with the
+    critic's betas, and the VAE stage's optimizer is left as it was; 0 keeps the one optimizer."""
+    from vawgan_tts.tasks.vawgan import ConvVAWGANTask
+    from vawgan_tts.steps import StepContext
+
+    base = dict(arch="conv", channels=(16, 16), dilations=(1, 2), latent=4, critic_channels=(8, 8),
+                adv_balance="fixed", segment=32)
+    assert set(ConvVAWGANTask(VAWGANConfig(**base)).make_optimizers()) == {"vae", "critic"}
+    task = ConvVAWGANTask(VAWGANConfig(**base, adv_lr=3e-5, critic_betas=(0.5, 0.9)))
+    optimizers = task.make_optimizers()
+    assert optimizers["adv_vae"].param_groups[0]["lr"] == 3e-5
+    assert optimizers["adv_vae"].param_groups[0]["betas"] == (0.5, 0.9)
+    x = (speech[:, :64].reshape(2, 32, 39), torch.ones(2, 32))
+    before = [p.detach().clone() for p in task.vae.parameters()]
+    task.train_step(x, "adv", StepContext(optimizers, 0.0))
+    assert not optimizers["vae"].state and optimizers["adv_vae"].state
+    assert any(not p.equal(q) for p, q in zip(task.vae.parameters(), before))
+    with pytest.raises(Exception, match="adv_lr"):
+        VAWGANConfig(**base, adv_lr=-1.0)
+
+
 @pytest.fixture(scope="module")
 def conv_enhancer(parallel, tmp_path_factory):
     """A tiny enhancement VAWGAN of the conv arch, trained on Allison's recordings of the prompts."""

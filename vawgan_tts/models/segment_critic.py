@@ -37,13 +37,20 @@ def _scale_critic(dim: int, channels: Sequence[int], kernel: int) -> nn.Sequenti
 
 class SegmentCritic(nn.Module):
     def __init__(self, dim: int = 39, channels: Sequence[int] = (64, 128, 128), kernel: int = 5,
-                 scales: Sequence[int] = (1, 2, 4), cond_dim: int = 0):
+                 scales: Sequence[int] = (1, 2, 4), cond_dim: int = 0, difference: bool = False):
         super().__init__()
         self.scales = tuple(scales)
         self.critics = nn.ModuleList(_scale_critic(dim + cond_dim, channels, kernel) for _ in self.scales)
         self.pools = nn.ModuleList(nn.Identity() if s == 1 else nn.AvgPool1d(s, s) for s in self.scales)
+        # The high-pass view beside the pools' low-pass ones: one more critic over x_t − x_{t−1}.
+        self.difference = _scale_critic(dim + cond_dim, channels, kernel) if difference else None
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         h = x if cond is None else torch.cat([x, cond], dim=-1)
         h = h.transpose(1, 2)
-        return sum(critic(pool(h)).mean(dim=(1, 2)) for critic, pool in zip(self.critics, self.pools))
+        score = sum(critic(pool(h)).mean(dim=(1, 2)) for critic, pool in zip(self.critics, self.pools))
+        if self.difference is not None:
+            d = torch.diff(x, dim=1)
+            d = d if cond is None else torch.cat([d, cond[:, 1:]], dim=-1)
+            score = score + self.difference(d.transpose(1, 2)).mean(dim=(1, 2))
+        return score

@@ -60,6 +60,8 @@ class VAWGANConfig:
     kl_warmup_epochs: float = 5.0  # KL weight ramps linearly from 0 over these VAE-stage epochs
     adv_weight: float = 0.2  # scale of L_adv in the decoder's loss (the seed: 1)
     adv_balance: str = "ratio"  # ratio: L_adv = −(E1 + αE2), α = |E1/E2| (the seed) | fixed: L_adv = −E[D(G(z))]
+    adv_lr: float = 0.0  # > 0: the adversarial stage updates the VAE with an Adam of its own at this rate and the
+    #                      critic's betas (WGAN-GP's); 0: the VAE stage's optimizer goes on (the seed)
     drop_silence: bool = True  # leave out training frames below the power threshold (conv arch: out of the likelihood)
     silence_threshold_db: float = 30.0  # ... this far below their utterance's loudest frame
     arch: str = "frame"  # frame: MLPs over frames, a frame critic | conv: convolutions over time, a segment critic
@@ -68,14 +70,15 @@ class VAWGANConfig:
     dilations: tuple[int, ...] = (1, 2, 4)  # conv arch: dilation of each layer
     critic_channels: tuple[int, ...] = (64, 128, 128)  # conv arch: the segment critic's widths per scale
     critic_scales: tuple[int, ...] = (1, 2, 4)  # conv arch: frames averaged at each scale the critic reads
+    critic_difference: bool = False  # conv arch: one more critic reads frame-to-frame differences (a high-pass view)
     segment: int = 96  # conv arch: frames per training crop (480 ms at 5 ms)
     segments_per_batch: int = 32  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
     crop_speech: bool = False  # conv arch: crops only where every frame is speech, real and generated alike
 
     SECTION = "vawgan"
     FRAME_ONLY = ("hidden", "critic_hidden")  # options the other arch has no use for: set, they are refused
-    CONV_ONLY = ("channels", "kernel", "dilations", "critic_channels", "critic_scales", "segment", "segments_per_batch",
-                 "crop_speech")
+    CONV_ONLY = ("channels", "kernel", "dilations", "critic_channels", "critic_scales", "critic_difference", "segment",
+                 "segments_per_batch", "crop_speech")
 
     def __post_init__(self):
         check_choice(self, "arch", ARCHS)
@@ -87,7 +90,8 @@ class VAWGANConfig:
         check_ranges(self, latent=">= 1", hidden=">= 1", critic_hidden=">= 1", lr="> 0", critic_lr="> 0",
                      critic_betas="0..1", vae_epochs=">= 0", critic_epochs=">= 0", adv_epochs=">= 0",
                      gp_lambda=">= 0", clip="> 0", n_critic=">= 1", kl_weight=">= 0", kl_warmup_epochs=">= 0",
-                     adv_weight=">= 0", silence_threshold_db="> 0", channels=">= 1", kernel=">= 1", dilations=">= 1",
+                     adv_weight=">= 0", adv_lr=">= 0", silence_threshold_db="> 0", channels=">= 1", kernel=">= 1",
+                     dilations=">= 1",
                      critic_channels=">= 1", critic_scales=">= 1", segment=">= 8", segments_per_batch=">= 1")
         check_conv_layers(self)
 
@@ -120,10 +124,13 @@ class VAWGANTask(TaskBase):
 
     def make_optimizers(self):
         c = self.config
-        return {
+        optimizers = {
             "vae": adam(self.vae.parameters(), c.lr),
             "critic": adam(self.critic.parameters(), c.critic_lr, tuple(c.critic_betas)),
         }
+        if c.adv_lr > 0:  # the generator's own, started fresh at the adversarial stage
+            optimizers["adv_vae"] = adam(self.vae.parameters(), c.adv_lr, tuple(c.critic_betas))
+        return optimizers
 
     def train_step(self, batch, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
         return self._steps[stage](*self.pair(batch), ctx)
@@ -220,7 +227,7 @@ class VAWGANTask(TaskBase):
             # the weight alone setting its share beside L_vae (docs/design.md says why)
             alpha = (e1 / e2).abs().detach() if ratio else e2.new_tensor(1.0)
             l_adv = -(e1 + alpha * e2) if ratio else -e2
-            ctx.step("vae", l_vae + self.config.adv_weight * l_adv)
+            ctx.step("adv_vae" if self.config.adv_lr > 0 else "vae", l_vae + self.config.adv_weight * l_adv)
         return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
                       "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": mu.new_tensor(self.config.kl_weight)}
 
@@ -258,7 +265,8 @@ class ConvVAWGANTask(VAWGANTask):
 
     def build(self, config):
         return (ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations),
-                SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales))
+                SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales,
+                              difference=config.critic_difference))
 
     def pair(self, batch) -> tuple[Crops, Crops]:
         batch = Crops(*batch)

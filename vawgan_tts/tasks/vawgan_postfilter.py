@@ -120,7 +120,8 @@ class ConvPostfilterTask(VAWGANTask):
         check_conv_likelihood(config)
         self.vae = ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations,
                            cond_dim=MODEL_DIM)
-        self.critic = SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales)
+        self.critic = SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales,
+                                    difference=config.critic_difference)
 
     def pair(self, batch) -> tuple[Segments, Segments]:
         batch = Segments(*batch)

@@ -8,7 +8,10 @@ Usage: python local/adv_again.py EXP OUT ADV_EPOCHS KEY=VALUE [...]
          adv_balance=fixed adv_weight=0.05 n_critic=5
 
 The optimizers continue from the critic stage's checkpoint, so learning rates (kept in the
-optimizers' state) are the experiment's own; OUT is a post-filter folder `vawgan enhance` reads.
+optimizers' state) are the experiment's own, except `adv_lr`'s optimizer, which starts at the
+adversarial stage. A setting that changes the critic's shape (`critic_difference`, `critic_channels`,
+`critic_scales`) gives a new critic: its stage runs again from the VAE stage. OUT is a post-filter
+folder `vawgan enhance` reads.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 import torch
 
 from vawgan_tts.alignment import load_alignments
-from vawgan_tts.checkpoint import load_checkpoint
+from vawgan_tts.checkpoint import load_checkpoint, save_checkpoint
 from vawgan_tts.config import from_dict, to_dict
 from vawgan_tts.features import FeatureStats
 from vawgan_tts.runs.folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS, fit
@@ -29,6 +32,8 @@ from vawgan_tts.runs.vawgan_postfilter import _batches_and_dev, load_pair_postfi
 from vawgan_tts.tasks.vawgan_postfilter import VAWGANPostfilterConfig, VAWGANPostfilterTask
 from vawgan_tts.trainer import Trainer, seed_everything
 
+CRITIC_SHAPE = ("critic_difference", "critic_channels", "critic_scales")
+
 
 def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
     config = load_pair_postfilter_config(exp / CONFIG)
@@ -36,12 +41,14 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
     for item in settings:
         key, value = item.split("=", 1)
         old = changed[key]
-        changed[key] = type(old)(value) if not isinstance(old, list) else [int(v) for v in value.split(",")]
+        changed[key] = ([int(v) for v in value.split(",")] if isinstance(old, list)
+                        else value == "true" if isinstance(old, bool) else type(old)(value))
     cfg = from_dict(VAWGANPostfilterConfig, changed, "the command line")
+    new_critic = any(item.split("=", 1)[0] in CRITIC_SHAPE for item in settings)
     if out.exists():
         shutil.rmtree(out)
     (out / "checkpoints").mkdir(parents=True)
-    for name in ("vae.pt", "critic.pt"):
+    for name in ("vae.pt",) if new_critic else ("vae.pt", "critic.pt"):
         shutil.copyfile(exp / "checkpoints" / name, out / "checkpoints" / name)
     for name in (NORMALIZATION, ALIGNMENT, POSTFILTER_STATS):
         shutil.copyfile(exp / name, out / name)
@@ -53,8 +60,14 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
                                      [u for u in data.ids if u in aligned], (), FeatureStats.load(exp / NORMALIZATION),
                                      config.train.batch_size)
     task = postfilter_task(cfg, load_checkpoint(exp / "checkpoints/vae.pt", VAWGANPostfilterTask.name)["extra"])
+    if new_critic:  # the VAE stage's checkpoint with this config's critic, as initialized, and no optimizer state for it
+        ckpt = load_checkpoint(out / "checkpoints/vae.pt", VAWGANPostfilterTask.name)
+        ckpt["model"]["critic"] = task.critic.state_dict()
+        ckpt["optim"].pop("critic", None)
+        save_checkpoint(out / "checkpoints/vae.pt", ckpt)
     tables = {"train": config.train, "postfilter": cfg, "data": data}
-    fit(Trainer(task, batches, out, config.train, progress=False), out, tables, ["adv"], overwrite=True,
+    stages = ["critic", "adv"] if new_critic else ["adv"]
+    fit(Trainer(task, batches, out, config.train, progress=False), out, tables, stages, overwrite=True,
         curves=lambda log: plot_experiment_curves(out, log))
     print(f"{out}: the adversarial stage again ({', '.join(settings)}, {epochs} epochs)")
 
