@@ -134,7 +134,9 @@ each seed, beside the GV and MS post-filters of those pairs. `z=mean`: the decod
 `z=prior`: noise z ~ N(0, I) per frame from the seed. The configuration was chosen on the dev prompts
 (`lists/dev.ids`, converted with the training prompts, never trained on) before the eval prompts were
 scored; "dominates" asks for all of: GV ratio in 0.9–1.1, MS distance below the MS post-filter's,
-DTW-MCD at or below the MS post-filter's, Fréchet distance below both post-filters'.
+DTW-MCD at or below the MS post-filter's, Fréchet distance below both post-filters'. On awb the
+conv_wgan and frame configurations were trained, on rms the frame one only (`--pf-conf
+conf/postfilter.toml`, after stage 2 and the DNN's conversions of stage 6).
 
 {tables}"""
 
