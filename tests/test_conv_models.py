@@ -311,6 +311,16 @@ def test_the_difference_critic_reads_frame_to_frame_differences(speech):
     plain = SegmentCritic(39, (16, 16), 5, (1, 2))
     assert set(critic.state_dict()) - set(plain.state_dict()) and \
         not any(k.startswith("difference") for k in plain.state_dict())
+    # Each conv task builds its critic with the view when asked, and without it otherwise.
+    from vawgan_tts.tasks.vawgan import ConvVAWGANTask
+    from vawgan_tts.tasks.vawgan_vc import ConvVAWGANVCTask, VAWGANVCConfig
+    small = dict(arch="conv", channels=(8,), dilations=(1,), latent=2, critic_channels=(4, 4), segment=16)
+    for make in (lambda **o: ConvVAWGANTask(VAWGANConfig(**small, **o)),
+                 lambda **o: ConvPostfilterTask(VAWGANPostfilterConfig(**small, **o)),
+                 lambda **o: ConvVAWGANVCTask(VAWGANVCConfig(**small, speakers=("a", "b"), **o))):
+        with_view = [m for m in make(critic_difference=True).critic.modules() if isinstance(m, SegmentCritic)]
+        without = [m for m in make().critic.modules() if isinstance(m, SegmentCritic)]
+        assert with_view[0].difference is not None and without[0].difference is None
 
 
 def test_adv_lr_gives_the_adversarial_stage_an_optimizer_of_its_own(speech):

@@ -109,7 +109,8 @@ class ConvVAWGANVCTask(VAWGANVCTask):
         n = len(config.speakers)
         return (ConvSpeakerVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations, n,
                                config.embed_dim),
-                SegmentSpeakerCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales, n))
+                SegmentSpeakerCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales, n,
+                                     difference=config.critic_difference))
 
     def pair(self, batch):
         frames, speech, speakers = batch  # speakers: a label per frame, the same along a crop
