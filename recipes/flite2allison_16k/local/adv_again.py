@@ -45,6 +45,8 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
                         else value == "true" if isinstance(old, bool) else type(old)(value))
     cfg = from_dict(VAWGANPostfilterConfig, changed, "the command line")
     new_critic = any(item.split("=", 1)[0] in CRITIC_SHAPE for item in settings)
+    if out.resolve() == exp.resolve() or out.resolve() in exp.resolve().parents:
+        sys.exit(f"adv_again.py: {out} would be emptied first, and it holds {exp}: give another OUT")
     if out.exists():
         shutil.rmtree(out)
     (out / "checkpoints").mkdir(parents=True)
