@@ -1009,10 +1009,12 @@ def interrupt_then_resume(args: tuple, first: tuple, started_by: Path, last: Pat
     _, err = proc.communicate(timeout=120)
     saved = last.is_file()
     p = cli(*args, "--resume")
-    done = p.returncode == 0 and cli(*check).returncode == 0
+    c = cli(*check) if p.returncode == 0 else None
+    done = c is not None and c.returncode == 0
+    why = "" if done or c is None else f"; {check[1]} exit {c.returncode}: {error_line(c) or (c.stderr or c.stdout)[-300:]}"
     ok = started and proc.returncode == 130 and saved and done
     return Result(f"exit {proc.returncode}, last.pt {'written' if saved else 'MISSING'}; resume exit {p.returncode}"
-                  + (f"; {what}" if done else ""), ok, "Traceback" in err or has_traceback(p), lost=not saved)
+                  + (f"; {what}" if done else why), ok, "Traceback" in err or has_traceback(p), lost=not saved)
 
 
 @case("interruption", "Ctrl-C during train-converter, then --resume", "checkpoint, exit 130; resume finishes")
