@@ -108,14 +108,14 @@ class ConvSpeakerVAE(nn.Module):
 
 
 class SegmentSpeakerCritic(nn.Module):
-    """The segment critic (:class:`.segment_critic.SegmentCritic`) of (trajectory, speaker): a one-hot
-    speaker code read beside the frames at every position. (B, T, D), (B,) -> (B,)."""
+    """The segment critic (:class:`.segment_critic.SegmentCritic`, built with ``n_speakers`` condition
+    channels) of (trajectory, speaker): a one-hot speaker code read beside the frames at every
+    position. (B, T, D), (B,) -> (B,)."""
 
-    def __init__(self, dim: int, channels: tuple[int, ...], kernel: int, scales: tuple[int, ...], n_speakers: int,
-                 difference: bool = False):
+    def __init__(self, segments: SegmentCritic, n_speakers: int):
         super().__init__()
         self.n_speakers = n_speakers
-        self.segments = SegmentCritic(dim, channels, kernel, scales, cond_dim=n_speakers, difference=difference)
+        self.segments = segments  # built with n_speakers condition channels
 
     def forward(self, x: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
         onehot = nn.functional.one_hot(speaker, self.n_speakers).to(x.dtype)

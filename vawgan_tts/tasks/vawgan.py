@@ -239,6 +239,13 @@ def masked_nll(target: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> tor
     return (per_frame * mask).sum() / mask.sum().clamp_min(1.0)
 
 
+def segment_critic(config: VAWGANConfig, cond_dim: int = 0) -> SegmentCritic:
+    """The segment critic a conv config asks for (every conv task builds its critic here), reading
+    ``cond_dim`` condition channels beside the 39 coefficients."""
+    return SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales, cond_dim=cond_dim,
+                         difference=config.critic_difference)
+
+
 def check_conv_likelihood(config: VAWGANConfig) -> None:
     """The conv arch's likelihood is :func:`masked_nll`: unit variance, mean over dimensions."""
     if config.decoder_variance != "unit" or config.dim_reduction != "mean":
@@ -264,9 +271,7 @@ class ConvVAWGANTask(VAWGANTask):
         super().__init__(config, extra)
 
     def build(self, config):
-        return (ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations),
-                SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales,
-                              difference=config.critic_difference))
+        return ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations), segment_critic(config)
 
     def pair(self, batch) -> tuple[Crops, Crops]:
         batch = Crops(*batch)

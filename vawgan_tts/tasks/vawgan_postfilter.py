@@ -47,9 +47,8 @@ from ..config import check_choice, check_ranges
 from ..features import MODEL_DIM
 from ..models.conv_vae import ConvVAE
 from ..models.critic import Critic
-from ..models.segment_critic import SegmentCritic
 from ..models.vae import FrameVAE
-from .vawgan import VAWGANConfig, VAWGANTask, check_conv_likelihood, masked_nll
+from .vawgan import VAWGANConfig, VAWGANTask, check_conv_likelihood, masked_nll, segment_critic
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,8 +119,7 @@ class ConvPostfilterTask(VAWGANTask):
         check_conv_likelihood(config)
         self.vae = ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations,
                            cond_dim=MODEL_DIM)
-        self.critic = SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales,
-                                    difference=config.critic_difference)
+        self.critic = segment_critic(config)
 
     def pair(self, batch) -> tuple[Segments, Segments]:
         batch = Segments(*batch)

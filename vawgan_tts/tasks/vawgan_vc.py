@@ -25,7 +25,7 @@ from ..config import check_choice, check_ranges
 from ..errors import VawganError
 from ..features import MODEL_DIM
 from ..models.speaker_vae import AsSpeaker, ConvSpeakerVAE, SegmentSpeakerCritic, SpeakerCritic, SpeakerVAE
-from .vawgan import VAWGANConfig, VAWGANTask, check_conv_likelihood, masked_nll
+from .vawgan import VAWGANConfig, VAWGANTask, check_conv_likelihood, masked_nll, segment_critic
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,8 +109,7 @@ class ConvVAWGANVCTask(VAWGANVCTask):
         n = len(config.speakers)
         return (ConvSpeakerVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations, n,
                                config.embed_dim),
-                SegmentSpeakerCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales, n,
-                                     difference=config.critic_difference))
+                SegmentSpeakerCritic(segment_critic(config, cond_dim=n), n))
 
     def pair(self, batch):
         frames, speech, speakers = batch  # speakers: a label per frame, the same along a crop
