@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vawgan_tts.runs.vawgan_postfilter import PairPostfilter
+from vawgan_tts.runs.folder import CONFIG
+from vawgan_tts.runs.vawgan_postfilter import PairPostfilter, load_pair_postfilter_config
 from vawgan_tts.tasks.vawgan_postfilter import Segments
 from vawgan_tts.feature_folder import load_utterance
 
@@ -22,6 +23,7 @@ others = dict(a.split("=", 1) for a in sys.argv[2:])
 pf = PairPostfilter(exp)
 task, L = pf.task, pf.task.config.segment
 rng = np.random.default_rng(0)
+data = load_pair_postfilter_config(Path(exp) / CONFIG).data  # the system's and natural features it was trained on
 ids = [l.strip() for l in open('lists/dev.ids') if l.strip()]
 
 
@@ -42,8 +44,8 @@ def gen(x):
 
 with torch.no_grad():
     for u in ids:
-        x = norm(load_utterance(Path(exp).parent.parent / 'converted_train', u).mcep[:, 1:].astype(np.float64))[None]
-        nat = norm(load_utterance(Path('dump/natural'), u).mcep[:, 1:].astype(np.float64))[None]
+        x = norm(load_utterance(Path(data.system), u).mcep[:, 1:].astype(np.float64))[None]
+        nat = norm(load_utterance(Path(data.natural), u).mcep[:, 1:].astype(np.float64))[None]
         if x.shape[1] < L + 2 or nat.shape[1] < L:
             continue
         whole = gen(x)
