@@ -362,6 +362,25 @@ def test_resume_inside_the_second_stage_keeps_the_first_one_done(tmp_path):
     assert tr.stages_done == ["fit", "again"] and tr.epochs_run == {"fit": 6, "again": 2}
 
 
+@pytest.mark.parametrize("stage", ["fit", "again"])
+def test_an_interrupt_before_a_stages_checkpoint_is_written_is_mended_on_resume(tmp_path, stage):
+    """Interrupted after a stage's last step but before its checkpoint was written, last.pt is at the
+    next stage's start (or the run's end) and the stage's file is missing: a resume writes it from
+    last.pt, then trains what is left, and the stage's file holds the stage's end state."""
+    _trainer(tmp_path).fit(["fit"] if stage == "fit" else None)
+    ckpts = tmp_path / "checkpoints"
+    (ckpts / f"{stage}.pt").unlink()  # as if the interrupt hit while it was being written
+    end = torch.load(ckpts / "last.pt", weights_only=False)
+    tr = _trainer(tmp_path)
+    tr.fit(resume=True)
+    written = torch.load(ckpts / f"{stage}.pt", weights_only=False)
+    assert written["progress"] == end["progress"] and written["stages_done"][-1] == stage
+    for k, v in end["model"]["model"].items():
+        assert torch.equal(written["model"]["model"][k], v)
+    assert (ckpts / "again.pt").is_file() and tr.stages_done == ["fit", "again"]
+    assert tr.task.calls == ([] if stage == "again" else ["again"] * 16)
+
+
 def test_extending_the_last_stage_and_not_an_earlier_one(tmp_path):
     _trainer(tmp_path).fit()
     more = _trainer(tmp_path, task=TinyRegression(epochs=(6, 4)))

@@ -311,6 +311,7 @@ class Trainer:
             if not last.is_file():
                 raise VawganError(last, "nothing to resume: no checkpoint (run without --resume)")
             self.load(last, restore_position=True)
+            self._write_missing_stage_checkpoint()
             self._say_where_resumed()
             if self.position.stage < plan[0]:
                 raise VawganError(last, f"the run stopped in stage {self.task.stages[self.position.stage].name!r}, before {first.name!r}; resume that stage first")
@@ -331,6 +332,22 @@ class Trainer:
         else:
             self.position = Position()
             self._start_log(None)
+
+    def _write_missing_stage_checkpoint(self) -> None:
+        """An interrupt that lands between a stage's last step and its checkpoint (the position has
+        moved to the next stage, the stage's file is not yet written) leaves ``last.pt`` at the next
+        stage's start without the finished stage's checkpoint. ``last.pt`` then holds that stage's
+        end state: write the stage's checkpoint from it, as the stage would have."""
+        pos = self.position
+        if pos.stage == 0 or pos.epoch or pos.batch or not self.is_main:
+            return
+        stage = self.task.stages[pos.stage - 1].name
+        if self.stage_checkpoint(stage).is_file():
+            return
+        self.stages_done = [s for s in self.stages_done if s != stage] + [stage]
+        state = self.state()
+        save_checkpoint(self.stage_checkpoint(stage), state)
+        save_checkpoint(self.checkpoint_dir / LAST, state)
 
     def _say_where_resumed(self) -> None:
         """One line on stderr: the experiment, stage, epoch and step a --resume continues from."""
