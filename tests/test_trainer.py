@@ -381,6 +381,21 @@ def test_an_interrupt_before_a_stages_checkpoint_is_written_is_mended_on_resume(
     assert tr.task.calls == ([] if stage == "again" else ["again"] * 16)
 
 
+@pytest.mark.parametrize("k", [48 + 3, 48 + 8, 0])
+def test_a_resume_inside_a_stage_writes_no_stage_checkpoint(tmp_path, k):
+    """Inside a stage (a batch or an epoch into it), or at the run's very start, last.pt is not a
+    stage's end: a resume writes no stage checkpoint from it, even where one is missing."""
+    last = _interrupted_at(tmp_path, k or 3)
+    if k == 0:  # the position of a run interrupted before its first step
+        ckpt = torch.load(last, weights_only=False)
+        ckpt["progress"].update(stage=0, epoch=0, batch=0, step=0)
+        torch.save(ckpt, last)
+    ckpts = tmp_path / "checkpoints"
+    (ckpts / "fit.pt").unlink(missing_ok=True)
+    _trainer(tmp_path).fit(["fit"] if k == 0 else None, resume=True)
+    assert not (ckpts / "fit.pt").is_file() if k else not (ckpts / "again.pt").is_file()
+
+
 def test_extending_the_last_stage_and_not_an_earlier_one(tmp_path):
     _trainer(tmp_path).fit()
     more = _trainer(tmp_path, task=TinyRegression(epochs=(6, 4)))
