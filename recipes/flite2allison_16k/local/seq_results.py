@@ -8,7 +8,9 @@ post-filter's, Fréchet distance below both post-filters'.
 Usage: python local/seq_results.py SPLIT [VOICE ...]   (prints Markdown)
 With SPLIT = eval it also draws results/<voice>/seq_tradeoff.png: every seed of every configuration
 (z = μ) beside the DNN and its two post-filters, on the GV-ratio / DTW-MCD and the MS-distance /
-DTW-MCD planes, and copies the eval's MS figure of all of them to results/<voice>/seq_ms.png.
+DTW-MCD planes, and copies the eval's MS figure of all of them to results/<voice>/seq_ms.png. Where
+local/floor.py's figures exist, the GV plane also shows the floor no post-filter of the frame post-filter's
+VAE stage can go below (vawgan_tts.spread_floor).
 """
 
 from __future__ import annotations
@@ -94,6 +96,18 @@ def plot(voice: str) -> None:
         ax.set_xlabel(label)
         ax.set_ylabel("DTW-MCD [dB]")
         ax.grid(alpha=0.3)
+    floor_metrics = Path("exp") / voice / "pfconv" / "floor" / "eval" / "metrics.json"
+    if floor_metrics.is_file():  # local/floor.py's predictors: no post-filter of them goes below this band
+        import numpy as np
+
+        from vawgan_tts.spread_floor import mcd_floor, predictable_share
+
+        found = json.loads(floor_metrics.read_text())["systems"]
+        dnn, v = found["dnn"], np.linspace(0.2, 1.2, 101)
+        curves = [mcd_floor(m["mcd_db"], a, v) for name, m in found.items() if re.fullmatch(r"vae-s\d+", name)
+                  for a in (m["gv_ratio"], predictable_share(m["mcd_db"], dnn["mcd_db"], dnn["gv_ratio"]))]
+        axes[0].fill_between(v, np.min(curves, axis=0), np.max(curves, axis=0), color="grey", alpha=0.35,
+                             label="floor: least MCD of any post-filter of the VAE stage's mean (3 seeds, 2 calibrations)")
     axes[0].axvspan(0.9, 1.1, color="green", alpha=0.08)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{voice} → Allison, eval prompts: the learned post-filters against the statistical ones")
