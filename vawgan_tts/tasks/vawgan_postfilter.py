@@ -46,9 +46,14 @@ from ..choices import CRITIC_REAL, INFERENCE_Z
 from ..config import check_choice, check_ranges
 from ..features import MODEL_DIM
 from ..models.conv_vae import ConvVAE
+from ..errors import VawganError
 from ..models.critic import Critic
+from ..models.spread_filter import SpreadFilter
+from ..models.gaussian import reparameterize
 from ..models.vae import FrameVAE
+from .base import adam
 from .vawgan import VAWGANConfig, VAWGANTask, check_conv_likelihood, masked_nll, segment_critic
+from .wgan import frozen
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,17 +63,21 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     inference_z: str = "mean"  # conv arch: what z the decoder gets when applied: mean | prior | posterior
     critic_real: str = "recordings"  # conv arch: the critic's natural crops: recordings (as spoken) | aligned
     adv_z: str = "posterior"  # conv arch: the latent of what the critic judges: posterior (z ~ q(z|x)) | prior (noise)
+    spread_taps: int = 0  # conv arch: > 0 (odd): a spread filter of this many taps after the decoder, learned by the critic alone
+    spread_lr: float = 1e-3  # conv arch: the spread filter's Adam rate (the critic's betas)
 
     SECTION = "postfilter"
     FRAME_ONLY = (*VAWGANConfig.FRAME_ONLY, "context")
-    CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z")
+    CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z", "spread_taps", "spread_lr")
 
     def __post_init__(self):
         super().__post_init__()
         check_choice(self, "inference_z", INFERENCE_Z)
         check_choice(self, "critic_real", CRITIC_REAL)
         check_choice(self, "adv_z", ("posterior", "prior"))
-        check_ranges(self, context=">= 0")
+        check_ranges(self, context=">= 0", spread_taps=">= 0", spread_lr="> 0")
+        if self.spread_taps % 2 == 0 and self.spread_taps:
+            raise VawganError(None, f"[{self.SECTION}] spread_taps = {self.spread_taps}: must be odd (the filter centred on its frame) or 0")
 
 
 class VAWGANPostfilterTask(VAWGANTask):
@@ -120,6 +129,22 @@ class ConvPostfilterTask(VAWGANTask):
         self.vae = ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations,
                            cond_dim=MODEL_DIM)
         self.critic = segment_critic(config)
+        self.spread = SpreadFilter(MODEL_DIM, config.spread_taps) if config.spread_taps else None
+        if self.spread is not None:
+            self.metric_names = (*self.metric_names, "spread_score")  # the critic's score of the filtered output
+
+    def modules(self):
+        return super().modules() | ({"spread": self.spread} if self.spread is not None else {})
+
+    def make_optimizers(self):
+        optimizers = super().make_optimizers()
+        if self.spread is not None:
+            optimizers["spread"] = adam(self.spread.parameters(), self.config.spread_lr, tuple(self.config.critic_betas))
+        return optimizers
+
+    def spread_out(self, y: torch.Tensor) -> torch.Tensor:
+        """The decoder's trajectories through the spread filter, where there is one."""
+        return y if self.spread is None else self.spread(y)
 
     def pair(self, batch) -> tuple[Segments, Segments]:
         batch = Segments(*batch)
@@ -138,9 +163,27 @@ class ConvPostfilterTask(VAWGANTask):
 
     def adversary(self, x: Segments, target: Segments, z: torch.Tensor):
         real = x.natural if self.config.critic_real == "recordings" else target.target
-        if self.config.adv_z == "prior":  # the generator learns to make detail out of noise (applied with z ~ prior)
-            z = torch.randn_like(z)
-        return real, self.generate(z, x), self.critic
+        return real, self.spread_out(self.generate(self.adversary_latent(z), x)), self.critic
+
+    def adversary_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """The latent the critic's generated side is decoded from: ``z`` itself, or with ``adv_z = "prior"``
+        noise like it (the generator learns to make detail out of noise, applied with z ~ prior)."""
+        return torch.randn_like(z) if self.config.adv_z == "prior" else z
+
+    def _adv_step(self, x, target, ctx):
+        """VAWGAN's adversarial step, then (with a spread filter) one step of the filter alone on the
+        critic's score of the filtered decoder output: the likelihood never reaches the filter, so the
+        decoder stays a conditional mean and the critic alone sets how its output is spread."""
+        out = super()._adv_step(x, target, ctx)
+        if self.spread is not None:
+            with torch.no_grad():
+                mu, logvar = self.encode(x)
+                y = self.generate(self.adversary_latent(reparameterize(mu, logvar)), x)
+            with frozen(self.critic):
+                score = self.critic(self.spread(y)).mean()
+                ctx.step("spread", -score)
+            out["spread_score"] = score.detach()
+        return out
 
     def critic_score(self, frames, x: Segments) -> torch.Tensor:
         return self.critic(frames.target if isinstance(frames, Segments) else frames)
@@ -156,7 +199,7 @@ class ConvPostfilterTask(VAWGANTask):
         else:
             eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
             z = eps if how == "prior" else mu + eps * torch.exp(0.5 * logvar)
-        return self.generate(z, x)
+        return self.spread_out(self.generate(z, x))
 
 
 def postfilter_task(config: VAWGANPostfilterConfig, extra: dict | None = None) -> VAWGANTask:

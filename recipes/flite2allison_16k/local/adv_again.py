@@ -9,7 +9,8 @@ Usage: python local/adv_again.py EXP OUT ADV_EPOCHS KEY=VALUE [...]
 
 The optimizers continue from the critic stage's checkpoint, so learning rates (kept in the
 optimizers' state) are the experiment's own, except `adv_lr`'s optimizer, which starts at the
-adversarial stage. A setting that changes the critic's shape (`critic_difference`, `critic_channels`,
+adversarial stage. A part the experiment lacks (`spread_taps`'s filter) starts as initialized (the
+identity). A setting that changes the critic's shape (`critic_difference`, `critic_channels`,
 `critic_scales`) gives a new critic: its stage runs again from the VAE stage. OUT is a post-filter
 folder `vawgan enhance` reads.
 """
@@ -67,6 +68,12 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
         ckpt["model"]["critic"] = task.critic.state_dict()
         ckpt["optim"].pop("critic", None)
         save_checkpoint(out / "checkpoints/vae.pt", ckpt)
+    if task.modules().keys() - {"vae", "critic"}:  # a part the experiment lacks (a spread filter): as initialized
+        for name in ("vae.pt",) if new_critic else ("vae.pt", "critic.pt"):
+            ckpt = load_checkpoint(out / "checkpoints" / name, VAWGANPostfilterTask.name)
+            for part in task.modules().keys() - ckpt["model"].keys():
+                ckpt["model"][part] = task.modules()[part].state_dict()
+            save_checkpoint(out / "checkpoints" / name, ckpt)
     tables = {"train": config.train, "postfilter": cfg, "data": data}
     stages = ["critic", "adv"] if new_critic else ["adv"]
     fit(Trainer(task, batches, out, config.train, progress=False), out, tables, stages, overwrite=True,

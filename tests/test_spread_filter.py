@@ -1,0 +1,147 @@
+"""The spread filter (models/spread_filter.py) and the conv post-filter that learns it from its critic."""
+
+import numpy as np
+import pytest
+import torch
+
+from vawgan_tts.errors import VawganError
+from vawgan_tts.features import load_features
+from vawgan_tts.models.spread_filter import SpreadFilter
+from vawgan_tts.steps import StepContext
+from vawgan_tts.tasks.vawgan_postfilter import ConvPostfilterTask, Segments, VAWGANPostfilterConfig
+
+from conftest import PARALLEL_PROMPTS as PROMPTS
+
+SMALL = dict(arch="conv", channels=(16, 16), dilations=(1, 2), latent=4, critic_channels=(8, 8),
+             adv_balance="fixed", segment=32)
+
+
+@pytest.fixture(scope="module")
+def speech(parallel) -> torch.Tensor:
+    """c1..c39 of one real slt prompt, (1, T, 39), normalized per coefficient."""
+    c = load_features(parallel[0] / f"{PROMPTS[0]}.npz").mcep[:, 1:]
+    return torch.from_numpy(((c - c.mean(0)) / c.std(0)).astype(np.float32))[None]
+
+
+def shaken(taps: int = 9, seed: int = 0) -> SpreadFilter:
+    f = SpreadFilter(39, taps)
+    with torch.no_grad():
+        f.free.copy_(torch.randn(f.free.shape, generator=torch.Generator().manual_seed(seed)))
+    return f
+
+
+def test_it_starts_as_the_identity(speech):
+    assert torch.equal(SpreadFilter(39, 33)(speech), speech)
+
+
+def test_taps_are_symmetric_sum_to_one_and_pass_a_constant():
+    f = shaken()
+    h = f.impulse_responses()
+    torch.testing.assert_close(h, h.flip(-1))
+    torch.testing.assert_close(h.sum(-1), torch.ones(39))
+    c = torch.full((1, 40, 39), 2.5)
+    torch.testing.assert_close(f(c), c)
+
+
+def test_gains_are_the_taps_fourier_transform():
+    """Zero phase: the DFT of the taps, centred at 0, is real and is what gains() says."""
+    f, n = shaken(), 64
+    h = f.impulse_responses().detach().numpy()
+    centred = np.zeros((39, n))
+    for k in range(-4, 5):
+        centred[:, k % n] = h[:, k + 4]
+    spectrum = np.fft.rfft(centred, axis=1).T  # (F, D)
+    np.testing.assert_allclose(spectrum.imag, 0.0, atol=1e-6)
+    np.testing.assert_allclose(f.gains(n).detach().numpy(), spectrum.real, atol=1e-5)
+
+
+def test_a_sinusoid_comes_out_scaled_by_its_gain_and_not_shifted():
+    f, n = shaken(taps=11).double(), 40
+    t = torch.arange(400, dtype=torch.float64)
+    bin_ = 7  # a whole number of periods in n frames: the gain at that frequency exactly
+    x = torch.cos(2 * torch.pi * bin_ * t / n)[None, :, None].repeat(1, 1, 39)
+    y = f(x)[0, 20:-20].detach()
+    g = f.gains(n)[bin_].detach()
+    torch.testing.assert_close(y, g * x[0, 20:-20], atol=1e-10, rtol=1e-10)
+
+
+def test_a_crop_gives_the_whole_utterances_frames_away_from_its_edges(speech):
+    f = shaken(taps=9)
+    whole = f(speech)
+    crop = f(speech[:, 50:110])
+    torch.testing.assert_close(crop[:, 4:-4], whole[:, 54:106])
+
+
+def test_even_taps_and_frame_arch_are_refused_in_one_line():
+    with pytest.raises(VawganError, match="spread_taps") as err:
+        VAWGANPostfilterConfig(**SMALL, spread_taps=8)
+    assert "\n" not in str(err.value)
+    with pytest.raises(VawganError, match="spread_taps"):
+        VAWGANPostfilterConfig(arch="frame", spread_taps=9)
+    with pytest.raises(ValueError):
+        SpreadFilter(39, 4)
+
+
+def batch(speech) -> Segments:
+    y = speech[:, :64].reshape(2, 32, 39)
+    return Segments(0.6 * y, y, torch.ones(2, 32), torch.roll(y, 1, 0))
+
+
+def test_without_taps_the_task_is_the_old_one():
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL))
+    assert task.spread is None and set(task.modules()) == {"vae", "critic"}
+    assert set(task.make_optimizers()) == {"vae", "critic"} and "spread_score" not in task.metric_names
+
+
+def test_the_critic_alone_trains_the_filter_and_the_decoder_is_unchanged_by_it(speech):
+    """With adv_weight = 0 the adversarial stage leaves the decoder a conditional mean: one step
+    gives the VAE the same parameters with the filter as without it, and the filter is the part that
+    moves, through its own Adam at spread_lr with the critic's betas."""
+    seg = batch(speech)
+    after = {}
+    for taps in (0, 9):
+        torch.manual_seed(0)
+        task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, adv_weight=0.0, spread_taps=taps, spread_lr=1e-2))
+        optimizers = task.make_optimizers()
+        torch.manual_seed(1)
+        out = task.train_step(seg, "adv", StepContext(optimizers, 0.0))
+        after[taps] = (task, optimizers, out)
+    plain, spread = after[0][0], after[9][0]
+    for p, q in zip(plain.vae.parameters(), spread.vae.parameters()):
+        torch.testing.assert_close(p, q)
+    assert spread.spread.free.abs().max() > 0
+    opt = after[9][1]["spread"]
+    assert opt.param_groups[0]["lr"] == 1e-2 and opt.param_groups[0]["betas"] == tuple(spread.config.critic_betas)
+    assert "spread_score" in after[9][2] and "spread" in spread.modules()
+    # The VAE and critic stages leave it alone.
+    before = spread.spread.free.detach().clone()
+    spread.train_step(seg, "vae", StepContext(after[9][1], 0.0))
+    spread.train_step(seg, "critic", StepContext(after[9][1], 0.0))
+    assert torch.equal(spread.spread.free, before)
+
+
+def test_the_filters_steps_climb_a_fixed_critics_score(speech):
+    seg = batch(speech)
+    torch.manual_seed(0)
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, adv_weight=0.0, spread_taps=9, spread_lr=1e-2))
+    optimizers = task.make_optimizers()
+    with torch.no_grad():
+        y = task.generate(task.encode(seg)[0], seg)
+        start = float(task.critic(task.spread(y)).mean())
+    ctx = StepContext({"spread": optimizers["spread"]}, 0.0)
+    for _ in range(20):
+        ctx.step("spread", -task.critic(task.spread(y)).mean())
+    with torch.no_grad():
+        assert float(task.critic(task.spread(y)).mean()) > start
+
+
+def test_enhance_applies_the_filter(speech):
+    torch.manual_seed(0)
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, spread_taps=9))
+    with torch.no_grad():
+        task.spread.free.normal_()
+        c = speech[:, :80]
+        x = Segments(c, c, torch.ones(1, 80), c)
+        expected = task.spread(task.generate(task.encode(x)[0], x))
+        torch.testing.assert_close(task.enhance(c), expected)
+        assert not torch.allclose(expected, task.generate(task.encode(x)[0], x))
