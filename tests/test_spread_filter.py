@@ -26,12 +26,24 @@ def speech(parallel) -> torch.Tensor:
 def shaken(taps: int = 9, seed: int = 0) -> SpreadFilter:
     f = SpreadFilter(39, taps)
     with torch.no_grad():
-        f.free.copy_(torch.randn(f.free.shape, generator=torch.Generator().manual_seed(seed)))
+        f.log_gains.copy_(torch.randn(f.log_gains.shape, generator=torch.Generator().manual_seed(seed)))
     return f
 
 
 def test_it_starts_as_the_identity(speech):
-    assert torch.equal(SpreadFilter(39, 33)(speech), speech)
+    f = SpreadFilter(39, 33)
+    torch.testing.assert_close(f.impulse_responses(), torch.eye(33)[16].expand(39, 33), atol=1e-7, rtol=0)
+    torch.testing.assert_close(f(speech), speech, atol=1e-6, rtol=0)
+
+
+def test_its_gains_on_the_dft_grid_are_the_exponentiated_parameters_so_never_negative():
+    """An unconditional critic cannot see a modulation band's sign; the filter cannot flip it."""
+    f = shaken(taps=9).double()
+    with torch.no_grad():
+        f.log_gains[:, 2] = -8.0  # as small as a gain gets, and still above 0
+        grid = f.gains(9)[1:5].T  # ω_j = 2πj/9, j = 1..4
+    torch.testing.assert_close(grid, torch.exp(f.log_gains.detach()), rtol=1e-9, atol=1e-12)
+    assert (grid > 0).all() and float(f.gains(9)[0].min().detach()) == pytest.approx(1.0, abs=1e-6)
 
 
 def test_taps_are_symmetric_sum_to_one_and_pass_a_constant():
@@ -109,15 +121,15 @@ def test_the_critic_alone_trains_the_filter_and_the_decoder_is_unchanged_by_it(s
     plain, spread = after[0][0], after[9][0]
     for p, q in zip(plain.vae.parameters(), spread.vae.parameters()):
         torch.testing.assert_close(p, q)
-    assert spread.spread.free.abs().max() > 0
+    assert spread.spread.log_gains.abs().max() > 0
     opt = after[9][1]["spread"]
     assert opt.param_groups[0]["lr"] == 1e-2 and opt.param_groups[0]["betas"] == tuple(spread.config.critic_betas)
     assert "spread_score" in after[9][2] and "spread" in spread.modules()
     # The VAE and critic stages leave it alone.
-    before = spread.spread.free.detach().clone()
+    before = spread.spread.log_gains.detach().clone()
     spread.train_step(seg, "vae", StepContext(after[9][1], 0.0))
     spread.train_step(seg, "critic", StepContext(after[9][1], 0.0))
-    assert torch.equal(spread.spread.free, before)
+    assert torch.equal(spread.spread.log_gains, before)
 
 
 def test_the_filters_steps_climb_a_fixed_critics_score(speech):
@@ -139,7 +151,7 @@ def test_enhance_applies_the_filter(speech):
     torch.manual_seed(0)
     task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, spread_taps=9))
     with torch.no_grad():
-        task.spread.free.normal_()
+        task.spread.log_gains.normal_()
         c = speech[:, :80]
         x = Segments(c, c, torch.ones(1, 80), c)
         expected = task.spread(task.generate(task.encode(x)[0], x))

@@ -1,5 +1,5 @@
-"""A learned spread filter: one zero-phase FIR filter along time per coefficient, with unit gain at
-0 Hz, applied to a trajectory (B, T, D) -> (B, T, D).
+"""A learned spread filter: one zero-phase FIR filter along time per coefficient, with positive gains
+and unit gain at 0 Hz, applied to a trajectory (B, T, D) -> (B, T, D).
 
 What it is for (docs/design.md, "What spread costs"): among post-filters whose output has a given
 spread, the least squared error belongs to a deterministic scaling of the conditional mean, and noise
@@ -7,14 +7,20 @@ only adds error. The MS post-filter is such a map with a gain per modulation fre
 same family with the gains learned, by a critic, instead of measured. It can change how much each
 coefficient moves at each modulation frequency and nothing else:
 
-- **zero phase**: the taps are symmetric, h[k] = h[−k], so the frequency response is real: the
-  filter cannot shift a trajectory in time (which would cost accuracy and give the critic nothing);
-- **unit DC gain**: Σ_k h[k] = 1, so a constant trajectory, and an utterance's mean, pass unchanged;
-- **identity at the start**: h = δ, so training starts from the decoder's own output.
+- **positive gains**: the free parameters are the log-gains at the K-point DFT grid, ω_j = 2πj/K for
+  j = 0 … K//2, so no modulation frequency can have its sign flipped. An unconditional critic cannot
+  tell a trajectory from its inverted 4–8 Hz band (both look like speech), and with free taps the
+  critic taught exactly that (dev MCD 8.0 dB; recipe README);
+- **zero phase**: the response is real and the taps symmetric, h[n] = h[−n]: the filter cannot shift
+  a trajectory in time (which would cost accuracy and give the critic nothing);
+- **unit DC gain**: the log-gain at 0 Hz is fixed at 0, so Σ h = 1: a constant trajectory, and an
+  utterance's mean, pass unchanged;
+- **identity at the start**: every log-gain 0, h = δ.
 
-The taps are h = δ + s − mean(s) with s = (v + flip(v)) / 2 and v (D, K) the free parameters (zero
-at the start). Padding repeats the edge frames, as in :mod:`.conv_vae`: an output frame depends on
-the K input frames centred on it.
+The taps are the inverse DFT of the gains G_j = exp(g_j): h[n] = (1/K)(1 + 2 Σ_{j≥1} G_j cos(2πjn/K)),
+n = −K//2 … K//2, whose response at ω_j is G_j exactly (between the grid points, the DFT's
+trigonometric interpolation of them). Padding repeats the edge frames, as in :mod:`.conv_vae`: an
+output frame depends on the K input frames centred on it.
 """
 
 from __future__ import annotations
@@ -30,13 +36,16 @@ class SpreadFilter(nn.Module):
         if taps < 1 or taps % 2 == 0:
             raise ValueError(f"taps = {taps}: an odd count centres the filter on its frame")
         self.taps = taps
-        self.free = nn.Parameter(torch.zeros(dim, taps))
+        self.log_gains = nn.Parameter(torch.zeros(dim, taps // 2))  # at ω_1 … ω_{K//2}; ω_0's is 0
+        n = torch.arange(taps, dtype=torch.float64) - taps // 2
+        j = torch.arange(1, taps // 2 + 1, dtype=torch.float64)
+        self.register_buffer("cosines", torch.cos(2 * torch.pi * j[:, None] * n[None] / taps), persistent=False)
 
     def impulse_responses(self) -> torch.Tensor:
-        """The taps (D, K): symmetric, summing to 1 per coefficient."""
-        s = 0.5 * (self.free + self.free.flip(-1))
-        h = s - s.mean(-1, keepdim=True)
-        return h.index_add(1, torch.tensor([self.taps // 2], device=h.device), torch.ones_like(h[:, :1]))
+        """The taps (D, K): symmetric, summing to 1 per coefficient (summed in double precision, so
+        that the identity's off-centre taps are 0 to within 1e-16)."""
+        g = torch.exp(self.log_gains.double())
+        return ((1.0 + 2.0 * g @ self.cosines) / self.taps).to(self.log_gains.dtype)
 
     def gains(self, n_fft: int = 256) -> torch.Tensor:
         """The (real) frequency response per coefficient at n_fft // 2 + 1 modulation frequencies
@@ -44,7 +53,7 @@ class SpreadFilter(nn.Module):
         h = self.impulse_responses()
         k = torch.arange(self.taps, dtype=h.dtype, device=h.device) - self.taps // 2
         w = 2 * torch.pi * torch.arange(n_fft // 2 + 1, dtype=h.dtype, device=h.device) / n_fft
-        return (torch.cos(w[:, None] * k[None]) @ h.T)
+        return torch.cos(w[:, None] * k[None]) @ h.T
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.impulse_responses()
