@@ -32,7 +32,11 @@ difference no post-filter can undo). ``inference_z`` is what the decoder gets wh
 a seeded generator, so enhancement with a seed is reproducible. ``adv_z = "prior"`` gives the critic
 (and the generator's adversarial term) outputs decoded from noise z ~ N(0, I) instead of from
 q(z | x): the decoder then learns to turn noise into the detail the critic asks for, which is what
-``inference_z = "prior"`` applies; the likelihood still decodes z ~ q(z | x).
+``inference_z = "prior"`` applies; the likelihood still decodes z ~ q(z | x). ``spread_taps > 0`` puts a
+:class:`..models.spread_filter.SpreadFilter` after the conv decoder: what the critic judges and what
+enhancement writes go through it, the likelihood does not, and only the critic's score trains it
+(its own optimizer, ``spread_lr``), so the spread comes from a deterministic map of the decoder's output
+(docs/design.md, "A spread the critic learns").
 """
 
 from __future__ import annotations

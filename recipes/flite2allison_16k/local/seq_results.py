@@ -107,9 +107,15 @@ def plot(voice: str) -> None:
         curves = [mcd_floor(m["mcd_db"], a, v) for name, m in found.items() if re.fullmatch(r"vae-s\d+", name)
                   for a in (m["gv_ratio"], predictable_share(m["mcd_db"], dnn["mcd_db"], dnn["gv_ratio"]))]
         axes[0].fill_between(v, np.min(curves, axis=0), np.max(curves, axis=0), color="grey", alpha=0.35,
-                             label="floor: least MCD of any post-filter of the VAE stage's mean (3 seeds, 2 calibrations)")
+                             label="floor of any post-filter of the VAE stage's mean")
+        ablation = floor_metrics.parent.parent / "eval_ms" / "metrics.json"
+        if ablation.is_file():  # the MS gains on the VAE stage's mean (README: an ablation, not a candidate)
+            runs = [m for name, m in json.loads(ablation.read_text())["systems"].items() if name.startswith("vae-s")]
+            for ax, key in zip(axes, ("gv_ratio", "ms_distance")):
+                ax.plot([m[key] for m in runs], [m["mcd_db"] for m in runs], "x", ms=8, color="black",
+                        label="VAE stage's mean + MS gains (ablation)")
     axes[0].axvspan(0.9, 1.1, color="green", alpha=0.08)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=6, loc="upper left")
     fig.suptitle(f"{voice} → Allison, eval prompts: the learned post-filters against the statistical ones")
     fig.tight_layout()
     fig.savefig(out / "seq_tradeoff.png", dpi=110)
