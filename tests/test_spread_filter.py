@@ -157,3 +157,34 @@ def test_enhance_applies_the_filter(speech):
         expected = task.spread(task.generate(task.encode(x)[0], x))
         torch.testing.assert_close(task.enhance(c), expected)
         assert not torch.allclose(expected, task.generate(task.encode(x)[0], x))
+
+
+def test_the_filters_loss_is_the_critics_score_and_at_a_weight_the_filtered_nll(speech):
+    """spread_likelihood = λ: the filter steps on −E[D(f(y))] + λ·NLL(target, f(y)), y the decoder's
+    output for z ~ q(z|x); λ = 0 leaves the critic's score alone."""
+    from conftest import RecordingContext
+
+    from vawgan_tts.models.gaussian import reparameterize
+
+    seg = batch(speech)
+    grads = {}
+    for lam in (0.0, 5.0):
+        torch.manual_seed(0)
+        task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, adv_weight=0.0, spread_taps=9, spread_likelihood=lam))
+        with torch.no_grad():
+            task.spread.log_gains.normal_(0, 0.3)
+        ctx = RecordingContext(task.make_optimizers())
+        torch.manual_seed(1)
+        task.train_step(seg, "adv", ctx)
+        grads[lam] = ctx.grads["spread"][id(task.spread.log_gains)]
+        # The same draws again (the critic's z and ε, the decoder's z, then the filter's z) by hand.
+        torch.manual_seed(1)
+        with torch.no_grad():
+            mu, logvar = task.encode(seg)
+            reparameterize(mu, logvar), torch.rand(2, 1, 1), reparameterize(mu, logvar)
+            y = task.generate(reparameterize(mu, logvar), seg)
+        task.spread.zero_grad()
+        loss = -task.critic(task.spread(y)).mean() + lam * task.nll(seg, task.spread(y))
+        loss.backward()
+        torch.testing.assert_close(grads[lam], task.spread.log_gains.grad)
+    assert not torch.allclose(grads[0.0], grads[5.0])

@@ -69,17 +69,19 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     adv_z: str = "posterior"  # conv arch: the latent of what the critic judges: posterior (z ~ q(z|x)) | prior (noise)
     spread_taps: int = 0  # conv arch: > 0 (odd): a spread filter of this many taps after the decoder, learned by the critic alone
     spread_lr: float = 1e-3  # conv arch: the spread filter's Adam rate (the critic's betas)
+    spread_likelihood: float = 0.0  # conv arch: weight of the filtered output's NLL beside the critic's score in the filter's loss
 
     SECTION = "postfilter"
     FRAME_ONLY = (*VAWGANConfig.FRAME_ONLY, "context")
-    CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z", "spread_taps", "spread_lr")
+    CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z", "spread_taps", "spread_lr",
+                 "spread_likelihood")
 
     def __post_init__(self):
         super().__post_init__()
         check_choice(self, "inference_z", INFERENCE_Z)
         check_choice(self, "critic_real", CRITIC_REAL)
         check_choice(self, "adv_z", ("posterior", "prior"))
-        check_ranges(self, context=">= 0", spread_taps=">= 0", spread_lr="> 0")
+        check_ranges(self, context=">= 0", spread_taps=">= 0", spread_lr="> 0", spread_likelihood=">= 0")
         if self.spread_taps % 2 == 0 and self.spread_taps:
             raise VawganError(None, f"[{self.SECTION}] spread_taps = {self.spread_taps}: must be odd (the filter centred on its frame) or 0")
 
@@ -176,16 +178,20 @@ class ConvPostfilterTask(VAWGANTask):
 
     def _adv_step(self, x, target, ctx):
         """VAWGAN's adversarial step, then (with a spread filter) one step of the filter alone on the
-        critic's score of the filtered decoder output: the likelihood never reaches the filter, so the
-        decoder stays a conditional mean and the critic alone sets how its output is spread."""
+        critic's score of the filtered decoder output (and, at weight ``spread_likelihood``, its NLL):
+        the decoder's likelihood never reaches the filter, so the decoder stays a conditional mean."""
         out = super()._adv_step(x, target, ctx)
         if self.spread is not None:
             with torch.no_grad():
                 mu, logvar = self.encode(x)
                 y = self.generate(self.adversary_latent(reparameterize(mu, logvar)), x)
             with frozen(self.critic):
-                score = self.critic(self.spread(y)).mean()
-                ctx.step("spread", -score)
+                filtered = self.spread(y)
+                score = self.critic(filtered).mean()
+                loss = -score
+                if self.config.spread_likelihood > 0:  # the filtered output held to the target too
+                    loss = loss + self.config.spread_likelihood * self.nll(target, filtered)
+                ctx.step("spread", loss)
             out["spread_score"] = score.detach()
         return out
 
