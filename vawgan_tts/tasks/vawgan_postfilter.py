@@ -34,8 +34,9 @@ a seeded generator, so enhancement with a seed is reproducible. ``adv_z = "prior
 q(z | x): the decoder then learns to turn noise into the detail the critic asks for, which is what
 ``inference_z = "prior"`` applies; the likelihood still decodes z ~ q(z | x). ``spread_taps > 0`` puts a
 :class:`..models.spread_filter.SpreadFilter` after the conv decoder: what the critic judges and what
-enhancement writes go through it, the likelihood does not, and only the critic's score trains it
-(its own optimizer, ``spread_lr``), so the spread comes from a deterministic map of the decoder's output
+enhancement writes go through it, the decoder's likelihood does not; the critic's score (and, at weight
+``spread_likelihood``, the filtered output's NLL) trains it with an optimizer of its own (``spread_lr``), so
+the spread comes from a deterministic map of the decoder's output
 (docs/design.md, "A spread the critic learns").
 """
 
@@ -48,12 +49,12 @@ import torch
 
 from ..choices import CRITIC_REAL, INFERENCE_Z
 from ..config import check_choice, check_ranges
+from ..errors import VawganError
 from ..features import MODEL_DIM
 from ..models.conv_vae import ConvVAE
-from ..errors import VawganError
 from ..models.critic import Critic
-from ..models.spread_filter import SpreadFilter
 from ..models.gaussian import reparameterize
+from ..models.spread_filter import SpreadFilter
 from ..models.vae import FrameVAE
 from .base import adam
 from .vawgan import VAWGANConfig, VAWGANTask, check_conv_likelihood, masked_nll, segment_critic
@@ -67,7 +68,7 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     inference_z: str = "mean"  # conv arch: what z the decoder gets when applied: mean | prior | posterior
     critic_real: str = "recordings"  # conv arch: the critic's natural crops: recordings (as spoken) | aligned
     adv_z: str = "posterior"  # conv arch: the latent of what the critic judges: posterior (z ~ q(z|x)) | prior (noise)
-    spread_taps: int = 0  # conv arch: > 0 (odd): a spread filter of this many taps after the decoder, learned by the critic alone
+    spread_taps: int = 0  # conv arch: > 0 (odd): a spread filter of this many taps after the decoder, learned from the critic
     spread_lr: float = 1e-3  # conv arch: the spread filter's Adam rate (the critic's betas)
     spread_likelihood: float = 0.0  # conv arch: weight of the filtered output's NLL beside the critic's score in the filter's loss
 
