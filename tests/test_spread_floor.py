@@ -68,8 +68,18 @@ def test_predictable_share_calibrates_on_a_reference():
     assert float(mcd_floor(5.30, a, 0.9)) == pytest.approx(np.sqrt(unit * float(mse_floor(a, 0.9))))
 
 
-@pytest.mark.parametrize("call", [lambda: mse_floor(1.2, 0.5), lambda: mse_floor(0.3, -0.1),
-                                  lambda: mcd_floor(5.0, 1.0, 0.5), lambda: mcd_floor(5.0, -0.1, 0.5)])
-def test_out_of_range_shares_and_variances_are_refused(call):
-    with pytest.raises(ValueError):
+def test_the_ends_of_the_ranges_are_allowed():
+    """a = 0 (nothing predictable): any output only adds its variance; a = 1 (all of it): the scaled
+    prediction at V = 1 is the target itself; V = 0 (a constant output): the target's variance."""
+    assert float(mse_floor(0.0, 0.5)) == pytest.approx(1.5)
+    assert float(mse_floor(1.0, 1.0)) == pytest.approx(0.0)
+    assert float(mse_floor(0.3, 0.0)) == pytest.approx(1.0)
+    assert float(mcd_floor(5.0, 0.0, 0.5)) == pytest.approx(5.0 * np.sqrt(1.5))
+
+
+@pytest.mark.parametrize("call, says", [(lambda: mse_floor(1.2, 0.5), "a = 1.2"), (lambda: mse_floor(0.3, -0.1), "^an output variance cannot be negative$"),
+                                        (lambda: mcd_floor(5.0, 1.0, 0.5), "a = 1.0"),
+                                        (lambda: mcd_floor(5.0, -0.1, 0.5), "conditional mean")])
+def test_out_of_range_shares_and_variances_are_refused(call, says):
+    with pytest.raises(ValueError, match=says):
         call()

@@ -37,7 +37,7 @@ def mse_floor(a: float, v) -> np.ndarray:
         raise ValueError(f"a = {a}: the predictable share of a variance lies in [0, 1]")
     v = np.asarray(v, dtype=np.float64)
     if np.any(v < 0):
-        raise ValueError("an output variance is not negative")
+        raise ValueError("an output variance cannot be negative")
     return 1.0 + v - 2.0 * np.sqrt(a * v)
 
 
