@@ -16,18 +16,20 @@ vae-s<seed>+gv-pf (the commands are in README). Usage: python local/floor.py [VO
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 from vawgan_tts.spread_floor import mcd_floor, predictable_share
 
+VAE_STAGE = r"vae-s\d+"  # the systems floors are drawn from: each seed's VAE stage
 
-def floors(systems: dict, name: str, v: float) -> tuple[float, float]:
-    """(floor with a = the predictor's GV ratio, floor with a calibrated on the DNN) at GV ratio v."""
+
+def floors(systems: dict, name: str, v) -> tuple:
+    """(floor with a = the predictor's GV ratio, floor with a calibrated on the DNN) at GV ratio(s) v."""
     m, dnn = systems[name], systems["dnn"]
-    own = float(mcd_floor(m["mcd_db"], m["gv_ratio"], v))
-    cal = float(mcd_floor(m["mcd_db"], predictable_share(m["mcd_db"], dnn["mcd_db"], dnn["gv_ratio"]), v))
-    return own, cal
+    return (mcd_floor(m["mcd_db"], m["gv_ratio"], v),
+            mcd_floor(m["mcd_db"], predictable_share(m["mcd_db"], dnn["mcd_db"], dnn["gv_ratio"]), v))
 
 
 def table(voice: str) -> str:
@@ -40,16 +42,13 @@ def table(voice: str) -> str:
             "| predictor | DTW-MCD | GV ratio | floor at GV 0.9 (own a / calibrated a) | floor at GV 1 | "
             "+ GV post-filter, measured | room under the MS post-filter at GV 0.9 [dB] |",
             "|---|---|---|---|---|---|---|"]
-    for seed in range(3):
-        name = f"vae-s{seed}"
-        if name not in systems:
-            continue
+    for name in sorted(n for n in systems if re.fullmatch(VAE_STAGE, n)):
+        seed = name.rsplit("-s", 1)[1]
         m, scaled = systems[name], systems[f"{name}+gv-pf"]
         f9, f10 = floors(systems, name, 0.9), floors(systems, name, 1.0)
-        room = ms_pf["mcd_db"] - max(f9)
         rows.append(f"| VAE stage, seed {seed} | {m['mcd_db']:.2f} | {m['gv_ratio']:.2f} | {f9[0]:.2f} / {f9[1]:.2f} | "
                     f"{f10[0]:.2f} / {f10[1]:.2f} | {scaled['mcd_db']:.2f} at {scaled['gv_ratio']:.2f} | "
-                    f"{ms_pf['mcd_db'] - f9[0]:+.2f} / {room:+.2f} |")
+                    f"{ms_pf['mcd_db'] - f9[0]:+.2f} / {ms_pf['mcd_db'] - f9[1]:+.2f} |")
     return "\n".join(rows) + "\n"
 
 

@@ -19,6 +19,8 @@ from vawgan_tts.postfilters import ms_postfilter, natural_and_system_stats
 
 
 def main(system_train: Path, system_in: Path, out: Path, strength: float, ids_file: Path) -> None:
+    if out.resolve() in (system_in.resolve(), system_train.resolve()):
+        sys.exit(f"ms_pf_at.py: {out} is an input; give another OUT")
     train = Path("lists/train.ids").read_text().split()
     stats = natural_and_system_stats(Path("dump/natural"), system_train, train)
     out.mkdir(parents=True, exist_ok=True)

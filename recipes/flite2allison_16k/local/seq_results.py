@@ -100,13 +100,11 @@ def plot(voice: str) -> None:
     floor_metrics = Path("exp") / voice / "pfconv" / "floor" / "eval" / "metrics.json"
     if floor_metrics.is_file():  # local/floor.py's predictors: no post-filter of them goes below this band
         import numpy as np
-
-        from vawgan_tts.spread_floor import mcd_floor, predictable_share
+        from floor import VAE_STAGE, floors  # local/floor.py: each VAE stage's floor, calibrated two ways
 
         found = json.loads(floor_metrics.read_text())["systems"]
-        dnn, v = found["dnn"], np.linspace(0.2, 1.2, 101)
-        curves = [mcd_floor(m["mcd_db"], a, v) for name, m in found.items() if re.fullmatch(r"vae-s\d+", name)
-                  for a in (m["gv_ratio"], predictable_share(m["mcd_db"], dnn["mcd_db"], dnn["gv_ratio"]))]
+        v = np.linspace(0.2, 1.2, 101)
+        curves = [c for name in found if re.fullmatch(VAE_STAGE, name) for c in floors(found, name, v)]
         axes[0].fill_between(v, np.min(curves, axis=0), np.max(curves, axis=0), color="grey", alpha=0.35,
                              label="floor of any post-filter of the VAE stage's mean")
         ablation = floor_metrics.parent.parent / "eval_ms" / "metrics.json"
