@@ -127,16 +127,19 @@ def seq_section() -> str | None:
 The DNN's output post-filtered by the sequence VAWGAN (`conv`: conf/postfilter_conv.toml, a fully
 convolutional VAE over the trajectory, a latent per frame, a critic over 96-frame segments at three
 time scales, VAWGAN's α weighting at weight 1; `conv_wgan`: conf/postfilter_conv_wgan.toml, the same
-models with WGAN's generator loss at weight 0.05 and five critic updates per step; docs/design.md
-"Models over time"; `frame`: stage 6's frame post-filter, conf/postfilter.toml, with each seed, for
+models with WGAN's generator loss at weight 0.05 and five critic updates per step; `conv_spread`:
+conf/postfilter_conv_spread.toml, conv_wgan's VAE and critic stages, then the decoder kept to its
+likelihood and a spread filter learned from the critic's score and λ = 200 × its output's NLL (on slt
+and awb the adversarial stage from each seed's conv_wgan stages with local/adv_again.py, on rms trained
+whole); docs/design.md "Models over time"; `frame`: stage 6's frame post-filter, conf/postfilter.toml, with each seed, for
 the dev comparison the defaults follow), trained on the same (DNN output, Allison) pairs with
 each seed, beside the GV and MS post-filters of those pairs. `z=mean`: the decoder given z = μ;
 `z=prior`: noise z ~ N(0, I) per frame from the seed. The configuration was chosen on the dev prompts
 (`lists/dev.ids`, converted with the training prompts, never trained on) before the eval prompts were
 scored; "dominates" asks for all of: GV ratio in 0.9–1.1, MS distance below the MS post-filter's,
 DTW-MCD at or below the MS post-filter's, Fréchet distance below both post-filters'. On awb the
-conv_wgan and frame configurations were trained, on rms the frame one only (`--pf-conf
-conf/postfilter.toml`, after stage 2 and the DNN's conversions of stage 6).
+conv_wgan, conv_spread and frame configurations were trained, on rms the frame and conv_spread ones
+(after stage 2 and the DNN's conversions of stage 6).
 
 {tables}"""
 
