@@ -188,3 +188,22 @@ def test_the_filters_loss_is_the_critics_score_and_at_a_weight_the_filtered_nll(
         loss.backward()
         torch.testing.assert_close(grads[lam], task.spread.log_gains.grad)
     assert not torch.allclose(grads[0.0], grads[5.0])
+
+
+def test_a_checkpoint_whose_weights_do_not_fit_is_refused_in_one_line(tmp_path):
+    """Opening a trained post-filter (runs.experiment.load_task, what `vawgan enhance` does) whose
+    filter was saved in another form — free taps, as first written — names the file and both keys."""
+    from vawgan_tts.checkpoint import save_checkpoint
+    from vawgan_tts.config import to_dict
+    from vawgan_tts.runs.experiment import load_task
+    from vawgan_tts.tasks.vawgan_postfilter import VAWGANPostfilterTask, postfilter_task
+
+    cfg = VAWGANPostfilterConfig(**SMALL, spread_taps=9)
+    model = {role: m.state_dict() for role, m in ConvPostfilterTask(cfg).modules().items()}
+    model["spread"] = {"free": torch.zeros(39, 9)}
+    path = save_checkpoint(tmp_path / "adv.pt", {"task": VAWGANPostfilterTask.name, "config": to_dict(cfg),
+                                                  "extra": {}, "model": model, "progress": {}})
+    with pytest.raises(VawganError) as err:
+        load_task(path, VAWGANPostfilterTask, VAWGANPostfilterConfig, make=lambda c, ckpt: postfilter_task(c, ckpt["extra"]))
+    said = str(err.value)
+    assert "\n" not in said and "adv.pt" in said and "log_gains" in said and "free" in said

@@ -53,3 +53,29 @@ def load_checkpoint(path: str | Path, task: str | None = None) -> dict[str, Any]
     if task is not None and ckpt["task"] != task:
         raise VawganError(path, f"checkpoint of task {ckpt['task']!r}, expected {task!r}")
     return ckpt
+
+
+def misfit(path: str | Path, ckpt: dict[str, Any], arch: str, error: Exception) -> VawganError:
+    """The one line for weights or optimizer state that do not fit the model being built: the arch
+    each side has when they differ (checkpoints from before the arch option are frame), the error's
+    lines joined into one otherwise (torch names the missing and unexpected keys on lines of their own)."""
+    was = ckpt.get("config", {}).get("arch", "frame")
+    said = " ".join(line.strip() for line in str(error).splitlines() if line.strip())  # torch's lines, as one
+    why = f"a model of arch = {was!r}, this run's is arch = {arch!r}" if was != arch else said[:240]
+    return VawganError(path, f"does not fit this model configuration ({why})")
+
+
+def load_parts(path: str | Path, ckpt: dict[str, Any], modules: dict[str, torch.nn.Module], arch: str,
+               skip_missing: bool = False) -> None:
+    """Each module's weights from ``ckpt["model"]`` by role. A part the checkpoint lacks (unless
+    ``skip_missing``: then it is left as it is) or weights that do not fit are refused in one line
+    naming ``path`` (:func:`misfit`)."""
+    missing = sorted(set(modules) - set(ckpt["model"]))
+    if missing and not skip_missing:
+        raise VawganError(path, f"checkpoint lacks model part(s) {', '.join(missing)}")
+    try:
+        for role, module in modules.items():
+            if role in ckpt["model"]:
+                module.load_state_dict(ckpt["model"][role])
+    except (RuntimeError, ValueError, KeyError) as e:
+        raise misfit(path, ckpt, arch, e) from None

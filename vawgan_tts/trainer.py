@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 
 from . import distributed
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, load_parts, misfit, save_checkpoint
 from .steps import LinearDecay, PlateauDecay, Stage, StepContext, Task, adam  # noqa: F401  (the protocol, re-exported)
 from .errors import VawganError
 from .fileio import write_text_atomic
@@ -174,21 +174,14 @@ class Trainer:
 
     def load(self, path: Path, restore_position: bool) -> dict:
         ckpt = load_checkpoint(path, self.task.name)
-        modules = self.task.modules()
-        missing = sorted(set(modules) - set(ckpt["model"]))
-        if missing:
-            raise VawganError(path, f"checkpoint lacks model part(s) {', '.join(missing)}")
+        arch = self.task.config_dict().get("arch", "frame")
+        load_parts(path, ckpt, self.task.modules(), arch)
         try:
-            for k, m in modules.items():
-                m.load_state_dict(ckpt["model"][k])
             for k, o in self.optimizers.items():
                 if k in ckpt.get("optim", {}):
                     o.load_state_dict(ckpt["optim"][k])
         except (RuntimeError, ValueError, KeyError) as e:
-            was = ckpt.get("config", {}).get("arch", "frame")  # checkpoints from before the arch option: frame
-            now = self.task.config_dict().get("arch", "frame")
-            why = f"a model of arch = {was!r}, this run's is arch = {now!r}" if was != now else str(e).splitlines()[0][:200]
-            raise VawganError(path, f"does not fit this model configuration ({why})") from None
+            raise misfit(path, ckpt, arch, e) from None
         self.stages_done = list(ckpt.get("stages_done", []))
         self.epochs_run = dict(ckpt.get("epochs_run", {}))
         if restore_position:

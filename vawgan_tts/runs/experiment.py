@@ -95,7 +95,7 @@ def load_task(path: str | Path, task_class, config_class, make: Callable[[Any, d
     the task the checkpoint must belong to and is built as ``task_class(cfg, extra)`` unless ``make(cfg,
     ckpt)`` says otherwise; ``config(cfg)`` may change the stored configuration first (an inference
     option)."""
-    from ..checkpoint import load_checkpoint
+    from ..checkpoint import load_checkpoint, load_parts
 
     path = Path(path)
     ckpt = load_checkpoint(path, task_class.name)
@@ -103,21 +103,21 @@ def load_task(path: str | Path, task_class, config_class, make: Callable[[Any, d
     if config is not None:
         cfg = config(cfg)
     task = make(cfg, ckpt) if make is not None else task_class(cfg, ckpt["extra"])
-    for role, module in task.modules().items():
-        module.load_state_dict(ckpt["model"][role])
+    load_parts(path, ckpt, task.modules(), getattr(cfg, "arch", "frame"))
+    for module in task.modules().values():
         module.eval()
     return Trained(task, ckpt["extra"], path, FeatureSettings.from_extra(ckpt["extra"]))
 
 
 def load_weights(trained: Trained, path: str | Path, task_class) -> Trained:
     """The same network with the weights of another checkpoint of it (e.g. after adversarial training)."""
-    from ..checkpoint import load_checkpoint
+    from ..checkpoint import load_checkpoint, load_parts
 
     ckpt = load_checkpoint(path, task_class.name)
-    for role, module in trained.task.modules().items():
-        if role in ckpt["model"]:
-            module.load_state_dict(ckpt["model"][role])
-            module.eval()
+    modules = trained.task.modules()
+    load_parts(path, ckpt, modules, getattr(trained.task.config, "arch", "frame"), skip_missing=True)
+    for module in modules.values():
+        module.eval()
     return dataclasses.replace(trained, path=Path(path))
 
 
