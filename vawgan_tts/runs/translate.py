@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Sequence
 
 import torch
 
-from ..checkpoint import load_checkpoint
+from ..checkpoint import load_checkpoint, load_parts
 from ..choices import SPLITS
 from ..config import from_dict
 from ..data.text import EOS_ID, SOS_ID, Vocab, detokenize, read_pairs_tsv, tokenize
@@ -89,10 +89,7 @@ def load_translator(exp_dir: str | Path, device: str = "auto") -> Translator:
     cfg = from_dict(Seq2SeqConfig, ckpt["config"], path)
     extra = ckpt["extra"]
     task = Seq2SeqTask(cfg, extra["src_vocab"], extra["tgt_vocab"], extra)
-    try:
-        task.model.load_state_dict(ckpt["model"]["model"])
-    except (KeyError, RuntimeError) as e:
-        raise VawganError(path, f"does not fit its own configuration ({str(e).splitlines()[0][:200]})") from None
+    load_parts(path, ckpt, task.modules(), "frame")  # seq2seq has no arch option
     dev = choose_device(device)
     task.model.to(dev).eval()
     return Translator(task, Vocab(extra["src_vocab"]), Vocab(extra["tgt_vocab"]),
