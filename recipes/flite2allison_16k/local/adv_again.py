@@ -51,7 +51,8 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
     if out.exists():
         shutil.rmtree(out)
     (out / "checkpoints").mkdir(parents=True)
-    for name in ("vae.pt",) if new_critic else ("vae.pt", "critic.pt"):
+    copied = ("vae.pt",) if new_critic else ("vae.pt", "critic.pt")
+    for name in copied:
         shutil.copyfile(exp / "checkpoints" / name, out / "checkpoints" / name)
     for name in (NORMALIZATION, ALIGNMENT, POSTFILTER_STATS):
         shutil.copyfile(exp / name, out / name)
@@ -63,17 +64,16 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
                                      [u for u in data.ids if u in aligned], (), FeatureStats.load(exp / NORMALIZATION),
                                      config.train.batch_size)
     task = postfilter_task(cfg, load_checkpoint(exp / "checkpoints/vae.pt", VAWGANPostfilterTask.name)["extra"])
-    if new_critic:  # the VAE stage's checkpoint with this config's critic, as initialized, and no optimizer state for it
-        ckpt = load_checkpoint(out / "checkpoints/vae.pt", VAWGANPostfilterTask.name)
-        ckpt["model"]["critic"] = task.critic.state_dict()
-        ckpt["optim"].pop("critic", None)
-        save_checkpoint(out / "checkpoints/vae.pt", ckpt)
-    if task.modules().keys() - {"vae", "critic"}:  # a part the experiment lacks (a spread filter): as initialized
-        for name in ("vae.pt",) if new_critic else ("vae.pt", "critic.pt"):
-            ckpt = load_checkpoint(out / "checkpoints" / name, VAWGANPostfilterTask.name)
-            for part in task.modules().keys() - ckpt["model"].keys():
-                ckpt["model"][part] = task.modules()[part].state_dict()
-            save_checkpoint(out / "checkpoints" / name, ckpt)
+    modules = task.modules()
+    for name in copied:  # each copied checkpoint fitted to this config
+        path = out / "checkpoints" / name
+        ckpt = load_checkpoint(path, VAWGANPostfilterTask.name)
+        if new_critic:  # this config's critic, as initialized, and no optimizer state for it
+            ckpt["model"]["critic"] = task.critic.state_dict()
+            ckpt["optim"].pop("critic", None)
+        for part in modules.keys() - ckpt["model"].keys():  # a part the experiment lacks (a spread filter), as initialized
+            ckpt["model"][part] = modules[part].state_dict()
+        save_checkpoint(path, ckpt)
     tables = {"train": config.train, "postfilter": cfg, "data": data}
     stages = ["critic", "adv"] if new_critic else ["adv"]
     fit(Trainer(task, batches, out, config.train, progress=False), out, tables, stages, overwrite=True,
