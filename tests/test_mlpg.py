@@ -108,3 +108,22 @@ def test_mlpg_refuses_normal_equations_that_are_not_positive_definite():
     variances[[0, 2, 4]] = -1.0  # every stream of the first dimension: P = -WᵀW
     with pytest.raises(np.linalg.LinAlgError, match="dimension 0 are not positive definite"):
         mlpg(np.zeros((10, 6)), variances)
+
+
+@pytest.mark.parametrize("t", [1, 2, 3, 40])
+def test_mlpg_operator_is_mlpg_as_a_matrix(t):
+    """Applied to each dimension's stacked means, the operator gives the banded solver's trajectory
+    (and so the dense normal equations'), for global variances."""
+    from vawgan_tts.mlpg import mlpg_operator
+
+    rng = np.random.default_rng(10 + t)
+    d = 4
+    means = rng.standard_normal((t, 3 * d))
+    var = rng.uniform(0.05, 3.0, size=3 * d)
+    op = mlpg_operator(t, var)
+    assert op.shape == (d, t, 3 * t)
+    stacked = means.reshape(t, 3, d).transpose(2, 1, 0).reshape(d, 3 * t)
+    np.testing.assert_allclose(np.einsum("dts,ds->td", op, stacked), mlpg(means, var), atol=1e-10)
+    np.testing.assert_allclose(np.einsum("dts,ds->td", op, stacked), _dense_mlpg(means, np.tile(var, (t, 1))), atol=1e-10)
+    with pytest.raises(ValueError, match="not \\(3D,\\)"):
+        mlpg_operator(t, var[:-1])

@@ -225,3 +225,63 @@ def test_the_crop_loss_counts_exactly_the_frames_that_match_the_whole_utterance(
             assert bool(close[keep].all())
             kept, differ = kept + int(keep.sum()), differ + int((~close[~keep]).sum())
     assert kept > 0 and differ > 0
+
+
+# ------------------------------------------------------------------ the trajectory loss (MGE)
+
+
+def test_the_trajectory_loss_is_mlpg_of_the_crop_against_the_target_statics(parallel):
+    """The torch operator gives what whole-array MLPG gives on the same crop, the loss is the masked
+    mean of its statics' error, it reaches the Δ and ΔΔ outputs (the frames loss's statics alone would
+    not), and means whose streams agree with the target trajectory cost nothing."""
+    from vawgan_tts.runs.converter import _trajectory
+    from vawgan_tts.tasks.dnn_converter import TrajectoryError
+
+    pairs = _aligned_pairs(parallel, TRAIN)
+    cfg = DNNConverterConfig(arch="conv", loss="trajectory", segment=40)
+    norm = _normalization(pairs, TRAIN, cfg)
+    y_all = np.concatenate([pairs.dyn[u] for u in TRAIN])
+    np.testing.assert_allclose(norm.residual_var * norm.y_std**2, y_all.var(0), rtol=1e-6)  # the targets' own
+    loss = TrajectoryError(40, norm.y_mean, norm.y_std, norm.residual_var * norm.y_std**2)
+    _, ys, masks = _sequences(pairs, TRAIN[:2], norm, cfg)
+    y = torch.stack([ys[0][10:50], ys[1][:40]])
+    mask = torch.stack([masks[0][10:50], masks[1][:40]])
+    pred = (y + 0.3 * torch.randn(y.shape, generator=torch.Generator().manual_seed(0))).requires_grad_(True)
+    c = loss.statics(pred)
+    for b in range(2):
+        np.testing.assert_allclose(c[b].detach().numpy(), _trajectory(norm, pred[b].detach().double().numpy()).numpy(),
+                                   rtol=1e-4, atol=1e-4)
+    err = ((c - y[..., :39]) ** 2).mean(-1)
+    value = loss(pred, y, mask)
+    assert float(value.detach()) == pytest.approx(float((err * mask).sum() / mask.sum()), rel=1e-5)
+    value.backward()
+    assert float(pred.grad[..., 39:].abs().sum()) > 0 and float(pred.grad[mask == 0].abs().sum()) > 0  # unpaired frames' means count through MLPG
+    # Statics, Δ and ΔΔ of one trajectory (the crop's own edges repeated, as MLPG's windows do): no error.
+    from vawgan_tts.mlpg import delta_features
+    statics = y[0, :, :39].double().numpy() * norm.y_std[:39] + norm.y_mean[:39]
+    consistent = torch.from_numpy(((delta_features(statics) - norm.y_mean) / norm.y_std).astype(np.float32))[None]
+    assert float(loss(consistent, consistent, torch.ones(1, 40))) < 1e-8
+    with pytest.raises(ValueError, match="crops of 40 frames, not 39"):
+        loss.statics(pred[:, :39])
+
+
+def test_the_trajectory_loss_trains_and_conversion_uses_its_variances(parallel, tmp_path):
+    exp = tmp_path / "traj"
+    summary = train_converter(exp, _config(*parallel, dnn__loss="trajectory", dnn__epochs=15), jobs=2, progress=False)
+    dev = json.loads((exp / "round2/dev.json").read_text())["epochs"]
+    assert dev[-1]["dev_loss"] < dev[0]["dev_loss"] and summary["rounds"][1]["dev_loss"] == pytest.approx(min(e["dev_loss"] for e in dev), abs=1e-5)
+    conv = Converter(exp)
+    norm = conv.norm
+    sides = _load_sides(*parallel, TRAIN)
+    aligned = load_alignments(exp / "round2/align.npz")
+    y_all = np.concatenate([_learning_pairs(sides, {u: aligned[u] for u in TRAIN}).dyn[u] for u in TRAIN])
+    np.testing.assert_allclose(norm.residual_var * norm.y_std**2, y_all.var(0), rtol=1e-5)  # kept, not the residuals'
+    before, after = conversion_mcds(conv.convert_mcep, *parallel, TRAIN)
+    assert np.mean(after) < np.mean(before) - 2.0
+
+
+def test_the_trajectory_loss_is_a_conv_option():
+    with pytest.raises(VawganError, match="loss: not an option of arch = 'frame'"):
+        DNNConverterConfig(loss="trajectory")
+    with pytest.raises(VawganError, match="loss"):
+        DNNConverterConfig(arch="conv", loss="mge")

@@ -12,6 +12,12 @@ windows reach one frame each way, so its bandwidth is 2): ``scipy.linalg.solveh_
 in O(T). At the ends of an utterance a window reaching outside repeats the edge frame; the same
 rule makes :func:`delta_features` equal ``W @ c``, so MLPG of exact dynamic features returns the
 trajectory they came from.
+
+With variances that do not depend on the means (global, per output dimension), MLPG is linear in
+the means: :func:`mlpg_operator` gives the matrix, so a network can be trained through MLPG on its
+static trajectory's error (minimum generation error: Wu & Tokuda 2008 for HMMs; for neural voice
+conversion, Xie et al. 2014, "Sequence error minimization training of neural network for voice
+conversion").
 """
 
 from __future__ import annotations
@@ -105,4 +111,25 @@ def mlpg(means: np.ndarray, variances: np.ndarray) -> np.ndarray:
             raise np.linalg.LinAlgError(f"MLPG: the normal equations of dimension {k} are not positive definite "
                                         f"(LAPACK pbsv info {info}): a variance is zero or not finite")
         out[:, k] = x
+    return out
+
+
+def mlpg_operator(n_frames: int, variances: np.ndarray) -> np.ndarray:
+    """(D, T, 3T): per dimension d, the matrix (Wᵀ Σ_d⁻¹ W)⁻¹ Wᵀ Σ_d⁻¹ that MLPG applies to that
+    dimension's means stacked stream by stream, [μ_c(0..T-1), μ_Δ(0..T-1), μ_ΔΔ(0..T-1)].
+
+    ``variances``: (3D,) global variances of the output dimensions. Applied to every dimension's
+    means it gives exactly :func:`mlpg` with those variances (the same windows, the same edge frames).
+    Dense, O(D·T²) memory: meant for training crops of a fixed length, not for whole corpora.
+    """
+    variances = np.asarray(variances, dtype=np.float64)
+    if variances.ndim != 1 or len(variances) % len(WINDOWS):
+        raise ValueError(f"variances have shape {variances.shape}, not (3D,)")
+    d = len(variances) // len(WINDOWS)
+    w = np.vstack([window_matrix(n_frames, win).toarray() for win in WINDOWS])  # (3T, T)
+    out = np.empty((d, n_frames, len(WINDOWS) * n_frames))
+    for k in range(d):
+        prec = np.repeat(1.0 / variances[k::d], n_frames)  # (3T,): stream j's precision on its T rows
+        wt_prec = w.T * prec
+        out[k] = scipy.linalg.solve(wt_prec @ w, wt_prec, assume_a="pos")
     return out

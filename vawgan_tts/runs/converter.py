@@ -19,7 +19,8 @@ EXP/
   config.toml          [train], [dnn], [data]: the effective configuration (feature folders absolute)
   f0.npz               log-F0 mean/std of the source's and the target's voiced training frames
   round<k>/align.npz   the frame pairs this round trained on (training and dev utterances)
-  round<k>/stats.npz   input mean/std (39), output mean/std (117), residual variance (117, normalized)
+  round<k>/stats.npz   input mean/std (39), output mean/std (117), MLPG's variances (117, normalized: the residuals',
+                       or the targets' own with the trajectory loss)
   round<k>/log.csv, round<k>/checkpoints/dnn.pt    the trainer's
   round<k>/dev.json    the dev utterances' loss after each epoch
   round<k>/checkpoints/dnn_best.pt   the epoch with the lowest dev loss: the round's model
@@ -53,7 +54,7 @@ from ..fileio import atomic_path, read_npz, write_text_atomic
 from ..mlpg import WINDOWS, delta_features, mlpg
 from ..postfilters import StatisticalPostfilter, corpus_ms_db, natural_and_system_stats
 from ..tasks.adversarial_converter import AdversarialConverterConfig, AdversarialConverterTask
-from ..tasks.dnn_converter import DNNConverterConfig, DNNConverterTask
+from ..tasks.dnn_converter import DNNConverterConfig, DNNConverterTask, TrajectoryError
 from ..trainer import CHECKPOINTS, LAST, LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from ..outputs import claim_experiment
 from .experiment import adversarial_dir, cached_arrays, load_task, load_weights, require_kind
@@ -92,8 +93,9 @@ def load_converter_config(path: str | Path | None, **overrides) -> ConverterConf
 
 @dataclasses.dataclass
 class Normalization:
-    """Input (c1..c39) and output (statics + Δ + ΔΔ) mean/std, and the variance of the training
-    residuals in normalized output units: what MLPG weighs the predicted Δs with."""
+    """Input (c1..c39) and output (statics + Δ + ΔΔ) mean/std, and the variances MLPG weighs the
+    predicted streams with, in normalized output units: the training residuals' (the frames loss), or
+    the training targets' own, the ones it was trained through (the trajectory loss)."""
 
     x_mean: np.ndarray
     x_std: np.ndarray
@@ -205,7 +207,10 @@ def _normalization(p: _Pairs, utts: Sequence[str], cfg: DNNConverterConfig) -> N
         # One scale per stream (statics, Δ, ΔΔ): within a stream the loss weighs coefficients as the
         # MCD does (squared cepstral distance), not each one as much as c1.
         y_std = np.repeat(np.sqrt((y_std.reshape(len(WINDOWS), -1) ** 2).mean(1)), MODEL_DIM)
-    return Normalization(x.mean(0), _safe_std(x.std(0)), y.mean(0), y_std, np.ones(y.shape[1]))
+    # What MLPG weighs the streams by: the training residuals' variances, measured after training
+    # (ones until then), or with the trajectory loss the targets' own, fixed now, since it trains through MLPG.
+    var = np.maximum(y.var(0) / y_std**2, 1e-6) if cfg.loss == "trajectory" else np.ones(y.shape[1])
+    return Normalization(x.mean(0), _safe_std(x.std(0)), y.mean(0), y_std, var)
 
 
 def dev_loss(x: np.ndarray, y: np.ndarray) -> Callable[[Trainer], dict]:
@@ -224,10 +229,12 @@ def dev_loss(x: np.ndarray, y: np.ndarray) -> Callable[[Trainer], dict]:
     return measure
 
 
-def dev_loss_utterances(xs: Sequence[torch.Tensor], ys: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]
-                        ) -> Callable[[Trainer], dict]:
+def dev_loss_utterances(xs: Sequence[torch.Tensor], ys: Sequence[torch.Tensor], masks: Sequence[torch.Tensor],
+                        trajectory: Normalization | None = None) -> Callable[[Trainer], dict]:
     """The conv arch's :func:`dev_loss`: each dev utterance converted whole, as at conversion, the
-    squared error averaged over every frame that has a target (the frame arch's units)."""
+    squared error averaged over every frame that has a target (the frame arch's units). With
+    ``trajectory`` (the normalization, for the trajectory loss) the error is the trajectory loss's:
+    of the statics that MLPG makes from the whole utterance's means, with its variances."""
 
     @torch.no_grad()
     def measure(trainer: Trainer) -> dict:
@@ -235,12 +242,22 @@ def dev_loss_utterances(xs: Sequence[torch.Tensor], ys: Sequence[torch.Tensor], 
         model.eval()
         total, frames = 0.0, 0.0
         for x, y, m in zip(xs, ys, masks):
-            err = ((model(x[None].to(trainer.device))[0].cpu() - y) ** 2).mean(-1)
+            pred = model(x[None].to(trainer.device))[0].cpu()
+            if trajectory is None:
+                err = ((pred - y) ** 2).mean(-1)
+            else:
+                err = ((_trajectory(trajectory, pred.double().numpy()) - y[:, :MODEL_DIM].double()) ** 2).mean(-1)
             total, frames = total + float((err * m).sum()), frames + float(m.sum())
         model.train()
         return {"dev_loss": total / max(frames, 1.0)}
 
     return measure
+
+
+def _trajectory(norm: Normalization, pred: np.ndarray) -> torch.Tensor:
+    """(T, 3D) normalized means -> (T, D) MLPG's statics (with ``norm``'s variances), normalized as the targets' statics."""
+    c = mlpg(pred * norm.y_std + norm.y_mean, norm.residual_var * norm.y_std**2)
+    return torch.from_numpy((c - norm.y_mean[:MODEL_DIM]) / norm.y_std[:MODEL_DIM])
 
 
 def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1, overwrite: bool = False,
@@ -301,10 +318,14 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
             raise VawganError(src_dir, "no training prompt could be aligned")
         pairs = _learning_pairs(sides, aligned)
         norm = _normalization(pairs, train_utts, cfg)
-        task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()})
+        trajectory = cfg.loss == "trajectory"
+        task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()},
+                                TrajectoryError(cfg.segment, norm.y_mean, norm.y_std, norm.residual_var * norm.y_std**2)
+                                if trajectory else None)
         if cfg.arch == "conv":
             batches = _segment_batches(pairs, train_utts, norm, cfg, src_dir)
-            measure = dev_loss_utterances(*_sequences(pairs, dev_utts, norm, cfg)) if dev_utts else None
+            measure = (dev_loss_utterances(*_sequences(pairs, dev_utts, norm, cfg), trajectory=norm if trajectory else None)
+                       if dev_utts else None)
         else:
             x, y = _design(pairs, train_utts, norm, cfg)
             batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
@@ -316,10 +337,9 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         trainer.fit(resume=continuing, overwrite=not continuing)
         if (round_dir / "checkpoints" / BEST).is_file():  # the best dev epoch is the model of this round
             task.model.load_state_dict(load_checkpoint(round_dir / "checkpoints" / BEST, task.name)["model"]["model"])
-        if cfg.arch == "conv":
-            norm.residual_var = _residual_variance_utterances(task, *_sequences(pairs, train_utts, norm, cfg))
-        else:
-            norm.residual_var = _residual_variance(task.model, x, y)
+        if not trajectory:  # MLPG weighs by the residuals; the trajectory loss keeps the variances it trained through
+            norm.residual_var = (_residual_variance_utterances(task, *_sequences(pairs, train_utts, norm, cfg))
+                                 if cfg.arch == "conv" else _residual_variance(task.model, x, y))
         norm.save(round_dir / NORMALIZATION)
         log = read_log(round_dir / LOG_CSV)
         n_rows = sum(len(pairs.rows[u]) for u in train_utts)

@@ -11,12 +11,21 @@ have a target (DTW pairs speech frames only); the loss is the same mean over the
 ``mask_crop_edges`` the frames within half a receptive field of a crop's edge are left out too, unless
 that edge is the utterance's own: they would see the crop's padding, which conversion of the whole
 utterance never shows them (:func:`..batching.crop_interior`).
+
+``loss = "trajectory"`` (conv arch; minimum generation error, Xie et al. 2014): the network still
+predicts statics, Δ and ΔΔ, but the loss is the squared error of the static trajectory that MLPG
+makes from them (:class:`TrajectoryError`, through :func:`..mlpg.mlpg_operator`), in normalized
+static units, over the masked frames. What the frames loss leaves to MLPG after training — making
+the three streams agree — the network learns to do for MLPG. The variances MLPG weighs the streams
+by must then be the same in training and at conversion: the training targets' own (per dimension),
+fixed before training, where the frames loss uses its residuals' after.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 
 from ..batching import crop_interior
@@ -24,10 +33,12 @@ from ..choices import ARCHS
 from ..config import check_arch_options, check_choice, check_conv_layers, check_ranges
 from ..models.conv_converter import ConvConverter
 from ..models.frame_converter import FrameConverter
+from ..mlpg import WINDOWS, mlpg_operator
 from .base import OneModelTask, Stage, StepContext
 
 
 OUTPUT_SCALES = ("dimension", "stream")
+LOSSES = ("frames", "trajectory")  # each stream's frames | the static trajectory MLPG makes (conv arch)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,35 +60,79 @@ class DNNConverterConfig:
     segment: int = 128  # conv arch: frames per training crop (640 ms at 5 ms)
     segments_per_batch: int = 16  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
     mask_crop_edges: bool = False  # conv arch: no loss on a crop's frames that would see the crop's padding (worse on dev)
+    loss: str = "frames"  # frames: squared error of statics, Δ, ΔΔ | trajectory: of the statics MLPG makes (conv arch)
 
     SECTION = "dnn"
     FRAME_ONLY = ("context", "hidden", "layers")  # options the other arch has no use for: set, they are refused
-    CONV_ONLY = ("channels", "kernel", "dilations", "segment", "segments_per_batch", "mask_crop_edges")
+    CONV_ONLY = ("channels", "kernel", "dilations", "segment", "segments_per_batch", "mask_crop_edges", "loss")
 
     def __post_init__(self):
         check_choice(self, "output_scale", OUTPUT_SCALES)
         check_choice(self, "arch", ARCHS)
+        check_choice(self, "loss", LOSSES)
         check_arch_options(self)
         check_ranges(self, context=">= 0", hidden=">= 1", layers=">= 0", dropout="0..0.9", lr="> 0", epochs=">= 0", rounds=">= 1",
                      band="0..1", channels=">= 1", kernel=">= 1", dilations=">= 1", segment=">= 8", segments_per_batch=">= 1")
         check_conv_layers(self)
 
 
+class TrajectoryError:
+    """The trajectory loss: MLPG of a crop's predicted means, its statics against the targets'.
+
+    ``n_frames``: the crops' length (the operator is built for it). ``y_mean``, ``y_std``: (3D,) the
+    output normalization; ``variances``: (3D,) what MLPG weighs the streams by, in the targets' own
+    units. Called on normalized predictions and targets (B, T, 3D) and the mask (B, T): the mean
+    over masked frames and the D statics of the squared error, in normalized static units (the
+    frames loss's units for its statics)."""
+
+    def __init__(self, n_frames: int, y_mean: np.ndarray, y_std: np.ndarray, variances: np.ndarray):
+        self.n_frames = n_frames
+        self.dim = len(y_mean) // len(WINDOWS)
+        self.operator = torch.from_numpy(mlpg_operator(n_frames, variances).astype(np.float32))  # (D, T, 3T)
+        self.y_mean = torch.from_numpy(np.asarray(y_mean, np.float32))
+        self.y_std = torch.from_numpy(np.asarray(y_std, np.float32))
+
+    def statics(self, pred: torch.Tensor) -> torch.Tensor:
+        """(B, T, 3D) normalized means -> (B, T, D) MLPG's static trajectory, normalized as the targets' statics."""
+        b, t, _ = pred.shape
+        if t != self.n_frames:
+            raise ValueError(f"the trajectory loss was built for crops of {self.n_frames} frames, not {t}")
+        dev = pred.device
+        means = pred * self.y_std.to(dev) + self.y_mean.to(dev)
+        stacked = means.reshape(b, t, len(WINDOWS), self.dim).permute(0, 3, 2, 1).reshape(b, self.dim, -1)  # (B, D, 3T)
+        c = torch.einsum("dts,bds->btd", self.operator.to(dev), stacked)
+        return (c - self.y_mean[: self.dim].to(dev)) / self.y_std[: self.dim].to(dev)
+
+    def __call__(self, pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        err = ((self.statics(pred) - y[..., : self.dim]) ** 2).mean(-1)
+        return (err * mask).sum() / mask.sum().clamp_min(1.0)
+
+
 class DNNConverterTask(OneModelTask):
     name = "dnn_converter"
     metric_names = ("loss",)
 
-    def __init__(self, config: DNNConverterConfig, dim_in: int, dim_out: int, extra: dict | None = None):
+    def __init__(self, config: DNNConverterConfig, dim_in: int, dim_out: int, extra: dict | None = None,
+                 trajectory: TrajectoryError | None = None):
+        """``trajectory``: the loss of ``loss = "trajectory"`` (it needs the output normalization, so
+        the training run builds it); a task made only to convert does without."""
         self.config = config
         self.stages = (Stage("dnn", config.epochs),)
         self.model = converter_model(config, dim_in, dim_out)
         self.extra = {"dim_in": dim_in, "dim_out": dim_out, **(extra or {})}
+        self.trajectory = trajectory
 
     def loss(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean over the batch and the output dimensions of the squared error (normalized units).
-        Frame arch: x (B, (2k+1)·D_in), y (B, D_out). Conv arch: x (B, T, D_in), y (B, T, D_out) and
-        ``mask`` (B, T), 1 where a frame has a target: the mean over those frames."""
-        err = (self.model(x) - y) ** 2
+        """Frames loss: the mean over the batch and the output dimensions of the squared error
+        (normalized units). Frame arch: x (B, (2k+1)·D_in), y (B, D_out). Conv arch: x (B, T, D_in),
+        y (B, T, D_out) and ``mask`` (B, T), 1 where a frame has a target: the mean over those frames.
+        Trajectory loss (conv arch): :class:`TrajectoryError` of the crops."""
+        pred = self.model(x)
+        if self.config.loss == "trajectory":
+            if self.trajectory is None:
+                raise RuntimeError("loss = 'trajectory' needs the TrajectoryError the training run builds")
+            return self.trajectory(pred, y, mask)
+        err = (pred - y) ** 2
         if mask is None:
             return err.mean()
         return (err.mean(-1) * mask).sum() / mask.sum().clamp_min(1.0)
