@@ -253,7 +253,7 @@ def test_the_trajectory_loss_is_mlpg_of_the_crop_against_the_target_statics(para
                                    rtol=1e-4, atol=1e-4)
     err = ((c - y[..., :39]) ** 2).mean(-1)
     value = loss(pred, y, mask)
-    assert float(value.detach()) == pytest.approx(float((err * mask).sum() / mask.sum()), rel=1e-5)
+    assert float(value.detach()) == pytest.approx(float(((err * mask).sum() / mask.sum()).detach()), rel=1e-5)
     value.backward()
     assert float(pred.grad[..., 39:].abs().sum()) > 0 and float(pred.grad[mask == 0].abs().sum()) > 0  # unpaired frames' means count through MLPG
     # Statics, Δ and ΔΔ of one trajectory (the crop's own edges repeated, as MLPG's windows do): no error.

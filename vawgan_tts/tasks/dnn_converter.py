@@ -97,11 +97,12 @@ class TrajectoryError:
         b, t, _ = pred.shape
         if t != self.n_frames:
             raise ValueError(f"the trajectory loss was built for crops of {self.n_frames} frames, not {t}")
-        dev = pred.device
-        means = pred * self.y_std.to(dev) + self.y_mean.to(dev)
+        if self.operator.device != pred.device:  # moved once, with the model
+            self.operator, self.y_mean, self.y_std = (a.to(pred.device) for a in (self.operator, self.y_mean, self.y_std))
+        means = pred * self.y_std + self.y_mean
         stacked = means.reshape(b, t, len(WINDOWS), self.dim).permute(0, 3, 2, 1).reshape(b, self.dim, -1)  # (B, D, 3T)
-        c = torch.einsum("dts,bds->btd", self.operator.to(dev), stacked)
-        return (c - self.y_mean[: self.dim].to(dev)) / self.y_std[: self.dim].to(dev)
+        c = torch.einsum("dts,bds->btd", self.operator, stacked)
+        return (c - self.y_mean[: self.dim]) / self.y_std[: self.dim]
 
     def __call__(self, pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         err = ((self.statics(pred) - y[..., : self.dim]) ** 2).mean(-1)
