@@ -84,6 +84,7 @@ def convert(
     to: Annotated[Optional[str], typer.Option("--to", help="VAWGAN-VC model (from `vawgan train-vc`): the target speaker.")] = None,
     source: Annotated[Optional[str], typer.Option("--from", help="VAWGAN-VC: the source speaker, for its log-F0 statistics [default: each utterance's own].")] = None,
     stage: Annotated[Optional[str], typer.Option("--stage", help="VAWGAN-VC: adv (VAWGAN-VC) or vae (VAE-VC, after the VAE stage) [default: adv].")] = None,
+    members: Annotated[Optional[int], typer.Option("--members", min=1, help="A parallel converter trained with [dnn] members = K: convert with its first N networks only [default: all K].")] = None,
     overwrite: ReplaceOption = False,
 ):
     """Convert a source speaker's features to the target speaker's and write WAVs through WORLD.
@@ -92,8 +93,9 @@ def convert(
     with a VAWGAN-VC model (`vawgan train-vc`) any trained speaker: --to SPEAKER."""
     from vawgan_tts.runs.apply import open_converter
 
-    transform = open_converter(model, to, source, stage, postfilter and postfilter.value, adversarial)
-    options = {"--postfilter": postfilter and postfilter.value, "--adversarial": adversarial, "--to": to, "--from": source, "--stage": stage}
+    transform = open_converter(model, to, source, stage, postfilter and postfilter.value, adversarial, members)
+    options = {"--postfilter": postfilter and postfilter.value, "--adversarial": adversarial, "--to": to, "--from": source, "--stage": stage,
+               "--members": members}
     n = synthesize_ids(feats, output, ids, transform, "convert", " ".join(["convert", *(f"{k} {v}" for k, v in options.items() if v is not None)]),
                        model, overwrite)
     out.print(f"converted {n} utterances (.npz + .wav) → {output}")

@@ -285,3 +285,48 @@ def test_the_trajectory_loss_is_a_conv_option():
         DNNConverterConfig(loss="trajectory")
     with pytest.raises(VawganError, match="loss"):
         DNNConverterConfig(arch="conv", loss="mge")
+
+
+# ---------------------------------------------------------------------- an ensemble (members)
+
+
+def test_an_ensemble_trains_its_members_in_the_last_round_and_converts_with_their_mean(parallel, tmp_path):
+    from vawgan_tts.mlpg import mlpg
+    from vawgan_tts.runs.converter import input_columns, member_seed, predict_utterance
+
+    exp = tmp_path / "ens"
+    summary = train_converter(exp, _config(*parallel, dnn__members=3, dnn__epochs=4), jobs=2, progress=False)
+    assert "member_dev_losses" not in summary["rounds"][0]  # earlier rounds only align: one network
+    assert len(summary["rounds"][1]["member_dev_losses"]) == 3 and not (exp / "round1/member1").exists()
+    for m in (1, 2):
+        assert (exp / f"round2/member{m}/checkpoints/dnn_best.pt").is_file()
+        assert (exp / f"round2/member{m}/stats.npz").is_file() and (exp / f"round2/member{m}/dev.json").is_file()
+    assert member_seed(0, 1) not in (0, 1, 2) and member_seed(1, 1) != member_seed(0, 1)
+    conv = Converter(exp)
+    assert len(conv.members) == 3
+    src = load_features(parallel[0] / f"{DEV[0]}.npz")
+    outs = []
+    for trained, n in conv.members:  # each member alone, then the mean of their means through one MLPG
+        x = src.mcep.astype(np.float64)[:, input_columns(trained.task.config)]
+        outs.append((predict_utterance(trained.task, (x - n.x_mean) / n.x_std) * n.y_std + n.y_mean, n.residual_var * n.y_std**2))
+    assert not np.allclose(outs[0][0], outs[1][0], atol=1e-3)  # the members differ
+    expected = mlpg(np.mean([m for m, _ in outs], 0), np.mean([v for _, v in outs], 0))
+    np.testing.assert_allclose(conv.convert_mcep(src.mcep), expected, rtol=1e-6, atol=1e-6)
+    one = Converter(exp, members=1)
+    np.testing.assert_allclose(one.convert_mcep(src.mcep), mlpg(*outs[0]), rtol=1e-6, atol=1e-6)
+    with pytest.raises(VawganError, match="--members 4: round 2 of this converter has 3 networks"):
+        Converter(exp, members=4)
+    with pytest.raises(VawganError, match="ensemble of 3"):
+        train_adversarial(exp, AdversarialConverterConfig(critic_epochs=1, adv_epochs=1), progress=False)
+    r = runner.invoke(app, ["convert", str(parallel[0]), "-m", str(exp), "-o", str(tmp_path / "c2"), "--members", "2",
+                            "--ids", str(_ids(tmp_path, DEV[:1]))])
+    assert r.exit_code == 0, r.output
+    two = Converter(exp, members=2)
+    np.testing.assert_allclose(load_features(tmp_path / "c2" / f"{DEV[0]}.npz").mcep[:, 1:], two.convert_mcep(src.mcep),
+                               rtol=1e-5, atol=1e-5)
+
+
+def _ids(tmp_path, utts):
+    path = tmp_path / "some.ids"
+    path.write_text("".join(f"{u}\n" for u in utts))
+    return path

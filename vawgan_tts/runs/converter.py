@@ -24,6 +24,8 @@ EXP/
   round<k>/log.csv, round<k>/checkpoints/dnn.pt    the trainer's
   round<k>/dev.json    the dev utterances' loss after each epoch
   round<k>/checkpoints/dnn_best.pt   the epoch with the lowest dev loss: the round's model
+  round<K>/member<m>/  with ``members`` > 1, network m (m = 1..members-1) of the last round's ensemble: its own
+                       log.csv, dev.json, checkpoints/, stats.npz (member 0 is round<K>/ itself)
   round<k>/postfilter_stats.npz      natural GV and MS, the converter's MS (training prompts), on first use
   adv-w<w>/            the adversarial converter (w_d = w) warm-started from the last round:
                        config.toml, log.csv, checkpoints/{critic,adv}.pt, stats.npz (its residuals)
@@ -318,34 +320,26 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
             raise VawganError(src_dir, "no training prompt could be aligned")
         pairs = _learning_pairs(sides, aligned)
         norm = _normalization(pairs, train_utts, cfg)
-        trajectory = cfg.loss == "trajectory"
-        task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()},
-                                TrajectoryError(cfg.segment, norm.y_mean, norm.y_std, norm.residual_var * norm.y_std**2)
-                                if trajectory else None)
-        if cfg.arch == "conv":
-            batches = _segment_batches(pairs, train_utts, norm, cfg, src_dir)
-            measure = (dev_loss_utterances(*_sequences(pairs, dev_utts, norm, cfg), trajectory=norm if trajectory else None)
-                       if dev_utts else None)
-        else:
-            x, y = _design(pairs, train_utts, norm, cfg)
-            batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
-            measure = dev_loss(*_design(pairs, dev_utts, norm, cfg)) if dev_utts else None
-        hooks = []
-        if measure:
-            hooks.append(BestDev(round_dir / DEV_RECORD, measure, lambda _: BEST, keep_old=continuing, with_stage=False))
-        trainer = Trainer(task, batches, round_dir, config.train, progress=progress, hooks=hooks)
-        trainer.fit(resume=continuing, overwrite=not continuing)
-        if (round_dir / "checkpoints" / BEST).is_file():  # the best dev epoch is the model of this round
-            task.model.load_state_dict(load_checkpoint(round_dir / "checkpoints" / BEST, task.name)["model"]["model"])
-        if not trajectory:  # MLPG weighs by the residuals; the trajectory loss keeps the variances it trained through
-            norm.residual_var = (_residual_variance_utterances(task, *_sequences(pairs, train_utts, norm, cfg))
-                                 if cfg.arch == "conv" else _residual_variance(task.model, x, y))
-        norm.save(round_dir / NORMALIZATION)
+        members = cfg.members if k == cfg.rounds else 1  # the ensemble is the last round's; earlier rounds only align
+        lowest = []
+        for m in range(members):
+            net_dir = member_dir(round_dir, m)
+            train_cfg = config.train if m == 0 else dataclasses.replace(config.train, seed=member_seed(config.train.seed, m))
+            if m > 0:
+                seed_everything(train_cfg.seed)
+            low, batches_per_epoch = _train_network(net_dir, pairs, train_utts, dev_utts, dataclasses.replace(norm), cfg, train_cfg,
+                                             {"round": k, **settings.as_extra()}, src_dir, progress,
+                                             continuing if m == 0 else resume and (net_dir / CHECKPOINTS / LAST).is_file())
+            lowest.append(low)
+            if members > 1:
+                say(f"round {k}: member {m + 1} of {members} trained" + (f", dev loss {lowest[-1]:.4f}" if math.isfinite(lowest[-1]) else ""))
         log = read_log(round_dir / LOG_CSV)
         n_rows = sum(len(pairs.rows[u]) for u in train_utts)
         entry = {"round": k, "aligned": len(aligned), "failed": len(failed), "train_rows": n_rows,
-                 "train_loss": float(np.mean(log["loss"][-max(1, len(batches)):])) if log.get("loss") else None,
-                 "dev_loss": round(hooks[0].lowest(), 5) if hooks and math.isfinite(hooks[0].lowest()) else None}
+                 "train_loss": float(np.mean(log["loss"][-max(1, batches_per_epoch):])) if log.get("loss") else None,
+                 "dev_loss": round(lowest[0], 5) if math.isfinite(lowest[0]) else None}
+        if members > 1:
+            entry["member_dev_losses"] = [round(v, 5) if math.isfinite(v) else None for v in lowest]
         summary["rounds"].append(entry)
         write_text_atomic(round_dir / ROUND_SUMMARY, json.dumps(entry) + "\n")
         say(f"round {k}: {len(aligned)} prompts aligned, {n_rows:,} frames"
@@ -355,6 +349,47 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
             converted = _conversions(exp_dir, k, sides, aligned)
     write_text_atomic(exp_dir / "rounds.json", json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def member_dir(round_dir: Path, m: int) -> Path:
+    """Where member ``m`` of a round's ensemble lives: the round's folder itself for the first (so a
+    one-network converter is laid out as before), ``round<k>/member<m>/`` for the others."""
+    return round_dir if m == 0 else round_dir / f"member{m}"
+
+
+def member_seed(seed: int, m: int) -> int:
+    """The training seed of member ``m`` > 0: far from every run's own seed, so no member of one run
+    starts where another run (another ``--seed``) does."""
+    return seed + 100_003 * m
+
+
+def _train_network(net_dir: Path, pairs: _Pairs, train_utts: Sequence[str], dev_utts: Sequence[str], norm: Normalization,
+                   cfg: DNNConverterConfig, train_cfg: TrainerConfig, extra: dict, src_dir: Path, progress: bool,
+                   continuing: bool) -> tuple[float, int]:
+    """Train one network of a round in ``net_dir`` (its log, checkpoints, dev record; the best dev
+    epoch kept as the model) and save ``norm`` there with the variances MLPG will weigh its output by.
+    Returns its lowest dev loss (inf without dev utterances) and the batches an epoch has."""
+    trajectory = cfg.loss == "trajectory"
+    task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, extra,
+                            TrajectoryError(cfg.segment, norm.y_mean, norm.y_std, norm.residual_var * norm.y_std**2)
+                            if trajectory else None)
+    if cfg.arch == "conv":
+        batches = _segment_batches(pairs, train_utts, norm, cfg, src_dir)
+        measure = (dev_loss_utterances(*_sequences(pairs, dev_utts, norm, cfg), trajectory=norm if trajectory else None)
+                   if dev_utts else None)
+    else:
+        x, y = _design(pairs, train_utts, norm, cfg)
+        batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=train_cfg.batch_size)
+        measure = dev_loss(*_design(pairs, dev_utts, norm, cfg)) if dev_utts else None
+    hooks = [BestDev(net_dir / DEV_RECORD, measure, lambda _: BEST, keep_old=continuing, with_stage=False)] if measure else []
+    Trainer(task, batches, net_dir, train_cfg, progress=progress, hooks=hooks).fit(resume=continuing, overwrite=not continuing)
+    if (net_dir / CHECKPOINTS / BEST).is_file():  # the best dev epoch is the model of this round
+        task.model.load_state_dict(load_checkpoint(net_dir / CHECKPOINTS / BEST, task.name)["model"]["model"])
+    if not trajectory:  # MLPG weighs by the residuals; the trajectory loss keeps the variances it trained through
+        norm.residual_var = (_residual_variance_utterances(task, *_sequences(pairs, train_utts, norm, cfg))
+                             if cfg.arch == "conv" else _residual_variance(task.model, x, y))
+    norm.save(net_dir / NORMALIZATION)
+    return (hooks[0].lowest() if hooks else math.inf), len(batches)
 
 
 def _conversions(exp_dir: Path, k: int, sides: dict[str, tuple[Features, Features]], aligned) -> dict[str, np.ndarray]:
@@ -372,6 +407,9 @@ def train_adversarial(exp_dir: str | Path, adv: AdversarialConverterConfig, trai
     exp_dir = Path(exp_dir)
     dnn = Converter(exp_dir)
     config, k = dnn.config, dnn.round
+    if len(dnn.members) > 1:
+        raise VawganError(exp_dir / CONFIG, f"the adversarial converter warm-starts one network; this converter's last "
+                                            f"round is an ensemble of {len(dnn.members)} (members = 1 trains one)")
     if dnn.task.config.arch != "frame":
         raise VawganError(exp_dir / CONFIG, f"the adversarial converter trains a frame converter (arch = 'frame'); "
                                             f"this one is arch = {dnn.task.config.arch!r}")
@@ -452,16 +490,28 @@ def _predict(model: torch.nn.Module, x: np.ndarray, device: torch.device, batch:
 # ------------------------------------------------------------------------------- conversion
 
 
+def _load_network(net_dir: Path):
+    """One trained network of a round (its best dev epoch, or its last without a dev set) and its normalization."""
+    path = net_dir / CHECKPOINTS / BEST
+    if not path.is_file():  # trained without a dev set: the last epoch
+        path = path.with_name(f"{STAGE}.pt")
+    trained = load_task(path, DNNConverterTask, DNNConverterConfig,
+                        make=lambda cfg, ckpt: DNNConverterTask(cfg, ckpt["extra"]["dim_in"], ckpt["extra"]["dim_out"],
+                                                                ckpt["extra"]))
+    return trained, Normalization.load(net_dir / NORMALIZATION)
+
+
 class Converter:
     """A trained converter (the last round, or ``round_``): features of the source speaker → the
     target's. Callable on :class:`Features`, as a ``synthesize_corpus`` transform.
 
     ``postfilter``: "gv" scales each converted utterance's GV to the target speaker's natural GV;
     "ms" moves its modulation spectrum from the converter's own (over its conversions of the
-    training prompts) toward the target's natural one. Statistics: :meth:`postfilter_stats`."""
+    training prompts) toward the target's natural one. Statistics: :meth:`postfilter_stats`.
+    ``members``: of an ensemble, convert with its first ``members`` networks only (an ablation)."""
 
     def __init__(self, exp_dir: str | Path, round_: int | None = None, postfilter: str | None = None,
-                 adversarial: float | None = None):
+                 adversarial: float | None = None, members: int | None = None):
         exp_dir = Path(exp_dir)
         if postfilter not in (None, *CONVERTER_POSTFILTERS):
             raise VawganError(None, f"post-filter {postfilter!r}: choose from {', '.join(CONVERTER_POSTFILTERS)}")
@@ -469,14 +519,13 @@ class Converter:
         require_kind(exp_dir, "converter")
         config = from_dict(ConverterConfig, load_toml(exp_dir / CONFIG), exp_dir / CONFIG)
         k = round_ or config.dnn.rounds
-        path = exp_dir / f"round{k}" / "checkpoints" / BEST
-        if not path.is_file():  # trained without a dev set: the last epoch
-            path = path.with_name(f"{STAGE}.pt")
-        self.trained = load_task(path, DNNConverterTask, DNNConverterConfig,
-                                 make=lambda cfg, ckpt: DNNConverterTask(cfg, ckpt["extra"]["dim_in"], ckpt["extra"]["dim_out"],
-                                                                         ckpt["extra"]))
-        self.norm = Normalization.load(exp_dir / f"round{k}" / NORMALIZATION)
         self.model_dir = exp_dir / f"round{k}"
+        trained = config.dnn.members if k == config.dnn.rounds else 1
+        if members is not None and not 1 <= members <= trained:
+            raise VawganError(exp_dir / CONFIG, f"--members {members}: round {k} of this converter has "
+                                                f"{trained} network{'s' if trained > 1 else ''} (1 to {trained})")
+        nets = [_load_network(member_dir(self.model_dir, m)) for m in range(members or trained)]
+        (self.trained, self.norm), self.members = nets[0], nets
         if adversarial is not None:  # the same network, its weights after adversarial training
             self.model_dir = adversarial_dir(exp_dir, adversarial)
             adv_path = self.model_dir / "checkpoints" / "adv.pt"
@@ -485,6 +534,7 @@ class Converter:
                                             f"`vawgan train-converter … --adversarial --adv-weight {adversarial:g}`")
             self.trained = load_weights(self.trained, adv_path, AdversarialConverterTask)
             self.norm = Normalization.load(self.model_dir / NORMALIZATION)
+            self.members = [(self.trained, self.norm)]
         self.task = self.trained.task
         with np.load(exp_dir / F0_STATS) as z:
             self.f0_src = LogF0Stats(float(z["source"][0]), float(z["source"][1]), int(z["source"][2]))
@@ -514,12 +564,14 @@ class Converter:
 
     @torch.no_grad()
     def convert_mcep(self, mcep: np.ndarray) -> np.ndarray:
-        """(T, 40) source c0..c39 -> (T, 39) converted c1..c39, by the DNN's means and MLPG."""
-        n, cfg = self.norm, self.task.config
-        x = np.asarray(mcep, np.float64)[:, input_columns(cfg)]
-        y = predict_utterance(self.task, (x - n.x_mean) / n.x_std)
-        means = y * n.y_std + n.y_mean
-        variances = n.residual_var * n.y_std**2
+        """(T, 40) source c0..c39 -> (T, 39) converted c1..c39, by the DNN's means and MLPG. An
+        ensemble's means and MLPG variances are each the mean of its members'."""
+        x = np.asarray(mcep, np.float64)[:, input_columns(self.task.config)]
+        means, variances = 0.0, 0.0
+        for trained, n in self.members:
+            y = predict_utterance(trained.task, (x - n.x_mean) / n.x_std)
+            means = means + (y * n.y_std + n.y_mean) / len(self.members)
+            variances = variances + n.residual_var * n.y_std**2 / len(self.members)
         return mlpg(means, variances)
 
     def systems(self, feats: Features, postfilters: Mapping[str, StatisticalPostfilter | None]) -> dict[str, Features]:

@@ -19,6 +19,11 @@ static units, over the masked frames. What the frames loss leaves to MLPG after 
 the three streams agree — the network learns to do for MLPG. The variances MLPG weighs the streams
 by must then be the same in training and at conversion: the training targets' own (per dimension),
 fixed before training, where the frames loss uses its residuals' after.
+
+``members = K``: the last round trains K networks on its alignment, each from its own seed, and
+conversion averages their predicted means before MLPG (an ensemble; the earlier rounds, which only
+align, train one). Averaging removes the part of each network's error that depends on its
+initialization and crops, which the best-dev-epoch selection of one network cannot.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ class DNNConverterConfig:
     segments_per_batch: int = 16  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
     mask_crop_edges: bool = False  # conv arch: no loss on a crop's frames that would see the crop's padding (worse on dev)
     loss: str = "frames"  # frames: squared error of statics, Δ, ΔΔ | trajectory: of the statics MLPG makes (conv arch)
+    members: int = 1  # networks of the last round (seeds apart), their predicted means averaged before MLPG
 
     SECTION = "dnn"
     FRAME_ONLY = ("context", "hidden", "layers")  # options the other arch has no use for: set, they are refused
@@ -72,7 +78,7 @@ class DNNConverterConfig:
         check_choice(self, "loss", LOSSES)
         check_arch_options(self)
         check_ranges(self, context=">= 0", hidden=">= 1", layers=">= 0", dropout="0..0.9", lr="> 0", epochs=">= 0", rounds=">= 1",
-                     band="0..1", channels=">= 1", kernel=">= 1", dilations=">= 1", segment=">= 8", segments_per_batch=">= 1")
+                     band="0..1", members=">= 1", channels=">= 1", kernel=">= 1", dilations=">= 1", segment=">= 8", segments_per_batch=">= 1")
         check_conv_layers(self)
 
 
