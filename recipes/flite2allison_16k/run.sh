@@ -191,7 +191,7 @@ if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
 fi
 if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
   echo "== stage 9: the sequence converter, seeds $seeds (dev first, then eval)"
-  VAWGAN=$vawgan SPLITS="dev eval" local/seq_converter.sh "$voice" "$dnn_conf" "$seeds" "$jobs"
+  VAWGAN=$vawgan SPLITS="dev eval" MEMBERS=2 local/seq_converter.sh "$voice" "$dnn_conf" "$seeds" "$jobs"
   for split in dev eval; do "$python" local/seq_converter_results.py $split "$voice" > "$exp/seqdnn/$split.md"; done
   # The DNN's report (source, conversion, its GV/MS post-filters, Allison) with seed 0 of each sequence converter beside it
   extra=()
