@@ -169,6 +169,9 @@ def test_sequence_converter_from_the_cli_and_its_refusals(seq_trained, parallel,
     r = runner.invoke(app, ["convert", str(src_dir), "-m", str(exp), "-o", str(tmp_path / "conv"), "--ids", str(ids)])
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in (tmp_path / "conv").glob("*.npz")) == sorted(f"{u}.npz" for u in DEV)
+    r = runner.invoke(app, ["convert", str(src_dir), "-m", str(exp), "-o", str(tmp_path / "m2"), "--ids", str(ids), "--members", "2"])
+    assert r.exit_code != 0 and "--members 2: round 2 of this converter has 1 network (1 to 1)" in r.output
+    assert len(r.output.strip().splitlines()) == 1 and not (tmp_path / "m2").exists()
     # The adversarial converter's critic and generator are frame-wise: refused, the converter kept.
     before = {p: p.read_bytes() for p in exp.rglob("*") if p.is_file()}
     with pytest.raises(VawganError, match="arch = 'conv'"):
