@@ -23,8 +23,9 @@ from .vawgan_vc import SpeakerConverter
 def open_converter(model: str | Path, to: str | None = None, source: str | None = None, stage: str | None = None,
                    postfilter: str | None = None, adversarial: float | None = None, members: int | None = None):
     """What `vawgan convert` applies: a parallel converter (with its post-filter, adversarial
-    converter, or the first ``members`` networks of its ensemble) or, for a VAWGAN-VC model, the conversion to speaker ``to`` (from ``source``, after
-    ``stage``); options of the other kind are refused in one line."""
+    converter, or the first ``members`` networks of its ensemble) or, for a VAWGAN-VC model, the
+    conversion to speaker ``to`` (from ``source``, after ``stage``); options of the other kind are
+    refused in one line."""
     kind = require_kind(model, "converter", "vc")
     if kind == "vc":
         if to is None:

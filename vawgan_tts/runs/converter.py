@@ -59,7 +59,7 @@ from ..tasks.adversarial_converter import AdversarialConverterConfig, Adversaria
 from ..tasks.dnn_converter import DNNConverterConfig, DNNConverterTask, TrajectoryError
 from ..trainer import CHECKPOINTS, LAST, LOG_CSV, Trainer, TrainerConfig, read_log, seed_everything
 from ..outputs import claim_experiment
-from .experiment import adversarial_dir, cached_arrays, load_task, load_weights, require_kind
+from .experiment import Trained, adversarial_dir, cached_arrays, load_task, load_weights, require_kind
 from .folder import ALIGNMENT, CONFIG, DEV_RECORD, NORMALIZATION, POSTFILTER_STATS, BestDev, check_segment, refuse_existing, resumed_config
 
 F0_STATS = "f0.npz"
@@ -490,7 +490,7 @@ def _predict(model: torch.nn.Module, x: np.ndarray, device: torch.device, batch:
 # ------------------------------------------------------------------------------- conversion
 
 
-def _load_network(net_dir: Path):
+def _load_network(net_dir: Path) -> tuple[Trained, Normalization]:
     """One trained network of a round (its best dev epoch, or its last without a dev set) and its normalization."""
     path = net_dir / CHECKPOINTS / BEST
     if not path.is_file():  # trained without a dev set: the last epoch
