@@ -2,7 +2,7 @@
 # flite voice -> Allison at 16 kHz, a parallel DNN converter (Kaldi style):
 #   ./run.sh [--voice slt|rms|awb|kal16] [--stage N] [--stop-stage M] [--conf conf/default.toml] [--jobs J]
 #            [--adv-weights "0.1 0.3 1"] [--pf-weights "0.1 0.3 1 3"] [--seeds "0 1 2"]
-#            [--vc-conf conf/vc.toml] [--pf-conf conf/postfilter_conv.toml] [--dnn-conf conf/dnn_conv.toml]
+#            [--vc-conf conf/vc.toml] [--pf-conf conf/postfilter_conv.toml] [--dnn-conf conf/dnn_conv_ens.toml]
 #   stage 0  data:      fetch Debian's Allison G.722 prompts, transcripts, flite (downloads/); decode the prompts
 #                       and let flite speak every transcript (data/corpus/); the split is fixed in lists/
 #   stage 1  features:  WORLD (dio) + mel-cepstra of Allison and of the voice (dump/<side>/)
@@ -24,7 +24,8 @@
 #                       --seeds, applied to the dev and the eval prompts beside the GV and MS post-filters
 #                       (local/seq_postfilter.sh); every seed's figures, mean and range: exp/<voice>/pfconv/{dev,eval}.md;
 #                       results/<voice>/seq_{tradeoff,ms}.png; a blind MUSHRA page (exp/<voice>/pfconv/listening_test/)
-#   stage 9  seq-dnn:   the sequence converter (--dnn-conf, default conf/dnn_conv.toml: convolutions over the whole
+#   stage 9  seq-dnn:   the sequence converter (--dnn-conf, default conf/dnn_conv_ens.toml: an ensemble of three
+#                       networks of convolutions over the whole
 #                       trajectory) trained with each of --seeds as stage 2 trains the DNN, applied to the dev and the
 #                       eval prompts beside stage 2's DNN (local/seq_converter.sh); every seed's figures, mean and
 #                       range: exp/<voice>/seqdnn/{dev,eval}.md (local/seq_converter_results.py); the report with
@@ -41,7 +42,7 @@ pf_weights="0.1 0.3 1 3"
 seeds="0 1 2"
 vc_conf=conf/vc.toml
 pf_conf=conf/postfilter_conv.toml
-dnn_conf=conf/dnn_conv.toml
+dnn_conf=conf/dnn_conv_ens.toml
 jobs=$(nproc)
 while [ $# -gt 0 ]; do
   case "$1" in

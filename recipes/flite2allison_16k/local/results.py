@@ -168,6 +168,14 @@ of stage 2: 575 s on both). Seed 0 again alone on both cores (`OMP_NUM_THREADS=2
 --config conf/dnn_conv.toml --seed 0 --jobs 2`): 789 s, with the same dev loss in every round (0.7134 /
 0.6978 / 0.6937), within the 20-minute budget.
 
+`conv_ens` (conf/dnn_conv_ens.toml, `[dnn] members = 3`): the same configuration with three networks
+in the last round, each from its own seed, their predicted means averaged before MLPG; chosen on the
+dev prompts (the mean of the three `conv` seeds' means: 4.996 dB against 5.092–5.097 each) and adopted
+as stage 9's default by a rule written before its eval figures (seed 0's dev DTW-MCD below `conv`'s).
+Member 1 of each seed is that seed's `conv` network (the same rounds, the same seed). `conv_ens_m2`:
+the same runs converted with their first two networks (`vawgan convert --members 2`), an ablation.
+Training time per seed: 3224–3235 s with the three seeds at once on the two cores, one thread each.
+
 {tables}"""
 
 
