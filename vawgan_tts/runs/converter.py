@@ -320,6 +320,22 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
             raise VawganError(src_dir, "no training prompt could be aligned")
         pairs = _learning_pairs(sides, aligned)
         norm = _normalization(pairs, train_utts, cfg)
+        trajectory = cfg.loss == "trajectory"
+        # What every network of the round trains on and is measured by (the same for each member).
+        if cfg.arch == "conv":
+            batches = _segment_batches(pairs, train_utts, norm, cfg, src_dir)
+            measure = (dev_loss_utterances(*_sequences(pairs, dev_utts, norm, cfg), trajectory=norm if trajectory else None)
+                       if dev_utts else None)
+
+            def residuals(task: DNNConverterTask) -> np.ndarray:
+                return _residual_variance_utterances(task, *_sequences(pairs, train_utts, norm, cfg))
+        else:
+            x, y = _design(pairs, train_utts, norm, cfg)
+            batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=config.train.batch_size)
+            measure = dev_loss(*_design(pairs, dev_utts, norm, cfg)) if dev_utts else None
+
+            def residuals(task: DNNConverterTask) -> np.ndarray:
+                return _residual_variance(task.model, x, y)
         members = cfg.members if k == cfg.rounds else 1  # the ensemble is the last round's; earlier rounds only align
         lowest = []
         for m in range(members):
@@ -327,16 +343,18 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
             train_cfg = config.train if m == 0 else dataclasses.replace(config.train, seed=member_seed(config.train.seed, m))
             if m > 0:
                 seed_everything(train_cfg.seed)
-            low, batches_per_epoch = _train_network(net_dir, pairs, train_utts, dev_utts, dataclasses.replace(norm), cfg, train_cfg,
-                                             {"round": k, **settings.as_extra()}, src_dir, progress,
-                                             continuing if m == 0 else resume and (net_dir / CHECKPOINTS / LAST).is_file())
-            lowest.append(low)
+            task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()},
+                                    TrajectoryError(cfg.segment, norm.y_mean, norm.y_std, norm.residual_var * norm.y_std**2)
+                                    if trajectory else None)
+            lowest.append(_train_network(net_dir, task, batches, measure, None if trajectory else residuals,
+                                         dataclasses.replace(norm), train_cfg, progress,
+                                         continuing if m == 0 else resume and (net_dir / CHECKPOINTS / LAST).is_file()))
             if members > 1:
                 say(f"round {k}: member {m + 1} of {members} trained" + (f", dev loss {lowest[-1]:.4f}" if math.isfinite(lowest[-1]) else ""))
         log = read_log(round_dir / LOG_CSV)
         n_rows = sum(len(pairs.rows[u]) for u in train_utts)
         entry = {"round": k, "aligned": len(aligned), "failed": len(failed), "train_rows": n_rows,
-                 "train_loss": float(np.mean(log["loss"][-max(1, batches_per_epoch):])) if log.get("loss") else None,
+                 "train_loss": float(np.mean(log["loss"][-max(1, len(batches)):])) if log.get("loss") else None,
                  "dev_loss": round(lowest[0], 5) if math.isfinite(lowest[0]) else None}
         if members > 1:
             entry["member_dev_losses"] = [round(v, 5) if math.isfinite(v) else None for v in lowest]
@@ -363,33 +381,21 @@ def member_seed(seed: int, m: int) -> int:
     return seed + 100_003 * m
 
 
-def _train_network(net_dir: Path, pairs: _Pairs, train_utts: Sequence[str], dev_utts: Sequence[str], norm: Normalization,
-                   cfg: DNNConverterConfig, train_cfg: TrainerConfig, extra: dict, src_dir: Path, progress: bool,
-                   continuing: bool) -> tuple[float, int]:
+def _train_network(net_dir: Path, task: DNNConverterTask, batches, measure: Callable[[Trainer], dict] | None,
+                   residuals: Callable[[DNNConverterTask], np.ndarray] | None, norm: Normalization, train_cfg: TrainerConfig,
+                   progress: bool, continuing: bool) -> float:
     """Train one network of a round in ``net_dir`` (its log, checkpoints, dev record; the best dev
-    epoch kept as the model) and save ``norm`` there with the variances MLPG will weigh its output by.
-    Returns its lowest dev loss (inf without dev utterances) and the batches an epoch has."""
-    trajectory = cfg.loss == "trajectory"
-    task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, extra,
-                            TrajectoryError(cfg.segment, norm.y_mean, norm.y_std, norm.residual_var * norm.y_std**2)
-                            if trajectory else None)
-    if cfg.arch == "conv":
-        batches = _segment_batches(pairs, train_utts, norm, cfg, src_dir)
-        measure = (dev_loss_utterances(*_sequences(pairs, dev_utts, norm, cfg), trajectory=norm if trajectory else None)
-                   if dev_utts else None)
-    else:
-        x, y = _design(pairs, train_utts, norm, cfg)
-        batches = TensorBatches(torch.from_numpy(x), torch.from_numpy(y), batch_size=train_cfg.batch_size)
-        measure = dev_loss(*_design(pairs, dev_utts, norm, cfg)) if dev_utts else None
+    epoch kept as the model) and save ``norm`` there with the variances MLPG will weigh its output
+    by: ``residuals(task)`` after training, or ``norm``'s own where that is None (the trajectory loss
+    trained through them). Returns its lowest dev loss (inf without a dev ``measure``)."""
     hooks = [BestDev(net_dir / DEV_RECORD, measure, lambda _: BEST, keep_old=continuing, with_stage=False)] if measure else []
     Trainer(task, batches, net_dir, train_cfg, progress=progress, hooks=hooks).fit(resume=continuing, overwrite=not continuing)
     if (net_dir / CHECKPOINTS / BEST).is_file():  # the best dev epoch is the model of this round
         task.model.load_state_dict(load_checkpoint(net_dir / CHECKPOINTS / BEST, task.name)["model"]["model"])
-    if not trajectory:  # MLPG weighs by the residuals; the trajectory loss keeps the variances it trained through
-        norm.residual_var = (_residual_variance_utterances(task, *_sequences(pairs, train_utts, norm, cfg))
-                             if cfg.arch == "conv" else _residual_variance(task.model, x, y))
+    if residuals is not None:
+        norm.residual_var = residuals(task)
     norm.save(net_dir / NORMALIZATION)
-    return (hooks[0].lowest() if hooks else math.inf), len(batches)
+    return hooks[0].lowest() if hooks else math.inf
 
 
 def _conversions(exp_dir: Path, k: int, sides: dict[str, tuple[Features, Features]], aligned) -> dict[str, np.ndarray]:
