@@ -174,7 +174,8 @@ dev prompts (the mean of the three `conv` seeds' means: 4.996 dB against 5.092�
 as stage 9's default by a rule written before its eval figures (seed 0's dev DTW-MCD below `conv`'s).
 Member 1 of each seed is that seed's `conv` network (the same rounds, the same seed). `conv_ens_m2`:
 the same runs converted with their first two networks (`vawgan convert --members 2`), an ablation.
-Training time per seed: 3224–3235 s with the three seeds at once on the two cores, one thread each.
+Training time per seed: 3224–3235 s with the three seeds at once on the two cores, one thread each;
+seed 0 alone on both cores: 1237 s, over the 20-minute budget by 37 s.
 
 {tables}"""
 
