@@ -327,6 +327,15 @@ def test_an_ensemble_trains_its_members_in_the_last_round_and_converts_with_thei
     two = Converter(exp, members=2)
     np.testing.assert_allclose(load_features(tmp_path / "c2" / f"{DEV[0]}.npz").mcep[:, 1:], two.convert_mcep(src.mcep),
                                rtol=1e-5, atol=1e-5)
+    # Interrupted after the last member's final epoch, before its stats and the round's summary: resumed, the
+    # finished members are kept and the last one ends with the same weights.
+    before = torch.load(exp / "round2/member2/checkpoints/dnn_best.pt", weights_only=False)["model"]["model"]
+    for name in ("round2/round.json", "rounds.json", "round2/member2/stats.npz"):
+        (exp / name).unlink()
+    again = train_converter(exp, _config(*parallel, dnn__members=3, dnn__epochs=4), jobs=2, progress=False, resume=True)
+    assert again["rounds"][1]["member_dev_losses"] == summary["rounds"][1]["member_dev_losses"]
+    after = torch.load(exp / "round2/member2/checkpoints/dnn_best.pt", weights_only=False)["model"]["model"]
+    assert all(torch.equal(before[k], after[k]) for k in before) and (exp / "round2/member2/stats.npz").is_file()
 
 
 def _ids(tmp_path, utts):
