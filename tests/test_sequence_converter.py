@@ -342,3 +342,12 @@ def _ids(tmp_path, utts):
     path = tmp_path / "some.ids"
     path.write_text("".join(f"{u}\n" for u in utts))
     return path
+
+
+def test_the_masked_frame_mean_by_hand():
+    from vawgan_tts.tasks.base import masked_frame_mean
+
+    per_frame, mask = torch.tensor([[3.0, 5.0, 7.0]]), torch.tensor([[0.0, 1.0, 0.0]])
+    assert float(masked_frame_mean(per_frame, mask)) == 5.0  # one frame counted: its own value
+    assert float(masked_frame_mean(per_frame, torch.tensor([[1.0, 0.0, 1.0]]))) == 5.0
+    assert float(masked_frame_mean(per_frame, torch.zeros(1, 3))) == 0.0  # none counted: 0, not a division by 0

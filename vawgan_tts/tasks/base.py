@@ -37,3 +37,9 @@ class OneModelTask(TaskBase):
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"model": adam(self.model.parameters(), self.config.lr)}
+
+
+def masked_frame_mean(per_frame: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The mean of ``per_frame`` (B, L) over the frames where ``mask`` (B, L) is 1: the loss of
+    models over crops, whose padding and unpaired frames do not count (0 with no frame counted)."""
+    return (per_frame * mask).sum() / mask.sum().clamp_min(1.0)

@@ -39,7 +39,7 @@ from ..config import check_arch_options, check_choice, check_conv_layers, check_
 from ..models.conv_converter import ConvConverter
 from ..models.frame_converter import FrameConverter
 from ..mlpg import WINDOWS, mlpg_operator
-from .base import OneModelTask, Stage, StepContext
+from .base import OneModelTask, Stage, StepContext, masked_frame_mean
 
 
 OUTPUT_SCALES = ("dimension", "stream")
@@ -111,8 +111,7 @@ class TrajectoryError:
         return (c - self.y_mean[: self.dim]) / self.y_std[: self.dim]
 
     def __call__(self, pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        err = ((self.statics(pred) - y[..., : self.dim]) ** 2).mean(-1)
-        return (err * mask).sum() / mask.sum().clamp_min(1.0)
+        return masked_frame_mean(((self.statics(pred) - y[..., : self.dim]) ** 2).mean(-1), mask)
 
 
 class DNNConverterTask(OneModelTask):
@@ -142,7 +141,7 @@ class DNNConverterTask(OneModelTask):
         err = (pred - y) ** 2
         if mask is None:
             return err.mean()
-        return (err.mean(-1) * mask).sum() / mask.sum().clamp_min(1.0)
+        return masked_frame_mean(err.mean(-1), mask)
 
     def train_step(self, batch, stage: str, ctx: StepContext) -> dict[str, torch.Tensor]:
         if len(batch) == 4:  # conv crops with their frames' positions: the loss only where the crop is the utterance

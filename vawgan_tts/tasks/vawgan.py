@@ -30,7 +30,7 @@ from ..models.critic import Critic
 from ..models.gaussian import kl_to_standard_normal, reparameterize
 from ..models.segment_critic import SegmentCritic
 from ..models.vae import FrameVAE
-from .base import Stage, StepContext, TaskBase, adam
+from .base import Stage, StepContext, TaskBase, adam, masked_frame_mean
 from .wgan import critic_step, frozen
 
 LOG_2PI = math.log(2 * math.pi)
@@ -235,8 +235,7 @@ class VAWGANTask(TaskBase):
 def masked_nll(target: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The unit-variance Gaussian NLL ½(log 2π + (x − y)²) per dimension of trajectories (B, L, D),
     averaged over the frames where ``mask`` (B, L) is 1 only: the conv arch's likelihood."""
-    per_frame = (0.5 * (LOG_2PI + (target - y) ** 2)).mean(-1)
-    return (per_frame * mask).sum() / mask.sum().clamp_min(1.0)
+    return masked_frame_mean((0.5 * (LOG_2PI + (target - y) ** 2)).mean(-1), mask)
 
 
 def segment_critic(config: VAWGANConfig, cond_dim: int = 0) -> SegmentCritic:
