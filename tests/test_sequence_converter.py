@@ -338,6 +338,22 @@ def test_an_ensemble_trains_its_members_in_the_last_round_and_converts_with_thei
     assert all(torch.equal(before[k], after[k]) for k in before) and (exp / "round2/member2/stats.npz").is_file()
 
 
+def test_align_epochs_trains_the_rounds_before_the_last_shorter(parallel, tmp_path):
+    from vawgan_tts.runs.converter import round_config
+
+    exp = tmp_path / "short"
+    summary = train_converter(exp, _config(*parallel, dnn__epochs=3, dnn__align_epochs=1, dnn__rounds=3), jobs=2, progress=False)
+    epochs = [len(json.loads((exp / f"round{k}/dev.json").read_text())["epochs"]) for k in (1, 2, 3)]
+    assert epochs == [1, 1, 3] and len(summary["rounds"]) == 3  # each round's network measured once an epoch
+    assert Converter(exp).convert_mcep(load_features(parallel[0] / f"{DEV[0]}.npz").mcep).shape[1] == 39
+    cfg = DNNConverterConfig(arch="conv", epochs=20, align_epochs=5, rounds=3)
+    assert [round_config(cfg, k).epochs for k in (1, 2, 3)] == [5, 5, 20] and round_config(cfg, 3) is cfg
+    unset = DNNConverterConfig(arch="conv", epochs=20, rounds=3)
+    assert all(round_config(unset, k) is unset for k in (1, 2, 3))  # unset: every round trains epochs
+    with pytest.raises(VawganError, match=r"\[dnn\] align_epochs = 0: must be ≥ 1"):
+        DNNConverterConfig(align_epochs=0)
+
+
 def _ids(tmp_path, utts):
     path = tmp_path / "some.ids"
     path.write_text("".join(f"{u}\n" for u in utts))

@@ -337,13 +337,14 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
             def residuals(task: DNNConverterTask) -> np.ndarray:
                 return _residual_variance(task.model, x, y)
         members = cfg.members if k == cfg.rounds else 1  # the ensemble is the last round's; earlier rounds only align
+        round_cfg = round_config(cfg, k)
         lowest = []
         for m in range(members):
             net_dir = member_dir(round_dir, m)
             train_cfg = config.train if m == 0 else dataclasses.replace(config.train, seed=member_seed(config.train.seed, m))
             if m > 0:
                 seed_everything(train_cfg.seed)
-            task = DNNConverterTask(cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()},
+            task = DNNConverterTask(round_cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()},
                                     TrajectoryError(cfg.segment, norm.y_mean, norm.y_std, norm.residual_var * norm.y_std**2)
                                     if trajectory else None)
             lowest.append(_train_network(net_dir, task, batches, measure, None if trajectory else residuals,
@@ -367,6 +368,14 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
             converted = _conversions(exp_dir, k, sides, aligned)
     write_text_atomic(exp_dir / "rounds.json", json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def round_config(cfg: DNNConverterConfig, k: int) -> DNNConverterConfig:
+    """The configuration round ``k`` trains with: ``align_epochs`` as its epochs in the rounds before
+    the last (they only align), where that is set; ``cfg`` itself otherwise."""
+    if k == cfg.rounds or cfg.align_epochs is None:
+        return cfg
+    return dataclasses.replace(cfg, epochs=cfg.align_epochs)
 
 
 def member_dir(round_dir: Path, m: int) -> Path:

@@ -24,6 +24,10 @@ fixed before training, where the frames loss uses its residuals' after.
 conversion averages their predicted means before MLPG (an ensemble; the earlier rounds, which only
 align, train one). Averaging removes the part of each network's error that depends on its
 initialization and crops, which the best-dev-epoch selection of one network cannot.
+
+``align_epochs = N``: the rounds before the last train N epochs instead of ``epochs``. Their
+network only makes the next round's alignment, and each keeps its best dev epoch; fewer epochs
+there is what pays for the last round's ensemble in training time.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class DNNConverterConfig:
     dropout: float = 0.0  # after each hidden layer (both archs), in training
     lr: float = 1e-3
     epochs: int = 10  # per alignment round
+    align_epochs: int | None = None  # epochs of each round before the last (they only align); unset: epochs
     rounds: int = 3  # align, train, convert, realign (sprocket's three rounds)
     band: float = 0.2  # DTW band (Sakoe–Chiba radius as a share of the longer utterance)
     arch: str = "frame"  # frame: an MLP over 2·context + 1 frames | conv: convolutions over the whole trajectory
@@ -77,7 +82,7 @@ class DNNConverterConfig:
         check_choice(self, "arch", ARCHS)
         check_choice(self, "loss", LOSSES)
         check_arch_options(self)
-        check_ranges(self, context=">= 0", hidden=">= 1", layers=">= 0", dropout="0..0.9", lr="> 0", epochs=">= 0", rounds=">= 1",
+        check_ranges(self, context=">= 0", hidden=">= 1", layers=">= 0", dropout="0..0.9", lr="> 0", epochs=">= 0", align_epochs=">= 1", rounds=">= 1",
                      band="0..1", members=">= 1", channels=">= 1", kernel=">= 1", dilations=">= 1", segment=">= 8", segments_per_batch=">= 1")
         check_conv_layers(self)
 
@@ -123,7 +128,7 @@ class DNNConverterTask(OneModelTask):
         """``trajectory``: the loss of ``loss = "trajectory"`` (it needs the output normalization, so
         the training run builds it); a task made only to convert does without."""
         self.config = config
-        self.stages = (Stage("dnn", config.epochs),)
+        self.stages = (Stage("dnn", config.epochs),)  # a round before the last gets a config with align_epochs as epochs
         self.model = converter_model(config, dim_in, dim_out)
         self.extra = {"dim_in": dim_in, "dim_out": dim_out, **(extra or {})}
         self.trajectory = trajectory
