@@ -24,9 +24,8 @@
 #                       --seeds, applied to the dev and the eval prompts beside the GV and MS post-filters
 #                       (local/seq_postfilter.sh); every seed's figures, mean and range: exp/<voice>/pfconv/{dev,eval}.md;
 #                       results/<voice>/seq_{tradeoff,ms}.png; a blind MUSHRA page (exp/<voice>/pfconv/listening_test/)
-#   stage 9  seq-dnn:   the sequence converter (--dnn-conf, default conf/dnn_conv_ens.toml: an ensemble of three
-#                       networks of convolutions over the whole
-#                       trajectory) trained with each of --seeds as stage 2 trains the DNN, applied to the dev and the
+#   stage 9  seq-dnn:   the sequence converter (--dnn-conf, default conf/dnn_conv_traj_ens.toml: an ensemble of
+#                       three networks of convolutions over the whole trajectory, trained through MLPG) trained with each of --seeds as stage 2 trains the DNN, applied to the dev and the
 #                       eval prompts beside stage 2's DNN (local/seq_converter.sh); every seed's figures, mean and
 #                       range: exp/<voice>/seqdnn/{dev,eval}.md (local/seq_converter_results.py); the report with
 #                       seed 0 beside the DNN (exp/<voice>/seqdnn/report/); needs stage 6
@@ -42,7 +41,7 @@ pf_weights="0.1 0.3 1 3"
 seeds="0 1 2"
 vc_conf=conf/vc.toml
 pf_conf=conf/postfilter_conv.toml
-dnn_conf=conf/dnn_conv_ens.toml
+dnn_conf=conf/dnn_conv_traj_ens.toml
 jobs=$(nproc)
 while [ $# -gt 0 ]; do
   case "$1" in
