@@ -322,6 +322,8 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
         norm = _normalization(pairs, train_utts, cfg)
         trajectory = cfg.loss == "trajectory"
         # What every network of the round trains on and is measured by (the same for each member).
+        loss = (TrajectoryError(cfg.segment, norm.y_mean, norm.y_std, norm.residual_var * norm.y_std**2)
+                if trajectory else None)
         if cfg.arch == "conv":
             batches = _segment_batches(pairs, train_utts, norm, cfg, src_dir)
             measure = (dev_loss_utterances(*_sequences(pairs, dev_utts, norm, cfg), trajectory=norm if trajectory else None)
@@ -344,9 +346,7 @@ def train_converter(exp_dir: str | Path, config: ConverterConfig, jobs: int = 1,
             train_cfg = config.train if m == 0 else dataclasses.replace(config.train, seed=member_seed(config.train.seed, m))
             if m > 0:
                 seed_everything(train_cfg.seed)
-            task = DNNConverterTask(round_cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()},
-                                    TrajectoryError(cfg.segment, norm.y_mean, norm.y_std, norm.residual_var * norm.y_std**2)
-                                    if trajectory else None)
+            task = DNNConverterTask(round_cfg, len(norm.x_mean), DIM_OUT, {"round": k, **settings.as_extra()}, loss)
             lowest.append(_train_network(net_dir, task, batches, measure, None if trajectory else residuals,
                                          dataclasses.replace(norm), train_cfg, progress,
                                          continuing if m == 0 else resume and (net_dir / CHECKPOINTS / LAST).is_file()))
