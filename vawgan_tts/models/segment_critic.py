@@ -16,6 +16,10 @@ No normalization layers: the gradient penalty of WGAN-GP is per sample, and batc
 would make one sample's score depend on the others'. Zero padding: any segment of at least a few
 frames can be scored. Input (B, T, D) -> (B,). ``cond_dim``: a condition sequence (B, T, C) read
 beside the frames (a speaker-conditional critic gets a speaker embedding repeated along time).
+
+``modulation``: window lengths of one more view, :class:`.modulation_critic.ModulationCritic` (the
+segment's log modulation spectra), its score added to the others'. ``scales`` may then be empty, leaving
+the modulation view alone; a critic with no view at all is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Sequence
 
 import torch
 from torch import nn
+
+from .modulation_critic import ModulationCritic
 
 
 def _scale_critic(dim: int, channels: Sequence[int], kernel: int) -> nn.Sequential:
@@ -37,20 +43,28 @@ def _scale_critic(dim: int, channels: Sequence[int], kernel: int) -> nn.Sequenti
 
 class SegmentCritic(nn.Module):
     def __init__(self, dim: int = 39, channels: Sequence[int] = (64, 128, 128), kernel: int = 5,
-                 scales: Sequence[int] = (1, 2, 4), cond_dim: int = 0, difference: bool = False):
+                 scales: Sequence[int] = (1, 2, 4), cond_dim: int = 0, difference: bool = False,
+                 modulation: Sequence[int] = ()):
         super().__init__()
+        if not scales and not difference and not modulation:
+            raise ValueError("a segment critic needs a view: scales, the difference view or modulation windows")
         self.scales = tuple(scales)
         self.critics = nn.ModuleList(_scale_critic(dim + cond_dim, channels, kernel) for _ in self.scales)
         self.pools = nn.ModuleList(nn.Identity() if s == 1 else nn.AvgPool1d(s, s) for s in self.scales)
         # The high-pass view beside the pools' low-pass ones: one more critic over x_t − x_{t−1}.
         self.difference = _scale_critic(dim + cond_dim, channels, kernel) if difference else None
+        self.modulation = ModulationCritic(dim, channels, kernel, modulation, cond_dim) if modulation else None
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         h = x if cond is None else torch.cat([x, cond], dim=-1)
         h = h.transpose(1, 2)
-        score = sum(critic(pool(h)).mean(dim=(1, 2)) for critic, pool in zip(self.critics, self.pools))
+        score = x.new_zeros(x.shape[0])
+        for critic, pool in zip(self.critics, self.pools):
+            score = score + critic(pool(h)).mean(dim=(1, 2))
         if self.difference is not None:
             d = torch.diff(x, dim=1)
             d = d if cond is None else torch.cat([d, cond[:, 1:]], dim=-1)
             score = score + self.difference(d.transpose(1, 2)).mean(dim=(1, 2))
+        if self.modulation is not None:
+            score = score + self.modulation(x, cond)
         return score

@@ -36,6 +36,20 @@ from .wgan import critic_step, frozen
 LOG_2PI = math.log(2 * math.pi)
 
 
+def check_critic_views(config: "VAWGANConfig") -> None:
+    """The segment critic's views, refused in one line: at least one; modulation windows even, of 4
+    frames or more, and no longer than a training crop (a crop shorter than a window cannot be scored)."""
+    s = f"[{config.SECTION}]"
+    if not config.critic_scales and not config.critic_difference and not config.critic_modulation:
+        raise VawganError(None, f"{s} critic_scales = []: the critic needs a view (scales, critic_difference or critic_modulation)")
+    for w in config.critic_modulation:
+        if w < 4 or w % 2:
+            raise VawganError(None, f"{s} critic_modulation = {list(config.critic_modulation)}: windows must be even, 4 frames or more")
+    if config.critic_modulation and max(config.critic_modulation) > config.segment:
+        raise VawganError(None, f"{s} critic_modulation window {max(config.critic_modulation)} is longer than "
+                                f"segment = {config.segment}: a crop that short cannot be scored")
+
+
 @dataclasses.dataclass(frozen=True)
 class VAWGANConfig:
     """Model, loss and stage settings. Defaults: a VAE that reconstructs (see docs/design.md);
@@ -71,14 +85,16 @@ class VAWGANConfig:
     critic_channels: tuple[int, ...] = (64, 128, 128)  # conv arch: the segment critic's widths per scale
     critic_scales: tuple[int, ...] = (1, 2, 4)  # conv arch: frames averaged at each scale the critic reads
     critic_difference: bool = False  # conv arch: one more critic reads frame-to-frame differences (a high-pass view)
+    critic_modulation: tuple[int, ...] = ()  # conv arch: window lengths (frames) of one more view, over the log
+    #                                          modulation spectra (models/modulation_critic.py); [] none
     segment: int = 96  # conv arch: frames per training crop (480 ms at 5 ms)
     segments_per_batch: int = 32  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
     crop_speech: bool = False  # conv arch: crops only where every frame is speech, real and generated alike
 
     SECTION = "vawgan"
     FRAME_ONLY = ("hidden", "critic_hidden")  # options the other arch has no use for: set, they are refused
-    CONV_ONLY = ("channels", "kernel", "dilations", "critic_channels", "critic_scales", "critic_difference", "segment",
-                 "segments_per_batch", "crop_speech")
+    CONV_ONLY = ("channels", "kernel", "dilations", "critic_channels", "critic_scales", "critic_difference",
+                 "critic_modulation", "segment", "segments_per_batch", "crop_speech")
 
     def __post_init__(self):
         check_choice(self, "arch", ARCHS)
@@ -94,6 +110,7 @@ class VAWGANConfig:
                      dilations=">= 1", critic_channels=">= 1", critic_scales=">= 1", segment=">= 8",
                      segments_per_batch=">= 1")
         check_conv_layers(self)
+        check_critic_views(self)
 
     def stages(self) -> tuple[Stage, ...]:
         epochs = {"vae": self.vae_epochs, "critic": self.critic_epochs, "adv": self.adv_epochs}
@@ -242,7 +259,7 @@ def segment_critic(config: VAWGANConfig, cond_dim: int = 0) -> SegmentCritic:
     """The segment critic a conv config asks for (every conv task builds its critic here), reading
     ``cond_dim`` condition channels beside the 39 coefficients."""
     return SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales, cond_dim=cond_dim,
-                         difference=config.critic_difference)
+                         difference=config.critic_difference, modulation=config.critic_modulation)
 
 
 def check_conv_likelihood(config: VAWGANConfig) -> None:

@@ -1,0 +1,146 @@
+"""The critic's modulation view (vawgan_tts/models/modulation_critic.py): Welch's periodogram in dB
+(checked against scipy), blind to offsets, reaching every frame; what a config may ask of it; and,
+on a real trajectory, a spread filter trained by it alone restores the movement a smoothing took."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.signal import welch
+
+from vawgan_tts.errors import VawganError
+from vawgan_tts.features import load_features
+from vawgan_tts.models.modulation_critic import ModulationCritic, log_modulation_spectrum
+from vawgan_tts.models.segment_critic import SegmentCritic
+from vawgan_tts.models.spread_filter import SpreadFilter
+from vawgan_tts.tasks.vawgan import VAWGANConfig
+from vawgan_tts.tasks.vawgan_postfilter import ConvPostfilterTask, Segments, VAWGANPostfilterConfig
+from vawgan_tts.tasks.wgan import critic_step
+
+from conftest import PARALLEL_PROMPTS as PROMPTS
+
+
+@pytest.fixture(scope="module")
+def speech(parallel) -> torch.Tensor:
+    """c1..c39 of the eight slt prompts end to end, (T, 39), normalized per coefficient."""
+    c = np.concatenate([load_features(parallel[0] / f"{p}.npz").mcep[:, 1:] for p in PROMPTS])
+    return torch.from_numpy(((c - c.mean(0)) / c.std(0)).astype(np.float32))
+
+
+@pytest.mark.parametrize("w", [16, 32, 64])
+def test_the_log_modulation_spectrum_is_welchs_periodogram_in_db(speech, w):
+    """Frames of w with hop w/2, each detrended to its mean, a symmetric Hann window, |rfft|² averaged
+    over frames: scipy's Welch estimate with scaling="spectrum" up to its constant factors ((Σ window)²,
+    and 2 on the one-sided bins below Nyquist)."""
+    x = speech[:200].double()
+    ours = log_modulation_spectrum(x[None], torch.hann_window(w, periodic=False, dtype=torch.float64))[0]
+    window = np.hanning(w)
+    _, p = welch(x.numpy().T, window=window, nperseg=w, noverlap=w // 2, detrend="constant",
+                 scaling="spectrum", return_onesided=True, axis=-1)
+    p = p[:, 1:] * window.sum() ** 2
+    p[:, :-1] /= 2
+    np.testing.assert_allclose(ours.numpy(), 10 * np.log10(p + 1e-8), atol=1e-6)
+    assert ours.shape == (39, w // 2)
+
+
+def test_the_modulation_view_sees_movement_not_offsets_and_every_frame(speech):
+    torch.manual_seed(0)
+    critic = ModulationCritic(39, (8, 8), 3, (16, 32))
+    x = speech[None, :96]
+    torch.testing.assert_close(critic(x + 3.0), critic(x), atol=1e-4, rtol=0)  # means removed per frame
+    assert not torch.allclose(critic(2 * x), critic(x), atol=1e-3)  # a louder movement scores otherwise
+    x = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x)
+    assert bool((grad.abs().sum(-1) > 0).all())  # 96 frames = whole hops of 8 and 16: each frame read
+    with pytest.raises(ValueError, match="shorter than the longest window"):
+        critic(speech[None, :31])
+    with pytest.raises(ValueError, match="even lengths"):
+        ModulationCritic(39, (8,), 3, (15,))
+
+
+def test_the_segment_critic_adds_the_view_and_old_critics_are_unchanged(speech):
+    """The view's score adds to the scales' ones; without it the critic holds the same parameters as
+    before it existed (old checkpoints load); with it alone, no scale critic is built."""
+    torch.manual_seed(0)
+    both = SegmentCritic(39, (8, 8), 5, (1, 2), modulation=(16,))
+    x = speech[None, :64]
+    scales = sum(c(p(x.transpose(1, 2))).mean(dim=(1, 2)) for c, p in zip(both.critics, both.pools))
+    torch.testing.assert_close(both(x), scales + both.modulation(x))
+    plain = SegmentCritic(39, (8, 8), 5, (1, 2))
+    assert not any(k.startswith("modulation") for k in plain.state_dict())
+    assert set(plain.state_dict()) == set(both.state_dict()) - {k for k in both.state_dict() if k.startswith("modulation")}
+    alone = SegmentCritic(39, (8, 8), 5, (), modulation=(16,))
+    assert len(alone.critics) == 0 and alone(x).shape == (1,)
+    with pytest.raises(ValueError, match="needs a view"):
+        SegmentCritic(39, (8, 8), 5, ())
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(critic_modulation=(16, 200)), "longer than segment = 96"),
+    (dict(critic_modulation=(15,)), "must be even"),
+    (dict(critic_modulation=(2,)), "4 frames or more"),
+    (dict(critic_scales=()), "needs a view"),
+])
+def test_critic_views_a_config_cannot_have_are_refused_in_one_line(options, message):
+    for config in (VAWGANConfig, VAWGANPostfilterConfig):
+        with pytest.raises(VawganError, match=message) as e:
+            config(arch="conv", **options)
+        assert "\n" not in str(e.value)
+    with pytest.raises(VawganError, match="critic_modulation"):  # a conv option, refused by the frame arch
+        VAWGANConfig(arch="frame", critic_modulation=(16,))
+
+
+def test_a_post_filter_with_the_modulation_view_alone_builds_and_steps(speech):
+    from vawgan_tts.steps import StepContext
+
+    cfg = VAWGANPostfilterConfig(arch="conv", channels=(8,), dilations=(1,), latent=2, critic_channels=(4, 4),
+                                 segment=32, critic_scales=(), critic_modulation=(16, 32), spread_taps=9,
+                                 adv_weight=0.0, spread_likelihood=1.0)
+    task = ConvPostfilterTask(cfg)
+    assert task.critic.modulation is not None and len(task.critic.critics) == 0
+    before = task.spread.log_gains.detach().clone()
+    x = speech[:64].reshape(2, 32, 39)
+    batch = Segments(0.6 * x, x, torch.ones(2, 32), torch.roll(x, 1, 0))
+    task.train_step(batch, "adv", StepContext(task.make_optimizers(), 0.0))
+    assert not task.spread.log_gains.equal(before)
+
+
+def test_a_spread_filter_trained_by_the_view_alone_restores_the_movement_a_smoothing_took(speech):
+    """Real frames against the same frames through a 9-frame moving average: a WGAN-GP with the
+    modulation view as critic and a spread filter as the whole generator. Measured: the filter's gains
+    rise above 1 where the smoothing cut (5-20 Hz at 200 frames/s), and the filtered trajectory's log
+    MS moves towards the real one's, as the MS post-filter's would."""
+    torch.manual_seed(0)
+    real = speech[None]
+    kernel = torch.ones(39, 1, 9) / 9
+    smooth = torch.nn.functional.conv1d(real.transpose(1, 2), kernel, padding=4, groups=39).transpose(1, 2)
+    critic, spread = ModulationCritic(39, (16, 16), 3, (16, 32)), SpreadFilter(39, 17)
+    opt_c = torch.optim.Adam(critic.parameters(), 1e-3, betas=(0.5, 0.9))
+    opt_g = torch.optim.Adam(spread.parameters(), 2e-2, betas=(0.5, 0.9))
+    hann = torch.hann_window(32, periodic=False)
+
+    def crops(x, n=16, length=64):
+        starts = torch.randint(0, x.shape[1] - length, (n,))
+        return torch.stack([x[0, s : s + length] for s in starts])
+
+    def ms_gap(y):  # mean |log MS difference| in dB, 5-50 Hz
+        return float((log_modulation_spectrum(y, hann) - log_modulation_spectrum(real, hann))[..., 2:].abs().mean())
+
+    before = ms_gap(smooth)
+    for step in range(300):
+        class Ctx:
+            def step(self, name, loss):
+                opt_c.zero_grad()
+                loss.backward()
+                opt_c.step()
+        critic_step(critic, crops(real), spread(crops(smooth)).detach(), Ctx(), "critic", "gp", 10.0, 0.01)
+        if step % 5 == 4:
+            loss = -critic(spread(crops(smooth))).mean()
+            opt_g.zero_grad()
+            loss.backward()
+            opt_g.step()
+    with torch.no_grad():
+        gains = spread.gains(256)  # (F, D), F over 0..100 Hz
+        after = ms_gap(spread(smooth))
+    band = slice(int(5 / 100 * 128), int(20 / 100 * 128))
+    assert float(gains[band].mean()) > 1.2
+    assert after < 0.7 * before, (before, after)
