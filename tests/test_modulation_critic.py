@@ -57,6 +57,22 @@ def test_the_modulation_view_sees_movement_not_offsets_and_every_frame(speech):
         ModulationCritic(39, (8,), 3, (15,))
 
 
+def test_the_score_is_each_windows_critic_averaged_over_frequencies_and_summed(speech):
+    """One score per modulation frequency from each window's critic, the condition's mean over time
+    read beside every frequency (a speaker code repeated along time), averaged, then summed over windows."""
+    torch.manual_seed(0)
+    critic = ModulationCritic(39, (8, 8), 3, (16, 32), cond_dim=2)
+    x = torch.stack([speech[:96], speech[96:192]])
+    cond = torch.eye(2)[:, None].expand(2, 96, 2)
+    parts = []
+    for c, ms in zip(critic.critics, critic.spectra(x)):
+        out = c(torch.cat([ms, cond[:, 0, :, None].expand(-1, -1, ms.shape[-1])], dim=1))
+        assert out.shape == (2, 1, ms.shape[-1])
+        parts.append(out.mean(dim=(1, 2)))
+    torch.testing.assert_close(critic(x, cond), parts[0] + parts[1])
+    assert not torch.allclose(critic(x, cond), critic(x, cond.flip(0)), atol=1e-4)  # the condition counts
+
+
 def test_the_segment_critic_adds_the_view_and_old_critics_are_unchanged(speech):
     """The view's score adds to the scales' ones; without it the critic holds the same parameters as
     before it existed (old checkpoints load); with it alone, no scale critic is built."""
@@ -85,6 +101,7 @@ def test_critic_views_a_config_cannot_have_are_refused_in_one_line(options, mess
         with pytest.raises(VawganError, match=message) as e:
             config(arch="conv", **options)
         assert "\n" not in str(e.value)
+    assert VAWGANConfig(arch="conv", critic_modulation=(96,), segment=96).critic_modulation == (96,)  # a window as long as the crop
     with pytest.raises(VawganError, match="critic_modulation"):  # a conv option, refused by the frame arch
         VAWGANConfig(arch="frame", critic_modulation=(16,))
 

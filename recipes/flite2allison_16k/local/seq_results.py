@@ -10,8 +10,9 @@ With SPLIT = eval it also draws results/<voice>/seq_tradeoff.png: every seed of 
 (z = μ) beside the DNN and its two post-filters, on the GV-ratio / DTW-MCD and the MS-distance /
 DTW-MCD planes, and copies the eval's MS figure of all of them to results/<voice>/seq_ms.png. Where
 local/floor.py's figures exist, the GV plane also shows the floor no post-filter of the frame post-filter's
-VAE stage can go below (vawgan_tts.spread_floor), and where exp/<voice>/pfconv/spread_sweep/eval exists,
-the spread filter's curve over its NLL weight λ (systems lambda-<λ>).
+VAE stage can go below (vawgan_tts.spread_floor), and where exp/<voice>/pfconv/spread_sweep/eval (the
+trajectory critic) or ms_sweep/eval (the modulation critic) exists, the spread filter's curve over its NLL
+weight λ (systems lambda-<λ>).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from pathlib import Path
 
 FIGURES = (("mcd_db", "DTW-MCD [dB]", 2), ("gv_ratio", "GV ratio", 2), ("ms_distance", "MS dist [dB]", 2),
            ("frechet_distance", "Fréchet", 3), ("gv_distance", "log-GV dist [dB]", 2))
+
+
+# The λ curves drawn where they were measured: (folder under exp/<voice>/pfconv, its critic, line style).
+SWEEPS = (("spread_sweep", "trajectory critic", "D-"), ("ms_sweep", "modulation critic", "o--"))
 
 
 def dominates(m: dict, gv_pf: dict, ms_pf: dict) -> list[str]:
@@ -113,13 +118,15 @@ def plot(voice: str) -> None:
             for ax, key in zip(axes, ("gv_ratio", "ms_distance")):
                 ax.plot([m[key] for m in runs], [m["mcd_db"] for m in runs], "x", ms=8, color="black",
                         label="VAE stage's mean + MS gains (ablation)")
-    sweep = Path("exp") / voice / "pfconv" / "spread_sweep" / "eval" / "metrics.json"
-    if sweep.is_file():  # the spread filter's NLL weight λ, seed 0 (README "A spread the critic learns")
+    for sweep_dir, what, style in SWEEPS:  # a spread filter's NLL weight λ, seed 0 (README)
+        sweep = Path("exp") / voice / "pfconv" / sweep_dir / "eval" / "metrics.json"
+        if not sweep.is_file():
+            continue
         points = sorted((float(name.split("-", 1)[1]), m) for name, m in json.loads(sweep.read_text())["systems"].items()
                         if name.startswith("lambda-"))
         for ax, key in zip(axes, ("gv_ratio", "ms_distance")):
-            ax.plot([m[key] for _, m in points], [m["mcd_db"] for _, m in points], "D-", color="grey", ms=4,
-                    label="conv post-filter + spread filter, NLL weight λ (seed 0)")
+            ax.plot([m[key] for _, m in points], [m["mcd_db"] for _, m in points], style, color="grey", ms=4,
+                    label=f"conv post-filter + spread filter, {what}, NLL weight λ (seed 0)")
             for lam, m in points:
                 ax.annotate(f"{lam:g}", (m[key], m["mcd_db"]), textcoords="offset points", xytext=(4, -9), fontsize=7)
     axes[0].axvspan(0.9, 1.1, color="green", alpha=0.08)
