@@ -20,7 +20,8 @@
 #                       training prompts (--vc-conf, default conf/vc.toml: exp/vc; conf/vc_conv.toml: exp/vc_conv); reports of slt→allison, rms→allison, allison→slt
 #                       (source, VAE-VC, VAWGAN-VC, the parallel DNN where trained, the target), speaker
 #                       identification of every conversion, blind MUSHRA pages (local/listening_tests.sh), RESULTS.md
-#   stage 8  seq-pf:    the sequence (conv) VAWGAN post-filter (--pf-conf, default conf/postfilter_conv.toml) trained with each of
+#   stage 8  seq-pf:    the sequence (conv) VAWGAN post-filter (--pf-conf, default conf/postfilter_conv_ms.toml: a spread
+#                       filter learned from a critic over modulation spectra) trained with each of
 #                       --seeds, applied to the dev and the eval prompts beside the GV and MS post-filters
 #                       (local/seq_postfilter.sh); every seed's figures, mean and range: exp/<voice>/pfconv/{dev,eval}.md;
 #                       results/<voice>/seq_{tradeoff,ms}.png; a blind MUSHRA page (exp/<voice>/pfconv/listening_test/)
@@ -40,7 +41,7 @@ adv_weights="0.1 0.3 1"
 pf_weights="0.1 0.3 1 3"
 seeds="0 1 2"
 vc_conf=conf/vc.toml
-pf_conf=conf/postfilter_conv.toml
+pf_conf=conf/postfilter_conv_ms.toml
 dnn_conf=conf/dnn_conv_traj_ens.toml
 jobs=$(nproc)
 while [ $# -gt 0 ]; do

@@ -131,14 +131,17 @@ models with WGAN's generator loss at weight 0.05 and five critic updates per ste
 conf/postfilter_conv_spread.toml, conv_wgan's VAE and critic stages, then the decoder kept to its
 likelihood and a spread filter learned from the critic's score and λ = 200 × its output's NLL (on slt
 and awb the adversarial stage from each seed's conv_wgan stages with local/adv_again.py, on rms trained
-whole); docs/design.md "Models over time"; `frame`: stage 6's frame post-filter, conf/postfilter.toml, with each seed, for
+whole); `conv_ms`: conf/postfilter_conv_ms.toml, stage 8's default, the same spread filter learned from
+a critic over each crop's log modulation spectra (windows of 16, 32, 64 frames) at λ = 50, from each
+seed's conv_spread VAE stage with local/adv_again.py; docs/design.md "Models over time" and "A critic
+over modulation spectra"; `frame`: stage 6's frame post-filter, conf/postfilter.toml, with each seed, for
 the dev comparison the defaults follow), trained on the same (DNN output, Allison) pairs with
 each seed, beside the GV and MS post-filters of those pairs. `z=mean`: the decoder given z = μ;
 `z=prior`: noise z ~ N(0, I) per frame from the seed. The configuration was chosen on the dev prompts
 (`lists/dev.ids`, converted with the training prompts, never trained on) before the eval prompts were
 scored; "dominates" asks for all of: GV ratio in 0.9–1.1, MS distance below the MS post-filter's,
 DTW-MCD at or below the MS post-filter's, Fréchet distance below both post-filters'. On awb the
-conv_wgan, conv_spread and frame configurations were trained, on rms the frame and conv_spread ones
+conv_wgan, conv_spread, conv_ms and frame configurations were trained, on rms the frame, conv_spread and conv_ms ones
 (after stage 2 and the DNN's conversions of stage 6).
 
 {tables}"""
