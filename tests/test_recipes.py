@@ -71,3 +71,67 @@ def test_results_merge_one_configuration_into_the_table(tmp_path):
         if not section.startswith("`conf/demo.toml`\n"):  # the one this run replaces
             assert section in after
     assert "## `conf/demo.toml`" in after and "| vae | 1.000 | 2.000 | 3.000 | 0.500 |" in after
+
+
+def test_cross_fit_converts_each_training_prompt_with_a_dnn_that_did_not_train_on_it(parallel, tmp_path):
+    """local/cross_fit.sh on the eight real prompts (six training, two dev), two folds of a tiny DNN:
+    every training prompt in converted_oof is its fold DNN's output and that DNN's training ids leave it
+    out; the dev prompts are the full DNN's; a rerun trains nothing again; without stage 6's output the
+    script stops with one line."""
+    import os
+    import tomllib
+
+    from conftest import PARALLEL_PROMPTS
+
+    script = REPO / "recipes/flite2allison_16k/local/cross_fit.sh"
+    work = tmp_path / "recipe"
+    (work / "dump").mkdir(parents=True)
+    (work / "dump/slt").symlink_to(parallel[0])
+    (work / "dump/natural").symlink_to(parallel[1])
+    (work / "lists").mkdir()
+    train, dev = list(PARALLEL_PROMPTS[:6]), list(PARALLEL_PROMPTS[6:])
+    (work / "lists/train.ids").write_text("\n".join(train) + "\n")
+    (work / "lists/dev.ids").write_text("\n".join(dev) + "\n")
+    (work / "tiny.toml").write_text('[train]\nbatch_size = 64\nseed = 0\n\n[dnn]\nhidden = 16\nlayers = 1\n'
+                                    'epochs = 1\nrounds = 1\n')
+    vawgan = tmp_path / "vawgan"
+    vawgan.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m vawgan_tts "$@"\n')
+    vawgan.chmod(0o755)
+    env = {**os.environ, "VAWGAN": str(vawgan), "CONF": "tiny.toml", "OMP_NUM_THREADS": "1"}
+
+    def run(*args):
+        return subprocess.run(args, cwd=work, env=env, capture_output=True, text=True)
+
+    r = run(str(script), "slt", "2")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "converted_train missing" in r.stderr
+    # Stage 2's DNN and stage 6's conversions of the training and dev prompts, as run.sh makes them.
+    (work / "train_dev.ids").write_text("\n".join(train + dev) + "\n")
+    for args in (("train-converter", "dump/slt", "dump/natural", "-o", "exp/slt", "--ids", "lists/train.ids",
+                  "--dev-ids", "lists/dev.ids", "--config", "tiny.toml"),
+                 ("convert", "dump/slt", "-m", "exp/slt", "--ids", "train_dev.ids", "-o", "exp/slt/converted_train")):
+        r = run(str(vawgan), *args)
+        assert r.returncode == 0, r.stderr
+    (work / "exp/slt/converted_train/.complete").touch()
+
+    r = run(str(script), "slt", "2")
+    assert r.returncode == 0, r.stderr
+    oof = work / "exp/slt/converted_oof"
+    assert (oof / ".complete").is_file()
+    assert sorted(p.stem for p in oof.glob("*.npz")) == sorted(train + dev)
+    held_by_fold = []
+    for k in range(2):
+        fold = work / f"exp/slt/crossfit/fold{k}"
+        held = (work / f"exp/slt/crossfit/fold{k}.held.ids").read_text().split()
+        trained_on = tomllib.loads((fold / "config.toml").read_text())["data"]["ids"]
+        assert held == train[k::2] and sorted(trained_on) == sorted(set(train) - set(held))
+        for u in held:
+            assert (oof / f"{u}.npz").read_bytes() == (fold / f"converted/{u}.npz").read_bytes()
+        held_by_fold += held
+    assert sorted(held_by_fold) == sorted(train)
+    for u in dev:
+        assert (oof / f"{u}.npz").read_bytes() == (work / f"exp/slt/converted_train/{u}.npz").read_bytes()
+    assert any((oof / f"{u}.npz").read_bytes() != (work / f"exp/slt/converted_train/{u}.npz").read_bytes()
+               for u in train)  # held-out conversions are not the in-sample ones
+    stamp = (work / "exp/slt/crossfit/fold0/config.toml").stat().st_mtime_ns
+    r = run(str(script), "slt", "2")
+    assert r.returncode == 0 and (work / "exp/slt/crossfit/fold0/config.toml").stat().st_mtime_ns == stamp
