@@ -31,16 +31,9 @@ from typing import Sequence
 import torch
 from torch import nn
 
-EPS = 1e-8  # power floor: −80 dB, below any movement a mel-cepstral trajectory of speech keeps
+from .layers import critic_stack
 
-
-def _window_critic(dim: int, channels: Sequence[int], kernel: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    sizes = [dim, *channels]
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Conv1d(a, b, kernel, padding=kernel // 2), nn.LeakyReLU(0.2)]
-    layers.append(nn.Conv1d(sizes[-1], 1, 3, padding=1))
-    return nn.Sequential(*layers)
+EPS = 1e-8  # power floor (−80 dB): the log stays finite on a still crop (padding repeats a frame)
 
 
 def log_modulation_spectrum(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
@@ -61,7 +54,7 @@ class ModulationCritic(nn.Module):
         if not windows or any(w < 4 or w % 2 for w in windows):
             raise ValueError(f"windows = {list(windows)}: even lengths of at least 4 frames")
         self.windows = tuple(windows)
-        self.critics = nn.ModuleList(_window_critic(dim + cond_dim, channels, kernel) for _ in self.windows)
+        self.critics = nn.ModuleList(critic_stack(dim + cond_dim, channels, kernel) for _ in self.windows)
         for w in self.windows:
             self.register_buffer(f"hann{w}", torch.hann_window(w, periodic=False), persistent=False)
 

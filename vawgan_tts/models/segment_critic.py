@@ -29,16 +29,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .layers import critic_stack
 from .modulation_critic import ModulationCritic
-
-
-def _scale_critic(dim: int, channels: Sequence[int], kernel: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    sizes = [dim, *channels]
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers += [nn.Conv1d(a, b, kernel, stride=1 if i == 0 else 2, padding=kernel // 2), nn.LeakyReLU(0.2)]
-    layers.append(nn.Conv1d(sizes[-1], 1, 3, padding=1))
-    return nn.Sequential(*layers)
 
 
 class SegmentCritic(nn.Module):
@@ -49,10 +41,10 @@ class SegmentCritic(nn.Module):
         if not scales and not difference and not modulation:
             raise ValueError("a segment critic needs a view: scales, the difference view or modulation windows")
         self.scales = tuple(scales)
-        self.critics = nn.ModuleList(_scale_critic(dim + cond_dim, channels, kernel) for _ in self.scales)
+        self.critics = nn.ModuleList(critic_stack(dim + cond_dim, channels, kernel, stride=2) for _ in self.scales)
         self.pools = nn.ModuleList(nn.Identity() if s == 1 else nn.AvgPool1d(s, s) for s in self.scales)
         # The high-pass view beside the pools' low-pass ones: one more critic over x_t − x_{t−1}.
-        self.difference = _scale_critic(dim + cond_dim, channels, kernel) if difference else None
+        self.difference = critic_stack(dim + cond_dim, channels, kernel, stride=2) if difference else None
         self.modulation = ModulationCritic(dim, channels, kernel, modulation, cond_dim) if modulation else None
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
