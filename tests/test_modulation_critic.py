@@ -119,6 +119,14 @@ def test_a_post_filter_with_the_modulation_view_alone_builds_and_steps(speech):
     batch = Segments(0.6 * x, x, torch.ones(2, 32), torch.roll(x, 1, 0))
     task.train_step(batch, "adv", StepContext(task.make_optimizers(), 0.0))
     assert not task.spread.log_gains.equal(before)
+    # The enhancement VAWGAN and VAWGAN-VC build their critics the same way (VC's with the speaker beside).
+    from vawgan_tts.tasks.vawgan import ConvVAWGANTask
+    from vawgan_tts.tasks.vawgan_vc import ConvVAWGANVCTask, VAWGANVCConfig
+    small = dict(arch="conv", channels=(8,), dilations=(1,), latent=2, critic_channels=(4, 4), segment=32,
+                 critic_scales=(), critic_modulation=(16,))
+    for task in (ConvVAWGANTask(VAWGANConfig(**small)), ConvVAWGANVCTask(VAWGANVCConfig(**small, speakers=("a", "b")))):
+        critics = [m for m in task.critic.modules() if isinstance(m, SegmentCritic)]
+        assert critics[0].modulation is not None and len(critics[0].critics) == 0
 
 
 def test_a_spread_filter_trained_by_the_view_alone_restores_the_movement_a_smoothing_took(speech):
