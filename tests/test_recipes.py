@@ -76,8 +76,8 @@ def test_results_merge_one_configuration_into_the_table(tmp_path):
 def test_cross_fit_converts_each_training_prompt_with_a_dnn_that_did_not_train_on_it(parallel, tmp_path):
     """local/cross_fit.sh on the eight real prompts (six training, two dev), two folds of a tiny DNN:
     every training prompt in converted_oof is its fold DNN's output and that DNN's training ids leave it
-    out; the dev prompts are the full DNN's; a rerun trains nothing again; without stage 6's output the
-    script stops with one line."""
+    out; the dev prompts are the full DNN's; a rerun trains nothing again, one with other folds trains
+    them again; without stage 6's output the script stops with one line."""
     import os
     import tomllib
 
@@ -135,3 +135,9 @@ def test_cross_fit_converts_each_training_prompt_with_a_dnn_that_did_not_train_o
     stamp = (work / "exp/slt/crossfit/fold0/config.toml").stat().st_mtime_ns
     r = run(str(script), "slt", "2")
     assert r.returncode == 0 and (work / "exp/slt/crossfit/fold0/config.toml").stat().st_mtime_ns == stamp
+    # Three folds hold out other prompts: fold 0 is trained again, and the merge has every prompt once more.
+    r = run(str(script), "slt", "3")
+    assert r.returncode == 0, r.stderr
+    assert (work / "exp/slt/crossfit/fold0/config.toml").stat().st_mtime_ns != stamp
+    assert tomllib.loads((work / "exp/slt/crossfit/fold0/config.toml").read_text())["data"]["ids"] == train[1:3] + train[4:]
+    assert sorted(p.stem for p in oof.glob("*.npz")) == sorted(train + dev)

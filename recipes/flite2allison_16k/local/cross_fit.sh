@@ -33,19 +33,24 @@ for k in $(seq 0 $((folds - 1))); do
   awk -v f="$folds" -v k="$k" '(NR - 1) % f != k' lists/train.ids > "$out/fold$k.train.ids"
 done
 
+# A fold is done when its conversion is complete for the prompts it now holds out (a run with another
+# FOLDS holds out others: that fold is trained again, not merged from the old split).
+done_fold() { [ -f "$out/fold$1/converted/.complete" ] && cmp -s "$out/fold$1/held.ids" "$out/fold$1.held.ids"; }
+
 for k in ${@:-$(seq 0 $((folds - 1)))}; do
   d=$out/fold$k
-  [ -f "$d/converted/.complete" ] && continue
+  done_fold "$k" && continue
   start=$(date +%s)
   "$vawgan" train-converter "dump/$voice" dump/natural -o "$d" --ids "$out/fold$k.train.ids" \
     --dev-ids lists/dev.ids --config "$conf" --jobs "$jobs" --overwrite
   echo "train $(( $(date +%s) - start )) s" > "$d/train.time"
   "$vawgan" convert "dump/$voice" -m "$d" --ids "$out/fold$k.held.ids" -o "$d/converted" --overwrite
+  cp "$out/fold$k.held.ids" "$d/held.ids"
   touch "$d/converted/.complete"
 done
 
 for k in $(seq 0 $((folds - 1))); do
-  [ -f "$out/fold$k/converted/.complete" ] || { echo "cross_fit.sh: fold $k not converted yet; merge waits"; exit 0; }
+  done_fold "$k" || { echo "cross_fit.sh: fold $k not converted yet; merge waits"; exit 0; }
 done
 oof=$exp/converted_oof
 rm -rf "$oof.tmp" && mkdir -p "$oof.tmp"
