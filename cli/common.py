@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -42,12 +43,18 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 
 def handle_errors(fn):
-    """Turn user errors into one red line and exit 2; Ctrl-C into exit 130. Bugs keep tracebacks."""
+    """Turn user errors into one red line and exit 2; Ctrl-C into exit 130. Bugs keep tracebacks.
+    A command that finished under torchrun leaves the process group with every rank together."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            if "torch.distributed" in sys.modules:  # only a command that imported torch can have joined
+                from vawgan_tts import distributed
+
+                distributed.leave()
+            return result
         except VawganError as e:
             raise fail(str(e)) from None
         except OSError as e:  # the environment (disk full, file-size limit, permissions), not a bug

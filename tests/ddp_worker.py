@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from vawgan_tts import distributed
 from vawgan_tts.batching import TensorBatches
 from vawgan_tts.trainer import Stage, Trainer, TrainerConfig, seed_everything
 
@@ -72,8 +73,7 @@ def main(out: Path, batch: int, stop_at: int | None = None, resume: bool = False
     try:
         trainer.fit(resume=resume)
     except KeyboardInterrupt:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        distributed.leave()
         return
     flat = torch.cat([p.detach().reshape(-1) for p in task.net.parameters()]).double()
     if dist.is_initialized():
@@ -81,7 +81,7 @@ def main(out: Path, batch: int, stop_at: int | None = None, resume: bool = False
         dist.all_gather(sums, torch.stack([flat.sum(), (flat**2).sum()]))
         if dist.get_rank() == 0:
             (out / "ranks.json").write_text(json.dumps([s.tolist() for s in sums]))
-        dist.destroy_process_group()
+    distributed.leave()
 
 
 if __name__ == "__main__":

@@ -92,6 +92,15 @@ def barrier() -> None:
         dist.barrier()
 
 
+def leave() -> None:
+    """Leave the process group: a barrier first, so that no rank closes its connections while
+    another is still in a collective or about to enter one (gloo aborts the process that is left
+    with a half-closed pair), then ``destroy_process_group``. A no-op in a single process."""
+    if dist.is_available() and dist.is_initialized():
+        barrier()
+        dist.destroy_process_group()
+
+
 def broadcast_module_state(modules: Iterable[torch.nn.Module]) -> None:
     """Every rank starts from rank 0's parameters and buffers."""
     if world_size() == 1:
