@@ -12,7 +12,6 @@ Rank 0 also writes OUT/ranks.json: every rank's parameter checksum, gathered at 
 """
 
 import json
-import sys
 from pathlib import Path
 
 import torch
