@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The post-filter in two parts (rules/postfilter_mean.md): a trajectory-trained converter from the
+# DNN's output to Allison ("PM", a better conditional mean; its only input is the DNN's output), then
+# the modulation-critic post-filter trained on PM's (output, Allison) pairs, for each seed, applied to
+# the dev prompts (where it is chosen) and to the eval prompts, scored beside the DNN's own GV and MS
+# post-filters (stage 8's, which must have run for the split):
+#   [SPLITS="dev eval"] local/mean_postfilter.sh VOICE "SEEDS" JOBS [PM_CONF] [PF_CONF]
+# PM_CONF defaults to conf/dnn_conv_traj_ens.toml, PF_CONF to conf/postfilter_conv_ms.toml.
+# exp/<voice>/pm/conv_traj_ens-s<seed>/       PM of each seed
+# exp/<voice>/pm/converted_{train,eval}-s<seed>/  PM's output (train+dev prompts, in-sample as stage 6's
+#                                              pairs are; eval prompts)
+# exp/<voice>/pm/conv_ms-s<seed>/             the post-filter trained on PM's pairs
+# exp/<voice>/pm/<split>/<system>/            pm-s<seed>, pm+conv_ms-s<seed>, and the ablations
+#                                              pm+gv-pf-s<seed>, pm+ms-pf-s<seed> (PM's pairs' statistics)
+# exp/<voice>/pm/<split>/eval/                metrics.json of them all beside dnn, dnn+gv-pf, dnn+ms-pf
+set -euo pipefail
+voice=$1; seeds=$2; jobs=$3
+pm_conf=${4:-conf/dnn_conv_traj_ens.toml}; pf_conf=${5:-conf/postfilter_conv_ms.toml}
+vawgan=${VAWGAN:-vawgan}
+exp=exp/$voice
+pm=$exp/pm
+for f in "$exp/converted_train/.complete" "$exp/converted_eval/.complete"; do
+  [ -f "$f" ] || { echo "mean_postfilter.sh: run stage 6 first ($(dirname "$f"))" >&2; exit 2; }
+done
+for s in $seeds; do
+  if [ ! -f "$pm/conv_traj_ens-s$s/rounds.json" ]; then  # written when the last round has finished
+    start=$(date +%s)
+    "$vawgan" train-converter "$exp/converted_train" dump/natural -o "$pm/conv_traj_ens-s$s" --ids lists/train.ids \
+      --dev-ids lists/dev.ids --config "$pm_conf" --seed "$s" --jobs "$jobs" --overwrite
+    echo "train $(( $(date +%s) - start )) s" > "$pm/conv_traj_ens-s$s/train.time"
+  fi
+  for part in train:"$exp/train_dev.ids" eval:lists/eval.ids; do
+    src=$exp/converted_${part%%:*}; out=$pm/converted_${part%%:*}-s$s
+    [ -f "$out/.complete" ] || { "$vawgan" convert "$src" -m "$pm/conv_traj_ens-s$s" --ids "${part#*:}" -o "$out" --overwrite \
+      && touch "$out/.complete"; }
+  done
+  if [ ! -f "$pm/conv_ms-s$s/checkpoints/adv.pt" ]; then
+    "$vawgan" train-postfilter "$pm/converted_train-s$s" dump/natural -o "$pm/conv_ms-s$s" --ids lists/train.ids \
+      --dev-ids lists/dev.ids --config "$pf_conf" --seed "$s" --jobs "$jobs" --overwrite
+  fi
+done
+for split in ${SPLITS:-dev eval}; do
+  dnn=$exp/converted_train; [ "$split" = eval ] && dnn=$exp/converted_eval
+  stats=$exp/pfconv/$split
+  for m in gv-pf ms-pf; do
+    [ -f "$stats/dnn+$m/.complete" ] || { echo "mean_postfilter.sh: run stage 8 for $split first ($stats/dnn+$m)" >&2; exit 2; }
+  done
+  systems=(--generated "dnn=$dnn" --generated "dnn+gv-pf=$stats/dnn+gv-pf" --generated "dnn+ms-pf=$stats/dnn+ms-pf")
+  for s in $seeds; do
+    src=$pm/converted_train-s$s; [ "$split" = eval ] && src=$pm/converted_eval-s$s
+    systems+=(--generated "pm-s$s=$src")
+    for how in conv_ms gv-pf ms-pf; do
+      out=$pm/$split/pm+$how-s$s
+      opt=(--z mean --seed "$s"); [ "$how" = conv_ms ] || opt=(--method "$how")
+      [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pm/conv_ms-s$s" "${opt[@]}" --ids "lists/$split.ids" -o "$out" \
+        --jobs "$jobs" --overwrite && touch "$out/.complete"; }
+      systems+=(--generated "pm+$how-s$s=$out")
+    done
+  done
+  rm -rf "$pm/$split/eval"  # scored again with every seed
+  "$vawgan" eval --natural dump/natural "${systems[@]}" --ids "lists/$split.ids" --align dtw -o "$pm/$split/eval" \
+    --jobs "$jobs" --resamples 200
+done
