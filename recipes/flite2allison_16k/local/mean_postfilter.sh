@@ -5,6 +5,7 @@
 # the dev prompts (where it is chosen) and to the eval prompts, scored beside the DNN's own GV and MS
 # post-filters (stage 8's, which must have run for the split):
 #   [SPLITS="dev eval"] local/mean_postfilter.sh VOICE "SEEDS" JOBS [PM_CONF] [PF_CONF]
+# SPLITS= (set, empty) trains and converts only: seeds can then train side by side, one call each.
 # PM_CONF defaults to conf/dnn_conv_traj_ens.toml, PF_CONF to conf/postfilter_conv_ms.toml.
 # exp/<voice>/pm/conv_traj_ens-s<seed>/       PM of each seed
 # exp/<voice>/pm/converted_{train,eval}-s<seed>/  PM's output (train+dev prompts, in-sample as stage 6's
@@ -39,7 +40,7 @@ for s in $seeds; do
       --dev-ids lists/dev.ids --config "$pf_conf" --seed "$s" --jobs "$jobs" --overwrite
   fi
 done
-for split in ${SPLITS:-dev eval}; do
+for split in ${SPLITS-dev eval}; do
   dnn=$exp/converted_train; [ "$split" = eval ] && dnn=$exp/converted_eval
   stats=$exp/pfconv/$split
   for m in gv-pf ms-pf; do
