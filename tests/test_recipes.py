@@ -1,5 +1,7 @@
-"""The Allison recipe's data stage: deterministic lists over the real corpus."""
+"""The recipes' scripts on real prompts: the Allison recipe's lists, the flite → Allison recipe's
+local/ scripts."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +55,6 @@ def test_every_recipe_rejects_unknown_options():
 
 def test_results_merge_one_configuration_into_the_table(tmp_path):
     """A run of one configuration (the demo's) adds its section; the committed ones stay."""
-    import json
     import shutil
 
     work = tmp_path / "recipe"
@@ -141,3 +142,81 @@ def test_cross_fit_converts_each_training_prompt_with_a_dnn_that_did_not_train_o
     assert (work / "exp/slt/crossfit/fold0/config.toml").stat().st_mtime_ns != stamp
     assert tomllib.loads((work / "exp/slt/crossfit/fold0/config.toml").read_text())["data"]["ids"] == train[1:3] + train[4:]
     assert sorted(p.stem for p in oof.glob("*.npz")) == sorted(train + dev)
+
+
+def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_8(parallel, tmp_path):
+    """local/mean_postfilter.sh on the eight real prompts (four training, two dev, two eval), tiny
+    models: without stage 6's output it stops with one line; PM learns from the DNN's output (not the
+    flite source), the post-filter from PM's output; the dev split is scored beside stage 8's GV and
+    MS post-filters; a rerun trains nothing; SPLITS= trains and scores nothing more."""
+    import os
+    import tomllib
+
+    from conftest import PARALLEL_PROMPTS
+
+    recipe = REPO / "recipes/flite2allison_16k/local"
+    work = tmp_path / "recipe"
+    (work / "dump").mkdir(parents=True)
+    (work / "dump/slt").symlink_to(parallel[0])
+    (work / "dump/natural").symlink_to(parallel[1])
+    (work / "lists").mkdir()
+    train, dev, test = list(PARALLEL_PROMPTS[:4]), list(PARALLEL_PROMPTS[4:6]), list(PARALLEL_PROMPTS[6:])
+    for name, ids in (("train", train), ("dev", dev), ("eval", test)):
+        (work / f"lists/{name}.ids").write_text("\n".join(ids) + "\n")
+    (work / "tiny.toml").write_text('[train]\nbatch_size = 64\nseed = 0\n\n[dnn]\nhidden = 16\nlayers = 1\n'
+                                    'epochs = 1\nrounds = 1\n')
+    (work / "tiny_pf.toml").write_text(
+        '[train]\nseed = 0\n\n[postfilter]\narch = "conv"\nresidual = true\nlatent = 2\nchannels = [8]\n'
+        'kernel = 3\ndilations = [1]\ncritic_channels = [4, 4]\ncritic_scales = []\ncritic_modulation = [16]\n'
+        'segment = 32\nsegments_per_batch = 4\nvae_epochs = 1\ncritic_epochs = 1\nadv_epochs = 1\n'
+        'adv_balance = "fixed"\nadv_weight = 0.0\nspread_taps = 9\nspread_likelihood = 1.0\n')
+    vawgan = tmp_path / "vawgan"
+    vawgan.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m vawgan_tts "$@"\n')
+    vawgan.chmod(0o755)
+    env = {**os.environ, "VAWGAN": str(vawgan), "OMP_NUM_THREADS": "1"}
+
+    def run(*args, **extra):
+        return subprocess.run(args, cwd=work, env={**env, **extra}, capture_output=True, text=True)
+
+    mean_pf = (str(recipe / "mean_postfilter.sh"), "slt", "0", "1", "tiny.toml", "tiny_pf.toml")
+    r = run(*mean_pf)
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "run stage 6 first" in r.stderr
+    # Stage 2's DNN, stage 6's conversions (as run.sh makes them) and stage 8's statistical post-filters.
+    (work / "exp/slt").mkdir(parents=True)
+    (work / "exp/slt/train_dev.ids").write_text("\n".join(train + dev) + "\n")
+    for args in (("train-converter", "dump/slt", "dump/natural", "-o", "exp/slt", "--ids", "lists/train.ids",
+                  "--dev-ids", "lists/dev.ids", "--config", "tiny.toml"),
+                 ("convert", "dump/slt", "-m", "exp/slt", "--ids", "exp/slt/train_dev.ids", "-o", "exp/slt/converted_train"),
+                 ("convert", "dump/slt", "-m", "exp/slt", "--ids", "lists/eval.ids", "-o", "exp/slt/converted_eval")):
+        r = run(str(vawgan), *args)
+        assert r.returncode == 0, r.stderr
+    for d in ("converted_train", "converted_eval"):
+        (work / f"exp/slt/{d}/.complete").touch()
+    r = run(*mean_pf, SPLITS="dev")
+    assert r.returncode == 2 and "run stage 8 for dev first" in r.stderr  # trained, but nothing to score beside
+    r = run(str(recipe / "seq_postfilter.sh"), "slt", "tiny_pf.toml", "0", "1", SPLITS="dev")
+    assert r.returncode == 0, r.stderr
+
+    r = run(*mean_pf, SPLITS="dev")
+    assert r.returncode == 0, r.stderr
+    pm = work / "exp/slt/pm"
+    data = tomllib.loads((pm / "conv_traj_ens-s0/config.toml").read_text())["data"]
+    assert Path(data["source"]).resolve() == (work / "exp/slt/converted_train").resolve()  # the DNN's output
+    assert sorted(data["ids"]) == sorted(train)
+    assert sorted(p.stem for p in (pm / "converted_train-s0").glob("*.npz")) == sorted(train + dev)
+    assert sorted(p.stem for p in (pm / "converted_eval-s0").glob("*.npz")) == sorted(test)
+    pf_data = tomllib.loads((pm / "conv_ms-s0/config.toml").read_text())["data"]
+    assert Path(pf_data["system"]).resolve() == (pm / "converted_train-s0").resolve()
+    metrics = json.loads((pm / "dev/eval/metrics.json").read_text())
+    assert metrics["settings"]["utterances"] == len(dev)
+    assert set(metrics["systems"]) == {"dnn", "dnn+gv-pf", "dnn+ms-pf", "pm-s0", "pm+conv_ms-s0", "pm+gv-pf-s0",
+                                       "pm+ms-pf-s0"}
+    assert not (pm / "eval").exists()
+    for u in dev:  # PM changes the DNN's output, and the post-filter PM's
+        assert (pm / f"converted_train-s0/{u}.npz").read_bytes() != (work / f"exp/slt/converted_train/{u}.npz").read_bytes()
+        assert (pm / f"dev/pm+conv_ms-s0/{u}.npz").read_bytes() != (pm / f"converted_train-s0/{u}.npz").read_bytes()
+    stamps = [(pm / f"{m}/config.toml").stat().st_mtime_ns for m in ("conv_traj_ens-s0", "conv_ms-s0")]
+    r = run(*mean_pf, SPLITS="")
+    assert r.returncode == 0, r.stderr
+    assert [(pm / f"{m}/config.toml").stat().st_mtime_ns for m in ("conv_traj_ens-s0", "conv_ms-s0")] == stamps
+    assert not (pm / "eval").exists() and (pm / "dev/eval/metrics.json").is_file()

@@ -20,8 +20,8 @@ pm_conf=${4:-conf/dnn_conv_traj_ens.toml}; pf_conf=${5:-conf/postfilter_conv_ms.
 vawgan=${VAWGAN:-vawgan}
 exp=exp/$voice
 pm=$exp/pm
-for f in "$exp/converted_train/.complete" "$exp/converted_eval/.complete"; do
-  [ -f "$f" ] || { echo "mean_postfilter.sh: run stage 6 first ($(dirname "$f"))" >&2; exit 2; }
+for f in "$exp/converted_train/.complete" "$exp/converted_eval/.complete" "$exp/train_dev.ids"; do
+  [ -f "$f" ] || { echo "mean_postfilter.sh: run stage 6 first ($f missing)" >&2; exit 2; }
 done
 for s in $seeds; do
   if [ ! -f "$pm/conv_traj_ens-s$s/rounds.json" ]; then  # written when the last round has finished
