@@ -12,7 +12,7 @@ critic its other views only).
 The optimizers continue from the critic stage's checkpoint, so learning rates (kept in the
 optimizers' state) are the experiment's own, except `adv_lr`'s optimizer, which starts at the
 adversarial stage. A part the experiment lacks (`spread_taps`'s filter) starts as initialized (the
-identity). A setting that changes the critic's shape (`critic_difference`, `critic_channels`,
+identity), and so does one whose shape the settings change (`spread_taps`). A setting that changes the critic's shape (`critic_difference`, `critic_channels`,
 `critic_scales`, `critic_modulation`) gives a new critic: its stage runs again from the VAE stage. OUT is a post-filter
 folder `vawgan enhance` reads.
 """
@@ -73,8 +73,12 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
         if new_critic:  # this config's critic, as initialized, and no optimizer state for it
             ckpt["model"]["critic"] = task.critic.state_dict()
             ckpt["optim"].pop("critic", None)
-        for part in modules.keys() - ckpt["model"].keys():  # a part the experiment lacks (a spread filter), as initialized
-            ckpt["model"][part] = modules[part].state_dict()
+        for part, module in modules.items():  # a part the experiment lacks, or has in another shape
+            state = module.state_dict()  # (a spread filter, or one of another tap count): as initialized
+            old = ckpt["model"].get(part)
+            if old is None or any(old.get(k) is None or old[k].shape != v.shape for k, v in state.items()):
+                ckpt["model"][part] = state
+                ckpt["optim"].pop(part, None)
         save_checkpoint(path, ckpt)
     tables = {"train": config.train, "postfilter": cfg, "data": data}
     stages = ["critic", "adv"] if new_critic else ["adv"]
