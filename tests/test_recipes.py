@@ -74,34 +74,46 @@ def test_results_merge_one_configuration_into_the_table(tmp_path):
     assert "## `conf/demo.toml`" in after and "| vae | 1.000 | 2.000 | 3.000 | 0.500 |" in after
 
 
-def test_cross_fit_converts_each_training_prompt_with_a_dnn_that_did_not_train_on_it(parallel, tmp_path):
-    """local/cross_fit.sh on the eight real prompts (six training, two dev), two folds of a tiny DNN:
-    every training prompt in converted_oof is its fold DNN's output and that DNN's training ids leave it
-    out; the dev prompts are the full DNN's; a rerun trains nothing again, one with other folds trains
-    them again; without stage 6's output the script stops with one line."""
+TINY_DNN = '[train]\nbatch_size = 64\nseed = 0\n\n[dnn]\nhidden = 16\nlayers = 1\nepochs = 1\nrounds = 1\n'
+
+
+def recipe_workdir(parallel, tmp_path, lists: dict[str, list[str]], **env):
+    """A flite → Allison recipe folder over the real prompts' features: dump/slt and dump/natural,
+    lists/<name>.ids, tiny.toml (a tiny DNN); and ``run(*args, **more_env)``, which runs a command in it
+    with VAWGAN pointing at this interpreter's vawgan and one thread."""
     import os
-    import tomllib
 
-    from conftest import PARALLEL_PROMPTS
-
-    script = REPO / "recipes/flite2allison_16k/local/cross_fit.sh"
     work = tmp_path / "recipe"
     (work / "dump").mkdir(parents=True)
     (work / "dump/slt").symlink_to(parallel[0])
     (work / "dump/natural").symlink_to(parallel[1])
     (work / "lists").mkdir()
-    train, dev = list(PARALLEL_PROMPTS[:6]), list(PARALLEL_PROMPTS[6:])
-    (work / "lists/train.ids").write_text("\n".join(train) + "\n")
-    (work / "lists/dev.ids").write_text("\n".join(dev) + "\n")
-    (work / "tiny.toml").write_text('[train]\nbatch_size = 64\nseed = 0\n\n[dnn]\nhidden = 16\nlayers = 1\n'
-                                    'epochs = 1\nrounds = 1\n')
+    for name, ids in lists.items():
+        (work / f"lists/{name}.ids").write_text("\n".join(ids) + "\n")
+    (work / "tiny.toml").write_text(TINY_DNN)
     vawgan = tmp_path / "vawgan"
     vawgan.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m vawgan_tts "$@"\n')
     vawgan.chmod(0o755)
-    env = {**os.environ, "VAWGAN": str(vawgan), "CONF": "tiny.toml", "OMP_NUM_THREADS": "1"}
+    base = {**os.environ, "VAWGAN": str(vawgan), "OMP_NUM_THREADS": "1", **env}
 
-    def run(*args):
-        return subprocess.run(args, cwd=work, env=env, capture_output=True, text=True)
+    def run(*args, **more):
+        return subprocess.run(args, cwd=work, env={**base, **more}, capture_output=True, text=True)
+
+    return work, str(vawgan), run
+
+
+def test_cross_fit_converts_each_training_prompt_with_a_dnn_that_did_not_train_on_it(parallel, tmp_path):
+    """local/cross_fit.sh on the eight real prompts (six training, two dev), two folds of a tiny DNN:
+    every training prompt in converted_oof is its fold DNN's output and that DNN's training ids leave it
+    out; the dev prompts are the full DNN's; a rerun trains nothing again, one with other folds trains
+    them again; without stage 6's output the script stops with one line."""
+    import tomllib
+
+    from conftest import PARALLEL_PROMPTS
+
+    script = REPO / "recipes/flite2allison_16k/local/cross_fit.sh"
+    train, dev = list(PARALLEL_PROMPTS[:6]), list(PARALLEL_PROMPTS[6:])
+    work, vawgan, run = recipe_workdir(parallel, tmp_path, {"train": train, "dev": dev}, CONF="tiny.toml")
 
     r = run(str(script), "slt", "2")
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "converted_train missing" in r.stderr
@@ -110,7 +122,7 @@ def test_cross_fit_converts_each_training_prompt_with_a_dnn_that_did_not_train_o
     for args in (("train-converter", "dump/slt", "dump/natural", "-o", "exp/slt", "--ids", "lists/train.ids",
                   "--dev-ids", "lists/dev.ids", "--config", "tiny.toml"),
                  ("convert", "dump/slt", "-m", "exp/slt", "--ids", "train_dev.ids", "-o", "exp/slt/converted_train")):
-        r = run(str(vawgan), *args)
+        r = run(vawgan, *args)
         assert r.returncode == 0, r.stderr
     (work / "exp/slt/converted_train/.complete").touch()
 
@@ -149,34 +161,18 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
     models: without stage 6's output it stops with one line; PM learns from the DNN's output (not the
     flite source), the post-filter from PM's output; the dev split is scored beside stage 8's GV and
     MS post-filters; a rerun trains nothing; SPLITS= trains and scores nothing more."""
-    import os
     import tomllib
 
     from conftest import PARALLEL_PROMPTS
 
     recipe = REPO / "recipes/flite2allison_16k/local"
-    work = tmp_path / "recipe"
-    (work / "dump").mkdir(parents=True)
-    (work / "dump/slt").symlink_to(parallel[0])
-    (work / "dump/natural").symlink_to(parallel[1])
-    (work / "lists").mkdir()
     train, dev, test = list(PARALLEL_PROMPTS[:4]), list(PARALLEL_PROMPTS[4:6]), list(PARALLEL_PROMPTS[6:])
-    for name, ids in (("train", train), ("dev", dev), ("eval", test)):
-        (work / f"lists/{name}.ids").write_text("\n".join(ids) + "\n")
-    (work / "tiny.toml").write_text('[train]\nbatch_size = 64\nseed = 0\n\n[dnn]\nhidden = 16\nlayers = 1\n'
-                                    'epochs = 1\nrounds = 1\n')
+    work, vawgan, run = recipe_workdir(parallel, tmp_path, {"train": train, "dev": dev, "eval": test})
     (work / "tiny_pf.toml").write_text(
         '[train]\nseed = 0\n\n[postfilter]\narch = "conv"\nresidual = true\nlatent = 2\nchannels = [8]\n'
         'kernel = 3\ndilations = [1]\ncritic_channels = [4, 4]\ncritic_scales = []\ncritic_modulation = [16]\n'
         'segment = 32\nsegments_per_batch = 4\nvae_epochs = 1\ncritic_epochs = 1\nadv_epochs = 1\n'
         'adv_balance = "fixed"\nadv_weight = 0.0\nspread_taps = 9\nspread_likelihood = 1.0\n')
-    vawgan = tmp_path / "vawgan"
-    vawgan.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m vawgan_tts "$@"\n')
-    vawgan.chmod(0o755)
-    env = {**os.environ, "VAWGAN": str(vawgan), "OMP_NUM_THREADS": "1"}
-
-    def run(*args, **extra):
-        return subprocess.run(args, cwd=work, env={**env, **extra}, capture_output=True, text=True)
 
     mean_pf = (str(recipe / "mean_postfilter.sh"), "slt", "0", "1", "tiny.toml", "tiny_pf.toml")
     r = run(*mean_pf)
@@ -188,7 +184,7 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
                   "--dev-ids", "lists/dev.ids", "--config", "tiny.toml"),
                  ("convert", "dump/slt", "-m", "exp/slt", "--ids", "exp/slt/train_dev.ids", "-o", "exp/slt/converted_train"),
                  ("convert", "dump/slt", "-m", "exp/slt", "--ids", "lists/eval.ids", "-o", "exp/slt/converted_eval")):
-        r = run(str(vawgan), *args)
+        r = run(vawgan, *args)
         assert r.returncode == 0, r.stderr
     for d in ("converted_train", "converted_eval"):
         (work / f"exp/slt/{d}/.complete").touch()
