@@ -168,13 +168,13 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
     recipe = REPO / "recipes/flite2allison_16k/local"
     train, dev, test = list(PARALLEL_PROMPTS[:4]), list(PARALLEL_PROMPTS[4:6]), list(PARALLEL_PROMPTS[6:])
     work, vawgan, run = recipe_workdir(parallel, tmp_path, {"train": train, "dev": dev, "eval": test})
-    (work / "tiny_pf.toml").write_text(
+    (work / "postfilter_tiny.toml").write_text(
         '[train]\nseed = 0\n\n[postfilter]\narch = "conv"\nresidual = true\nlatent = 2\nchannels = [8]\n'
         'kernel = 3\ndilations = [1]\ncritic_channels = [4, 4]\ncritic_scales = []\ncritic_modulation = [16]\n'
         'segment = 32\nsegments_per_batch = 4\nvae_epochs = 1\ncritic_epochs = 1\nadv_epochs = 1\n'
         'adv_balance = "fixed"\nadv_weight = 0.0\nspread_taps = 9\nspread_likelihood = 1.0\n')
 
-    mean_pf = (str(recipe / "mean_postfilter.sh"), "slt", "0", "1", "tiny.toml", "tiny_pf.toml")
+    mean_pf = (str(recipe / "mean_postfilter.sh"), "slt", "0", "1", "tiny.toml", "postfilter_tiny.toml")
     r = run(*mean_pf)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "run stage 6 first" in r.stderr
     # Stage 2's DNN, stage 6's conversions (as run.sh makes them) and stage 8's statistical post-filters.
@@ -190,7 +190,7 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
         (work / f"exp/slt/{d}/.complete").touch()
     r = run(*mean_pf, SPLITS="dev")
     assert r.returncode == 2 and "run stage 8 for dev first" in r.stderr  # trained, but nothing to score beside
-    r = run(str(recipe / "seq_postfilter.sh"), "slt", "tiny_pf.toml", "0", "1", SPLITS="dev")
+    r = run(str(recipe / "seq_postfilter.sh"), "slt", "postfilter_tiny.toml", "0", "1", SPLITS="dev")
     assert r.returncode == 0, r.stderr
 
     r = run(*mean_pf, SPLITS="dev")
@@ -201,18 +201,18 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
     assert sorted(data["ids"]) == sorted(train)
     assert sorted(p.stem for p in (pm / "converted_train-s0").glob("*.npz")) == sorted(train + dev)
     assert sorted(p.stem for p in (pm / "converted_eval-s0").glob("*.npz")) == sorted(test)
-    pf_data = tomllib.loads((pm / "conv_ms-s0/config.toml").read_text())["data"]
+    pf_data = tomllib.loads((pm / "tiny-s0/config.toml").read_text())["data"]
     assert Path(pf_data["system"]).resolve() == (pm / "converted_train-s0").resolve()
     metrics = json.loads((pm / "dev/eval/metrics.json").read_text())
     assert metrics["settings"]["utterances"] == len(dev)
-    assert set(metrics["systems"]) == {"dnn", "dnn+gv-pf", "dnn+ms-pf", "pm-s0", "pm+conv_ms-s0", "pm+gv-pf-s0",
+    assert set(metrics["systems"]) == {"dnn", "dnn+gv-pf", "dnn+ms-pf", "pm-s0", "pm+tiny-s0", "pm+gv-pf-s0",
                                        "pm+ms-pf-s0"}
     assert not (pm / "eval").exists()
     for u in dev:  # PM changes the DNN's output, and the post-filter PM's
         assert (pm / f"converted_train-s0/{u}.npz").read_bytes() != (work / f"exp/slt/converted_train/{u}.npz").read_bytes()
-        assert (pm / f"dev/pm+conv_ms-s0/{u}.npz").read_bytes() != (pm / f"converted_train-s0/{u}.npz").read_bytes()
-    stamps = [(pm / f"{m}/config.toml").stat().st_mtime_ns for m in ("conv_traj_ens-s0", "conv_ms-s0")]
+        assert (pm / f"dev/pm+tiny-s0/{u}.npz").read_bytes() != (pm / f"converted_train-s0/{u}.npz").read_bytes()
+    stamps = [(pm / f"{m}/config.toml").stat().st_mtime_ns for m in ("conv_traj_ens-s0", "tiny-s0")]
     r = run(*mean_pf, SPLITS="")
     assert r.returncode == 0, r.stderr
-    assert [(pm / f"{m}/config.toml").stat().st_mtime_ns for m in ("conv_traj_ens-s0", "conv_ms-s0")] == stamps
+    assert [(pm / f"{m}/config.toml").stat().st_mtime_ns for m in ("conv_traj_ens-s0", "tiny-s0")] == stamps
     assert not (pm / "eval").exists() and (pm / "dev/eval/metrics.json").is_file()

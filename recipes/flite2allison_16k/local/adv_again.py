@@ -11,10 +11,11 @@ critic its other views only).
 
 The optimizers continue from the critic stage's checkpoint, so learning rates (kept in the
 optimizers' state) are the experiment's own, except `adv_lr`'s optimizer, which starts at the
-adversarial stage. A part the experiment lacks (`spread_taps`'s filter) starts as initialized (the
-identity), and so does one whose shape the settings change (`spread_taps`). A setting that changes the critic's shape (`critic_difference`, `critic_channels`,
-`critic_scales`, `critic_modulation`) gives a new critic: its stage runs again from the VAE stage. OUT is a post-filter
-folder `vawgan enhance` reads.
+adversarial stage. A part the experiment lacks (`spread_taps`'s filter), or has in another shape (a
+filter of another tap count), starts as initialized (the identity), without optimizer state. A
+setting that changes the critic's shape (`critic_difference`, `critic_channels`, `critic_scales`,
+`critic_modulation`) gives a new critic: its stage runs again from the VAE stage. OUT is a
+post-filter folder `vawgan enhance` reads.
 """
 
 from __future__ import annotations

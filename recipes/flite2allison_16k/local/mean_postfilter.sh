@@ -6,12 +6,13 @@
 # post-filters (stage 8's, which must have run for the split):
 #   [SPLITS="dev eval"] local/mean_postfilter.sh VOICE "SEEDS" JOBS [PM_CONF] [PF_CONF]
 # SPLITS= (set, empty) trains and converts only: seeds can then train side by side, one call each.
-# PM_CONF defaults to conf/dnn_conv_traj_ens.toml, PF_CONF to conf/postfilter_conv_ms.toml.
+# PM_CONF defaults to conf/dnn_conv_traj_ens.toml, PF_CONF to conf/postfilter_conv_ms.toml. TAG is
+# PF_CONF's name less "postfilter_" (conf/postfilter_conv_ms_pm.toml: conv_ms_pm), as in seq_postfilter.sh.
 # exp/<voice>/pm/conv_traj_ens-s<seed>/       PM of each seed
 # exp/<voice>/pm/converted_{train,eval}-s<seed>/  PM's output (train+dev prompts, in-sample as stage 6's
 #                                              pairs are; eval prompts)
-# exp/<voice>/pm/conv_ms-s<seed>/             the post-filter trained on PM's pairs
-# exp/<voice>/pm/<split>/<system>/            pm-s<seed>, pm+conv_ms-s<seed>, and the ablations
+# exp/<voice>/pm/<tag>-s<seed>/               the post-filter trained on PM's pairs
+# exp/<voice>/pm/<split>/<system>/            pm-s<seed>, pm+<tag>-s<seed>, and the ablations
 #                                              pm+gv-pf-s<seed>, pm+ms-pf-s<seed> (PM's pairs' statistics)
 # exp/<voice>/pm/<split>/eval/                metrics.json of them all beside dnn, dnn+gv-pf, dnn+ms-pf
 set -euo pipefail
@@ -20,6 +21,7 @@ pm_conf=${4:-conf/dnn_conv_traj_ens.toml}; pf_conf=${5:-conf/postfilter_conv_ms.
 vawgan=${VAWGAN:-vawgan}
 exp=exp/$voice
 pm=$exp/pm
+tag=$(basename "$pf_conf" .toml); tag=${tag#postfilter_}
 for f in "$exp/converted_train/.complete" "$exp/converted_eval/.complete" "$exp/train_dev.ids"; do
   [ -f "$f" ] || { echo "mean_postfilter.sh: run stage 6 first ($f missing)" >&2; exit 2; }
 done
@@ -35,8 +37,8 @@ for s in $seeds; do
     [ -f "$out/.complete" ] || { "$vawgan" convert "$src" -m "$pm/conv_traj_ens-s$s" --ids "${part#*:}" -o "$out" --overwrite \
       && touch "$out/.complete"; }
   done
-  if [ ! -f "$pm/conv_ms-s$s/checkpoints/adv.pt" ]; then
-    "$vawgan" train-postfilter "$pm/converted_train-s$s" dump/natural -o "$pm/conv_ms-s$s" --ids lists/train.ids \
+  if [ ! -f "$pm/$tag-s$s/checkpoints/adv.pt" ]; then
+    "$vawgan" train-postfilter "$pm/converted_train-s$s" dump/natural -o "$pm/$tag-s$s" --ids lists/train.ids \
       --dev-ids lists/dev.ids --config "$pf_conf" --seed "$s" --jobs "$jobs" --overwrite
   fi
 done
@@ -50,10 +52,10 @@ for split in ${SPLITS-dev eval}; do
   for s in $seeds; do
     src=$pm/converted_train-s$s; [ "$split" = eval ] && src=$pm/converted_eval-s$s
     systems+=(--generated "pm-s$s=$src")
-    for how in conv_ms gv-pf ms-pf; do
+    for how in "$tag" gv-pf ms-pf; do  # the post-filter, and its pairs' GV and MS post-filters
       out=$pm/$split/pm+$how-s$s
-      opt=(--z mean --seed "$s"); [ "$how" = conv_ms ] || opt=(--method "$how")
-      [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pm/conv_ms-s$s" "${opt[@]}" --ids "lists/$split.ids" -o "$out" \
+      opt=(--z mean --seed "$s"); [ "$how" = "$tag" ] || opt=(--method "$how")
+      [ -f "$out/.complete" ] || { "$vawgan" enhance "$src" -m "$pm/$tag-s$s" "${opt[@]}" --ids "lists/$split.ids" -o "$out" \
         --jobs "$jobs" --overwrite && touch "$out/.complete"; }
       systems+=(--generated "pm+$how-s$s=$out")
     done
