@@ -6,7 +6,7 @@ import torch
 
 from vawgan_tts.errors import VawganError
 from vawgan_tts.features import load_features
-from vawgan_tts.models.spread_filter import SpreadFilter
+from vawgan_tts.models.spread_filter import KnotSpreadFilter, SpreadFilter
 from vawgan_tts.steps import StepContext
 from vawgan_tts.tasks.vawgan_postfilter import ConvPostfilterTask, Segments, VAWGANPostfilterConfig
 
@@ -207,3 +207,83 @@ def test_a_checkpoint_whose_weights_do_not_fit_is_refused_in_one_line(tmp_path):
         load_task(path, VAWGANPostfilterTask, VAWGANPostfilterConfig, make=lambda c, ckpt: postfilter_task(c, ckpt["extra"]))
     said = str(err.value)
     assert "\n" not in said and "adv.pt" in said and "log_gains" in said and "free" in said
+
+
+# ---------------------------------------------------------------- the knot form
+
+
+def knotted(knots=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0), seed: int = 0) -> KnotSpreadFilter:
+    f = KnotSpreadFilter(39, knots)
+    with torch.no_grad():
+        f.knot_log_gains.copy_(torch.randn(f.knot_log_gains.shape, generator=torch.Generator().manual_seed(seed)))
+    return f
+
+
+def test_the_knot_form_starts_as_the_identity_and_passes_an_offset_unchanged(speech):
+    """0 Hz is never filtered: a constant passes as it is, and an offset added to a trajectory comes
+    out added to its output."""
+    torch.testing.assert_close(KnotSpreadFilter(39)(speech), speech, atol=1e-5, rtol=0)
+    f = knotted()
+    with torch.no_grad():
+        y = f(speech)
+        torch.testing.assert_close(f(speech + 3.0), y + 3.0, atol=1e-5, rtol=0)
+        c = torch.full((1, 40, 39), 2.5)
+        torch.testing.assert_close(f(c), c)
+    assert not torch.allclose(y, speech, atol=1e-2)
+
+
+def test_the_knot_form_is_the_ms_post_filters_operation_with_its_gains():
+    """Reference: postfilters.ms_postfilter (the MS post-filter, Takamichi et al. 2016) with the gain
+    20·log10 G(f) in dB as its target-minus-source spectrum, strength 1, one FFT of the filter's size."""
+    from vawgan_tts.postfilters import ms_postfilter
+
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.normal(size=(150, 39)), axis=0)  # a wandering trajectory: most power in the slow band
+    f = knotted().double()
+    n = KnotSpreadFilter.fft_size(150)
+    assert n == 512  # the power of two at least 2T
+    with torch.no_grad():
+        gain_db = 20 * np.log10(f.gains(n).numpy())
+        y = f(torch.from_numpy(x)[None])[0].numpy()
+    expected = ms_postfilter(x, gain_db, np.zeros_like(gain_db), strength=1.0, fft_size=n)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_the_knot_forms_gains_are_its_parameters_at_the_knots_and_log_linear_between():
+    f = knotted().double()
+    g = f.knot_log_gains.detach()
+    with torch.no_grad():
+        gains = torch.log(f.gains(400))  # 400 points at 200 frames/s: 0.5 Hz apart, knots at bins 1, 2, 4, …, 64
+    for j, b in enumerate((1, 2, 4, 8, 16, 32, 64)):
+        torch.testing.assert_close(gains[b], g[:, j])
+    torch.testing.assert_close(gains[6], g[:, 2] + (g[:, 3] - g[:, 2]) * np.log(3 / 2) / np.log(2))  # 3 Hz
+    torch.testing.assert_close(gains[200], g[:, -1])  # held above the last knot
+    assert (f.gains(400) > 0).all()
+
+
+def test_knots_are_refused_in_one_line():
+    for knots in ((1.0, 0.5), (0.0, 1.0), (1.0, 100.0)):
+        with pytest.raises(VawganError, match="spread_knots") as err:
+            VAWGANPostfilterConfig(**SMALL, spread_knots=knots)
+        assert "\n" not in str(err.value)
+        with pytest.raises(ValueError):
+            KnotSpreadFilter(39, knots)
+    with pytest.raises(VawganError, match="not both"):
+        VAWGANPostfilterConfig(**SMALL, spread_knots=(1.0, 2.0), spread_taps=9)
+    with pytest.raises(VawganError, match="spread_knots"):
+        VAWGANPostfilterConfig(arch="frame", spread_knots=(1.0, 2.0))
+
+
+def test_the_critic_trains_the_knot_form_and_enhance_applies_it(speech):
+    seg = batch(speech)
+    torch.manual_seed(0)
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, adv_weight=0.0, spread_knots=(1.0, 4.0, 16.0),
+                                                     spread_lr=1e-2, spread_likelihood=1.0))
+    assert isinstance(task.spread, KnotSpreadFilter) and "spread" in task.modules()
+    optimizers = task.make_optimizers()
+    task.train_step(seg, "adv", StepContext(optimizers, 0.0))
+    assert task.spread.knot_log_gains.abs().max() > 0
+    with torch.no_grad():
+        c = speech[:, :80]
+        x = Segments(c, c, torch.ones(1, 80), c)
+        torch.testing.assert_close(task.enhance(c), task.spread(task.generate(task.encode(x)[0], x)))

@@ -33,7 +33,8 @@ a seeded generator, so enhancement with a seed is reproducible. ``adv_z = "prior
 (and the generator's adversarial term) outputs decoded from noise z ~ N(0, I) instead of from
 q(z | x): the decoder then learns to turn noise into the detail the critic asks for, which is what
 ``inference_z = "prior"`` applies; the likelihood still decodes z ~ q(z | x). ``spread_taps > 0`` puts a
-:class:`..models.spread_filter.SpreadFilter` after the conv decoder: what the critic judges and what
+:class:`..models.spread_filter.SpreadFilter` after the conv decoder (``spread_knots``: a
+:class:`..models.spread_filter.KnotSpreadFilter`, gains at those modulation frequencies, instead): what the critic judges and what
 enhancement writes go through it, the decoder's likelihood does not; the critic's score (and, at weight
 ``spread_likelihood``, the filtered output's NLL) trains it with an optimizer of its own (``spread_lr``), so
 the spread comes from a deterministic map of the decoder's output
@@ -50,11 +51,11 @@ import torch
 from ..choices import CRITIC_REAL, INFERENCE_Z
 from ..config import check_choice, check_ranges
 from ..errors import VawganError
-from ..features import MODEL_DIM
+from ..features import FRAME_PERIOD_MS, MODEL_DIM
 from ..models.conv_vae import ConvVAE
 from ..models.critic import Critic
 from ..models.gaussian import reparameterize
-from ..models.spread_filter import SpreadFilter
+from ..models.spread_filter import KnotSpreadFilter, SpreadFilter
 from ..models.vae import FrameVAE
 from .base import adam
 from .vawgan import VAWGANConfig, VAWGANTask, check_conv_likelihood, masked_nll, segment_critic
@@ -71,11 +72,13 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     spread_taps: int = 0  # conv arch: > 0 (odd): a spread filter of this many taps after the decoder, learned from the critic
     spread_lr: float = 1e-3  # conv arch: the spread filter's Adam rate (the critic's betas)
     spread_likelihood: float = 0.0  # conv arch: weight of the filtered output's NLL beside the critic's score in the filter's loss
+    spread_knots: tuple[float, ...] = ()  # conv arch: instead of taps, a spread filter with gains at these modulation
+    #                                       frequencies (Hz), applied on the utterance's DFT grid (models/spread_filter.py)
 
     SECTION = "postfilter"
     FRAME_ONLY = (*VAWGANConfig.FRAME_ONLY, "context")
     CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z", "spread_taps", "spread_lr",
-                 "spread_likelihood")
+                 "spread_likelihood", "spread_knots")
 
     def __post_init__(self):
         super().__post_init__()
@@ -85,6 +88,13 @@ class VAWGANPostfilterConfig(VAWGANConfig):
         check_ranges(self, context=">= 0", spread_taps=">= 0", spread_lr="> 0", spread_likelihood=">= 0")
         if self.spread_taps % 2 == 0 and self.spread_taps:
             raise VawganError(None, f"[{self.SECTION}] spread_taps = {self.spread_taps}: must be odd (the filter centred on its frame) or 0")
+        if self.spread_knots and self.spread_taps:
+            raise VawganError(None, f"[{self.SECTION}] spread_taps = {self.spread_taps} and spread_knots = "
+                                    f"{list(self.spread_knots)}: one spread filter, taps or knots, not both")
+        k = list(self.spread_knots)
+        if k and (k[0] <= 0 or any(b <= a for a, b in zip(k, k[1:])) or k[-1] >= 500.0 / FRAME_PERIOD_MS):
+            raise VawganError(None, f"[{self.SECTION}] spread_knots = {k}: increasing modulation frequencies (Hz), "
+                                    f"above 0 and below half the frame rate ({500.0 / FRAME_PERIOD_MS:g} Hz)")
 
 
 class VAWGANPostfilterTask(VAWGANTask):
@@ -136,7 +146,9 @@ class ConvPostfilterTask(VAWGANTask):
         self.vae = ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations,
                            cond_dim=MODEL_DIM)
         self.critic = segment_critic(config)
-        self.spread = SpreadFilter(MODEL_DIM, config.spread_taps) if config.spread_taps else None
+        self.spread = (SpreadFilter(MODEL_DIM, config.spread_taps) if config.spread_taps
+                       else KnotSpreadFilter(MODEL_DIM, config.spread_knots, 1000.0 / FRAME_PERIOD_MS)
+                       if config.spread_knots else None)
         if self.spread is not None:
             self.metric_names = (*self.metric_names, "spread_score")  # the critic's score of the filtered output
 
