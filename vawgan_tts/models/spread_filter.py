@@ -8,7 +8,8 @@ What it is for (docs/design.md, "What spread costs"): among post-filters whose o
 spread, the least squared error belongs to a deterministic scaling of the conditional mean, and noise
 only adds error. The MS post-filter is such a map with a gain per modulation frequency; this is the
 same family with the gains learned, by a critic, instead of measured. It can change how much each
-coefficient moves at each modulation frequency and nothing else:
+coefficient moves at each modulation frequency and nothing else (in the FIR form's terms; the knot
+form keeps each property in its own way, :class:`KnotSpreadFilter`):
 
 - **positive gains**: the free parameters are the log-gains at the K-point DFT grid, ω_j = 2πj/K for
   j = 0 … K//2, so no modulation frequency can have its sign flipped. An unconditional critic cannot
@@ -20,9 +21,9 @@ coefficient moves at each modulation frequency and nothing else:
   utterance's mean, pass unchanged;
 - **identity at the start**: every log-gain 0, h = δ.
 
-**The FIR form.** The taps are the inverse DFT of the gains G_j = exp(g_j): h[n] = (1/K)(1 + 2 Σ_{j≥1} G_j cos(2πjn/K)),
-n = −K//2 … K//2, whose response at ω_j is G_j exactly (between the grid points, the DFT's
-trigonometric interpolation of them). Padding repeats the edge frames, as in :mod:`.conv_vae`: an
+**The FIR form.** The taps are the inverse DFT of the gains G_j = exp(g_j):
+h[n] = (1/K)(1 + 2 Σ_{j≥1} G_j cos(2πjn/K)), n = −K//2 … K//2, whose response at ω_j is G_j exactly
+(between the grid points, the DFT's trigonometric interpolation of them). Padding repeats the edge frames, as in :mod:`.conv_vae`: an
 output frame depends on the K input frames centred on it.
 """
 

@@ -6,14 +6,14 @@ changed [postfilter] settings: how stage 8's adversarial settings were chosen on
 Usage: python local/adv_again.py EXP OUT ADV_EPOCHS KEY=VALUE [...]
   e.g. python local/adv_again.py exp/slt/pfconv/conv-s0 exp/slt/pfconv/dev_tries/nc5w05 4 \
          adv_balance=fixed adv_weight=0.05 n_critic=5
-A list is given comma-separated (spread_knots=0.5,1.0,2.0); an empty value is the empty list (critic_scales= leaves the
-critic its other views only).
+A list is given comma-separated (spread_knots=0.5,1.0,2.0); an empty value is the empty list
+(critic_scales= leaves the critic its other views only).
 
 The optimizers continue from the critic stage's checkpoint, so learning rates (kept in the
 optimizers' state) are the experiment's own, except `adv_lr`'s optimizer, which starts at the
 adversarial stage. A part the experiment lacks (`spread_taps`'s filter), or has in another shape (a
-filter of another tap count, or the knot form in place of the taps), starts as initialized (the identity), without optimizer state. A
-setting that changes the critic's shape (`critic_difference`, `critic_channels`, `critic_scales`,
+filter of another tap count, or the knot form in place of the taps), starts as initialized (the
+identity), without optimizer state. A setting that changes the critic's shape (`critic_difference`, `critic_channels`, `critic_scales`,
 `critic_modulation`) gives a new critic: its stage runs again from the VAE stage. OUT is a
 post-filter folder `vawgan enhance` reads.
 """
