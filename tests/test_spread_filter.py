@@ -262,7 +262,7 @@ def test_the_knot_forms_gains_are_its_parameters_at_the_knots_and_log_linear_bet
 
 
 def test_knots_are_refused_in_one_line():
-    for knots in ((1.0, 0.5), (0.0, 1.0), (1.0, 100.0)):
+    for knots in ((1.0, 0.5), (-1.0, 1.0), (0.0, 0.0, 1.0), (1.0, 100.0)):
         with pytest.raises(VawganError, match="spread_knots") as err:
             VAWGANPostfilterConfig(**SMALL, spread_knots=knots)
         assert "\n" not in str(err.value)
@@ -287,3 +287,21 @@ def test_the_critic_trains_the_knot_form_and_enhance_applies_it(speech):
         c = speech[:, :80]
         x = Segments(c, c, torch.ones(1, 80), c)
         torch.testing.assert_close(task.enhance(c), task.spread(task.generate(task.encode(x)[0], x)))
+
+
+def test_a_knot_at_0_hz_pins_the_gain_to_1_there_and_ramps_to_the_next_knot():
+    """Bands slower than any training crop shows are left nearly alone, not scaled by the first knot's gain."""
+    f = knotted(knots=(0.0, 2.0, 4.0, 8.0)).double()
+    assert f.knot_log_gains.shape == (39, 3)
+    g = f.knot_log_gains.detach()
+    with torch.no_grad():
+        gains = torch.log(f.gains(400))  # 0.5 Hz apart: 2 Hz is bin 4
+    torch.testing.assert_close(gains[0], torch.zeros(39, dtype=torch.float64))
+    torch.testing.assert_close(gains[1], g[:, 0] / 4)  # 0.5 Hz: a quarter of the way, linearly in frequency
+    torch.testing.assert_close(gains[4], g[:, 0])
+    torch.testing.assert_close(gains[6], g[:, 0] + (g[:, 1] - g[:, 0]) * np.log(3 / 2) / np.log(2))
+    held = knotted(knots=(2.0, 4.0, 8.0)).double()
+    assert torch.allclose(torch.log(held.gains(400))[1], g[:, 0])  # without the pin: held below 2 Hz
+    with pytest.raises(VawganError, match="spread_knots"):
+        VAWGANPostfilterConfig(**SMALL, spread_knots=(0.0,))
+    assert VAWGANPostfilterConfig(**SMALL, spread_knots=(0.0, 1.0)).spread_knots == (0.0, 1.0)

@@ -83,7 +83,10 @@ class KnotSpreadFilter(nn.Module):
     1.55 Hz; this form's lowest knot may sit at a fraction of a hertz, whatever the utterance's length.
 
     G(f) = exp(g(f)) with g interpolated linearly in log-frequency between the knots' log-gains, held
-    at the first knot's below it and at the last's above it: positive (no band's sign can flip), real
+    at the first knot's below it and at the last's above it. A first knot at 0 Hz is not a parameter
+    but a pin: g(0) = 0, and g runs linearly in frequency from 0 to the next knot's log-gain, so bands
+    slower than the training crops can show (which a critic cannot judge) are left nearly as they are,
+    where holding would scale them by a gain no crop ever tested. Either way G(f) is positive (no band's sign can flip), real
     (zero phase: no shift in time), 0 Hz untouched (the mean is restored), the identity at the start
     (every log-gain 0). Unlike the FIR form, an output frame depends on the whole trajectory: a crop
     is filtered as an utterance of its own (its mean, its grid), as the MS post-filter would filter it.
@@ -93,10 +96,13 @@ class KnotSpreadFilter(nn.Module):
                  frame_rate: float = 200.0):
         super().__init__()
         knots = np.asarray(knots, np.float64)
-        if knots.size < 1 or (knots <= 0).any() or (np.diff(knots) <= 0).any() or knots[-1] >= frame_rate / 2:
-            raise ValueError(f"knots = {knots.tolist()}: increasing frequencies above 0 and below {frame_rate / 2} Hz")
-        self.knots, self.frame_rate = knots, float(frame_rate)
-        self.knot_log_gains = nn.Parameter(torch.zeros(dim, knots.size))  # g at each knot, per coefficient
+        self.pinned = bool(knots.size and knots[0] == 0)  # a knot at 0 Hz: g(0) = 0, not learned
+        free = knots[1:] if self.pinned else knots
+        if free.size < 1 or (free <= 0).any() or (np.diff(free) <= 0).any() or free[-1] >= frame_rate / 2:
+            raise ValueError(f"knots = {knots.tolist()}: increasing frequencies above 0 (a first one may be 0) "
+                             f"and below {frame_rate / 2} Hz")
+        self.knots, self.frame_rate = free, float(frame_rate)
+        self.knot_log_gains = nn.Parameter(torch.zeros(dim, free.size))  # g at each knot above 0 Hz, per coefficient
         self._weights: dict[int, torch.Tensor] = {}
 
     def interpolation(self, n_fft: int) -> torch.Tensor:
@@ -106,12 +112,14 @@ class KnotSpreadFilter(nn.Module):
             logf, logk = np.log(np.maximum(f, 1e-12)), np.log(self.knots)
             eye = np.eye(self.knots.size)
             w = np.stack([np.interp(logf, logk, eye[j]) for j in range(self.knots.size)], axis=1)
+            if self.pinned:  # from g(0) = 0 to the first free knot's, linearly in frequency
+                w[:, 0] *= np.minimum(f / self.knots[0], 1.0)
             self._weights[n_fft] = torch.from_numpy(w)
         return self._weights[n_fft]
 
     def gains(self, n_fft: int = 256) -> torch.Tensor:
         """The gain at the n_fft // 2 + 1 DFT frequencies from 0 to half the frame rate: (F, D). At
-        0 Hz it is the first knot's, but the mean never meets it."""
+        0 Hz it is the first knot's (1 if pinned), but the mean never meets it."""
         w = self.interpolation(n_fft).to(self.knot_log_gains.device)
         return torch.exp(w @ self.knot_log_gains.double().T).to(self.knot_log_gains.dtype)
 

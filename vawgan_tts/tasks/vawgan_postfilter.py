@@ -92,9 +92,10 @@ class VAWGANPostfilterConfig(VAWGANConfig):
             raise VawganError(None, f"[{self.SECTION}] spread_taps = {self.spread_taps} and spread_knots = "
                                     f"{list(self.spread_knots)}: one spread filter, taps or knots, not both")
         k = list(self.spread_knots)
-        if k and (k[0] <= 0 or any(b <= a for a, b in zip(k, k[1:])) or k[-1] >= 500.0 / FRAME_PERIOD_MS):
+        if k and (k[0] < 0 or any(b <= a for a, b in zip(k, k[1:])) or k[-1] >= 500.0 / FRAME_PERIOD_MS or k == [0]):
             raise VawganError(None, f"[{self.SECTION}] spread_knots = {k}: increasing modulation frequencies (Hz), "
-                                    f"above 0 and below half the frame rate ({500.0 / FRAME_PERIOD_MS:g} Hz)")
+                                    f"above 0 (a first 0 pins the gain there to 1) and below half the frame rate "
+                                    f"({500.0 / FRAME_PERIOD_MS:g} Hz)")
 
 
 class VAWGANPostfilterTask(VAWGANTask):
