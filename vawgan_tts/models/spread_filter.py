@@ -23,8 +23,8 @@ form keeps each property in its own way, :class:`KnotSpreadFilter`):
 
 **The FIR form.** The taps are the inverse DFT of the gains G_j = exp(g_j):
 h[n] = (1/K)(1 + 2 Σ_{j≥1} G_j cos(2πjn/K)), n = −K//2 … K//2, whose response at ω_j is G_j exactly
-(between the grid points, the DFT's trigonometric interpolation of them). Padding repeats the edge frames, as in :mod:`.conv_vae`: an
-output frame depends on the K input frames centred on it.
+(between the grid points, the DFT's trigonometric interpolation of them). Padding repeats the edge
+frames, as in :mod:`.conv_vae`: an output frame depends on the K input frames centred on it.
 """
 
 from __future__ import annotations
@@ -86,9 +86,9 @@ class KnotSpreadFilter(nn.Module):
     at the first knot's below it and at the last's above it. A first knot at 0 Hz is not a parameter
     but a pin: g(0) = 0, and g runs linearly in frequency from 0 to the next knot's log-gain, so bands
     slower than the training crops can show (which a critic cannot judge) are left nearly as they are,
-    where holding would scale them by a gain no crop ever tested. Either way G(f) is positive (no band's sign can flip), real
-    (zero phase: no shift in time), 0 Hz untouched (the mean is restored), the identity at the start
-    (every log-gain 0). Unlike the FIR form, an output frame depends on the whole trajectory: a crop
+    where holding would scale them by a gain no crop ever tested. Either way G(f) is positive (no
+    band's sign can flip), real (zero phase: no shift in time), 0 Hz untouched (the mean is restored),
+    the identity at the start (every log-gain 0). Unlike the FIR form, an output frame depends on the whole trajectory: a crop
     is filtered as an utterance of its own (its mean, its grid), as the MS post-filter would filter it.
     """
 

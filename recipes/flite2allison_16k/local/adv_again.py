@@ -13,9 +13,9 @@ The optimizers continue from the critic stage's checkpoint, so learning rates (k
 optimizers' state) are the experiment's own, except `adv_lr`'s optimizer, which starts at the
 adversarial stage. A part the experiment lacks (`spread_taps`'s filter), or has in another shape (a
 filter of another tap count, or the knot form in place of the taps), starts as initialized (the
-identity), without optimizer state. A setting that changes the critic's shape (`critic_difference`, `critic_channels`, `critic_scales`,
-`critic_modulation`) gives a new critic: its stage runs again from the VAE stage. OUT is a
-post-filter folder `vawgan enhance` reads.
+identity), without optimizer state. A setting that changes the critic's shape (`critic_difference`,
+`critic_channels`, `critic_scales`, `critic_modulation`) gives a new critic: its stage runs again from
+the VAE stage. OUT is a post-filter folder `vawgan enhance` reads.
 """
 
 from __future__ import annotations
