@@ -35,9 +35,10 @@ q(z | x): the decoder then learns to turn noise into the detail the critic asks 
 ``inference_z = "prior"`` applies; the likelihood still decodes z ~ q(z | x). ``spread_taps > 0`` puts a
 :class:`..models.spread_filter.SpreadFilter` after the conv decoder (``spread_knots``: a
 :class:`..models.spread_filter.KnotSpreadFilter`, gains at those modulation frequencies, instead):
-what the critic judges and what enhancement writes go through it, the decoder's likelihood does not; the critic's score (and, at weight
-``spread_likelihood``, the filtered output's NLL) trains it with an optimizer of its own (``spread_lr``), so
-the spread comes from a deterministic map of the decoder's output
+what the critic judges and what enhancement writes go through it, the decoder's likelihood does
+not; the critic's score (and, at weight ``spread_likelihood``, the filtered output's NLL) trains it
+with an optimizer of its own (``spread_lr``), so the spread comes from a deterministic map of the
+decoder's output
 (docs/design.md, "A spread the critic learns").
 """
 
