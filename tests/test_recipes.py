@@ -158,7 +158,8 @@ def test_cross_fit_converts_each_training_prompt_with_a_dnn_that_did_not_train_o
 
 def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_8(parallel, tmp_path):
     """local/mean_postfilter.sh on the eight real prompts (four training, two dev, two eval), tiny
-    models: without stage 6's output it stops with one line; PM learns from the DNN's output (not the
+    models: without stage 6's output, or with a post-filter config whose tag names PM's folders, it
+    stops with one line; PM learns from the DNN's output (not the
     flite source), the post-filter from PM's output; the dev split is scored beside stage 8's GV and
     MS post-filters; a rerun trains nothing; SPLITS= trains and scores nothing more."""
     import tomllib
@@ -177,6 +178,9 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
     mean_pf = (str(recipe / "mean_postfilter.sh"), "slt", "0", "1", "tiny.toml", "postfilter_tiny.toml")
     r = run(*mean_pf)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "run stage 6 first" in r.stderr
+    (work / "postfilter_conv_traj_ens.toml").write_text((work / "postfilter_tiny.toml").read_text())
+    r = run(*mean_pf[:5], "postfilter_conv_traj_ens.toml")  # its folders would be PM's, emptied by --overwrite
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "names PM's folders" in r.stderr
     # Stage 2's DNN, stage 6's conversions (as run.sh makes them) and stage 8's statistical post-filters.
     (work / "exp/slt").mkdir(parents=True)
     (work / "exp/slt/train_dev.ids").write_text("\n".join(train + dev) + "\n")

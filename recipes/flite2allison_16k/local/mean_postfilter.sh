@@ -7,7 +7,8 @@
 #   [SPLITS="dev eval"] local/mean_postfilter.sh VOICE "SEEDS" JOBS [PM_CONF] [PF_CONF]
 # SPLITS= (set, empty) trains and converts only: seeds can then train side by side, one call each.
 # PM_CONF defaults to conf/dnn_conv_traj_ens.toml, PF_CONF to conf/postfilter_conv_ms.toml. TAG is
-# PF_CONF's name less "postfilter_" (conf/postfilter_conv_ms_pm.toml: conv_ms_pm), as in seq_postfilter.sh.
+# PF_CONF's name less "postfilter_" (conf/postfilter_conv_ms_pm.toml: conv_ms_pm), as in seq_postfilter.sh; a tag
+# that names PM's folders (conv_traj_ens, converted_train, converted_eval) is refused.
 # exp/<voice>/pm/conv_traj_ens-s<seed>/       PM of each seed
 # exp/<voice>/pm/converted_{train,eval}-s<seed>/  PM's output (train+dev prompts, in-sample as stage 6's
 #                                              pairs are; eval prompts)
@@ -22,6 +23,10 @@ vawgan=${VAWGAN:-vawgan}
 exp=exp/$voice
 pm=$exp/pm
 tag=$(basename "$pf_conf" .toml); tag=${tag#postfilter_}
+case $tag in  # pm/<tag>-s<seed> would be PM's own folders, and --overwrite would empty them
+  conv_traj_ens|converted_train|converted_eval)
+    echo "mean_postfilter.sh: $pf_conf gives the post-filter the tag $tag, which names PM's folders under $pm: rename the file" >&2; exit 2;;
+esac
 for f in "$exp/converted_train/.complete" "$exp/converted_eval/.complete" "$exp/train_dev.ids"; do
   [ -f "$f" ] || { echo "mean_postfilter.sh: run stage 6 first ($f missing)" >&2; exit 2; }
 done
