@@ -16,16 +16,26 @@ For each window length W of ``windows`` (frames):
     score, and a Hann window is applied;
   - the periodogram |rfft|² at the W/2 modulation frequencies above 0 Hz is averaged over frames and
     taken to dB: 10·log10(P + ``EPS``), (B, D, W/2);
+  - with ``bands_per_octave`` n > 0, the bins are pooled first (mean power, then dB) into bands of
+    1/n octave: bin i (at i/W of the frame rate) joins band ⌊n·log2 i⌋, empty bands dropped
+    (:func:`octave_bands`), so each band is one position of the critic's input;
   - 1-D convolutions along modulation frequency, with the coefficients (and any condition channels)
     as channels and leaky ReLU, end in one channel, averaged: that window's score.
 The segment's score is the sum over windows. A segment shorter than the longest window cannot be
 scored; the config refuses a crop that short. No normalization layers, for WGAN-GP's per-sample penalty.
 ``cond_dim``: a condition sequence (B, T, C) whose mean over time is read beside each frequency bin
 (a speaker embedding repeated along time is its own mean).
+
+Why the bands (recipe rules/postfilter_mean.md, addendum 9): on linear bins a window's score is a mean
+over its W/2 bins, and the slow band a GV deficit lies in is one or two of them (below 2.3 Hz: 2 of
+128 bins at W = 256, 1 of 64 at W = 128, none at shorter windows). A critic so built asks little of a
+filter's gain there, while the likelihood beside it costs most there. Bands of equal width in
+log-frequency weigh each octave alike, as the spread filter's knots are spaced.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -36,27 +46,55 @@ from .layers import critic_stack
 EPS = 1e-8  # power floor (−80 dB): the log stays finite on a still crop (padding repeats a frame)
 
 
-def log_modulation_spectrum(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """The mean log periodogram (dB) of each coefficient over frames of len(window), hop half of it,
-    means removed, at the modulation frequencies above 0. (B, T, D), (W,) -> (B, D, W // 2)."""
+def modulation_power(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    """The mean periodogram of each coefficient over frames of len(window), hop half of it, means
+    removed, at the modulation frequencies above 0. (B, T, D), (W,) -> (B, D, W // 2)."""
     w = window.numel()
     frames = x.unfold(1, w, w // 2)  # (B, N, D, W)
     frames = (frames - frames.mean(dim=-1, keepdim=True)) * window
     spec = torch.fft.rfft(frames, dim=-1)[..., 1 : w // 2 + 1]
-    power = (spec.real**2 + spec.imag**2).mean(dim=1)
-    return 10.0 * torch.log10(power + EPS)
+    return (spec.real**2 + spec.imag**2).mean(dim=1)
+
+
+def log_modulation_spectrum(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    """:func:`modulation_power` in dB. (B, T, D), (W,) -> (B, D, W // 2)."""
+    return 10.0 * torch.log10(modulation_power(x, window) + EPS)
+
+
+def octave_bands(n_bins: int, per_octave: int) -> list[range]:
+    """Bins 1..n_bins (bin i at i/W of the frame rate) grouped into bands of 1/per_octave octave:
+    bin i joins band ⌊per_octave·log2 i⌋; empty bands are dropped. Each band as the range of its bins'
+    indices into the spectrum of bins 1..n_bins (index i − 1), lowest band first."""
+    bands: dict[int, list[int]] = {}
+    for i in range(1, n_bins + 1):
+        bands.setdefault(math.floor(per_octave * math.log2(i) + 1e-9), []).append(i - 1)
+    return [range(b[0], b[-1] + 1) for _, b in sorted(bands.items())]
+
+
+def band_pooling(n_bins: int, per_octave: int) -> torch.Tensor:
+    """The (n_bands, n_bins) matrix that averages a spectrum's bins over each of :func:`octave_bands`."""
+    bands = octave_bands(n_bins, per_octave)
+    pool = torch.zeros(len(bands), n_bins)
+    for k, band in enumerate(bands):
+        pool[k, band.start : band.stop] = 1.0 / len(band)
+    return pool
 
 
 class ModulationCritic(nn.Module):
     def __init__(self, dim: int = 39, channels: Sequence[int] = (64, 128, 128), kernel: int = 5,
-                 windows: Sequence[int] = (16, 32, 64), cond_dim: int = 0):
+                 windows: Sequence[int] = (16, 32, 64), cond_dim: int = 0, bands_per_octave: int = 0):
         super().__init__()
         if not windows or any(w < 4 or w % 2 for w in windows):
             raise ValueError(f"windows = {list(windows)}: even lengths of at least 4 frames")
+        if bands_per_octave < 0:
+            raise ValueError(f"bands_per_octave = {bands_per_octave}: 0 (every bin) or more bands per octave")
         self.windows = tuple(windows)
+        self.bands_per_octave = bands_per_octave
         self.critics = nn.ModuleList(critic_stack(dim + cond_dim, channels, kernel) for _ in self.windows)
-        for w in self.windows:
+        for w in self.windows:  # not in the state dict: rebuilt from the settings, old checkpoints load
             self.register_buffer(f"hann{w}", torch.hann_window(w, periodic=False), persistent=False)
+            if bands_per_octave:
+                self.register_buffer(f"pool{w}", band_pooling(w // 2, bands_per_octave), persistent=False)
 
     @property
     def longest(self) -> int:
@@ -64,10 +102,16 @@ class ModulationCritic(nn.Module):
         return max(self.windows)
 
     def spectra(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The log modulation spectrum at each window: [(B, D, W/2)]."""
+        """The log modulation spectrum at each window: [(B, D, W/2)], or [(B, D, bands)] pooled."""
         if x.shape[1] < self.longest:
             raise ValueError(f"a segment of {x.shape[1]} frames is shorter than the longest window ({self.longest})")
-        return [log_modulation_spectrum(x, getattr(self, f"hann{w}")) for w in self.windows]
+        out = []
+        for w in self.windows:
+            power = modulation_power(x, getattr(self, f"hann{w}"))
+            if self.bands_per_octave:
+                power = power @ getattr(self, f"pool{w}").T
+            out.append(10.0 * torch.log10(power + EPS))
+        return out
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         score = x.new_zeros(x.shape[0])

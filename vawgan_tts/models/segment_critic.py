@@ -18,7 +18,8 @@ frames can be scored. Input (B, T, D) -> (B,). ``cond_dim``: a condition sequenc
 beside the frames (a speaker-conditional critic gets a speaker embedding repeated along time).
 
 ``modulation``: window lengths of one more view, :class:`.modulation_critic.ModulationCritic` (the
-segment's log modulation spectra), its score added to the others'. ``scales`` may then be empty, leaving
+segment's log modulation spectra, pooled into ``bands_per_octave`` bands per octave where > 0), its
+score added to the others'. ``scales`` may then be empty, leaving
 the modulation view alone; a critic with no view at all is refused.
 """
 
@@ -36,7 +37,7 @@ from .modulation_critic import ModulationCritic
 class SegmentCritic(nn.Module):
     def __init__(self, dim: int = 39, channels: Sequence[int] = (64, 128, 128), kernel: int = 5,
                  scales: Sequence[int] = (1, 2, 4), cond_dim: int = 0, difference: bool = False,
-                 modulation: Sequence[int] = ()):
+                 modulation: Sequence[int] = (), bands_per_octave: int = 0):
         super().__init__()
         if not scales and not difference and not modulation:
             raise ValueError("a segment critic needs a view: scales, the difference view or modulation windows")
@@ -45,7 +46,8 @@ class SegmentCritic(nn.Module):
         self.pools = nn.ModuleList(nn.Identity() if s == 1 else nn.AvgPool1d(s, s) for s in self.scales)
         # The high-pass view beside the pools' low-pass ones: one more critic over x_t − x_{t−1}.
         self.difference = critic_stack(dim + cond_dim, channels, kernel, stride=2) if difference else None
-        self.modulation = ModulationCritic(dim, channels, kernel, modulation, cond_dim) if modulation else None
+        self.modulation = (ModulationCritic(dim, channels, kernel, modulation, cond_dim, bands_per_octave)
+                           if modulation else None)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         h = x if cond is None else torch.cat([x, cond], dim=-1)

@@ -45,6 +45,9 @@ def check_critic_views(config: "VAWGANConfig") -> None:
     for w in config.critic_modulation:
         if w < 4 or w % 2:
             raise VawganError(None, f"{s} critic_modulation = {list(config.critic_modulation)}: windows must be even, 4 frames or more")
+    if config.critic_bands_per_octave and not config.critic_modulation:
+        raise VawganError(None, f"{s} critic_bands_per_octave = {config.critic_bands_per_octave} pools the modulation "
+                                "view's bins, and critic_modulation = [] gives the critic no modulation view")
     if config.critic_modulation and max(config.critic_modulation) > config.segment:
         raise VawganError(None, f"{s} critic_modulation window {max(config.critic_modulation)} is longer than "
                                 f"segment = {config.segment}: a crop that short cannot be scored")
@@ -87,6 +90,8 @@ class VAWGANConfig:
     critic_difference: bool = False  # conv arch: one more critic reads frame-to-frame differences (a high-pass view)
     critic_modulation: tuple[int, ...] = ()  # conv arch: window lengths (frames) of one more view, over the log
     #                                          modulation spectra (models/modulation_critic.py); [] none
+    critic_bands_per_octave: int = 0  # conv arch: > 0: the modulation view's bins pooled into this many bands per
+    #                                   octave, each octave weighed alike; 0: every bin (models/modulation_critic.py)
     segment: int = 96  # conv arch: frames per training crop (480 ms at 5 ms)
     segments_per_batch: int = 32  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
     crop_speech: bool = False  # conv arch: crops only where every frame is speech, real and generated alike
@@ -94,7 +99,7 @@ class VAWGANConfig:
     SECTION = "vawgan"
     FRAME_ONLY = ("hidden", "critic_hidden")  # options the other arch has no use for: set, they are refused
     CONV_ONLY = ("channels", "kernel", "dilations", "critic_channels", "critic_scales", "critic_difference",
-                 "critic_modulation", "segment", "segments_per_batch", "crop_speech")
+                 "critic_modulation", "critic_bands_per_octave", "segment", "segments_per_batch", "crop_speech")
 
     def __post_init__(self):
         check_choice(self, "arch", ARCHS)
@@ -107,7 +112,8 @@ class VAWGANConfig:
                      critic_betas="0..1", vae_epochs=">= 0", critic_epochs=">= 0", adv_epochs=">= 0",
                      gp_lambda=">= 0", clip="> 0", n_critic=">= 1", kl_weight=">= 0", kl_warmup_epochs=">= 0",
                      adv_weight=">= 0", adv_lr=">= 0", silence_threshold_db="> 0", channels=">= 1", kernel=">= 1",
-                     dilations=">= 1", critic_channels=">= 1", critic_scales=">= 1", segment=">= 8",
+                     dilations=">= 1", critic_channels=">= 1", critic_scales=">= 1", critic_bands_per_octave=">= 0",
+                     segment=">= 8",
                      segments_per_batch=">= 1")
         check_conv_layers(self)
         check_critic_views(self)
@@ -259,7 +265,8 @@ def segment_critic(config: VAWGANConfig, cond_dim: int = 0) -> SegmentCritic:
     """The segment critic a conv config asks for (every conv task builds its critic here), reading
     ``cond_dim`` condition channels beside the 39 coefficients."""
     return SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales, cond_dim=cond_dim,
-                         difference=config.critic_difference, modulation=config.critic_modulation)
+                         difference=config.critic_difference, modulation=config.critic_modulation,
+                         bands_per_octave=config.critic_bands_per_octave)
 
 
 def check_conv_likelihood(config: VAWGANConfig) -> None:
