@@ -9,7 +9,7 @@ from scipy.signal import welch
 
 from vawgan_tts.errors import VawganError
 from vawgan_tts.features import load_features
-from vawgan_tts.models.modulation_critic import ModulationCritic, log_modulation_spectrum
+from vawgan_tts.models.modulation_critic import ModulationCritic, log_modulation_spectrum, octave_bands
 from vawgan_tts.models.segment_critic import SegmentCritic
 from vawgan_tts.models.spread_filter import SpreadFilter
 from vawgan_tts.tasks.vawgan import VAWGANConfig
@@ -90,8 +90,49 @@ def test_the_segment_critic_adds_the_view_and_old_critics_are_unchanged(speech):
         SegmentCritic(39, (8, 8), 5, ())
 
 
+@pytest.mark.parametrize("n_bins, per_octave, expected", [
+    (8, 1, [[1], [2, 3], [4, 5, 6, 7], [8]]),
+    (8, 2, [[1], [2], [3], [4, 5], [6, 7], [8]]),  # 2^1.5 = 2.83: bin 3 is a band of its own
+    (16, 3, [[1], [2], [3], [4, 5], [6], [7], [8, 9, 10], [11, 12], [13, 14, 15], [16]]),
+])
+def test_octave_bands_give_each_bin_the_band_of_its_log_frequency(n_bins, per_octave, expected):
+    """Bin i (at i/W of the frame rate) joins band ⌊n·log2 i⌋: worked by hand, and, for the long
+    windows the recipes use, every band's bins lie within 1/n octave, in order, covering each bin once."""
+    assert [[i + 1 for i in band] for band in octave_bands(n_bins, per_octave)] == expected
+    for n_bins, per_octave in ((128, 2), (64, 1), (100, 3)):
+        bands = octave_bands(n_bins, per_octave)
+        assert [i for band in bands for i in band] == list(range(n_bins))
+        k = [np.floor(per_octave * np.log2(np.array(band) + 1) + 1e-9) for band in bands]
+        assert all(len(set(b)) == 1 for b in k) and np.all(np.diff([b[0] for b in k]) > 0)
+
+
+def test_the_pooled_view_is_each_bands_mean_power_in_db_and_leaves_the_parameters_alone(speech):
+    """With bands_per_octave n the critic reads, per window, the mean power of each band's bins in dB
+    (the same periodogram as the plain view); it holds the same parameters, so only the settings say
+    which view a critic was trained on. The slow band weighs more: bins 1 and 2 of the 64-frame window
+    (3.1 and 6.2 Hz) are 2 of its 10 positions pooled, 2 of 32 unpooled."""
+    torch.manual_seed(0)
+    pooled = ModulationCritic(39, (8, 8), 3, (16, 64), bands_per_octave=2)
+    plain = ModulationCritic(39, (8, 8), 3, (16, 64))
+    assert set(pooled.state_dict()) == set(plain.state_dict())
+    x = speech[None, :128].double()
+    pooled.double()
+    for w, ms in zip((16, 64), pooled.spectra(x)):
+        power = 10 ** (log_modulation_spectrum(x, torch.hann_window(w, periodic=False, dtype=torch.float64)) / 10) - 1e-8
+        bands = octave_bands(w // 2, 2)
+        want = torch.stack([power[..., b.start : b.stop].mean(-1) for b in bands], dim=-1)
+        torch.testing.assert_close(ms, 10 * torch.log10(want + 1e-8), atol=1e-5, rtol=0)  # dB and back
+    assert pooled.spectra(x)[1].shape == (1, 39, 10) and octave_bands(32, 2)[:2] == [range(0, 1), range(1, 2)]
+    with pytest.raises(ValueError, match="bands_per_octave = -1"):
+        ModulationCritic(39, (8,), 3, (16,), bands_per_octave=-1)
+    both = SegmentCritic(39, (8, 8), 5, (), modulation=(16,), bands_per_octave=1)
+    assert both.modulation.spectra(speech[None, :32])[0].shape == (1, 39, 4)
+
+
 @pytest.mark.parametrize("options, message", [
     (dict(critic_modulation=(16, 200)), "longer than segment = 96"),
+    (dict(critic_bands_per_octave=2), "critic_modulation = \\[\\] gives the critic no modulation view"),
+    (dict(critic_bands_per_octave=-1, critic_modulation=(16,)), "critic_bands_per_octave"),
     (dict(critic_modulation=(15,)), "must be even"),
     (dict(critic_modulation=(2,)), "4 frames or more"),
     (dict(critic_scales=()), "needs a view"),
@@ -104,6 +145,8 @@ def test_critic_views_a_config_cannot_have_are_refused_in_one_line(options, mess
     assert VAWGANConfig(arch="conv", critic_modulation=(96,), segment=96).critic_modulation == (96,)  # a window as long as the crop
     with pytest.raises(VawganError, match="critic_modulation"):  # a conv option, refused by the frame arch
         VAWGANConfig(arch="frame", critic_modulation=(16,))
+    with pytest.raises(VawganError, match="critic_bands_per_octave"):
+        VAWGANConfig(arch="frame", critic_bands_per_octave=2)
 
 
 def test_a_post_filter_with_the_modulation_view_alone_builds_and_steps(speech):
@@ -111,6 +154,7 @@ def test_a_post_filter_with_the_modulation_view_alone_builds_and_steps(speech):
 
     cfg = VAWGANPostfilterConfig(arch="conv", channels=(8,), dilations=(1,), latent=2, critic_channels=(4, 4),
                                  segment=32, critic_scales=(), critic_modulation=(16, 32), spread_taps=9,
+                                 critic_bands_per_octave=2,
                                  adv_weight=0.0, spread_likelihood=1.0)
     task = ConvPostfilterTask(cfg)
     assert task.critic.modulation is not None and len(task.critic.critics) == 0
