@@ -305,3 +305,38 @@ def test_a_knot_at_0_hz_pins_the_gain_to_1_there_and_ramps_to_the_next_knot():
     with pytest.raises(VawganError, match="spread_knots"):
         VAWGANPostfilterConfig(**SMALL, spread_knots=(0.0,))
     assert VAWGANPostfilterConfig(**SMALL, spread_knots=(0.0, 1.0)).spread_knots == (0.0, 1.0)
+
+
+def test_the_factored_knot_form_is_a_product_of_rank_r_that_starts_as_the_identity(speech):
+    """spread_rank r: log-gains U·Vᵀ, U (D, r) from 0, V (K, r) from the first r cosines over the knots,
+    each factor reached by the gradient from the first step; the gains at the knots are the product's."""
+    f = KnotSpreadFilter(39, (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0), rank=2).double()
+    assert not hasattr(f, "knot_log_gains") and set(dict(f.named_parameters())) == {"coefficient_factors", "knot_factors"}
+    assert f.coefficient_factors.shape == (39, 2) and f.knot_factors.shape == (7, 2)
+    torch.testing.assert_close(f.knot_factors[:, 0], torch.ones(7, dtype=torch.float64))
+    torch.testing.assert_close(f.knot_factors[:, 1], torch.cos(torch.pi * (torch.arange(7) + 0.5) / 7).double(), atol=1e-6, rtol=0)
+    torch.testing.assert_close(f(speech.double()), speech.double(), atol=1e-5, rtol=0)
+    (f(speech.double()) * speech.double().flip(1)).sum().backward()
+    assert (f.coefficient_factors.grad.abs() > 0).all()  # V's columns are live: both of U's get a gradient
+    with torch.no_grad():
+        f.coefficient_factors.copy_(torch.randn(39, 2, generator=torch.Generator().manual_seed(0)))
+        gains = torch.log(f.gains(400))  # 0.5 Hz apart: the knots at bins 1, 2, 4, …, 64
+        product = f.coefficient_factors @ f.knot_factors.T
+    for j, b in enumerate((1, 2, 4, 8, 16, 32, 64)):
+        torch.testing.assert_close(gains[b], product[:, j])
+    assert torch.linalg.matrix_rank(f.log_gains()) == 2
+
+
+def test_the_factored_forms_settings_are_refused_in_one_line():
+    for options, message in ((dict(spread_rank=2), "spread_knots = \\[\\] gives no knots"),
+                             (dict(spread_rank=4, spread_knots=(0.0, 1.0, 2.0, 4.0)), "at most the number of free knots \\(3\\)"),
+                             (dict(spread_rank=-1, spread_knots=(1.0, 2.0)), "spread_rank")):
+        with pytest.raises(VawganError, match=message) as err:
+            VAWGANPostfilterConfig(**SMALL, **options)
+        assert "\n" not in str(err.value)
+    with pytest.raises(VawganError, match="spread_rank"):  # a conv option
+        VAWGANPostfilterConfig(arch="frame", spread_rank=1)
+    with pytest.raises(ValueError, match="rank = 8"):
+        KnotSpreadFilter(39, (1.0, 2.0, 4.0), rank=8)
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, spread_knots=(0.0, 1.0, 4.0, 16.0), spread_rank=3))
+    assert task.spread.rank == 3 and task.spread.log_gains().shape == (39, 3)

@@ -90,10 +90,19 @@ class KnotSpreadFilter(nn.Module):
     band's sign can flip), real (zero phase: no shift in time), 0 Hz untouched (the mean is restored),
     the identity at the start (every log-gain 0). Unlike the FIR form, an output frame depends on the whole trajectory: a crop
     is filtered as an utterance of its own (its mean, its grid), as the MS post-filter would filter it.
+
+    ``rank`` r > 0: the (D, K) log-gains are a product U·Vᵀ of per-coefficient factors U (D, r) and
+    per-knot factors V (K, r), not D·K free numbers. Why (recipe rules/postfilter_mean.md, addendum
+    11): the MS post-filter's log-gains on PM's output at these knots are nearly of rank 1 (its first
+    singular value holds 98.9 % of their energy, two 99.8 %), while free log-gains trained by a critic
+    zig-zag from knot to knot, and at a given GV a gain that varies across frequency costs more squared
+    error than a flat one. A factor is shared by 39 coefficients (or by K knots), so the critic's noise
+    on it averages out. U starts at 0 (the identity) and V at the first r cosines over the knots
+    (V_kj = cos(π·j·(k + ½)/K), a flat column first), so every factor has a gradient from the start.
     """
 
     def __init__(self, dim: int = 39, knots: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
-                 frame_rate: float = 200.0):
+                 frame_rate: float = 200.0, rank: int = 0):
         super().__init__()
         knots = np.asarray(knots, np.float64)
         self.pinned = bool(knots.size and knots[0] == 0)  # a knot at 0 Hz: g(0) = 0, not learned
@@ -101,9 +110,20 @@ class KnotSpreadFilter(nn.Module):
         if free.size < 1 or (free <= 0).any() or (np.diff(free) <= 0).any() or free[-1] >= frame_rate / 2:
             raise ValueError(f"knots = {knots.tolist()}: increasing frequencies above 0 (a first one may be 0) "
                              f"and below {frame_rate / 2} Hz")
-        self.knots, self.frame_rate = free, float(frame_rate)
-        self.knot_log_gains = nn.Parameter(torch.zeros(dim, free.size))  # g at each knot above 0 Hz, per coefficient
+        if not 0 <= rank <= min(dim, free.size):
+            raise ValueError(f"rank = {rank}: 0 (free log-gains) or at most min(coefficients, knots) = {min(dim, free.size)}")
+        self.knots, self.frame_rate, self.rank = free, float(frame_rate), int(rank)
+        if rank:
+            self.coefficient_factors = nn.Parameter(torch.zeros(dim, rank))  # U
+            k, j = np.meshgrid(np.arange(free.size), np.arange(rank), indexing="ij")
+            self.knot_factors = nn.Parameter(torch.from_numpy(np.cos(np.pi * j * (k + 0.5) / free.size)).float())  # V
+        else:
+            self.knot_log_gains = nn.Parameter(torch.zeros(dim, free.size))  # g at each knot above 0 Hz, per coefficient
         self._weights: dict[int, torch.Tensor] = {}
+
+    def log_gains(self) -> torch.Tensor:
+        """g at each knot above 0 Hz, per coefficient: (D, K)."""
+        return self.coefficient_factors @ self.knot_factors.T if self.rank else self.knot_log_gains
 
     def interpolation(self, n_fft: int) -> torch.Tensor:
         """(F, K) weights: g at the n_fft // 2 + 1 DFT frequencies is this times the knots' log-gains."""
@@ -120,8 +140,8 @@ class KnotSpreadFilter(nn.Module):
     def gains(self, n_fft: int = 256) -> torch.Tensor:
         """The gain at the n_fft // 2 + 1 DFT frequencies from 0 to half the frame rate: (F, D). At
         0 Hz it is the first knot's (1 if pinned), but the mean never meets it."""
-        w = self.interpolation(n_fft).to(self.knot_log_gains.device)
-        return torch.exp(w @ self.knot_log_gains.double().T).to(self.knot_log_gains.dtype)
+        g = self.log_gains()
+        return torch.exp(self.interpolation(n_fft).to(g.device) @ g.double().T).to(g.dtype)
 
     @staticmethod
     def fft_size(frames: int) -> int:

@@ -75,24 +75,32 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     spread_likelihood: float = 0.0  # conv arch: weight of the filtered output's NLL beside the critic's score in the filter's loss
     spread_knots: tuple[float, ...] = ()  # conv arch: instead of taps, a spread filter with gains at these modulation
     #                                       frequencies (Hz), applied on the utterance's DFT grid (models/spread_filter.py)
+    spread_rank: int = 0  # conv arch, with spread_knots: > 0: the knots' log-gains a product of rank this (0: free)
 
     SECTION = "postfilter"
     FRAME_ONLY = (*VAWGANConfig.FRAME_ONLY, "context")
     CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z", "spread_taps", "spread_lr",
-                 "spread_likelihood", "spread_knots")
+                 "spread_likelihood", "spread_knots", "spread_rank")
 
     def __post_init__(self):
         super().__post_init__()
         check_choice(self, "inference_z", INFERENCE_Z)
         check_choice(self, "critic_real", CRITIC_REAL)
         check_choice(self, "adv_z", ("posterior", "prior"))
-        check_ranges(self, context=">= 0", spread_taps=">= 0", spread_lr="> 0", spread_likelihood=">= 0")
+        check_ranges(self, context=">= 0", spread_taps=">= 0", spread_lr="> 0", spread_likelihood=">= 0",
+                     spread_rank=">= 0")
         if self.spread_taps % 2 == 0 and self.spread_taps:
             raise VawganError(None, f"[{self.SECTION}] spread_taps = {self.spread_taps}: must be odd (the filter centred on its frame) or 0")
         if self.spread_knots and self.spread_taps:
             raise VawganError(None, f"[{self.SECTION}] spread_taps = {self.spread_taps} and spread_knots = "
                                     f"{list(self.spread_knots)}: one spread filter, taps or knots, not both")
         k = list(self.spread_knots)
+        if self.spread_rank and not k:
+            raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank} factors the knots' gains, "
+                                    "and spread_knots = [] gives no knots")
+        if self.spread_rank and self.spread_rank > min(MODEL_DIM, len(k) - (k[0] == 0)):
+            raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank}: at most the number of free "
+                                    f"knots ({len(k) - (k[0] == 0)}) or coefficients ({MODEL_DIM})")
         if k and (k[0] < 0 or any(b <= a for a, b in zip(k, k[1:])) or k[-1] >= 500.0 / FRAME_PERIOD_MS or k == [0]):
             raise VawganError(None, f"[{self.SECTION}] spread_knots = {k}: increasing modulation frequencies (Hz), "
                                     f"above 0 (a first 0 pins the gain there to 1) and below half the frame rate "
@@ -149,7 +157,8 @@ class ConvPostfilterTask(VAWGANTask):
                            cond_dim=MODEL_DIM)
         self.critic = segment_critic(config)
         self.spread = (SpreadFilter(MODEL_DIM, config.spread_taps) if config.spread_taps
-                       else KnotSpreadFilter(MODEL_DIM, config.spread_knots, 1000.0 / FRAME_PERIOD_MS)
+                       else KnotSpreadFilter(MODEL_DIM, config.spread_knots, 1000.0 / FRAME_PERIOD_MS,
+                                        config.spread_rank)
                        if config.spread_knots else None)
         if self.spread is not None:
             self.metric_names = (*self.metric_names, "spread_score")  # the critic's score of the filtered output
