@@ -19,8 +19,8 @@ beside the frames (a speaker-conditional critic gets a speaker embedding repeate
 
 ``modulation``: window lengths of one more view, :class:`.modulation_critic.ModulationCritic` (the
 segment's log modulation spectra, pooled into ``bands_per_octave`` bands per octave where > 0), its
-score added to the others'. ``scales`` may then be empty, leaving
-the modulation view alone; a critic with no view at all is refused.
+score added to the others'. ``scales`` may then be empty, leaving the modulation view alone; a critic
+with no view at all is refused.
 """
 
 from __future__ import annotations

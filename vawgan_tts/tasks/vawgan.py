@@ -113,8 +113,7 @@ class VAWGANConfig:
                      gp_lambda=">= 0", clip="> 0", n_critic=">= 1", kl_weight=">= 0", kl_warmup_epochs=">= 0",
                      adv_weight=">= 0", adv_lr=">= 0", silence_threshold_db="> 0", channels=">= 1", kernel=">= 1",
                      dilations=">= 1", critic_channels=">= 1", critic_scales=">= 1", critic_bands_per_octave=">= 0",
-                     segment=">= 8",
-                     segments_per_batch=">= 1")
+                     segment=">= 8", segments_per_batch=">= 1")
         check_conv_layers(self)
         check_critic_views(self)
 
