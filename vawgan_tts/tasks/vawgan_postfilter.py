@@ -95,16 +95,17 @@ class VAWGANPostfilterConfig(VAWGANConfig):
             raise VawganError(None, f"[{self.SECTION}] spread_taps = {self.spread_taps} and spread_knots = "
                                     f"{list(self.spread_knots)}: one spread filter, taps or knots, not both")
         k = list(self.spread_knots)
-        if self.spread_rank and not k:
-            raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank} factors the knots' gains, "
-                                    "and spread_knots = [] gives no knots")
-        if self.spread_rank and self.spread_rank > min(MODEL_DIM, len(k) - (k[0] == 0)):
-            raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank}: at most the number of free "
-                                    f"knots ({len(k) - (k[0] == 0)}) or coefficients ({MODEL_DIM})")
         if k and (k[0] < 0 or any(b <= a for a, b in zip(k, k[1:])) or k[-1] >= 500.0 / FRAME_PERIOD_MS or k == [0]):
             raise VawganError(None, f"[{self.SECTION}] spread_knots = {k}: increasing modulation frequencies (Hz), "
                                     f"above 0 (a first 0 pins the gain there to 1) and below half the frame rate "
                                     f"({500.0 / FRAME_PERIOD_MS:g} Hz)")
+        if self.spread_rank and not k:
+            raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank} factors the knots' gains, "
+                                    "and spread_knots = [] gives no knots")
+        free = len(k) - (bool(k) and k[0] == 0)  # a first knot at 0 Hz is a pin, not a gain
+        if self.spread_rank > min(MODEL_DIM, free):
+            raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank}: at most the number of free "
+                                    f"knots ({free}) or coefficients ({MODEL_DIM})")
 
 
 class VAWGANPostfilterTask(VAWGANTask):
@@ -158,7 +159,7 @@ class ConvPostfilterTask(VAWGANTask):
         self.critic = segment_critic(config)
         self.spread = (SpreadFilter(MODEL_DIM, config.spread_taps) if config.spread_taps
                        else KnotSpreadFilter(MODEL_DIM, config.spread_knots, 1000.0 / FRAME_PERIOD_MS,
-                                        config.spread_rank)
+                                             config.spread_rank)
                        if config.spread_knots else None)
         if self.spread is not None:
             self.metric_names = (*self.metric_names, "spread_score")  # the critic's score of the filtered output
