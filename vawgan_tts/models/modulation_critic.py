@@ -24,7 +24,8 @@ For each window length W of ``windows`` (frames):
 The segment's score is the sum over windows. A segment shorter than the longest window cannot be
 scored; the config refuses a crop that short. No normalization layers, for WGAN-GP's per-sample penalty.
 ``cond_dim``: a condition sequence (B, T, C) whose mean over time is read beside each frequency bin
-(a speaker embedding repeated along time is its own mean).
+(a speaker embedding repeated along time is its own mean). ``weight`` (B, T): the spectra over the
+weighted frames only (a gapped periodogram, :func:`modulation_power`), e.g. a segment's speech frames.
 
 Why the bands (recipe rules/postfilter_mean.md, addendum 9): on linear bins a window's score is a mean
 over its W/2 bins, and the slow band a GV deficit lies in is one or two of them (below 2.3 Hz: 2 of
@@ -46,14 +47,28 @@ from .layers import critic_stack
 EPS = 1e-8  # power floor (−80 dB): the log stays finite on a still crop (padding repeats a frame)
 
 
-def modulation_power(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+def modulation_power(x: torch.Tensor, window: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """The mean periodogram of each coefficient over frames of len(window), hop half of it, means
-    removed, at the modulation frequencies above 0. (B, T, D), (W,) -> (B, D, W // 2)."""
+    removed, at the modulation frequencies above 0. (B, T, D), (W,) -> (B, D, W // 2).
+
+    ``weight`` (B, T) in [0, 1] (e.g. 1 on speech frames, 0 in pauses): a gapped periodogram. Each
+    frame's mean is the weighted mean, the taper is the window times the weights, and the power is
+    summed over frames and divided by the taper energy they hold, Σ_f Σ_t (w_ft·h_t)², times the
+    window's own Σ_t h_t²: frames of pauses add nothing, a frame half speech counts half, and
+    weights of 1 everywhere give the plain mean periodogram. A segment without weight anywhere
+    has power 0."""
     w = window.numel()
     frames = x.unfold(1, w, w // 2)  # (B, N, D, W)
-    frames = (frames - frames.mean(dim=-1, keepdim=True)) * window
-    spec = torch.fft.rfft(frames, dim=-1)[..., 1 : w // 2 + 1]
-    return (spec.real**2 + spec.imag**2).mean(dim=1)
+    if weight is None:
+        frames = (frames - frames.mean(dim=-1, keepdim=True)) * window
+        spec = torch.fft.rfft(frames, dim=-1)[..., 1 : w // 2 + 1]
+        return (spec.real**2 + spec.imag**2).mean(dim=1)
+    g = weight.unfold(1, w, w // 2)[:, :, None, :]  # (B, N, 1, W)
+    mean = (frames * g).sum(dim=-1, keepdim=True) / g.sum(dim=-1, keepdim=True).clamp_min(EPS)
+    taper = g * window
+    spec = torch.fft.rfft((frames - mean) * taper, dim=-1)[..., 1 : w // 2 + 1]
+    energy = (taper**2).sum(dim=(1, 3))[..., None]  # (B, 1, 1)
+    return (spec.real**2 + spec.imag**2).sum(dim=1) * (window**2).sum() / energy.clamp_min(EPS)
 
 
 def log_modulation_spectrum(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
@@ -101,21 +116,23 @@ class ModulationCritic(nn.Module):
         """The fewest frames a segment must have to be scored."""
         return max(self.windows)
 
-    def spectra(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The log modulation spectrum at each window: [(B, D, W/2)], or [(B, D, bands)] pooled."""
+    def spectra(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """The log modulation spectrum at each window: [(B, D, W/2)], or [(B, D, bands)] pooled;
+        with ``weight`` (B, T), over the weighted frames only (:func:`modulation_power`)."""
         if x.shape[1] < self.longest:
             raise ValueError(f"a segment of {x.shape[1]} frames is shorter than the longest window ({self.longest})")
         out = []
         for w in self.windows:
-            power = modulation_power(x, getattr(self, f"hann{w}"))
+            power = modulation_power(x, getattr(self, f"hann{w}"), weight)
             if self.bands_per_octave:
                 power = power @ getattr(self, f"pool{w}").T
             out.append(10.0 * torch.log10(power + EPS))
         return out
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None, weight: torch.Tensor | None = None
+                ) -> torch.Tensor:
         score = x.new_zeros(x.shape[0])
-        for critic, ms in zip(self.critics, self.spectra(x)):
+        for critic, ms in zip(self.critics, self.spectra(x, weight)):
             h = ms if cond is None else torch.cat([ms, cond.mean(dim=1)[..., None].expand(-1, -1, ms.shape[-1])], dim=1)
             score = score + critic(h).mean(dim=(1, 2))
         return score

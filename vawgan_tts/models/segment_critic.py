@@ -21,6 +21,12 @@ beside the frames (a speaker-conditional critic gets a speaker embedding repeate
 segment's log modulation spectra, pooled into ``bands_per_octave`` bands per octave where > 0), its
 score added to the others'. ``scales`` may then be empty, leaving the modulation view alone; a critic
 with no view at all is refused.
+
+``speech_gated``: a segment comes with one more channel after its D coefficients, (B, T, D + 1): a
+weight per frame in [0, 1], 1 on speech. The modulation view then takes its spectra
+over the weighted frames only (a gapped periodogram), so movement in pauses is neither asked for nor
+rewarded; the trajectory views read the coefficients, every frame. The weight is read, never
+differentiated (no gradient reaches it, none enters the gradient penalty's norm).
 """
 
 from __future__ import annotations
@@ -37,10 +43,13 @@ from .modulation_critic import ModulationCritic
 class SegmentCritic(nn.Module):
     def __init__(self, dim: int = 39, channels: Sequence[int] = (64, 128, 128), kernel: int = 5,
                  scales: Sequence[int] = (1, 2, 4), cond_dim: int = 0, difference: bool = False,
-                 modulation: Sequence[int] = (), bands_per_octave: int = 0):
+                 modulation: Sequence[int] = (), bands_per_octave: int = 0, speech_gated: bool = False):
         super().__init__()
         if not scales and not difference and not modulation:
             raise ValueError("a segment critic needs a view: scales, the difference view or modulation windows")
+        if speech_gated and not modulation:
+            raise ValueError("speech gating acts on the modulation view, and there are no modulation windows")
+        self.speech_gated = speech_gated
         self.scales = tuple(scales)
         self.critics = nn.ModuleList(critic_stack(dim + cond_dim, channels, kernel, stride=2) for _ in self.scales)
         self.pools = nn.ModuleList(nn.Identity() if s == 1 else nn.AvgPool1d(s, s) for s in self.scales)
@@ -50,6 +59,9 @@ class SegmentCritic(nn.Module):
                            if modulation else None)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        weight = None
+        if self.speech_gated:
+            x, weight = x[..., :-1], x[..., -1].detach()
         h = x if cond is None else torch.cat([x, cond], dim=-1)
         h = h.transpose(1, 2)
         score = x.new_zeros(x.shape[0])
@@ -60,5 +72,5 @@ class SegmentCritic(nn.Module):
             d = d if cond is None else torch.cat([d, cond[:, 1:]], dim=-1)
             score = score + self.difference(d.transpose(1, 2)).mean(dim=(1, 2))
         if self.modulation is not None:
-            score = score + self.modulation(x, cond)
+            score = score + self.modulation(x, cond, weight)
         return score

@@ -144,20 +144,24 @@ def _normalized_trajectories(data: tuple[list[np.ndarray], ...], stats: FeatureS
 
 
 def _segment_batches(data: tuple[list[torch.Tensor], ...], cfg: VAWGANPostfilterConfig) -> SegmentBatches:
-    """Random crops; with ``crop_speech``, the system's only where DTW paired every frame (its speech)
-    and the natural recordings' only over speech frames."""
+    """Random crops (streams as :class:`..tasks.vawgan_postfilter.Segments`' fields); with
+    ``crop_speech``, the system's only where DTW paired every frame (its speech) and the natural
+    recordings' only over speech frames."""
     sys_c, tgt_c, masks, nat_c, nat_speech = data
-    return speech_crops([sys_c, tgt_c, masks], cfg, [m.numpy() > 0 for m in masks], free=[nat_c], free_speech=nat_speech)
+    return speech_crops([sys_c, tgt_c, masks], cfg, [m.numpy() > 0 for m in masks],
+                        free=[nat_c, [torch.from_numpy(s.astype(np.float32)) for s in nat_speech]], free_speech=nat_speech)
 
 
 def _dev_segments(data: tuple[list[torch.Tensor], ...], length: int) -> tuple[torch.Tensor, ...]:
     """The dev prompts as one fixed batch: each cut into consecutive crops of ``length`` frames (the
-    last one ending at the utterance's end), natural crops likewise, as many as there are system crops."""
-    sys_c, tgt_c, masks, nat_c, _ = data
+    last one ending at the utterance's end), natural crops and their speech frames likewise, as many
+    as there are system crops."""
+    sys_c, tgt_c, masks, nat_c, nat_speech = data
     system, target, mask = (consecutive_crops(s, length) for s in (sys_c, tgt_c, masks))
+    pick = torch.arange(len(system))
     nat = consecutive_crops(nat_c, length)
-    nat = nat[torch.arange(len(system)) % len(nat)]
-    return system, target, mask, nat
+    speech = consecutive_crops([torch.from_numpy(s.astype(np.float32)) for s in nat_speech], length)
+    return system, target, mask, nat[pick % len(nat)], speech[pick % len(nat)]
 
 
 def _batches_and_dev(cfg: VAWGANPostfilterConfig, system: Path, natural: Path, aligned: dict[str, np.ndarray],

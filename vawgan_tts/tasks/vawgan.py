@@ -260,12 +260,13 @@ def masked_nll(target: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> tor
     return masked_frame_mean((0.5 * (LOG_2PI + (target - y) ** 2)).mean(-1), mask)
 
 
-def segment_critic(config: VAWGANConfig, cond_dim: int = 0) -> SegmentCritic:
+def segment_critic(config: VAWGANConfig, cond_dim: int = 0, speech_gated: bool = False) -> SegmentCritic:
     """The segment critic a conv config asks for (every conv task builds its critic here), reading
-    ``cond_dim`` condition channels beside the 39 coefficients."""
+    ``cond_dim`` condition channels beside the 39 coefficients (and with ``speech_gated`` a speech
+    weight after them, :class:`..models.segment_critic.SegmentCritic`)."""
     return SegmentCritic(MODEL_DIM, config.critic_channels, config.kernel, config.critic_scales, cond_dim=cond_dim,
                          difference=config.critic_difference, modulation=config.critic_modulation,
-                         bands_per_octave=config.critic_bands_per_octave)
+                         bands_per_octave=config.critic_bands_per_octave, speech_gated=speech_gated)
 
 
 def check_conv_likelihood(config: VAWGANConfig) -> None:

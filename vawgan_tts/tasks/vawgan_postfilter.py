@@ -76,11 +76,13 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     spread_knots: tuple[float, ...] = ()  # conv arch: instead of taps, a spread filter with gains at these modulation
     #                                       frequencies (Hz), applied on the utterance's DFT grid (models/spread_filter.py)
     spread_rank: int = 0  # conv arch, with spread_knots: > 0: the knots' log-gains a product of rank this (0: free)
+    critic_speech_only: bool = False  # conv arch, with critic_modulation: the modulation view over speech frames only
+    #                                   (each side's: the recording's by its c0, the system's as DTW paired them)
 
     SECTION = "postfilter"
     FRAME_ONLY = (*VAWGANConfig.FRAME_ONLY, "context")
     CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z", "spread_taps", "spread_lr",
-                 "spread_likelihood", "spread_knots", "spread_rank")
+                 "spread_likelihood", "spread_knots", "spread_rank", "critic_speech_only")
 
     def __post_init__(self):
         super().__post_init__()
@@ -102,6 +104,9 @@ class VAWGANPostfilterConfig(VAWGANConfig):
         if self.spread_rank and not k:
             raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank} factors the knots' gains, "
                                     "and spread_knots = [] gives no knots")
+        if self.critic_speech_only and not self.critic_modulation:
+            raise VawganError(None, f"[{self.SECTION}] critic_speech_only = true gates the modulation view, and "
+                                    "critic_modulation = [] gives the critic none")
         free = len(k) - (bool(k) and k[0] == 0)  # a first knot at 0 Hz is a pin, not a gain
         if self.spread_rank > min(MODEL_DIM, free):
             raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank}: at most the number of free "
@@ -136,13 +141,15 @@ class VAWGANPostfilterTask(VAWGANTask):
 
 class Segments(NamedTuple):
     """A conv post-filter's batch: the system's crops (B, L, 39), the natural trajectory on their
-    time axis (B, L, 39), which of those frames DTW paired (B, L) in {0, 1}, and crops of natural
-    recordings as spoken (B, L, 39) for the critic."""
+    time axis (B, L, 39), which of those frames DTW paired (B, L) in {0, 1} (DTW pairs speech frames,
+    so these are the system's speech frames), crops of natural recordings as spoken (B, L, 39) for
+    the critic, and which of their frames are speech (B, L) in {0, 1} (by their c0), where known."""
 
     system: torch.Tensor
     target: torch.Tensor
     mask: torch.Tensor
     natural: torch.Tensor
+    natural_speech: torch.Tensor | None = None
 
 
 class ConvPostfilterTask(VAWGANTask):
@@ -156,7 +163,7 @@ class ConvPostfilterTask(VAWGANTask):
         check_conv_likelihood(config)
         self.vae = ConvVAE(MODEL_DIM, config.channels, config.latent, config.kernel, config.dilations,
                            cond_dim=MODEL_DIM)
-        self.critic = segment_critic(config)
+        self.critic = segment_critic(config, speech_gated=config.critic_speech_only)
         self.spread = (SpreadFilter(MODEL_DIM, config.spread_taps) if config.spread_taps
                        else KnotSpreadFilter(MODEL_DIM, config.spread_knots, 1000.0 / FRAME_PERIOD_MS,
                                              config.spread_rank)
@@ -192,9 +199,21 @@ class ConvPostfilterTask(VAWGANTask):
         """The unit-variance Gaussian NLL per dimension (as the frame task's), over the paired frames only."""
         return masked_nll(target.target, y, target.mask)
 
+    def judged(self, frames: torch.Tensor, speech: torch.Tensor | None) -> torch.Tensor:
+        """What the critic reads of trajectories ``frames`` (B, L, 39): themselves, or with
+        ``critic_speech_only`` their speech weights ``speech`` (B, L) as one more channel."""
+        if not self.config.critic_speech_only:
+            return frames
+        if speech is None:
+            raise ValueError("critic_speech_only: the batch carries no speech frames for the natural crops")
+        return torch.cat([frames, speech[..., None].to(frames.dtype)], dim=-1)
+
     def adversary(self, x: Segments, target: Segments, z: torch.Tensor):
-        real = x.natural if self.config.critic_real == "recordings" else target.target
-        return real, self.spread_out(self.generate(self.adversary_latent(z), x)), self.critic
+        recordings = self.config.critic_real == "recordings"
+        real = (self.judged(x.natural, x.natural_speech) if recordings
+                else self.judged(target.target, target.mask))
+        fake = self.judged(self.spread_out(self.generate(self.adversary_latent(z), x)), x.mask)
+        return real, fake, self.critic
 
     def adversary_latent(self, z: torch.Tensor) -> torch.Tensor:
         """The latent the critic's generated side is decoded from: ``z`` itself, or with ``adv_z = "prior"``
@@ -212,7 +231,7 @@ class ConvPostfilterTask(VAWGANTask):
                 y = self.generate(self.adversary_latent(reparameterize(mu, logvar)), x)
             with frozen(self.critic):
                 filtered = self.spread(y)
-                score = self.critic(filtered).mean()
+                score = self.critic(self.judged(filtered, x.mask)).mean()
                 loss = -score
                 if self.config.spread_likelihood > 0:  # the filtered output held to the target too
                     loss = loss + self.config.spread_likelihood * self.nll(target, filtered)
@@ -221,7 +240,7 @@ class ConvPostfilterTask(VAWGANTask):
         return out
 
     def critic_score(self, frames, x: Segments) -> torch.Tensor:
-        return self.critic(frames.target if isinstance(frames, Segments) else frames)
+        return self.critic(self.judged(frames.target if isinstance(frames, Segments) else frames, x.mask))
 
     def enhance(self, c: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(B, T, 39) normalized system trajectories -> post-filtered, with z as ``inference_z`` says

@@ -14,7 +14,8 @@ optimizers' state) are the experiment's own, except `adv_lr`'s optimizer, which 
 adversarial stage. A part the experiment lacks (`spread_taps`'s filter), or has in another shape (a
 filter of another tap count, or the knot form in place of the taps), starts as initialized (the
 identity), without optimizer state. A setting that changes the critic's shape or view
-(`critic_difference`, `critic_channels`, `critic_scales`, `critic_modulation`, `critic_bands_per_octave`)
+(`critic_difference`, `critic_channels`, `critic_scales`, `critic_modulation`, `critic_bands_per_octave`,
+`critic_speech_only`)
 gives a new critic: its stage runs again from the VAE stage. OUT is a post-filter folder `vawgan enhance` reads.
 """
 
@@ -36,7 +37,8 @@ from vawgan_tts.runs.vawgan_postfilter import _batches_and_dev, load_pair_postfi
 from vawgan_tts.tasks.vawgan_postfilter import VAWGANPostfilterConfig, VAWGANPostfilterTask
 from vawgan_tts.trainer import Trainer, seed_everything
 
-CRITIC_SHAPE = ("critic_difference", "critic_channels", "critic_scales", "critic_modulation", "critic_bands_per_octave")
+CRITIC_SHAPE = ("critic_difference", "critic_channels", "critic_scales", "critic_modulation", "critic_bands_per_octave",
+                "critic_speech_only")
 
 
 def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
