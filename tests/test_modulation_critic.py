@@ -9,7 +9,7 @@ from scipy.signal import welch
 
 from vawgan_tts.errors import VawganError
 from vawgan_tts.features import load_features
-from vawgan_tts.models.modulation_critic import ModulationCritic, log_modulation_spectrum, octave_bands
+from vawgan_tts.models.modulation_critic import ModulationCritic, log_modulation_spectrum, modulation_power, octave_bands
 from vawgan_tts.models.segment_critic import SegmentCritic
 from vawgan_tts.models.spread_filter import SpreadFilter
 from vawgan_tts.tasks.vawgan import VAWGANConfig
@@ -213,3 +213,128 @@ def test_a_spread_filter_trained_by_the_view_alone_restores_the_movement_a_smoot
     band = slice(int(5 / 100 * 128), int(20 / 100 * 128))
     assert float(gains[band].mean()) > 1.2
     assert after < 0.7 * before, (before, after)
+
+
+# ------------------------------------------------------------------ the view over speech frames only
+
+
+@pytest.fixture(scope="module")
+def speech_and_mask(parallel) -> tuple[torch.Tensor, torch.Tensor]:
+    """Three slt prompts end to end: c1..c39 normalized (T, 39), float64, and their speech frames (T,)
+    by each prompt's c0, as the recipe's batches carry them."""
+    from vawgan_tts.features import speech_mask
+
+    feats = [load_features(parallel[0] / f"{p}.npz").mcep for p in PROMPTS[:3]]
+    c = np.concatenate([f[:, 1:] for f in feats])
+    mask = np.concatenate([speech_mask(f[:, 0]) for f in feats])
+    assert 0.2 < mask.mean() < 0.95  # real pauses inside
+    return torch.from_numpy((c - c.mean(0)) / c.std(0)), torch.from_numpy(mask.astype(np.float64))
+
+
+def _gapped_by_hand(x: np.ndarray, weight: np.ndarray, w: int) -> np.ndarray:
+    """The documented estimate, one frame at a time: (T, D), (T,) -> (D, w/2)."""
+    h = np.hanning(w)
+    power, energy = 0.0, 0.0
+    for s in range(0, len(x) - w + 1, w // 2):
+        g = weight[s : s + w]
+        if g.sum() > 0:
+            frame = x[s : s + w] - (g[:, None] * x[s : s + w]).sum(0) / g.sum()
+            power = power + np.abs(np.fft.rfft(frame * (g * h)[:, None], axis=0)[1 : w // 2 + 1]) ** 2
+        energy += ((g * h) ** 2).sum()
+    return (power * (h**2).sum() / energy).T
+
+
+@pytest.mark.parametrize("w", [16, 64])
+def test_the_gapped_periodogram_is_the_documented_estimate_and_plain_at_weight_one(speech_and_mask, w):
+    x, mask = speech_and_mask
+    x, mask = x[:400], mask[:400]
+    hann = torch.hann_window(w, periodic=False, dtype=torch.float64)
+    ours = modulation_power(x[None], hann, mask[None])[0]
+    np.testing.assert_allclose(ours.numpy(), _gapped_by_hand(x.numpy(), mask.numpy(), w), rtol=1e-9)
+    soft = torch.linspace(0.1, 1.0, 400, dtype=torch.float64)  # weights between 0 and 1 too
+    np.testing.assert_allclose(modulation_power(x[None], hann, soft[None])[0].numpy(),
+                               _gapped_by_hand(x.numpy(), soft.numpy(), w), rtol=1e-9)
+    torch.testing.assert_close(modulation_power(x[None], hann, torch.ones(1, 400, dtype=torch.float64)),
+                               modulation_power(x[None], hann), rtol=1e-6, atol=0)  # Welch's (checked above against scipy)
+    torch.testing.assert_close(modulation_power(x[None], hann, 0.3 * mask[None]), ours[None])  # weights are relative
+
+
+def test_the_gated_view_is_blind_to_the_pauses_and_gives_them_no_gradient(speech_and_mask):
+    x, mask = speech_and_mask
+    x, mask = x[None, :512].float(), mask[None, :512].float()
+    pauses = (mask == 0)[..., None]
+    noisy = torch.where(pauses, 5.0 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0)), x)
+    torch.manual_seed(0)
+    critic = ModulationCritic(39, (8, 8), 3, (16, 64, 256), bands_per_octave=2)
+    torch.testing.assert_close(critic(noisy, weight=mask), critic(x, weight=mask))
+    assert not torch.allclose(critic(noisy), critic(x), atol=1e-3)  # ungated, the pauses count
+    x = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x, weight=mask).sum(), x)
+    assert bool((grad[pauses.expand_as(grad)] == 0).all()) and bool((grad[~pauses.expand_as(grad)] != 0).any())
+    # A segment critic reads the weight as one more channel, after the coefficients; no gradient reaches it
+    # (none enters WGAN-GP's norm), and its trajectory views still read every frame.
+    torch.manual_seed(0)
+    gated = SegmentCritic(39, (8, 8), 3, scales=(), modulation=(16, 64, 256), bands_per_octave=2, speech_gated=True)
+    torch.testing.assert_close(gated(torch.cat([noisy, mask[..., None]], -1)), gated(torch.cat([x, mask[..., None]], -1)))
+    both = torch.cat([x, mask[..., None]], -1).detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(gated(both).sum(), both)
+    assert bool((grad[..., -1] == 0).all())
+    torch.manual_seed(0)
+    with_scales = SegmentCritic(39, (8, 8), 3, scales=(1,), modulation=(16,), speech_gated=True)
+    assert not torch.allclose(with_scales(torch.cat([noisy, mask[..., None]], -1)),
+                              with_scales(torch.cat([x, mask[..., None]], -1)), atol=1e-4)
+    with pytest.raises(ValueError, match="modulation"):
+        SegmentCritic(39, (8, 8), 3, scales=(1,), speech_gated=True)
+
+
+def test_the_speech_only_view_is_refused_without_a_modulation_view_and_by_the_frame_arch():
+    with pytest.raises(VawganError, match="critic_speech_only") as e:
+        VAWGANPostfilterConfig(arch="conv", critic_speech_only=True)
+    assert "\n" not in str(e.value)
+    with pytest.raises(VawganError, match="critic_speech_only"):
+        VAWGANPostfilterConfig(arch="frame", critic_speech_only=True)
+    assert VAWGANPostfilterConfig(arch="conv", critic_speech_only=True, critic_modulation=(16,)).critic_speech_only
+
+
+def test_a_post_filter_with_the_speech_only_view_judges_each_side_by_its_own_speech(speech_and_mask):
+    from vawgan_tts.steps import StepContext
+
+    x, mask = speech_and_mask
+    x, mask = x[:128].float().reshape(2, 64, 39), mask[:128].float().reshape(2, 64)
+    cfg = VAWGANPostfilterConfig(arch="conv", channels=(8,), dilations=(1,), latent=2, critic_channels=(4, 4),
+                                 segment=64, critic_scales=(), critic_modulation=(16, 64), spread_knots=(2.0, 8.0),
+                                 critic_speech_only=True, spread_likelihood=1.0)
+    task = ConvPostfilterTask(cfg)
+    nat_mask = torch.roll(mask, 1, 0)
+    batch = Segments(0.6 * x, x, mask, torch.roll(x, 1, 0), nat_mask)
+    real, fake, _ = task.adversary(batch, batch, torch.zeros(2, 64, 2))
+    assert real.shape == fake.shape == (2, 64, 40)
+    assert torch.equal(real[..., -1], nat_mask) and torch.equal(fake[..., -1], mask)
+    before = task.spread.log_gains().detach().clone()
+    task.train_step(tuple(batch), "adv", StepContext(task.make_optimizers(), 0.0))
+    assert not task.spread.log_gains().equal(before)
+    with pytest.raises(ValueError, match="no speech frames"):  # a batch without the natural side's speech
+        task.adversary(batch._replace(natural_speech=None), batch, torch.zeros(2, 64, 2))
+
+
+def test_the_post_filters_batches_carry_the_recordings_speech_where_they_were_cut(parallel):
+    from vawgan_tts.alignment import align_utterance
+    from vawgan_tts.runs.vawgan_postfilter import _normalized_trajectories, _segment_batches, _trajectories
+    from vawgan_tts.features import FeatureStats
+
+    system, natural = parallel
+    aligned = {}
+    for p in PROMPTS:
+        s, n = load_features(system / f"{p}.npz").mcep, load_features(natural / f"{p}.npz").mcep
+        aligned[p] = align_utterance(s[:, 1:], s[:, 0], n[:, 1:], n[:, 0])
+    data = _trajectories(system, natural, aligned, PROMPTS, 64)
+    stats = FeatureStats.from_frames(np.concatenate(data[1]))
+    norm = _normalized_trajectories(data, stats)
+    cfg = VAWGANPostfilterConfig(arch="conv", segment=64, segments_per_batch=8)
+    nat_all, speech_all = torch.cat(norm[3]), np.concatenate(norm[4])
+    batch = Segments(*next(_segment_batches(norm, cfg).epoch(torch.Generator().manual_seed(0))))
+    assert batch.natural_speech.shape == (8, 64)
+    for crop, speech in zip(batch.natural, batch.natural_speech):
+        start = int(torch.nonzero((nat_all == crop[0]).all(-1))[0])
+        assert torch.equal(nat_all[start : start + 64], crop)
+        np.testing.assert_array_equal(speech.numpy() > 0, speech_all[start : start + 64])
