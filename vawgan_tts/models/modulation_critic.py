@@ -32,6 +32,11 @@ over its W/2 bins, and the slow band a GV deficit lies in is one or two of them 
 128 bins at W = 256, 1 of 64 at W = 128, none at shorter windows). A critic so built asks little of a
 filter's gain there, while the likelihood beside it costs most there. Bands of equal width in
 log-frequency weigh each octave alike, as the spread filter's knots are spaced.
+
+Why the weight (rules/postfilter_mean.md, addendum 15): averaged over a whole crop, the view cannot
+tell where the movement is, and a spread filter trained by it puts the movement the crop lacks where
+it is cheapest, in the pauses, while the GV figure counts speech frames only. With each side's speech
+frames as the weight, the pauses add nothing to either side's spectrum.
 """
 
 from __future__ import annotations
