@@ -3,12 +3,13 @@ natural recordings of the same prompts, two ratios (generated / natural, per coe
 the mean over coefficients) in each region:
 
 - GV: the mean over utterances of each utterance's variance over the region's frames (over speech frames
-  it is `vawgan eval`'s GV ratio; over all frames it counts the pauses too);
+  it is `vawgan eval`'s GV ratio but for the selection of the generated frames: eval takes those DTW
+  paired with natural speech frames; over all frames it counts the pauses too);
 - movement: the mean squared first difference x_t − x_{t−1} over the pairs of frames both in the region,
   pooled over utterances.
 
-Speech frames are `features.speech_mask` of each side's own c0 (a post-filter keeps the system's c0), as
-`vawgan eval` selects them. No alignment: each side is summed over its own frames.
+Speech frames are `features.speech_mask` of each side's own c0 (a post-filter keeps the system's c0). No
+alignment: each side is summed over its own frames.
 
 Usage (in the recipe folder): python local/regions.py NATURAL IDS NAME=FOLDER [...]
 e.g. python local/regions.py dump/natural lists/dev.ids ms-pf=exp/slt/pfconv/dev/dnn+ms-pf
