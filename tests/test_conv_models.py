@@ -104,6 +104,35 @@ def test_segment_batches_crop_inside_one_utterance_reproducibly():
         SegmentBatches([ids], 400, 8)
 
 
+def test_segment_batches_per_utterance_weigh_each_utterance_alike():
+    """Uniform over starts, a 400-frame utterance (337 starts) takes 337/355 of the crops beside three
+    of 70 frames (7, 7 and, its first frames barred, 4 starts); drawn per utterance, each takes a quarter, paired and free streams
+    alike, still inside one utterance and within the allowed frames, reproducibly."""
+    lengths = [400, 70, 70, 70]
+    ids = [torch.full((n,), float(i)) for i, n in enumerate(lengths)]
+    free = [torch.full((n,), 10.0 + i) for i, n in enumerate(lengths)]
+    allowed = [np.ones(n, bool) for n in lengths]
+    allowed[3][:3] = False  # the last one's crops start at 3..6 only
+
+    def shares(per_utterance):
+        b = SegmentBatches([ids], 64, 100, free=[free], crops=4000, per_utterance=per_utterance,
+                           paired_within=allowed, free_within=allowed)
+        u, f = (torch.cat(parts) for parts in zip(*b.epoch(torch.Generator().manual_seed(0))))
+        assert (u == u[:, :1]).all() and (f == f[:, :1]).all()
+        return [float((u[:, 0] == i).float().mean()) for i in range(4)], [float((f[:, 0] == 10 + i).float().mean())
+                                                                         for i in range(4)], u, f
+
+    plain, plain_free, _, _ = shares(False)
+    assert plain[0] == pytest.approx(337 / 355, abs=0.02) and plain_free[0] == pytest.approx(337 / 355, abs=0.02)
+    even, even_free, u, f = shares(True)
+    assert even == pytest.approx([0.25] * 4, abs=0.03) and even_free == pytest.approx([0.25] * 4, abs=0.03)
+    again = shares(True)
+    assert torch.equal(again[2], u) and torch.equal(again[3], f)
+    b = SegmentBatches([ids], 64, 2, per_utterance=True)
+    assert torch.allclose(b.paired_weights.sum(), torch.tensor(1.0, dtype=torch.float64))
+    assert float(b.paired_weights[0]) == pytest.approx(1 / (4 * 337)) and float(b.paired_weights[-1]) == pytest.approx(1 / 28)
+
+
 def test_segment_batches_by_hand():
     """Batch sizes, the crop count, an utterance exactly one crop long, resuming mid-epoch, shards
     that split an epoch, and the refusals (each its own reason)."""

@@ -142,28 +142,36 @@ class SegmentBatches:
     the trainer's generator: reproducible from (seed, stage, epoch). Yields a tuple: each paired
     stream's crops (B, length, …), then each free stream's. ``paired_within`` / ``free_within``:
     per utterance a (T_i,) boolean of the frames a crop may cover (e.g. speech only); a crop then
-    starts only where all its frames are allowed.
+    starts only where all its frames are allowed. ``per_utterance``: a crop's utterance is drawn
+    uniformly over the utterances that have a start, then its start uniformly within it (paired and
+    free streams alike), so each utterance weighs alike, as the corpus figures weigh them; otherwise
+    uniformly over every start, so an utterance weighs by its number of starts (T_i − length + 1).
     """
 
     def __init__(self, paired: Sequence[Sequence[torch.Tensor]], length: int, batch_size: int,
                  free: Sequence[Sequence[torch.Tensor]] = (), crops: int | None = None,
-                 paired_within: Sequence[np.ndarray] | None = None, free_within: Sequence[np.ndarray] | None = None):
+                 paired_within: Sequence[np.ndarray] | None = None, free_within: Sequence[np.ndarray] | None = None,
+                 per_utterance: bool = False):
         if not paired or not paired[0]:
             raise ValueError("no utterances to crop")
         lengths = [len(u) for u in paired[0]]
         if any([len(u) for u in s] != lengths for s in paired):
             raise ValueError("paired streams must hold utterances of equal lengths")
         self.length, self.batch_size = int(length), int(batch_size)
-        self.paired, self.paired_starts = self._stack(paired, self.length, paired_within)
-        self.free, self.free_starts = self._stack(free, self.length, free_within) if free else ((), None)
+        self.paired, self.paired_starts, paired_weights = self._stack(paired, self.length, paired_within)
+        self.free, self.free_starts, free_weights = (self._stack(free, self.length, free_within) if free
+                                                     else ((), None, None))
+        # Per start, the chance of drawing it (None: uniform over starts)
+        self.paired_weights, self.free_weights = (paired_weights, free_weights) if per_utterance else (None, None)
         self.crops = int(crops) if crops else max(self.batch_size, sum(lengths) // self.length)
         self.rank, self.world = 0, 1
 
     @staticmethod
     def _stack(streams: Sequence[Sequence[torch.Tensor]], length: int, within: Sequence[np.ndarray] | None = None
-               ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
-        """Each stream's utterances end to end, and every start index whose crop stays in one
-        utterance (and, with ``within``, covers allowed frames only)."""
+               ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor]:
+        """Each stream's utterances end to end, every start index whose crop stays in one
+        utterance (and, with ``within``, covers allowed frames only), and per start the weight that
+        makes each utterance with a start equally likely: 1 / (its starts · the utterances with one)."""
         sizes = [len(u) for u in streams[0]]
         if any(len(s) != len(sizes) for s in streams):
             raise ValueError("streams cropped together must hold the same utterances")
@@ -172,10 +180,12 @@ class SegmentBatches:
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         starts = [o + crop_starts(n, length, None if within is None else within[i])
                   for i, (o, n) in enumerate(zip(offsets, sizes))]
+        counts = [len(st) for st in starts if len(st)]
         starts = np.concatenate(starts)
         if not len(starts):
             raise ValueError(f"no crop of {length} frames lies within the allowed frames of any utterance")
-        return tuple(torch.cat(list(s)) for s in streams), torch.from_numpy(starts)
+        weights = np.concatenate([np.full(n, 1.0 / n) for n in counts]) / len(counts)
+        return tuple(torch.cat(list(s)) for s in streams), torch.from_numpy(starts), torch.from_numpy(weights)
 
     def shard(self, rank: int, world: int) -> "SegmentBatches":
         """This process's share under data parallelism (as :meth:`TensorBatches.shard`)."""
@@ -187,9 +197,15 @@ class SegmentBatches:
     def __len__(self) -> int:
         return self._all_batches() // self.world
 
+    def _draw(self, starts: torch.Tensor, weights: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+        """``self.crops`` indices into ``starts``: uniform, or by ``weights``."""
+        if weights is None:
+            return torch.randint(len(starts), (self.crops,), generator=generator)
+        return torch.multinomial(weights, self.crops, replacement=True, generator=generator)
+
     def epoch(self, generator: torch.Generator, start: int = 0) -> Iterator:
-        picks = torch.randint(len(self.paired_starts), (self.crops,), generator=generator)
-        free = (torch.randint(len(self.free_starts), (self.crops,), generator=generator)
+        picks = self._draw(self.paired_starts, self.paired_weights, generator)
+        free = (self._draw(self.free_starts, self.free_weights, generator)
                 if self.free_starts is not None else None)
         span = torch.arange(self.length)
         for i in range(start, len(self)):

@@ -153,11 +153,13 @@ def trajectories(feats: Path, ids: Sequence[str], v: VAWGANConfig, stats: Featur
 def speech_crops(streams: list, v: VAWGANConfig, speech: Sequence[np.ndarray], free: list = (),
                  free_speech: Sequence[np.ndarray] | None = None) -> SegmentBatches:
     """Random crops of the paired ``streams`` (and of the ``free`` ones at places of their own); with
-    ``v.crop_speech`` only where every frame is speech (``speech``, ``free_speech``: per utterance).
+    ``v.crop_speech`` only where every frame is speech (``speech``, ``free_speech``: per utterance);
+    with ``v.crop_per_utterance`` each utterance alike.
     Crops that cannot be cut are refused in one line."""
     within = dict(paired_within=speech, free_within=free_speech) if v.crop_speech else {}
     try:
-        return SegmentBatches(streams, v.segment, v.segments_per_batch, free=free, **within)
+        return SegmentBatches(streams, v.segment, v.segments_per_batch, free=free, per_utterance=v.crop_per_utterance,
+                              **within)
     except ValueError as e:
         raise VawganError(None, f"[{v.SECTION}] segment = {v.segment}{', crop_speech = true' if v.crop_speech else ''}: {e}") from None
 

@@ -109,13 +109,14 @@ def _normalized(x: np.ndarray, y: np.ndarray, stats: FeatureStats) -> tuple[np.n
 
 
 def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], utts: Sequence[str],
-                  length: int, training: bool = True) -> tuple[list[np.ndarray], ...]:
+                  length: int, training: bool = True, pad_natural: bool = False) -> tuple[list[np.ndarray], ...]:
     """The conv arch's data per utterance, unnormalized (float64): the system's trajectory (T, 39),
     the natural trajectory on its time axis (T, 39), the mask of the frames DTW paired (T,), and the
     natural recording as spoken (T', 39) with its speech frames (T',). An utterance shorter than
-    ``length`` is padded by repeating its last frame, the padding masked out (natural recordings that
-    short are left out of the critic's). For ``training``, a crop longer than every system output or
-    every natural recording is refused."""
+    ``length`` is padded by repeating its last frame, the padding masked out. Natural recordings that
+    short are left out of the critic's, or with ``pad_natural`` (for a critic that reads speech frames
+    only, which the padding is not) padded likewise. For ``training``, a crop longer than every system
+    output or every natural recording is refused."""
     sys_c, tgt_c, masks, nat_c, nat_speech = [], [], [], [], []
     longest = {system: 0, natural: 0}
     for u in utts:
@@ -126,9 +127,9 @@ def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], u
         sys_c.append(edge_padded(c_sys, length))
         tgt_c.append(edge_padded(target, length))
         masks.append(np.concatenate([mask, np.zeros(max(0, length - len(c_sys)))]))
-        if len(c_nat) >= length:
-            nat_c.append(c_nat)
-            nat_speech.append(speech)
+        if len(c_nat) >= length or pad_natural:
+            nat_c.append(edge_padded(c_nat, length))
+            nat_speech.append(np.concatenate([speech, np.zeros(max(0, length - len(c_nat)), bool)]))
     if training and utts:
         for folder, n in longest.items():
             check_segment(length, n, folder, VAWGANPostfilterConfig.SECTION)
@@ -170,11 +171,12 @@ def _batches_and_dev(cfg: VAWGANPostfilterConfig, system: Path, natural: Path, a
     without them), and the normalization: ``stats``, or when None the mean/std of the natural
     frames paired with the training prompts' frames (each prompt read once)."""
     if cfg.arch == "conv":
-        train = _trajectories(system, natural, aligned, ids, cfg.segment)
+        train = _trajectories(system, natural, aligned, ids, cfg.segment, pad_natural=cfg.critic_speech_only)
         stats = stats or FeatureStats.from_frames(np.concatenate([t[m > 0] for t, m in zip(train[1], train[2])]))
         batches = _segment_batches(_normalized_trajectories(train, stats), cfg)
         dev = _dev_segments(_normalized_trajectories(_trajectories(system, natural, aligned, dev_ids, cfg.segment,
-                                                                   training=False), stats),
+                                                                   training=False, pad_natural=cfg.critic_speech_only),
+                                                     stats),
                             cfg.segment) if dev_ids else None
         return batches, dev, stats
     x, y = _pairs(system, natural, aligned, ids, cfg.context)

@@ -95,11 +95,14 @@ class VAWGANConfig:
     segment: int = 96  # conv arch: frames per training crop (480 ms at 5 ms)
     segments_per_batch: int = 32  # conv arch: crops per batch ([train] batch_size counts frames of the frame arch)
     crop_speech: bool = False  # conv arch: crops only where every frame is speech, real and generated alike
+    crop_per_utterance: bool = False  # conv arch: each crop's utterance drawn uniformly, then its start (each utterance
+    #                                   weighs alike, as the corpus figures weigh them); false: uniform over starts
 
     SECTION = "vawgan"
     FRAME_ONLY = ("hidden", "critic_hidden")  # options the other arch has no use for: set, they are refused
     CONV_ONLY = ("channels", "kernel", "dilations", "critic_channels", "critic_scales", "critic_difference",
-                 "critic_modulation", "critic_bands_per_octave", "segment", "segments_per_batch", "crop_speech")
+                 "critic_modulation", "critic_bands_per_octave", "segment", "segments_per_batch", "crop_speech",
+                 "crop_per_utterance")
 
     def __post_init__(self):
         check_choice(self, "arch", ARCHS)

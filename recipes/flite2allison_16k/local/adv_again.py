@@ -15,8 +15,8 @@ adversarial stage. A part the experiment lacks (`spread_taps`'s filter), or has 
 filter of another tap count, or the knot form in place of the taps), starts as initialized (the
 identity), without optimizer state. A setting that changes the critic's shape or view
 (`critic_difference`, `critic_channels`, `critic_scales`, `critic_modulation`, `critic_bands_per_octave`,
-`critic_speech_only`)
-gives a new critic: its stage runs again from the VAE stage. OUT is a post-filter folder `vawgan enhance` reads.
+`critic_speech_only`), or what it is trained on (`crop_per_utterance`), gives a new critic: its stage runs
+again from the VAE stage. OUT is a post-filter folder `vawgan enhance` reads.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from vawgan_tts.tasks.vawgan_postfilter import VAWGANPostfilterConfig, VAWGANPos
 from vawgan_tts.trainer import Trainer, seed_everything
 
 CRITIC_SHAPE = ("critic_difference", "critic_channels", "critic_scales", "critic_modulation", "critic_bands_per_octave",
-                "critic_speech_only")
+                "critic_speech_only", "crop_per_utterance")
 
 
 def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
