@@ -222,6 +222,7 @@ def test_conv_arch_refuses_what_it_does_not_have():
 
 @pytest.mark.parametrize("arch, option, value", [
     ("frame", "segment", 64), ("frame", "dilations", (1, 2, 8)), ("frame", "inference_z", "prior"),
+    ("frame", "crop_per_utterance", True),
     ("conv", "hidden", (64,)), ("conv", "context", 3), ("conv", "critic_hidden", (8,))])
 def test_a_config_mixing_frame_and_conv_options_is_refused_in_one_line(arch, option, value):
     with pytest.raises(VawganError) as err:

@@ -338,3 +338,28 @@ def test_the_post_filters_batches_carry_the_recordings_speech_where_they_were_cu
         start = int(torch.nonzero((nat_all == crop[0]).all(-1))[0])
         assert torch.equal(nat_all[start : start + 64], crop)
         np.testing.assert_array_equal(speech.numpy() > 0, speech_all[start : start + 64])
+
+
+def test_under_the_speech_only_view_short_recordings_are_padded_and_their_padding_is_not_speech(parallel):
+    from vawgan_tts.alignment import align_utterance
+    from vawgan_tts.features import speech_mask
+    from vawgan_tts.runs.vawgan_postfilter import _trajectories
+
+    system, natural = parallel
+    aligned, lengths = {}, {}
+    for p in PROMPTS:
+        s, n = load_features(system / f"{p}.npz").mcep, load_features(natural / f"{p}.npz").mcep
+        aligned[p], lengths[p] = align_utterance(s[:, 1:], s[:, 0], n[:, 1:], n[:, 0]), len(n)
+    length = int(np.median(list(lengths.values())))  # about half the recordings are shorter
+    short = [p for p in PROMPTS if lengths[p] < length]
+    assert short
+    kept = _trajectories(system, natural, aligned, PROMPTS, length)
+    assert len(kept[3]) == len(PROMPTS) - len(short)  # the plain view leaves them out
+    padded = _trajectories(system, natural, aligned, PROMPTS, length, pad_natural=True)
+    assert len(padded[3]) == len(PROMPTS)
+    for p, c, speech in zip(PROMPTS, padded[3], padded[4]):
+        n = lengths[p]
+        assert len(c) == len(speech) == max(n, length)
+        c0 = load_features(natural / f"{p}.npz").mcep[:, 0]
+        np.testing.assert_array_equal(speech[:n], speech_mask(c0))
+        assert not speech[n:].any() and (c[n:] == c[n - 1]).all()  # the last frame repeated, not speech
