@@ -151,7 +151,7 @@ def plot_pm(voice: str) -> None:
     pm_runs: dict[str, dict[str, dict]] = {}
     for found in sorted((Path("exp") / voice / "pm" / "eval").glob("*/metrics.json")):
         for name, m in json.loads(found.read_text())["systems"].items():
-            hit = re.fullmatch(r"pm\+(\w+)-s(\d+)", name)  # not pm+gv-pf-s<s> nor pm+ms-pf-s<s>: \w has no "-"
+            hit = re.fullmatch(r"pm\+(?!gv-pf-|ms-pf-)([\w-]+)-s(\d+)", name)  # not pm+gv-pf-s<s> nor pm+ms-pf-s<s>
             if hit:
                 pm_runs.setdefault(hit.group(1), {})[hit.group(2)] = m
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
