@@ -315,6 +315,12 @@ def test_a_post_filter_with_the_speech_only_view_judges_each_side_by_its_own_spe
     assert not task.spread.log_gains().equal(before)
     with pytest.raises(ValueError, match="no speech frames"):  # a batch without the natural side's speech
         task.adversary(batch._replace(natural_speech=None), batch, torch.zeros(2, 64, 2))
+    # The dev monitor's score: the aligned target, or generated frames, each with the system's speech.
+    with torch.no_grad():
+        torch.testing.assert_close(task.critic_score(batch, batch), task.critic(torch.cat([x, mask[..., None]], -1)))
+        y = 0.8 * x
+        torch.testing.assert_close(task.critic_score(y, batch), task.critic(torch.cat([y, mask[..., None]], -1)))
+        assert not torch.allclose(task.critic_score(y, batch), task.critic_score(y, batch._replace(mask=nat_mask)))
 
 
 def test_the_post_filters_batches_carry_the_recordings_speech_where_they_were_cut(parallel):
