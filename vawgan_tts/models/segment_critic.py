@@ -23,10 +23,10 @@ score added to the others'. ``scales`` may then be empty, leaving the modulation
 with no view at all is refused.
 
 ``speech_gated``: a segment comes with one more channel after its D coefficients, (B, T, D + 1): a
-weight per frame in [0, 1], 1 on speech. The modulation view then takes its spectra
-over the weighted frames only (a gapped periodogram), so movement in pauses is neither asked for nor
-rewarded; the trajectory views read the coefficients, every frame. The weight is read, never
-differentiated (no gradient reaches it, none enters the gradient penalty's norm).
+weight per frame in [0, 1], 1 on speech. The modulation view then takes its spectra over the
+weighted frames only (a gapped periodogram), so movement in pauses is neither asked for nor rewarded;
+the trajectory views read the coefficients, every frame. The weight is read, never differentiated
+(no gradient reaches it, none enters the gradient penalty's norm).
 """
 
 from __future__ import annotations

@@ -104,13 +104,13 @@ class VAWGANPostfilterConfig(VAWGANConfig):
         if self.spread_rank and not k:
             raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank} factors the knots' gains, "
                                     "and spread_knots = [] gives no knots")
-        if self.critic_speech_only and not self.critic_modulation:
-            raise VawganError(None, f"[{self.SECTION}] critic_speech_only = true gates the modulation view, and "
-                                    "critic_modulation = [] gives the critic none")
         free = len(k) - (bool(k) and k[0] == 0)  # a first knot at 0 Hz is a pin, not a gain
         if self.spread_rank > min(MODEL_DIM, free):
             raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank}: at most the number of free "
                                     f"knots ({free}) or coefficients ({MODEL_DIM})")
+        if self.critic_speech_only and not self.critic_modulation:
+            raise VawganError(None, f"[{self.SECTION}] critic_speech_only = true gates the modulation view, and "
+                                    "critic_modulation = [] gives the critic none")
 
 
 class VAWGANPostfilterTask(VAWGANTask):
