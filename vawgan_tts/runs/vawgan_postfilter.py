@@ -137,11 +137,13 @@ def _trajectories(system: Path, natural: Path, aligned: dict[str, np.ndarray], u
 
 
 def _normalized_trajectories(data: tuple[list[np.ndarray], ...], stats: FeatureStats) -> tuple[list[torch.Tensor], ...]:
-    """:func:`_trajectories`' lists as float32 tensors, the frames normalized with the natural mean/std."""
+    """:func:`_trajectories`' lists as float32 tensors, the frames normalized with the natural mean/std
+    (the masks 0 or 1)."""
     norm = lambda c: torch.from_numpy(((c - stats.mean) / stats.std).astype(np.float32))  # noqa: E731
+    as_float = lambda m: torch.from_numpy(m.astype(np.float32))  # noqa: E731
     sys_c, tgt_c, masks, nat_c, nat_speech = data
-    return ([norm(c) for c in sys_c], [norm(c) for c in tgt_c], [torch.from_numpy(m.astype(np.float32)) for m in masks],
-            [norm(c) for c in nat_c], nat_speech)
+    return ([norm(c) for c in sys_c], [norm(c) for c in tgt_c], [as_float(m) for m in masks],
+            [norm(c) for c in nat_c], [as_float(m) for m in nat_speech])
 
 
 def _segment_batches(data: tuple[list[torch.Tensor], ...], cfg: VAWGANPostfilterConfig) -> SegmentBatches:
@@ -150,7 +152,7 @@ def _segment_batches(data: tuple[list[torch.Tensor], ...], cfg: VAWGANPostfilter
     recordings' only over speech frames."""
     sys_c, tgt_c, masks, nat_c, nat_speech = data
     return speech_crops([sys_c, tgt_c, masks], cfg, [m.numpy() > 0 for m in masks],
-                        free=[nat_c, [torch.from_numpy(s.astype(np.float32)) for s in nat_speech]], free_speech=nat_speech)
+                        free=[nat_c, nat_speech], free_speech=[m.numpy() > 0 for m in nat_speech])
 
 
 def _dev_segments(data: tuple[list[torch.Tensor], ...], length: int) -> tuple[torch.Tensor, ...]:
@@ -161,7 +163,7 @@ def _dev_segments(data: tuple[list[torch.Tensor], ...], length: int) -> tuple[to
     system, target, mask = (consecutive_crops(s, length) for s in (sys_c, tgt_c, masks))
     pick = torch.arange(len(system))
     nat = consecutive_crops(nat_c, length)
-    speech = consecutive_crops([torch.from_numpy(s.astype(np.float32)) for s in nat_speech], length)
+    speech = consecutive_crops(nat_speech, length)
     return system, target, mask, nat[pick % len(nat)], speech[pick % len(nat)]
 
 
