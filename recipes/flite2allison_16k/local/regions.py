@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from vawgan_tts.feature_folder import load_utterance
+from vawgan_tts.metrics import global_variance
 from vawgan_tts.features import speech_mask
 
 REGIONS = ("speech", "pause", "all")
@@ -44,7 +45,7 @@ def side_figures(folder: Path, ids: list[str]) -> dict[str, dict[str, np.ndarray
         c = mc[:, 1:].astype(np.float64)
         for r, m in region_masks(mc[:, 0]).items():
             if m.sum() >= 2:
-                gv[r].append(c[m].var(axis=0))
+                gv[r].append(global_variance(c[m]))
             both = m[1:] & m[:-1]
             move[r][0] = move[r][0] + (np.diff(c, axis=0)[both] ** 2).sum(axis=0)
             move[r][1] += int(both.sum())
