@@ -3,7 +3,9 @@
 # first 10 eval prompts, 20 listener pages each (`vawgan listening-test`; the keys beside them):
 #   local/listening_tests.sh VOICE
 # exp/<voice>/pfconv/listening_test/   stage 8: the DNN (the low anchor), its GV and MS post-filters and
-#                                      seed 0 (z = μ) of every sequence post-filter configuration trained
+#                                      seed 0 (z = μ) of every sequence post-filter configuration trained;
+#                                      with the two-part post-filter (local/mean_postfilter.sh), seed 0 of
+#                                      each configuration scored on PM's eval output (exp/<voice>/pm/eval/)
 # exp/vc/listening_test/               stage 7: slt→allison — the source (the anchor), the parallel DNN,
 #                                      VAE-VC and VAWGAN-VC, and their conv versions when exp/vc_conv exists
 set -euo pipefail
@@ -15,6 +17,9 @@ if [ -d "$pf/eval" ]; then
   systems=(dnn="exp/$voice/converted_eval" gv-pf="$pf/eval/dnn+gv-pf" ms-pf="$pf/eval/dnn+ms-pf")
   for d in "$pf"/eval/dnn+*-s0-mean; do
     [ -d "$d" ] && systems+=("$(basename "$d" | sed 's/^dnn+//; s/-s0-mean$//')=$d")
+  done
+  for d in "exp/$voice"/pm/eval/pm+*-s0; do
+    [ -f "$d/.complete" ] && systems+=("$(basename "$d" | sed 's/-s0$//')=$d")
   done
   "$vawgan" listening-test "${systems[@]}" --reference dump/natural --anchor dnn --ids lists/listening.ids \
     --listeners 20 -o "$pf/listening_test" --overwrite --title "vawgan-tts: the DNN's $voice→Allison conversion post-filtered"
