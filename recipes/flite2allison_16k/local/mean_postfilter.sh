@@ -3,7 +3,8 @@
 # DNN's output to Allison ("PM", a better conditional mean; its only input is the DNN's output), then
 # the modulation-critic post-filter trained on PM's (output, Allison) pairs, for each seed, applied to
 # the dev prompts (where it is chosen) and to the eval prompts, scored beside the DNN's own GV and MS
-# post-filters (stage 8's, which must have run for the split):
+# post-filters (stage 8's where it has run for the split; else `vawgan convert --postfilter gv|ms`, the
+# DNN's own, from the same statistics of the training prompts, into exp/<voice>/pm/<split>/dnn+{gv,ms}-pf):
 #   [SPLITS="dev eval"] local/mean_postfilter.sh VOICE "SEEDS" JOBS [PM_CONF] [PF_CONF]
 # SPLITS= (set, empty) trains and converts only: seeds can then train side by side, one call each.
 # PM_CONF defaults to conf/dnn_conv_traj_ens.toml, PF_CONF to conf/postfilter_conv_ms.toml. TAG is
@@ -49,11 +50,16 @@ for s in $seeds; do
 done
 for split in ${SPLITS-dev eval}; do
   dnn=$exp/converted_train; [ "$split" = eval ] && dnn=$exp/converted_eval
-  stats=$exp/pfconv/$split
+  systems=(--generated "dnn=$dnn")
   for m in gv-pf ms-pf; do
-    [ -f "$stats/dnn+$m/.complete" ] || { echo "mean_postfilter.sh: run stage 8 for $split first ($stats/dnn+$m)" >&2; exit 2; }
+    ref=$exp/pfconv/$split/dnn+$m
+    if [ ! -f "$ref/.complete" ]; then  # no stage 8: the DNN's own post-filter, the same statistics of the training prompts
+      ref=$pm/$split/dnn+$m
+      [ -f "$ref/.complete" ] || { "$vawgan" convert "dump/$voice" -m "$exp" --postfilter "${m%-pf}" --ids "lists/$split.ids" \
+        -o "$ref" --overwrite && touch "$ref/.complete"; }
+    fi
+    systems+=(--generated "dnn+$m=$ref")
   done
-  systems=(--generated "dnn=$dnn" --generated "dnn+gv-pf=$stats/dnn+gv-pf" --generated "dnn+ms-pf=$stats/dnn+ms-pf")
   for s in $seeds; do
     src=$pm/converted_train-s$s; [ "$split" = eval ] && src=$pm/converted_eval-s$s
     systems+=(--generated "pm-s$s=$src")
