@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
+from vawgan_tts.feature_folder import load_utterance
+
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "recipes/allison_8k"
 
@@ -160,8 +164,9 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
     """local/mean_postfilter.sh on the eight real prompts (four training, two dev, two eval), tiny
     models: without stage 6's output, or with a post-filter config whose tag names PM's folders, it
     stops with one line; PM learns from the DNN's output (not the
-    flite source), the post-filter from PM's output; the dev split is scored beside stage 8's GV and
-    MS post-filters; a rerun trains nothing; SPLITS= trains and scores nothing more."""
+    flite source), the post-filter from PM's output; without stage 8 the dev split is scored beside the
+    DNN's own GV and MS post-filters, which equal stage 8's, and with it beside stage 8's; a rerun trains
+    nothing; SPLITS= trains and scores nothing more."""
     import tomllib
 
     from conftest import PARALLEL_PROMPTS
@@ -192,14 +197,21 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
         assert r.returncode == 0, r.stderr
     for d in ("converted_train", "converted_eval"):
         (work / f"exp/slt/{d}/.complete").touch()
-    r = run(*mean_pf, SPLITS="dev")
-    assert r.returncode == 2 and "run stage 8 for dev first" in r.stderr  # trained, but nothing to score beside
-    r = run(str(recipe / "seq_postfilter.sh"), "slt", "postfilter_tiny.toml", "0", "1", SPLITS="dev")
-    assert r.returncode == 0, r.stderr
-
-    r = run(*mean_pf, SPLITS="dev")
+    r = run(*mean_pf, SPLITS="dev")  # no stage 8: the DNN's own GV and MS post-filters stand beside
     assert r.returncode == 0, r.stderr
     pm = work / "exp/slt/pm"
+    assert set(json.loads((pm / "dev/eval/metrics.json").read_text())["systems"]) >= {"dnn+gv-pf", "dnn+ms-pf"}
+    stamps = [(pm / f"{m}/config.toml").stat().st_mtime_ns for m in ("conv_traj_ens-s0", "tiny-s0")]
+    r = run(str(recipe / "seq_postfilter.sh"), "slt", "postfilter_tiny.toml", "0", "1", SPLITS="dev")
+    assert r.returncode == 0, r.stderr
+    for m in ("gv-pf", "ms-pf"):  # the same statistics of the same training prompts: the same output as stage 8's
+        for u in dev:
+            np.testing.assert_allclose(load_utterance(pm / f"dev/dnn+{m}", u).mcep,
+                                       load_utterance(work / f"exp/slt/pfconv/dev/dnn+{m}", u).mcep, atol=1e-5)
+
+    r = run(*mean_pf, SPLITS="dev")  # now beside stage 8's; nothing is trained again
+    assert r.returncode == 0, r.stderr
+    assert [(pm / f"{m}/config.toml").stat().st_mtime_ns for m in ("conv_traj_ens-s0", "tiny-s0")] == stamps
     data = tomllib.loads((pm / "conv_traj_ens-s0/config.toml").read_text())["data"]
     assert Path(data["source"]).resolve() == (work / "exp/slt/converted_train").resolve()  # the DNN's output
     assert sorted(data["ids"]) == sorted(train)
