@@ -232,3 +232,36 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
     assert r.returncode == 0, r.stderr
     assert [(pm / f"{m}/config.toml").stat().st_mtime_ns for m in ("conv_traj_ens-s0", "tiny-s0")] == stamps
     assert not (pm / "eval").exists() and (pm / "dev/eval/metrics.json").is_file()
+
+
+def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_experiment(parallel, tmp_path):
+    """local/adv_again.py on a tiny pair post-filter trained on four real prompts: with a setting that
+    changes the critic's view it trains the critic and adversarial stages again into OUT, whose config
+    carries the new settings; an experiment without its post-filter statistics (one still training) is
+    refused in one line before OUT, which holds an earlier run, is touched."""
+    import tomllib
+
+    from conftest import PARALLEL_PROMPTS
+
+    train, dev = list(PARALLEL_PROMPTS[:4]), list(PARALLEL_PROMPTS[4:6])
+    work, vawgan, run = recipe_workdir(parallel, tmp_path, {"train": train, "dev": dev})
+    (work / "pf.toml").write_text(
+        '[train]\nseed = 0\n\n[postfilter]\narch = "conv"\nresidual = true\nlatent = 2\nchannels = [8]\n'
+        'kernel = 3\ndilations = [1]\ncritic_channels = [4, 4]\ncritic_scales = []\ncritic_modulation = [16]\n'
+        'segment = 32\nsegments_per_batch = 4\nvae_epochs = 1\ncritic_epochs = 1\nadv_epochs = 1\n'
+        'adv_balance = "fixed"\nadv_weight = 0.0\nspread_taps = 9\nspread_likelihood = 1.0\n')
+    r = run(vawgan, "train-postfilter", "dump/slt", "dump/natural", "-o", "exp/pf", "--ids", "lists/train.ids",
+            "--config", "pf.toml")
+    assert r.returncode == 0, r.stderr
+    adv_again = (sys.executable, str(REPO / "recipes/flite2allison_16k/local/adv_again.py"))
+    r = run(*adv_again, "exp/pf", "exp/again", "2", "critic_speech_only=true", "spread_likelihood=0.5")
+    assert r.returncode == 0, r.stderr
+    cfg = tomllib.loads((work / "exp/again/config.toml").read_text())["postfilter"]
+    assert (cfg["critic_speech_only"], cfg["spread_likelihood"], cfg["adv_epochs"]) == (True, 0.5, 2)
+    assert {"critic.pt", "adv.pt"} <= {p.name for p in (work / "exp/again/checkpoints").iterdir()}
+    before = sorted(p.name for p in (work / "exp/again").rglob("*"))
+    (work / "exp/pf/postfilter_stats.npz").unlink()
+    r = run(*adv_again, "exp/pf", "exp/again", "1")
+    assert r.returncode == 1 and r.stderr.strip().count("\n") == 0
+    assert "postfilter_stats.npz: missing" in r.stderr and "Traceback" not in r.stderr
+    assert sorted(p.name for p in (work / "exp/again").rglob("*")) == before
