@@ -55,8 +55,9 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
     if out.resolve() == exp.resolve() or out.resolve() in exp.resolve().parents:
         sys.exit(f"adv_again.py: {out} would be emptied first, and it holds {exp}: give another OUT")
     copied = ("vae.pt",) if new_critic else ("vae.pt", "critic.pt")
-    for path in [exp / "checkpoints" / name for name in copied] + [exp / n for n in (NORMALIZATION, ALIGNMENT, POSTFILTER_STATS)]:
-        if not path.is_file():  # checked before OUT is emptied; e.g. an experiment still training writes its statistics last
+    needed = [exp / "checkpoints" / n for n in copied] + [exp / n for n in (NORMALIZATION, ALIGNMENT, POSTFILTER_STATS)]
+    for path in needed:  # before OUT is emptied; an experiment still training writes its statistics last
+        if not path.is_file():
             sys.exit(f"adv_again.py: {path}: missing: {exp} is not a finished pair post-filter experiment")
     if out.exists():
         shutil.rmtree(out)
