@@ -25,6 +25,7 @@ from vawgan_tts.alignment import DEFAULT_BAND
 from vawgan_tts.evaluation import aligned_frames
 from vawgan_tts.feature_folder import utterance_path
 from vawgan_tts.features import SPEECH_THRESHOLD_DB, load_features, speech_mask
+from vawgan_tts.metrics import global_variance
 
 GROUPS = ((1, 4), (5, 12), (13, 24), (25, 39))  # inclusive coefficient numbers
 
@@ -42,8 +43,8 @@ def group_figures(natural: Path, folder: Path, ids: list[str]) -> tuple[np.ndarr
         pairs += len(i)
         selected = np.zeros(len(gen.mcep), bool)
         selected[j] = True
-        gv_gen.append(gen.mcep[selected, 1:].astype(np.float64).var(axis=0))
-        gv_nat.append(nat.mcep[speech, 1:].astype(np.float64).var(axis=0))
+        gv_gen.append(global_variance(gen.mcep[selected, 1:]))
+        gv_nat.append(global_variance(nat.mcep[speech, 1:]))
     return se / pairs, np.mean(gv_gen, axis=0) / np.mean(gv_nat, axis=0)
 
 

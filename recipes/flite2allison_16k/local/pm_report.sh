@@ -15,8 +15,8 @@ pm=$exp/pm
 extra=(--extra "pm=$pm/converted_eval-s0")
 for d in "$pm"/eval/pm+*-s0; do
   [ -f "$d/.complete" ] || continue
-  name=$(basename "$d"); name=${name#pm+}; name=${name%-s0}
-  extra+=(--extra "pm+$name=$d")
+  name=$(basename "$d")
+  extra+=(--extra "${name%-s0}=$d")
 done
 rm -rf "$pm/report"
 "$vawgan" report "$exp" -o "$pm/report" --ids lists/eval.ids "${extra[@]}"
