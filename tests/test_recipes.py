@@ -79,6 +79,11 @@ def test_results_merge_one_configuration_into_the_table(tmp_path):
 
 
 TINY_DNN = '[train]\nbatch_size = 64\nseed = 0\n\n[dnn]\nhidden = 16\nlayers = 1\nepochs = 1\nrounds = 1\n'
+# A tiny conv pair post-filter with one epoch per stage (recipe scripts that train or continue one).
+TINY_PF = ('[train]\nseed = 0\n\n[postfilter]\narch = "conv"\nresidual = true\nlatent = 2\nchannels = [8]\n'
+           'kernel = 3\ndilations = [1]\ncritic_channels = [4, 4]\ncritic_scales = []\ncritic_modulation = [16]\n'
+           'segment = 32\nsegments_per_batch = 4\nvae_epochs = 1\ncritic_epochs = 1\nadv_epochs = 1\n'
+           'adv_balance = "fixed"\nadv_weight = 0.0\nspread_taps = 9\nspread_likelihood = 1.0\n')
 
 
 def recipe_workdir(parallel, tmp_path, lists: dict[str, list[str]], **env):
@@ -174,11 +179,7 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
     recipe = REPO / "recipes/flite2allison_16k/local"
     train, dev, test = list(PARALLEL_PROMPTS[:4]), list(PARALLEL_PROMPTS[4:6]), list(PARALLEL_PROMPTS[6:])
     work, vawgan, run = recipe_workdir(parallel, tmp_path, {"train": train, "dev": dev, "eval": test})
-    (work / "postfilter_tiny.toml").write_text(
-        '[train]\nseed = 0\n\n[postfilter]\narch = "conv"\nresidual = true\nlatent = 2\nchannels = [8]\n'
-        'kernel = 3\ndilations = [1]\ncritic_channels = [4, 4]\ncritic_scales = []\ncritic_modulation = [16]\n'
-        'segment = 32\nsegments_per_batch = 4\nvae_epochs = 1\ncritic_epochs = 1\nadv_epochs = 1\n'
-        'adv_balance = "fixed"\nadv_weight = 0.0\nspread_taps = 9\nspread_likelihood = 1.0\n')
+    (work / "postfilter_tiny.toml").write_text(TINY_PF)
 
     mean_pf = (str(recipe / "mean_postfilter.sh"), "slt", "0", "1", "tiny.toml", "postfilter_tiny.toml")
     r = run(*mean_pf)
@@ -245,11 +246,7 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
 
     train, dev = list(PARALLEL_PROMPTS[:4]), list(PARALLEL_PROMPTS[4:6])
     work, vawgan, run = recipe_workdir(parallel, tmp_path, {"train": train, "dev": dev})
-    (work / "pf.toml").write_text(
-        '[train]\nseed = 0\n\n[postfilter]\narch = "conv"\nresidual = true\nlatent = 2\nchannels = [8]\n'
-        'kernel = 3\ndilations = [1]\ncritic_channels = [4, 4]\ncritic_scales = []\ncritic_modulation = [16]\n'
-        'segment = 32\nsegments_per_batch = 4\nvae_epochs = 1\ncritic_epochs = 1\nadv_epochs = 1\n'
-        'adv_balance = "fixed"\nadv_weight = 0.0\nspread_taps = 9\nspread_likelihood = 1.0\n')
+    (work / "pf.toml").write_text(TINY_PF)
     r = run(vawgan, "train-postfilter", "dump/slt", "dump/natural", "-o", "exp/pf", "--ids", "lists/train.ids",
             "--config", "pf.toml")
     assert r.returncode == 0, r.stderr
