@@ -212,6 +212,18 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
 
     r = run(*mean_pf, SPLITS="dev")  # now beside stage 8's; nothing is trained again
     assert r.returncode == 0, r.stderr
+    table = run(sys.executable, str(recipe / "pm_results.py"), "dev", "slt")  # every seed, against the references
+    assert table.returncode == 0, table.stderr
+    systems = json.loads((pm / "dev/eval/metrics.json").read_text())["systems"]
+    m, ms_pf = systems["pm+tiny-s0"], systems["dnn+ms-pf"]
+    cells = next(line for line in table.stdout.splitlines() if line.startswith("| pm+tiny, seed 0 |")).split(" | ")
+    assert cells[1:3] == [f"{m['mcd_db']:.3f}", f"{m['gv_ratio']:.3f}"]
+    wins = (0.9 <= m["gv_ratio"] <= 1.1 and m["ms_distance"] < ms_pf["ms_distance"] and m["mcd_db"] <= ms_pf["mcd_db"]
+            and m["frechet_distance"] < min(ms_pf["frechet_distance"], systems["dnn+gv-pf"]["frechet_distance"]))
+    assert cells[-1].startswith("yes" if wins else "no: ")
+    assert "| dnn+ms-pf | " in table.stdout and "| pm, seed 0 | " in table.stdout
+    r = run(sys.executable, str(recipe / "pm_results.py"), "eval", "slt")  # no eval split scored yet
+    assert r.returncode == 1 and r.stderr.strip().count("\n") == 0 and "exp/slt/pm/eval" in r.stderr
     assert [(pm / f"{m}/config.toml").stat().st_mtime_ns for m in ("conv_traj_ens-s0", "tiny-s0")] == stamps
     data = tomllib.loads((pm / "conv_traj_ens-s0/config.toml").read_text())["data"]
     assert Path(data["source"]).resolve() == (work / "exp/slt/converted_train").resolve()  # the DNN's output

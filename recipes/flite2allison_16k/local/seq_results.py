@@ -35,11 +35,11 @@ def dominates(m: dict, gv_pf: dict, ms_pf: dict) -> list[str]:
     """The conditions ``m`` misses (none: it dominates both post-filters)."""
     missed = []
     if not 0.9 <= m["gv_ratio"] <= 1.1:
-        missed.append(f"GV ratio {m['gv_ratio']:.2f}")
+        missed.append(f"GV ratio {m['gv_ratio']:.3f}")
     if not m["ms_distance"] < ms_pf["ms_distance"]:
         missed.append(f"MS {m['ms_distance']:.2f} ≥ {ms_pf['ms_distance']:.2f}")
     if not m["mcd_db"] <= ms_pf["mcd_db"]:
-        missed.append(f"MCD {m['mcd_db']:.2f} > {ms_pf['mcd_db']:.2f}")
+        missed.append(f"MCD {m['mcd_db']:.3f} > {ms_pf['mcd_db']:.3f}")
     if not m["frechet_distance"] < min(gv_pf["frechet_distance"], ms_pf["frechet_distance"]):
         missed.append(f"Fréchet {m['frechet_distance']:.3f}")
     return missed
@@ -138,49 +138,9 @@ def plot(voice: str) -> None:
     shutil.copyfile(folder / "ms.png", out / "seq_ms.png")
 
 
-def plot_pm(voice: str) -> None:
-    """results/<voice>/pm_tradeoff.png: every seed of every post-filter on PM's output
-    (local/mean_postfilter.sh; systems pm+<configuration>-s<seed> in any metrics.json under
-    exp/<voice>/pm/eval/) beside the DNN, its two statistical post-filters and stage 8's seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    stage8 = json.loads((Path("exp") / voice / "pfconv" / "eval" / "eval" / "metrics.json").read_text())["systems"]
-    pm_runs: dict[str, dict[str, dict]] = {}
-    for found in sorted((Path("exp") / voice / "pm" / "eval").glob("*/metrics.json")):
-        for name, m in json.loads(found.read_text())["systems"].items():
-            hit = re.fullmatch(r"pm\+(?!gv-pf-|ms-pf-)([\w-]+)-s(\d+)", name)  # not pm+gv-pf-s<s> nor pm+ms-pf-s<s>
-            if hit:
-                pm_runs.setdefault(hit.group(1), {})[hit.group(2)] = m
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, (key, label) in zip(axes, (("gv_ratio", "GV ratio (1 = natural)"), ("ms_distance", "MS distance [dB]"))):
-        for name, marker in (("dnn", "s"), ("dnn+gv-pf", "^"), ("dnn+ms-pf", "v")):
-            ax.plot(stage8[name][key], stage8[name]["mcd_db"], marker, ms=8, label=name.replace("dnn", "DNN"))
-        runs8 = [m for name, m in stage8.items() if re.fullmatch(r"dnn\+conv_ms-s\d+-mean", name)]
-        ax.plot([m[key] for m in runs8], [m["mcd_db"] for m in runs8], "o", alpha=0.8,
-                label="DNN + VAWGAN post-filter, conv_ms (stage 8, z = μ)")
-        for config, runs in sorted(pm_runs.items()):
-            ax.plot([m[key] for m in runs.values()], [m["mcd_db"] for m in runs.values()], "*", ms=10, alpha=0.8,
-                    label=f"DNN + PM + VAWGAN post-filter, {config} (z = μ, seeds {', '.join(sorted(runs))})")
-        ax.set_xlabel(label)
-        ax.set_ylabel("DTW-MCD [dB]")
-        ax.grid(alpha=0.3)
-    axes[0].axvspan(0.9, 1.1, color="green", alpha=0.08)
-    axes[0].legend(fontsize=6, loc="upper left")
-    fig.suptitle(f"{voice} → Allison, eval prompts: post-filters on PM's output against the statistical ones")
-    fig.tight_layout()
-    out = Path("results") / voice
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / "pm_tradeoff.png", dpi=110)
-
-
 if __name__ == "__main__":
     split, voices = sys.argv[1], sys.argv[2:] or ["slt"]
     print("\n".join(table(v, split) for v in voices))
     if split == "eval":
         for v in voices:
             plot(v)
-            if (Path("exp") / v / "pm" / "eval").is_dir():
-                plot_pm(v)
