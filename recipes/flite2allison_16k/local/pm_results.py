@@ -21,7 +21,7 @@ import re
 import sys
 from pathlib import Path
 
-from seq_results import FIGURES, dominates
+from seq_results import FIGURES, dominates, mean_range
 
 REFERENCES = ("dnn", "dnn+gv-pf", "dnn+ms-pf")
 SYSTEM = re.compile(r"(pm|pm\+(?!gv-pf-|ms-pf-)[\w-]+)-s(\d+)")  # PM alone, and not pm+gv-pf-s<s> nor pm+ms-pf-s<s>
@@ -70,10 +70,7 @@ def table(voice: str, split: str) -> str:
             out += row(f"{config}, seed {seed}", m, "yes" if not missed else "no: " + "; ".join(missed))
         if len(seeds) < 2:
             continue
-        cells = []
-        for k, _, _ in FIGURES:
-            v, d = [m[k] for m, _ in seeds.values()], DIGITS[k]
-            cells.append(f"{sum(v) / len(v):.{d}f} [{min(v):.{d}f}, {max(v):.{d}f}]")
+        cells = [mean_range([m[k] for m, _ in seeds.values()], DIGITS[k]) for k, _, _ in FIGURES]
         out += (f"| **{config}, mean [range] of {len(seeds)} seeds** | " + " | ".join(cells)
                 + f" | {wins} of {len(seeds)} |\n")
     return out

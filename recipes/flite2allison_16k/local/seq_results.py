@@ -45,6 +45,11 @@ def dominates(m: dict, gv_pf: dict, ms_pf: dict) -> list[str]:
     return missed
 
 
+def mean_range(values: list[float], digits: int) -> str:
+    """Seeds' figures as "mean [min, max]"."""
+    return f"{sum(values) / len(values):.{digits}f} [{min(values):.{digits}f}, {max(values):.{digits}f}]"
+
+
 def table(voice: str, split: str) -> str:
     path = Path("exp") / voice / "pfconv" / split / "eval" / "metrics.json"
     systems = json.loads(path.read_text())["systems"]
@@ -65,10 +70,7 @@ def table(voice: str, split: str) -> str:
             missed = dominates(m, gv_pf, ms_pf)
             rows.append(f"| {label}, seed {seed} | " + " | ".join(f"{m[k]:.{d}f}" for k, _, d in FIGURES)
                         + f" | {'yes' if not missed else 'no: ' + '; '.join(missed)} |\n")
-        cells = []
-        for k, _, d in FIGURES:
-            v = [m[k] for _, m in runs]
-            cells.append(f"{sum(v) / len(v):.{d}f} [{min(v):.{d}f}, {max(v):.{d}f}]")
+        cells = [mean_range([m[k] for _, m in runs], d) for k, _, d in FIGURES]
         wins = sum(not dominates(m, gv_pf, ms_pf) for _, m in runs)
         rows.append(f"| **{label}, mean [range] of {len(runs)} seeds** | " + " | ".join(cells)
                     + f" | {wins} of {len(runs)} |\n")
