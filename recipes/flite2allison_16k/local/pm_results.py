@@ -21,7 +21,7 @@ import re
 import sys
 from pathlib import Path
 
-from seq_results import FIGURES, dominates, mean_range
+from seq_results import FIGURES, dominates, mean_range, verdict
 
 REFERENCES = ("dnn", "dnn+gv-pf", "dnn+ms-pf")
 SYSTEM = re.compile(r"(pm|pm\+(?!gv-pf-|ms-pf-)[\w-]+)-s(\d+)")  # PM alone, and not pm+gv-pf-s<s> nor pm+ms-pf-s<s>
@@ -67,7 +67,7 @@ def table(voice: str, split: str) -> str:
         for seed, (m, own) in sorted(seeds.items()):
             missed = dominates(m, own["dnn+gv-pf"], own["dnn+ms-pf"])
             wins += not missed
-            out += row(f"{config}, seed {seed}", m, "yes" if not missed else "no: " + "; ".join(missed))
+            out += row(f"{config}, seed {seed}", m, verdict(missed))
         if len(seeds) < 2:
             continue
         cells = [mean_range([m[k] for m, _ in seeds.values()], DIGITS[k]) for k, _, _ in FIGURES]

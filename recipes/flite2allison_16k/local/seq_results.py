@@ -45,6 +45,11 @@ def dominates(m: dict, gv_pf: dict, ms_pf: dict) -> list[str]:
     return missed
 
 
+def verdict(missed: list[str]) -> str:
+    """A table's cell for :func:`dominates`' answer."""
+    return "yes" if not missed else "no: " + "; ".join(missed)
+
+
 def mean_range(values: list[float], digits: int) -> str:
     """Seeds' figures as "mean [min, max]"."""
     return f"{sum(values) / len(values):.{digits}f} [{min(values):.{digits}f}, {max(values):.{digits}f}]"
@@ -69,7 +74,7 @@ def table(voice: str, split: str) -> str:
         for seed, m in runs:
             missed = dominates(m, gv_pf, ms_pf)
             rows.append(f"| {label}, seed {seed} | " + " | ".join(f"{m[k]:.{d}f}" for k, _, d in FIGURES)
-                        + f" | {'yes' if not missed else 'no: ' + '; '.join(missed)} |\n")
+                        + f" | {verdict(missed)} |\n")
         cells = [mean_range([m[k] for _, m in runs], d) for k, _, d in FIGURES]
         wins = sum(not dominates(m, gv_pf, ms_pf) for _, m in runs)
         rows.append(f"| **{label}, mean [range] of {len(runs)} seeds** | " + " | ".join(cells)
