@@ -102,7 +102,7 @@ def plot(voice: str) -> None:
         ax.set_ylabel("DTW-MCD [dB]")
         ax.grid(alpha=0.3)
     axes[0].axvspan(0.9, 1.1, color="green", alpha=0.08)
-    axes[0].legend(fontsize=6, loc="lower right")
+    axes[1].legend(fontsize=6, loc="upper right")
     fig.suptitle(f"{voice} → Allison, eval prompts: post-filters on PM's output against the statistical ones")
     fig.tight_layout()
     out = Path("results") / voice
