@@ -21,7 +21,7 @@ import re
 import sys
 from pathlib import Path
 
-from seq_results import FIGURES, dominates, mean_range, verdict
+from seq_results import FIGURES, HEADER, dominates, mean_range, verdict
 
 REFERENCES = ("dnn", "dnn+gv-pf", "dnn+ms-pf")
 SYSTEM = re.compile(r"(pm|pm\+(?!gv-pf-|ms-pf-)[\w-]+)-s(\d+)")  # PM alone, and not pm+gv-pf-s<s> nor pm+ms-pf-s<s>
@@ -59,8 +59,7 @@ def row(label: str, m: dict, note: str = "") -> str:
 def table(voice: str, split: str) -> str:
     refs, found = runs(voice, split)
     out = f"{voice}, {split} prompts, post-filters on PM's output:\n\n"
-    out += "| system | " + " | ".join(h for _, h, _ in FIGURES) + " | dominates both post-filters |\n"
-    out += "|---" * (len(FIGURES) + 2) + "|\n"
+    out += HEADER
     out += "".join(row(name, m) for name, m in refs.items())
     for config, seeds in sorted(found.items()):
         wins = 0

@@ -45,6 +45,11 @@ def dominates(m: dict, gv_pf: dict, ms_pf: dict) -> list[str]:
     return missed
 
 
+# A table's head: the system, each figure, the dominance check.
+HEADER = ("| system | " + " | ".join(h for _, h, _ in FIGURES) + " | dominates both post-filters |\n"
+          + "|---" * (len(FIGURES) + 2) + "|\n")
+
+
 def verdict(missed: list[str]) -> str:
     """A table's cell for :func:`dominates`' answer."""
     return "yes" if not missed else "no: " + "; ".join(missed)
@@ -58,8 +63,7 @@ def mean_range(values: list[float], digits: int) -> str:
 def table(voice: str, split: str) -> str:
     path = Path("exp") / voice / "pfconv" / split / "eval" / "metrics.json"
     systems = json.loads(path.read_text())["systems"]
-    head = "| system | " + " | ".join(h for _, h, _ in FIGURES) + " | dominates both post-filters |\n"
-    head += "|---" * (len(FIGURES) + 2) + "|\n"
+    head = HEADER
     rows = []
     gv_pf, ms_pf = systems["dnn+gv-pf"], systems["dnn+ms-pf"]
     for name in ("dnn", "dnn+gv-pf", "dnn+ms-pf"):
