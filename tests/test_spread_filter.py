@@ -340,3 +340,92 @@ def test_the_factored_forms_settings_are_refused_in_one_line():
         KnotSpreadFilter(39, (1.0, 2.0, 4.0), rank=8)
     task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, spread_knots=(0.0, 1.0, 4.0, 16.0), spread_rank=3))
     assert task.spread.rank == 3 and task.spread.log_gains().shape == (39, 3)
+
+
+# ---------------------------------------------------------------- the adaptive knot form
+
+KNOTS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+
+
+def adaptive(knots=KNOTS, slope: float = 0.0) -> KnotSpreadFilter:
+    f = KnotSpreadFilter(39, knots, adaptive=True).double()
+    with torch.no_grad():
+        f.knot_log_gains.copy_(knotted(knots).knot_log_gains)
+        f.slopes.fill_(slope)
+    return f
+
+
+def test_the_adaptive_form_with_slopes_0_is_the_fixed_form_and_the_fixed_forms_weights_are_unchanged(speech):
+    """Checkpoints of the fixed form hold the same keys as before the adaptive form existed."""
+    x = speech.double()
+    torch.testing.assert_close(adaptive()(x), knotted().double()(x))
+    assert set(KnotSpreadFilter(39, KNOTS).state_dict()) == {"knot_log_gains"}
+    assert set(KnotSpreadFilter(39, KNOTS, adaptive=True).state_dict()) == {"knot_log_gains", "slopes", "reference",
+                                                                             "referenced"}
+
+
+def test_with_slopes_minus_one_half_the_output_no_longer_depends_on_the_inputs_level(speech):
+    """s = −½: a trajectory a times larger gets gains 1/a at every knot, so the output (less its mean)
+    is the same: every utterance taken to one spectrum, as the MS post-filter does. With s = 0 it
+    scales with a, as a fixed filter's."""
+    x = speech.double()
+    f = adaptive(slope=-0.5)
+    y1, y3 = f(x), f(3.0 * x)
+    torch.testing.assert_close(y3 - y3.mean(1, keepdim=True), y1 - y1.mean(1, keepdim=True), atol=1e-6, rtol=0)
+    g = adaptive()
+    z1, z3 = g(x), g(3.0 * x)
+    torch.testing.assert_close(z3 - z3.mean(1, keepdim=True), 3.0 * (z1 - z1.mean(1, keepdim=True)))
+
+
+def test_its_level_is_measured_over_the_frames_it_is_given_and_its_reference_is_the_first_batchs(speech):
+    """A 100-frame trajectory edge-padded to 128 (the FFT size is 256 either way), measured over its
+    100 frames, has the level of the 100 frames alone. The reference is set by the first call, then
+    kept, and saved with the weights."""
+    from vawgan_tts.batching import edge_padded
+
+    x = speech.double()[:, :100]
+    padded = torch.from_numpy(edge_padded(x[0].numpy(), 128))[None]
+    f = adaptive()
+    frames = torch.cat([torch.ones(1, 100), torch.zeros(1, 28)], 1)
+    torch.testing.assert_close(f.band_log_power(padded, frames), f.band_log_power(x))
+    assert not torch.allclose(f.band_log_power(padded), f.band_log_power(x), atol=1e-2)
+    f(x)
+    torch.testing.assert_close(f.reference, f.band_log_power(x)[0])
+    f(2.0 * x)
+    torch.testing.assert_close(f.reference, f.band_log_power(x)[0])
+    g = KnotSpreadFilter(39, KNOTS, adaptive=True).double()
+    g.load_state_dict(f.state_dict())
+    torch.testing.assert_close(g(2.0 * x), f(2.0 * x))
+
+
+def test_the_speech_span_runs_from_the_first_speech_frame_to_the_last():
+    from vawgan_tts.tasks.vawgan_postfilter import speech_span
+
+    speech = torch.tensor([[0, 1, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 1]], dtype=torch.float32)
+    expected = torch.tensor([[0, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], dtype=torch.float32)
+    torch.testing.assert_close(speech_span(speech), expected)
+
+
+def test_the_critic_trains_the_slopes_and_enhance_measures_the_speech_span(speech):
+    seg = batch(speech)
+    torch.manual_seed(0)
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, adv_weight=0.0, spread_knots=(0.0, 1.0, 4.0, 16.0),
+                                                     spread_adaptive=True, spread_lr=1e-2, spread_likelihood=1.0))
+    task.train_step(seg, "adv", StepContext(task.make_optimizers(), 0.0))
+    assert task.spread.slopes.abs().min() > 0 and bool(task.spread.referenced)
+    with torch.no_grad():
+        c = speech[:, :80]
+        voiced = torch.cat([torch.zeros(1, 10), torch.ones(1, 60), torch.zeros(1, 10)], 1)
+        x = Segments(c, c, voiced, c)
+        y = task.generate(task.encode(x)[0], x)
+        torch.testing.assert_close(task.enhance(c, speech=voiced), task.spread(y, voiced))
+        assert not torch.allclose(task.enhance(c), task.enhance(c, speech=voiced))
+
+
+def test_the_adaptive_setting_without_knots_is_refused_in_one_line():
+    for options in (dict(spread_adaptive=True), dict(spread_adaptive=True, spread_taps=9)):
+        with pytest.raises(VawganError, match="spread_adaptive") as err:
+            VAWGANPostfilterConfig(**SMALL, **options)
+        assert "\n" not in str(err.value)
+    with pytest.raises(VawganError, match="spread_adaptive"):  # a conv option
+        VAWGANPostfilterConfig(arch="frame", spread_adaptive=True)

@@ -99,10 +99,21 @@ class KnotSpreadFilter(nn.Module):
     error than a flat one. A factor is shared by 39 coefficients (or by K knots), so the critic's noise
     on it averages out. U starts at 0 (the identity) and V at the first r cosines over the knots
     (V_kj = cos(π·j·(k + ½)/K), a flat column first), so every factor has a gradient from the start.
+
+    ``adaptive``: each knot's log-gain also moves with the input's own log power at that knot,
+    g_k(x) = g_k + s_k·(ℓ_k(x) − ℓ̄_k), per coefficient, the slopes s learned (0 at the start) and ℓ̄ the
+    first batch's mean (fixed from then on, kept with the weights). Why (recipe README, "Where the GV
+    is missing"): per prompt, the log power natural speech has over PM's output at a band falls with
+    PM's own log power there, with slope −0.7 to −1.0 (R² 0.35–0.9, slt and rms dev), so a fixed gain
+    leaves the prompts PM smooths most (the short ones) short of GV. The MS post-filter is the
+    case s = −½ (a gain that takes every utterance to one target spectrum); here the critic sets how
+    far to go. ℓ_k(x) is measured, not differentiated through: the log of the input's periodogram
+    (mean removed, over the ``frames`` it is given, as a weight (B, T); all of them by default)
+    averaged over the DFT frequencies with knot k's interpolation weights.
     """
 
     def __init__(self, dim: int = 39, knots: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
-                 frame_rate: float = 200.0, rank: int = 0):
+                 frame_rate: float = 200.0, rank: int = 0, adaptive: bool = False):
         super().__init__()
         knots = np.asarray(knots, np.float64)
         self.pinned = bool(knots.size and knots[0] == 0)  # a knot at 0 Hz: g(0) = 0, not learned
@@ -120,6 +131,11 @@ class KnotSpreadFilter(nn.Module):
         else:
             self.knot_log_gains = nn.Parameter(torch.zeros(dim, free.size))  # g at each knot above 0 Hz, per coefficient
         self._weights: dict[int, torch.Tensor] = {}
+        self.adaptive = bool(adaptive)
+        if adaptive:
+            self.slopes = nn.Parameter(torch.zeros(dim, free.size))  # s: d g_k / d ℓ_k, per coefficient
+            self.register_buffer("reference", torch.zeros(dim, free.size))  # ℓ̄, set by the first batch
+            self.register_buffer("referenced", torch.tensor(False))
 
     def log_gains(self) -> torch.Tensor:
         """g at each knot above 0 Hz, per coefficient: (D, K)."""
@@ -147,8 +163,32 @@ class KnotSpreadFilter(nn.Module):
     def fft_size(frames: int) -> int:
         return max(8, 1 << (2 * frames - 1).bit_length())
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def band_log_power(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
+        """ℓ (B, D, K): the log of each trajectory's periodogram at each knot above 0 Hz, averaged over
+        the DFT frequencies with that knot's interpolation weights; over the frames of weight
+        ``frames`` (B, T) only (default: all), their weighted mean removed, the rest set to 0."""
+        w = torch.ones(x.shape[:2], dtype=x.dtype, device=x.device) if frames is None else frames.to(x.dtype)
+        count = w.sum(1).clamp(min=1.0)[:, None, None]
+        mu = (x * w[..., None]).sum(1, keepdim=True) / count
+        n = self.fft_size(x.shape[1])
+        power = torch.fft.rfft((x - mu) * w[..., None], n=n, dim=1).abs() ** 2 / count  # (B, F, D)
+        band = self.interpolation(n).abs().to(x.dtype).to(x.device)  # (F, K)
+        band = band / band.sum(0).clamp(min=1e-12)
+        return torch.log(torch.einsum("bfd,fk->bdk", power, band) + 1e-8)
+
+    def forward(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, D) -> (B, T, D); ``frames`` (B, T): the frames the adaptive form measures the input's
+        power over (ignored without it)."""
         n = self.fft_size(x.shape[1])
         mu = x.mean(dim=1, keepdim=True)
-        spec = torch.fft.rfft(x - mu, n=n, dim=1) * self.gains(n)
+        g = self.log_gains()
+        if self.adaptive:
+            with torch.no_grad():
+                level = self.band_log_power(x, frames)
+                if not bool(self.referenced):
+                    self.reference.copy_(level.mean(0))
+                    self.referenced.fill_(True)
+            g = g + self.slopes * (level - self.reference)  # (B, D, K)
+        gains = torch.exp(torch.einsum("fk,...dk->...fd", self.interpolation(n).to(g.device), g.double())).to(x.dtype)
+        spec = torch.fft.rfft(x - mu, n=n, dim=1) * gains
         return torch.fft.irfft(spec, n=n, dim=1)[:, : x.shape[1]] + mu

@@ -352,7 +352,8 @@ class PairPostfilter:
             return self.statistical(c, c0)
         if isinstance(self.task, ConvPostfilterTask):  # the whole utterance at once; noise from the seed alone
             x = torch.from_numpy(((np.asarray(c, np.float64) - self.mean) / self.std).astype(np.float32))[None]
-            y = self.task.enhance(x, torch.Generator().manual_seed(self.seed))[0].numpy()
+            speech = torch.from_numpy(speech_mask(np.asarray(c0)))[None]  # as the alignment picks them
+            y = self.task.enhance(x, torch.Generator().manual_seed(self.seed), speech)[0].numpy()
             return (y * self.std + self.mean).astype(np.float32)
         x = context_windows((np.asarray(c, np.float64) - self.mean) / self.std, self.task.config.context)
         y = self.task.reconstruct(torch.from_numpy(x.astype(np.float32))).numpy()

@@ -76,13 +76,16 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     spread_knots: tuple[float, ...] = ()  # conv arch: instead of taps, a spread filter with gains at these modulation
     #                                       frequencies (Hz), applied on the utterance's DFT grid (models/spread_filter.py)
     spread_rank: int = 0  # conv arch, with spread_knots: > 0: the knots' log-gains a product of rank this (0: free)
+    spread_adaptive: bool = False  # conv arch, with spread_knots: each knot's log-gain also moves with the input's own
+    #                                log power there, by a learned slope per coefficient (the MS post-filter's normalization, learned)
     critic_speech_only: bool = False  # conv arch, with critic_modulation: the modulation view over speech frames only
     #                                   (each side's: the recording's by its c0, the system's as DTW paired them)
 
     SECTION = "postfilter"
     FRAME_ONLY = (*VAWGANConfig.FRAME_ONLY, "context")
     CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z", "spread_taps", "spread_lr",
-                 "spread_likelihood", "spread_knots", "spread_rank", "critic_speech_only")
+                 "spread_likelihood", "spread_knots", "spread_rank", "spread_adaptive",
+                 "critic_speech_only")
 
     def __post_init__(self):
         super().__post_init__()
@@ -103,6 +106,9 @@ class VAWGANPostfilterConfig(VAWGANConfig):
                                     f"({500.0 / FRAME_PERIOD_MS:g} Hz)")
         if self.spread_rank and not k:
             raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank} factors the knots' gains, "
+                                    "and spread_knots = [] gives no knots")
+        if self.spread_adaptive and not k:
+            raise VawganError(None, f"[{self.SECTION}] spread_adaptive = true moves the knots' gains, "
                                     "and spread_knots = [] gives no knots")
         free = len(k) - (bool(k) and k[0] == 0)  # a first knot at 0 Hz is a pin, not a gain
         if self.spread_rank > min(MODEL_DIM, free):
@@ -166,7 +172,7 @@ class ConvPostfilterTask(VAWGANTask):
         self.critic = segment_critic(config, speech_gated=config.critic_speech_only)
         self.spread = (SpreadFilter(MODEL_DIM, config.spread_taps) if config.spread_taps
                        else KnotSpreadFilter(MODEL_DIM, config.spread_knots, 1000.0 / FRAME_PERIOD_MS,
-                                             config.spread_rank)
+                                             config.spread_rank, config.spread_adaptive)
                        if config.spread_knots else None)
         if self.spread is not None:
             self.metric_names = (*self.metric_names, "spread_score")  # the critic's score of the filtered output
@@ -180,9 +186,14 @@ class ConvPostfilterTask(VAWGANTask):
             optimizers["spread"] = adam(self.spread.parameters(), self.config.spread_lr, tuple(self.config.critic_betas))
         return optimizers
 
-    def spread_out(self, y: torch.Tensor) -> torch.Tensor:
-        """The decoder's trajectories through the spread filter, where there is one."""
-        return y if self.spread is None else self.spread(y)
+    def spread_out(self, y: torch.Tensor, speech: torch.Tensor) -> torch.Tensor:
+        """The decoder's trajectories through the spread filter, where there is one; an adaptive one
+        measures their power from the first to the last of the system's speech frames ``speech`` (B, L)."""
+        if self.spread is None:
+            return y
+        if isinstance(self.spread, KnotSpreadFilter) and self.spread.adaptive:
+            return self.spread(y, speech_span(speech))
+        return self.spread(y)
 
     def pair(self, batch) -> tuple[Segments, Segments]:
         batch = Segments(*batch)
@@ -212,7 +223,7 @@ class ConvPostfilterTask(VAWGANTask):
         recordings = self.config.critic_real == "recordings"
         real = (self.judged(x.natural, x.natural_speech) if recordings
                 else self.judged(target.target, target.mask))
-        fake = self.judged(self.spread_out(self.generate(self.adversary_latent(z), x)), x.mask)
+        fake = self.judged(self.spread_out(self.generate(self.adversary_latent(z), x), x.mask), x.mask)
         return real, fake, self.critic
 
     def adversary_latent(self, z: torch.Tensor) -> torch.Tensor:
@@ -230,7 +241,7 @@ class ConvPostfilterTask(VAWGANTask):
                 mu, logvar = self.encode(x)
                 y = self.generate(self.adversary_latent(reparameterize(mu, logvar)), x)
             with frozen(self.critic):
-                filtered = self.spread(y)
+                filtered = self.spread_out(y, x.mask)
                 score = self.critic(self.judged(filtered, x.mask)).mean()
                 loss = -score
                 if self.config.spread_likelihood > 0:  # the filtered output held to the target too
@@ -242,10 +253,12 @@ class ConvPostfilterTask(VAWGANTask):
     def critic_score(self, frames, x: Segments) -> torch.Tensor:
         return self.critic(self.judged(frames.target if isinstance(frames, Segments) else frames, x.mask))
 
-    def enhance(self, c: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def enhance(self, c: torch.Tensor, generator: torch.Generator | None = None,
+                speech: torch.Tensor | None = None) -> torch.Tensor:
         """(B, T, 39) normalized system trajectories -> post-filtered, with z as ``inference_z`` says
-        (drawn from ``generator`` for ``prior`` and ``posterior``)."""
-        x = Segments(c, c, torch.ones(c.shape[:2]), c)
+        (drawn from ``generator`` for ``prior`` and ``posterior``); ``speech`` (B, T): the system's
+        speech frames, as DTW pairs them in training (default: every frame)."""
+        x = Segments(c, c, torch.ones(c.shape[:2]) if speech is None else speech.to(c.dtype), c)
         mu, logvar = self.encode(x)
         how = self.config.inference_z
         if how == "mean":
@@ -253,7 +266,18 @@ class ConvPostfilterTask(VAWGANTask):
         else:
             eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
             z = eps if how == "prior" else mu + eps * torch.exp(0.5 * logvar)
-        return self.spread_out(self.generate(z, x))
+        return self.spread_out(self.generate(z, x), x.mask)
+
+
+def speech_span(speech: torch.Tensor) -> torch.Tensor:
+    """(B, L) speech frames in {0, 1} -> (B, L) 1 from each row's first speech frame to its last, else
+    0: the edge padding of a short utterance, and the silence before and after it, are left out. A row
+    without speech is all 1."""
+    on = speech > 0
+    index = torch.arange(on.shape[1], device=on.device)
+    first = torch.where(on, index, on.shape[1]).min(1, keepdim=True).values
+    last = torch.where(on, index, -1).max(1, keepdim=True).values
+    return (((index >= first) & (index <= last)) | ~on.any(1, keepdim=True)).to(torch.float32)
 
 
 def postfilter_task(config: VAWGANPostfilterConfig, extra: dict | None = None) -> VAWGANTask:
