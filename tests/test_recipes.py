@@ -222,6 +222,13 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
             and m["frechet_distance"] < min(ms_pf["frechet_distance"], systems["dnn+gv-pf"]["frechet_distance"]))
     assert cells[-1].startswith("yes" if wins else "no: ")
     assert "| dnn+ms-pf | " in table.stdout and "| pm, seed 0 | " in table.stdout
+    need = run(sys.executable, str(recipe / "needed_gain.py"), "dump/natural", "exp/slt/train_dev.ids",
+               "exp/slt/pm/converted_train-s0")  # per band, the gain PM's output needs against its own level
+    assert need.returncode == 0, need.stderr
+    rows = [line for line in need.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [r.split(" | ")[0] for r in rows] == ["| 0.3–1.5", "| 1.5–4", "| 4–10", "| 10–30", "| 30–100"]
+    r = run(sys.executable, str(recipe / "needed_gain.py"), "dump/natural", "lists/dev.ids", "exp/slt/pm/nothing")
+    assert r.returncode == 1 and r.stderr.strip().count("\n") == 0 and "exp/slt/pm/nothing" in r.stderr
     r = run(sys.executable, str(recipe / "pm_results.py"), "eval", "slt")  # no eval split scored yet
     assert r.returncode == 1 and r.stderr.strip().count("\n") == 0 and "exp/slt/pm/eval" in r.stderr
     assert [(pm / f"{m}/config.toml").stat().st_mtime_ns for m in ("conv_traj_ens-s0", "tiny-s0")] == stamps
@@ -274,3 +281,21 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
     assert r.returncode == 1 and r.stderr.strip().count("\n") == 0
     assert "postfilter_stats.npz: missing" in r.stderr and "Traceback" not in r.stderr
     assert sorted(p.name for p in (work / "exp/again").rglob("*")) == before
+
+
+def test_needed_gain_measures_band_levels_and_fits_the_need_against_them():
+    """local/needed_gain.py: a 5 Hz cosine's power lies in the 4–10 Hz band, four times larger at twice
+    the amplitude (log 4 more); the fit gives back an exact line's slope with R² 1."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("needed_gain", REPO / "recipes/flite2allison_16k/local/needed_gain.py")
+    needed_gain = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(needed_gain)
+    t = np.arange(400) / needed_gain.FRAME_RATE
+    c = np.stack([np.cos(2 * np.pi * 5.0 * t), np.cos(2 * np.pi * 0.8 * t)], axis=1)  # (T, 2)
+    level = needed_gain.band_log_power(c)
+    assert level.shape == (5, 2) and level[:, 0].argmax() == 2 and level[:, 1].argmax() == 0
+    np.testing.assert_allclose(needed_gain.band_log_power(2.0 * c), level + np.log(4.0))
+    x = np.linspace(-3.0, 2.0, 20)
+    slope, r2 = needed_gain.fit(x, 1.0 - 0.5 * x)
+    assert abs(slope + 0.5) < 1e-12 and abs(r2 - 1.0) < 1e-12
