@@ -288,7 +288,8 @@ def test_needed_gain_measures_band_levels_and_fits_the_need_against_them():
     the amplitude (log 4 more); the fit gives back an exact line's slope with R² 1."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("needed_gain", REPO / "recipes/flite2allison_16k/local/needed_gain.py")
+    path = REPO / "recipes/flite2allison_16k/local/needed_gain.py"
+    spec = importlib.util.spec_from_file_location("needed_gain", path)
     needed_gain = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(needed_gain)
     t = np.arange(400) / needed_gain.FRAME_RATE

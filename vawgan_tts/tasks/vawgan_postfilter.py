@@ -76,8 +76,9 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     spread_knots: tuple[float, ...] = ()  # conv arch: instead of taps, a spread filter with gains at these modulation
     #                                       frequencies (Hz), applied on the utterance's DFT grid (models/spread_filter.py)
     spread_rank: int = 0  # conv arch, with spread_knots: > 0: the knots' log-gains a product of rank this (0: free)
-    spread_adaptive: bool = False  # conv arch, with spread_knots: each knot's log-gain also moves with the input's own
-    #                                log power there, by a learned slope per coefficient (the MS post-filter's normalization, learned)
+    spread_adaptive: bool = False  # conv arch, with spread_knots: each knot's log-gain also moves with the input's
+    #                                own log power there, by a learned slope per coefficient (the MS post-filter's
+    #                                normalization, learned)
     critic_speech_only: bool = False  # conv arch, with critic_modulation: the modulation view over speech frames only
     #                                   (each side's: the recording's by its c0, the system's as DTW paired them)
 

@@ -67,7 +67,8 @@ def main(natural: Path, ids: list[str], system: Path) -> None:
             both.append(1.0 - np.var(need[:, k, d] - design @ coef) / np.var(need[:, k, d]))
         print(f"| {lo:g}–{hi:g} | {need[:, k].mean():.2f} | {need[:, k].std(0).mean():.2f} | "
               f"{np.mean([s for s, _ in on_level]):+.2f} | {np.mean([r for _, r in on_level]):.2f} | "
-              f"{np.mean([s for s, _ in on_length]):+.2f} | {np.mean([r for _, r in on_length]):.2f} | {np.mean(both):.2f} |")
+              f"{np.mean([s for s, _ in on_length]):+.2f} | {np.mean([r for _, r in on_length]):.2f} | "
+              f"{np.mean(both):.2f} |")
 
 
 if __name__ == "__main__":
