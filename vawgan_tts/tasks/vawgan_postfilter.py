@@ -39,7 +39,9 @@ what the critic judges and what enhancement writes go through it, the decoder's 
 not; the critic's score (and, at weight ``spread_likelihood``, the filtered output's NLL) trains it
 with an optimizer of its own (``spread_lr``), so the spread comes from a deterministic map of the
 decoder's output
-(docs/design.md, "A spread the critic learns").
+(docs/design.md, "A spread the critic learns"). ``spread_adaptive`` lets each knot's gain follow the
+input's own level, measured over the system's speech span (docs/design.md, "A gain that follows the
+utterance").
 """
 
 from __future__ import annotations
