@@ -102,12 +102,14 @@ class KnotSpreadFilter(nn.Module):
 
     ``adaptive``: each knot's log-gain also moves with the input's own log power at that knot,
     g_k(x) = g_k + s_k·(ℓ_k(x) − ℓ̄_k), per coefficient, the slopes s learned (0 at the start) and ℓ̄ the
-    first batch's mean (fixed from then on, kept with the weights). Why (recipe README, "Where the GV
-    is missing"): per prompt, the log power natural speech has over PM's output at a band falls with
-    PM's own log power there, with slope −0.7 to −1.0 (R² 0.35–0.9, slt and rms dev), so a fixed gain
-    leaves the prompts PM smooths most (the short ones) short of GV. The MS post-filter is the
-    case s = −½ (a gain that takes every utterance to one target spectrum); here the critic sets how
-    far to go. ℓ_k(x) is measured, not differentiated through: the log of the input's periodogram
+    first batch's mean (fixed from then on, kept with the weights). Why it was tried: a fixed gain
+    gives every utterance the corpus's mean need, and the prompts short of GV under one are the short
+    ones. The MS post-filter is the case s = −½ (a gain that takes every utterance to one target
+    spectrum); here the critic sets how far to go. Measured (recipe rules/postfilter_mean.md, addendum
+    25): the critic learns slopes of −0.1 to −0.6, and the output is worse on every figure on three
+    voices' dev prompts (0.4 dB more MCD, no more GV): free of the noise it shares with the level, the
+    need follows the level only weakly below 10 Hz (`local/needed_gain.py`), so the gain mostly passes
+    the measurement's noise on. Off by default. ℓ_k(x) is measured, not differentiated through: the log of the input's periodogram
     (mean removed, over the ``frames`` it is given, as a weight (B, T); all of them by default)
     averaged over the DFT frequencies with knot k's interpolation weights.
     """
