@@ -429,3 +429,53 @@ def test_the_adaptive_setting_without_knots_is_refused_in_one_line():
         assert "\n" not in str(err.value)
     with pytest.raises(VawganError, match="spread_adaptive"):  # a conv option
         VAWGANPostfilterConfig(arch="frame", spread_adaptive=True)
+
+
+# ---------------------------------------------------------------- the filter over the speech span only
+
+
+def test_over_the_speech_span_only_the_span_is_filtered_as_a_trajectory_and_the_rest_is_the_decoders(speech):
+    """spread_speech_only: each row's span (first to last speech frame) goes through the filter on its own;
+    the frames before and after are the decoder's output unchanged. Without it the whole row is filtered."""
+    torch.manual_seed(0)
+    cfg = dict(SMALL, spread_knots=(0.0, 1.0, 4.0, 16.0))
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(**cfg, spread_speech_only=True))
+    whole = ConvPostfilterTask(VAWGANPostfilterConfig(**cfg))
+    with torch.no_grad():
+        task.spread.knot_log_gains.normal_(0, 0.5)
+        whole.spread.load_state_dict(task.spread.state_dict())
+        y = speech[0, :120].reshape(2, 60, 39)
+        voiced = torch.zeros(2, 60)
+        voiced[0, 10:20] = voiced[0, 30:45] = 1  # a pause inside the span is filtered with it
+        voiced[1, :] = 1
+        out = task.spread_out(y, voiced)
+        torch.testing.assert_close(out[0, :10], y[0, :10])
+        torch.testing.assert_close(out[0, 45:], y[0, 45:])
+        torch.testing.assert_close(out[0, 10:45], task.spread(y[:1, 10:45])[0])
+        torch.testing.assert_close(out[1], task.spread(y[1:])[0])
+        assert not torch.allclose(out[0, 10:45], y[0, 10:45], atol=1e-3)
+        torch.testing.assert_close(whole.spread_out(y, voiced), whole.spread(y))
+        assert not torch.allclose(whole.spread_out(y, voiced)[0], out[0], atol=1e-3)
+        c = speech[:, :60]
+        x = Segments(c, c, voiced[:1], c)
+        expected = task.spread_out(task.generate(task.encode(x)[0], x), voiced[:1])
+        torch.testing.assert_close(task.enhance(c, speech=voiced[:1]), expected)
+
+
+def test_the_speech_span_setting_without_a_filter_is_refused_in_one_line():
+    with pytest.raises(VawganError, match="spread_speech_only") as err:
+        VAWGANPostfilterConfig(**SMALL, spread_speech_only=True)
+    assert "\n" not in str(err.value)
+    with pytest.raises(VawganError, match="spread_speech_only"):  # a conv option
+        VAWGANPostfilterConfig(arch="frame", spread_speech_only=True)
+    assert VAWGANPostfilterConfig(**SMALL, spread_taps=9, spread_speech_only=True).spread_speech_only
+
+
+def test_the_critic_trains_the_filter_over_the_speech_span(speech):
+    seg = batch(speech)
+    seg = seg._replace(mask=torch.cat([torch.zeros(2, 4), torch.ones(2, 24), torch.zeros(2, 4)], 1))
+    torch.manual_seed(0)
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, adv_weight=0.0, spread_knots=(0.0, 1.0, 4.0, 16.0),
+                                                     spread_speech_only=True, spread_lr=1e-2, spread_likelihood=1.0))
+    task.train_step(seg, "adv", StepContext(task.make_optimizers(), 0.0))
+    assert task.spread.knot_log_gains.abs().min() > 0

@@ -81,6 +81,9 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     spread_adaptive: bool = False  # conv arch, with spread_knots: each knot's log-gain also moves with the input's
     #                                own log power there, by a learned slope per coefficient (the MS post-filter's
     #                                normalization, learned)
+    spread_speech_only: bool = False  # conv arch, with a spread filter: applied to each trajectory's speech span only
+    #                                   (first to last speech frame); the frames before and after keep the decoder's
+    #                                   output (docs/design.md, "The spread filter over speech")
     critic_speech_only: bool = False  # conv arch, with critic_modulation: the modulation view over speech frames only
     #                                   (each side's: the recording's by its c0, the system's as DTW paired them)
 
@@ -88,7 +91,7 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     FRAME_ONLY = (*VAWGANConfig.FRAME_ONLY, "context")
     CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z", "spread_taps", "spread_lr",
                  "spread_likelihood", "spread_knots", "spread_rank", "spread_adaptive",
-                 "critic_speech_only")
+                 "spread_speech_only", "critic_speech_only")
 
     def __post_init__(self):
         super().__post_init__()
@@ -110,6 +113,9 @@ class VAWGANPostfilterConfig(VAWGANConfig):
         if self.spread_rank and not k:
             raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank} factors the knots' gains, "
                                     "and spread_knots = [] gives no knots")
+        if self.spread_speech_only and not (k or self.spread_taps):
+            raise VawganError(None, f"[{self.SECTION}] spread_speech_only = true places the spread filter, and "
+                                    "spread_taps = 0 with spread_knots = [] gives none")
         if self.spread_adaptive and not k:
             raise VawganError(None, f"[{self.SECTION}] spread_adaptive = true moves the knots' gains, "
                                     "and spread_knots = [] gives no knots")
@@ -191,12 +197,21 @@ class ConvPostfilterTask(VAWGANTask):
 
     def spread_out(self, y: torch.Tensor, speech: torch.Tensor) -> torch.Tensor:
         """The decoder's trajectories through the spread filter, where there is one; an adaptive one
-        measures their power from the first to the last of the system's speech frames ``speech`` (B, L)."""
+        measures their power from the first to the last of the system's speech frames ``speech`` (B, L).
+        With ``spread_speech_only`` each trajectory's span alone is filtered, as a trajectory of its own,
+        and the frames before and after it are the decoder's."""
         if self.spread is None:
             return y
-        if isinstance(self.spread, KnotSpreadFilter) and self.spread.adaptive:
-            return self.spread(y, speech_span(speech))
-        return self.spread(y)
+        span = speech_span(speech)
+        adaptive = isinstance(self.spread, KnotSpreadFilter) and self.spread.adaptive
+        if not self.config.spread_speech_only:
+            return self.spread(y, span) if adaptive else self.spread(y)
+        rows = []
+        for row, inside in zip(y, span):
+            at = torch.nonzero(inside).flatten()
+            first, last = int(at[0]), int(at[-1]) + 1
+            rows.append(torch.cat([row[:first], self.spread(row[None, first:last])[0], row[last:]]))
+        return torch.stack(rows)
 
     def pair(self, batch) -> tuple[Segments, Segments]:
         batch = Segments(*batch)
