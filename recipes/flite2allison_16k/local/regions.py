@@ -9,7 +9,8 @@ the mean over coefficients) in each region:
   pooled over utterances.
 
 Speech frames are `features.speech_mask` of each side's own c0 (a post-filter keeps the system's c0). No
-alignment: each side is summed over its own frames.
+alignment: each side is summed over its own frames. The table is given for all the prompts, then for the
+prompts of each length (natural recording's frames, as local/coef_groups.py groups them).
 
 Usage (in the recipe folder): python local/regions.py NATURAL IDS NAME=FOLDER [...]
 e.g. python local/regions.py dump/natural lists/dev.ids ms-pf=exp/slt/pfconv/dev/dnn+ms-pf
@@ -25,6 +26,8 @@ import numpy as np
 from vawgan_tts.feature_folder import load_utterance
 from vawgan_tts.metrics import global_variance
 from vawgan_tts.features import speech_mask
+
+from coef_groups import LENGTHS
 
 REGIONS = ("speech", "pause", "all")
 
@@ -53,8 +56,17 @@ def side_figures(folder: Path, ids: list[str]) -> dict[str, dict[str, np.ndarray
 
 
 def main(natural: Path, ids: list[str], systems: dict[str, Path]) -> None:
+    table(natural, ids, systems, f"{len(ids)} prompts")
+    frames = {u: len(load_utterance(natural, u).mcep) for u in ids}
+    for lo, hi in LENGTHS:
+        some = [u for u in ids if frames[u] >= lo and (hi is None or frames[u] < hi)]
+        if some:
+            table(natural, some, systems, f"\n{len(some)} prompts of [{lo}, {hi or '∞'}) natural frames")
+
+
+def table(natural: Path, ids: list[str], systems: dict[str, Path], title: str) -> None:
     nat = side_figures(natural, ids)
-    print(f"{len(ids)} prompts; generated / natural, mean over c1..c39")
+    print(f"{title}; generated / natural, mean over c1..c39")
     print(f"{'system':32s} " + " ".join(f"{'GV ' + r:>10s}" for r in REGIONS)
           + " " + " ".join(f"{'move ' + r:>12s}" for r in REGIONS))
     for name, folder in systems.items():
