@@ -227,6 +227,12 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
     assert need.returncode == 0, need.stderr
     rows = [line for line in need.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert [r.split(" | ")[0] for r in rows] == ["| 0.3–1.5", "| 1.5–4", "| 4–10", "| 10–30", "| 30–100"]
+    where = run(sys.executable, str(recipe / "regions.py"), "dump/natural", "exp/slt/train_dev.ids",
+                "pm=exp/slt/pm/converted_train-s0")  # all the prompts, then each length group that has some
+    assert where.returncode == 0, where.stderr
+    titles = [line for line in where.stdout.splitlines() if "prompts" in line]
+    assert titles[0].startswith(f"{len(train + dev)} prompts;") and len(titles) >= 2
+    assert sum(int(t.split()[0]) for t in titles[1:]) == len(train + dev)
     r = run(sys.executable, str(recipe / "needed_gain.py"), "dump/natural", "lists/dev.ids", "exp/slt/pm/nothing")
     assert r.returncode == 1 and r.stderr.strip().count("\n") == 0 and "exp/slt/pm/nothing" in r.stderr
     r = run(sys.executable, str(recipe / "pm_results.py"), "eval", "slt")  # no eval split scored yet
