@@ -109,9 +109,9 @@ class KnotSpreadFilter(nn.Module):
     25): the critic learns slopes of −0.1 to −0.6, and the output is worse on every figure on three
     voices' dev prompts (0.4 dB more MCD, no more GV): free of the noise it shares with the level, the
     need follows the level only weakly below 10 Hz (`local/needed_gain.py`), so the gain mostly passes
-    the measurement's noise on. Off by default. ℓ_k(x) is measured, not differentiated through: the log of the input's periodogram
-    (mean removed, over the ``frames`` it is given, as a weight (B, T); all of them by default)
-    averaged over the DFT frequencies with knot k's interpolation weights.
+    the measurement's noise on. Off by default. ℓ_k(x) is measured, not differentiated through: the
+    log of the input's periodogram (mean removed, over the ``frames`` it is given, as a weight (B, T);
+    all of them by default) averaged over the DFT frequencies with knot k's interpolation weights.
     """
 
     def __init__(self, dim: int = 39, knots: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),

@@ -41,7 +41,8 @@ with an optimizer of its own (``spread_lr``), so the spread comes from a determi
 decoder's output
 (docs/design.md, "A spread the critic learns"). ``spread_adaptive`` lets each knot's gain follow the
 input's own level, measured over the system's speech span (docs/design.md, "A gain that follows the
-utterance").
+utterance"); ``spread_speech_only`` filters that span alone and leaves the frames before and after it
+as the decoder wrote them (docs/design.md, "The spread filter over speech").
 """
 
 from __future__ import annotations
