@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import linregress
 
 from vawgan_tts.feature_folder import load_utterance
 
@@ -44,12 +45,11 @@ def band_log_power(c: np.ndarray, bands=BANDS, frame_rate: float = FRAME_RATE) -
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Least-squares slope of y on [x, 1] and its R², both (N,), over the pairs where both are finite."""
+    """Least-squares slope of y on x and its R² (scipy.stats.linregress), both (N,), over the pairs where
+    both are finite."""
     keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
-    design = np.c_[x, np.ones_like(x)]
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    return float(coef[0]), 1.0 - float(np.var(y - design @ coef) / np.var(y))
+    line = linregress(x[keep], y[keep])
+    return float(line.slope), float(line.rvalue) ** 2
 
 
 def main(natural: Path, ids: list[str], system: Path) -> None:
