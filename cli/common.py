@@ -65,8 +65,26 @@ def handle_errors(fn):
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as e:
+            if not _caused_by_interrupt(e):
+                raise
+            console.print("[yellow]interrupted[/]")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether a Ctrl-C surfaced as another error: Python 3.11 re-raises an exception from a class
+    body's ``__set_name__`` as RuntimeError, so a Ctrl-C while a module is imported (matplotlib's, as
+    the curves are drawn after training) arrives as one, with the interrupt as its cause."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 class RateColumn(ProgressColumn):

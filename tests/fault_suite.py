@@ -15,6 +15,7 @@ docs/reliability.md`` runs them and writes the table in docs/reliability.md.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -999,12 +1000,26 @@ def _(tmp):
     return Result(outcome, ok and first.returncode == 0, has_traceback(p), contents(tmp / "corpus/natural") != before)
 
 
+def _wait_for_rows(log: Path, proc: subprocess.Popen, timeout: float = 300) -> bool:
+    """Whether ``log`` (a trainer's log.csv) holds a logged step before ``proc`` ends: the training
+    loop itself is running, not its set-up, nor the curves drawn after it."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        with contextlib.suppress(OSError):
+            if log.read_text().count("\n") > 1:
+                return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+    return False
+
+
 def interrupt_then_resume(args: tuple, first: tuple, started_by: Path, last: Path, check: tuple, what: str) -> Result:
-    """Run ``args + first``, Ctrl-C once ``started_by`` exists, then ``args --resume``; the result must
-    then work (``check``, a command)."""
+    """Run ``args + first``, Ctrl-C as soon as its log ``started_by`` holds a step (the training loop is
+    running; a fixed delay raced the end of a short training on a fast machine), then ``args --resume``;
+    the result must then work (``check``, a command)."""
     proc = _popen(*args, *first)
-    started = _wait_for(started_by, proc)
-    time.sleep(1.0)
+    started = _wait_for_rows(started_by, proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     saved = last.is_file()
@@ -1013,7 +1028,8 @@ def interrupt_then_resume(args: tuple, first: tuple, started_by: Path, last: Pat
     done = c is not None and c.returncode == 0
     why = "" if done or c is None else f"; {check[1]} exit {c.returncode}: {error_line(c) or (c.stderr or c.stdout)[-300:]}"
     ok = started and proc.returncode == 130 and saved and done
-    return Result(f"exit {proc.returncode}, last.pt {'written' if saved else 'MISSING'}; resume exit {p.returncode}"
+    said = "" if proc.returncode == 130 else f" ({(err.strip().splitlines() or ['no stderr'])[-1][-200:]})"
+    return Result(f"exit {proc.returncode}{said}, last.pt {'written' if saved else 'MISSING'}; resume exit {p.returncode}"
                   + (f"; {what}" if done else why), ok, "Traceback" in err or has_traceback(p), lost=not saved)
 
 
@@ -1024,7 +1040,7 @@ def _(tmp):
     exp = tmp / "conv"
     return interrupt_then_resume(
         ("vawgan", "train-converter", m / "inputs/slt", m / "inputs/natural", "-o", exp, "--ids", tmp / "ids"),
-        ("--epochs", "400", "--rounds", "2", "--device", "cpu"), exp / "round1/log.csv", exp / "round1/checkpoints/last.pt",
+        ("--epochs", "1000", "--rounds", "2", "--device", "cpu"), exp / "round1/log.csv", exp / "round1/checkpoints/last.pt",
         ("vawgan", "convert", m / "inputs/slt", "-m", exp, "-o", tmp / "out"), "converts")
 
 
@@ -1032,7 +1048,7 @@ def _(tmp):
 def _(tmp):
     m = models(tmp)
     (tmp / "ids").write_text(f"{PROMPT}\n")
-    (tmp / "config.toml").write_text("[postfilter]\nvae_epochs = 400\ncritic_epochs = 1\nadv_epochs = 1\n")
+    (tmp / "config.toml").write_text("[postfilter]\nvae_epochs = 1000\ncritic_epochs = 1\nadv_epochs = 1\n")
     exp = tmp / "pf"
     return interrupt_then_resume(
         ("vawgan", "train-postfilter", m / "inputs/slt", m / "inputs/natural", "-o", exp, "--ids", tmp / "ids"),

@@ -108,3 +108,28 @@ def test_enhance_refuses_options_an_enhancement_vawgan_does_not_have(tmp_path):
         r = runner.invoke(app, ["enhance", str(old / "inputs" / "feats8k"), "-m", str(exp), "-o", str(tmp_path / "out"), *extra])
         assert r.exit_code == 2 and word in r.output and "enhancement VAWGAN" in r.output, r.output
         assert not (tmp_path / "out").exists()
+
+
+def test_a_ctrl_c_wrapped_in_another_error_is_an_interruption_and_a_bug_stays_a_bug():
+    import typer
+
+    from cli.common import EXIT_INTERRUPTED, handle_errors
+
+    class Interrupts:
+        def __set_name__(self, owner, name):
+            raise KeyboardInterrupt  # as a Ctrl-C landing while matplotlib's classes are built
+
+    @handle_errors
+    def importing():
+        class Built:  # Python 3.11 re-raises the interrupt as RuntimeError, caused by it
+            x = Interrupts()
+
+    @handle_errors
+    def buggy():
+        raise RuntimeError("a bug")
+
+    with pytest.raises(typer.Exit) as e:
+        importing()
+    assert e.value.exit_code == EXIT_INTERRUPTED
+    with pytest.raises(RuntimeError, match="a bug"):
+        buggy()
