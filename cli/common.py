@@ -139,6 +139,15 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def refuse_settings_on_resume(resume: bool, exp: Path, **given) -> None:
+    """``--resume`` continues with the experiment's own configuration (EXP/config.toml): an option that
+    would change it (``given``: flag -> value, None when left out) is refused in one line, not ignored."""
+    named = [flag for flag, value in given.items() if value is not None]
+    if resume and named:
+        raise VawganError(exp, f"--resume continues with the experiment's own configuration (config.toml): leave out "
+                               f"{', '.join(named)} (to resume on another device, edit [train] device there)")
+
+
 def read_id_list(path: Path | None) -> list[str] | None:
     """A file of utterance ids, one per line (first column; '#' comments)."""
     if path is None:

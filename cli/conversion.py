@@ -13,7 +13,7 @@ from vawgan_tts.cli.common import (BatchSizeOption, CheckpointChoice, ConfigOpti
                                    EXIT_PARTIAL, EnhanceMethod, IdsOption, InferenceZ, OutputOption, OverwriteOption,
                                    PostfilterChoice, ReplaceOption, ResumeOption, SeedOption, StageName,
                                    TrainIdsOption, default_jobs, fail, out, progress_bar, read_id_list, say,
-                                   synthesize_ids, table)
+                                   refuse_settings_on_resume, synthesize_ids, table)
 
 
 def parallel_corpus(
@@ -66,6 +66,9 @@ def train_converter(
     """Train a parallel DNN converter (MLPG output) with rounds of DTW alignment and training."""
     from vawgan_tts.runs.converter import load_converter_config, run_converter
 
+    refuse_settings_on_resume(resume, output, **{"--config": config, "--epochs": epochs, "--rounds": rounds,
+                                                 "--batch-size": batch_size, "--seed": seed, "--device": device,
+                                                 "--adv-weight": adv_weight})
     cfg = load_converter_config(
         config, data__source=str(source), data__target=str(target), data__ids=read_id_list(ids),
         data__dev_ids=read_id_list(dev_ids), dnn__epochs=epochs, dnn__rounds=rounds, adv__adv_weight=adv_weight,
@@ -171,6 +174,8 @@ def train_postfilter(
     from vawgan_tts.runs.vawgan_postfilter import load_pair_postfilter_config, parse_weights, run_postfilter
 
     weights = parse_weights(sweep)  # refused before any training, not after it
+    refuse_settings_on_resume(resume, output, **{"--config": config, "--adv-weight": adv_weight, "--batch-size": batch_size,
+                                                 "--seed": seed, "--device": device})
     cfg = load_pair_postfilter_config(
         config, data__system=str(system), data__natural=str(natural), data__ids=read_id_list(ids),
         data__dev_ids=read_id_list(dev_ids), postfilter__adv_weight=adv_weight,

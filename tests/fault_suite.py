@@ -1056,6 +1056,29 @@ def _(tmp):
         ("vawgan", "enhance", m / "inputs/slt", "-m", exp, "-o", tmp / "out"), "enhances")
 
 
+@case("interruption", "train-postfilter --resume with another --config and --seed",
+      "refused in one line naming both (the run's own configuration continues); the checkpoint untouched")
+def _(tmp):
+    m = models(tmp)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    (tmp / "config.toml").write_text("[postfilter]\nvae_epochs = 1000\ncritic_epochs = 1\nadv_epochs = 1\n")
+    (tmp / "other.toml").write_text("[postfilter]\nvae_epochs = 5\n")
+    exp = tmp / "pf"
+    args = ("vawgan", "train-postfilter", m / "inputs/slt", m / "inputs/natural", "-o", exp, "--ids", tmp / "ids")
+    proc = _popen(*args, "--config", tmp / "config.toml", "--device", "cpu")
+    started = _wait_for_rows(exp / "log.csv", proc)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    last = exp / "checkpoints/last.pt"
+    before = last.read_bytes() if last.is_file() else b""
+    p = cli(*args, "--resume", "--config", tmp / "other.toml", "--seed", "3")
+    line = error_line(p)
+    kept = bool(before) and last.read_bytes() == before
+    ok = started and p.returncode == 2 and "--config" in line and "--seed" in line and kept
+    return Result(f"exit {p.returncode}: {line}" + ("" if kept else "; last.pt CHANGED or missing"), ok,
+                  has_traceback(p), lost=not kept)
+
+
 # ---------------------------------------------------------------------------------- running
 
 
