@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -78,8 +79,16 @@ def parallel(flite2allison, tmp_path_factory) -> tuple[Path, Path]:
     prepare_parallel_corpus(root / "text", rec, root / "corpus", voices=("slt",), flite=Flite.find(flite2allison["flite"]), jobs=2)
     cfg = ExtractConfig(f0_method="dio")
     for side in ("natural", "slt"):
-        extract([root / "corpus" / side / "wav.scp"], root / side, cfg, jobs=2)
+        extract([root / "corpus" / side / "wav.scp"], root / side, cfg, jobs=EXTRACT_JOBS)
     return root / "slt", root / "natural"
+
+
+# Extraction's pool forks from a forkserver, which only the process that started it can reach. mutmut
+# runs each mutant's tests in a process forked from the one that ran the clean suite (and started the
+# server): there a pool of two failed at once (ChildProcessError), so every mutant whose tests use
+# `parallel` was counted killed whatever it changed. Under mutmut (which sets MUTANT_UNDER_TEST) the
+# features are extracted in the process itself; they are the same either way.
+EXTRACT_JOBS = 1 if "MUTANT_UNDER_TEST" in os.environ else 2
 
 
 @pytest.fixture(scope="session")
