@@ -262,12 +262,14 @@ def test_the_knot_forms_gains_are_its_parameters_at_the_knots_and_log_linear_bet
 
 
 def test_knots_are_refused_in_one_line():
-    for knots in ((1.0, 0.5), (-1.0, 1.0), (0.0, 0.0, 1.0), (1.0, 100.0)):
+    for knots in ((1.0, 0.5), (-1.0, 1.0), (0.0, 0.0, 1.0), (1.0, 100.0), (1.0, 2.0, 2.0), (1.0, 2.0, 100.0)):
         with pytest.raises(VawganError, match="spread_knots") as err:
             VAWGANPostfilterConfig(**SMALL, spread_knots=knots)
         assert "\n" not in str(err.value)
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="below 100.0 Hz"):
             KnotSpreadFilter(39, knots)
+    for knots in ((1.0,), (0.0, 99.0), (0.5, 70.7, 99.9)):  # one knot is enough; up to half the frame rate
+        assert KnotSpreadFilter(39, knots).knots.tolist() == [k for k in knots if k > 0]
     with pytest.raises(VawganError, match="not both"):
         VAWGANPostfilterConfig(**SMALL, spread_knots=(1.0, 2.0), spread_taps=9)
     with pytest.raises(VawganError, match="spread_knots"):
@@ -377,6 +379,32 @@ def test_with_slopes_minus_one_half_the_output_no_longer_depends_on_the_inputs_l
     torch.testing.assert_close(z3 - z3.mean(1, keepdim=True), 3.0 * (z1 - z1.mean(1, keepdim=True)))
 
 
+def test_the_fft_size_is_the_least_power_of_two_of_at_least_twice_the_frames_and_8():
+    for t in range(1, 700):
+        n = KnotSpreadFilter.fft_size(t)
+        assert n == max(8, min(1 << k for k in range(12) if 1 << k >= 2 * t - 1)), t
+
+
+def test_its_level_is_the_log_of_the_weighted_periodogram_averaged_with_each_knots_weights(speech):
+    """band_log_power against its docstring, in numpy: over the frames of weight w, the weighted mean
+    removed, |DFT|² / Σw, averaged over the DFT bins with knot k's interpolation weights normalized."""
+    f = adaptive()
+    x = speech.double()[:, :90]
+    w = torch.cat([torch.zeros(1, 7), torch.ones(1, 70), torch.zeros(1, 13)], 1).double()
+    xs, ws = x[0].numpy(), w[0].numpy()
+    mu = (xs * ws[:, None]).sum(0) / ws.sum()
+    n = KnotSpreadFilter.fft_size(90)
+    power = np.abs(np.fft.rfft((xs - mu) * ws[:, None], n=n, axis=0)) ** 2 / ws.sum()  # (F, D)
+    band = np.abs(f.interpolation(n).numpy())
+    band = band / band.sum(0)
+    expected = np.log(power.T @ band + 1e-8)  # (D, K)
+    np.testing.assert_allclose(f.band_log_power(x, w)[0].numpy(), expected, rtol=1e-10, atol=1e-10)
+    xs = x[0].numpy()
+    power = np.abs(np.fft.rfft(xs - xs.mean(0), n=n, axis=0)) ** 2 / 90
+    np.testing.assert_allclose(f.band_log_power(x)[0].numpy(), np.log(power.T @ band + 1e-8), rtol=1e-10, atol=1e-10)
+    assert f.slopes.shape == (39, len(KNOTS))  # one slope per coefficient and knot
+
+
 def test_its_level_is_measured_over_the_frames_it_is_given_and_its_reference_is_the_first_batchs(speech):
     """A 100-frame trajectory edge-padded to 128 (the FFT size is 256 either way), measured over its
     100 frames, has the level of the 100 frames alone. The reference is set by the first call, then
@@ -398,11 +426,32 @@ def test_its_level_is_measured_over_the_frames_it_is_given_and_its_reference_is_
     torch.testing.assert_close(g(2.0 * x), f(2.0 * x))
 
 
+@pytest.mark.parametrize("how", ["prior", "posterior"])
+def test_enhance_draws_z_from_its_generator_as_inference_z_says(speech, how):
+    """prior: z = ε; posterior: z = μ + ε·exp(½ log σ²); ε from the generator given, so a seed repeats."""
+    torch.manual_seed(0)
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, inference_z=how, spread_knots=(0.0, 1.0, 4.0, 16.0),
+                                                     spread_speech_only=True))
+    with torch.no_grad():
+        task.spread.knot_log_gains.normal_()
+        c = speech[:, :80]
+        voiced = torch.cat([torch.zeros(1, 10), torch.ones(1, 60), torch.zeros(1, 10)], 1)
+        x = Segments(c, c, voiced, c)
+        mu, logvar = task.encode(x)
+        eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(5))
+        z = eps if how == "prior" else mu + eps * torch.exp(0.5 * logvar)
+        expected = task.spread_out(task.generate(z, x), voiced)
+        torch.testing.assert_close(task.enhance(c, torch.Generator().manual_seed(5), voiced), expected)
+        assert not torch.allclose(task.enhance(c, torch.Generator().manual_seed(6), voiced), expected)
+
+
 def test_the_speech_span_runs_from_the_first_speech_frame_to_the_last():
     from vawgan_tts.tasks.vawgan_postfilter import speech_span
 
-    speech = torch.tensor([[0, 1, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 1]], dtype=torch.float32)
-    expected = torch.tensor([[0, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], dtype=torch.float32)
+    speech = torch.tensor([[0, 1, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 1], [1, 0, 0, 0, 0, 0]],
+                          dtype=torch.float32)
+    expected = torch.tensor([[0, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1], [1, 0, 0, 0, 0, 0]],
+                            dtype=torch.float32)
     torch.testing.assert_close(speech_span(speech), expected)
 
 
