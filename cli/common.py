@@ -62,10 +62,7 @@ def handle_errors(fn):
                 raise
             where = f"{e.filename}: " if e.filename else ""
             raise fail(f"{where}{e.strerror or e} (partial outputs are not kept)") from None
-        except KeyboardInterrupt:
-            console.print("[yellow]interrupted[/]")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        except Exception as e:
+        except (KeyboardInterrupt, Exception) as e:  # a typer.Exit (a RuntimeError) is raised again
             if not _caused_by_interrupt(e):
                 raise
             console.print("[yellow]interrupted[/]")
@@ -75,9 +72,10 @@ def handle_errors(fn):
 
 
 def _caused_by_interrupt(error: BaseException) -> bool:
-    """Whether a Ctrl-C surfaced as another error: Python 3.11 re-raises an exception from a class
-    body's ``__set_name__`` as RuntimeError, so a Ctrl-C while a module is imported (matplotlib's, as
-    the curves are drawn after training) arrives as one, with the interrupt as its cause."""
+    """Whether ``error`` is a Ctrl-C (KeyboardInterrupt, or SIGTERM made one by the trainer) or one that
+    surfaced as another error: Python 3.11 re-raises an exception from a class body's ``__set_name__``
+    as RuntimeError, so a Ctrl-C while a module is imported (matplotlib's, as the curves are drawn after
+    training) arrives as one, with the interrupt as its cause."""
     seen = set()
     while error is not None and id(error) not in seen:
         if isinstance(error, KeyboardInterrupt):
