@@ -90,8 +90,21 @@ def test_even_taps_and_frame_arch_are_refused_in_one_line():
     assert "\n" not in str(err.value)
     with pytest.raises(VawganError, match="spread_taps"):
         VAWGANPostfilterConfig(arch="frame", spread_taps=9)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="odd count"):
         SpreadFilter(39, 4)
+    one = SpreadFilter(39, 1)  # one tap: the identity, nothing to learn
+    assert one.log_gains.shape == (39, 0)
+    torch.testing.assert_close(one.impulse_responses(), torch.ones(39, 1))
+
+
+def test_the_filters_defaults_and_what_their_checkpoints_hold():
+    """The FIR form's cosines are derived, not saved; the defaults are the documented ones."""
+    f = SpreadFilter()
+    assert f.log_gains.shape == (39, 16) and set(f.state_dict()) == {"log_gains"}
+    assert f.gains().shape == (129, 39)
+    k = KnotSpreadFilter()
+    assert k.knot_log_gains.shape == (39, 7) and k.knots.tolist() == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    assert k.gains().shape == (129, 39)
 
 
 def batch(speech) -> Segments:
@@ -391,6 +404,7 @@ def test_its_level_is_the_log_of_the_weighted_periodogram_averaged_with_each_kno
     f = adaptive()
     x = speech.double()[:, :90]
     w = torch.cat([torch.zeros(1, 7), torch.ones(1, 70), torch.zeros(1, 13)], 1).double()
+    w[0, 7:77] = 1.0 / 70  # soft weights summing to 1: the power is divided by Σw itself, not a floor
     xs, ws = x[0].numpy(), w[0].numpy()
     mu = (xs * ws[:, None]).sum(0) / ws.sum()
     n = KnotSpreadFilter.fft_size(90)
