@@ -62,6 +62,14 @@ def flite2allison() -> dict[str, Path]:
     return paths
 
 
+# Extraction's pool forks from a forkserver, which only the process that started it can reach. mutmut
+# runs each mutant's tests in a process forked from the one that ran the clean suite (and started the
+# server): there a pool of two failed at once (ChildProcessError), so every mutant whose tests use
+# `parallel` was counted killed whatever it changed. Under mutmut (which sets MUTANT_UNDER_TEST) the
+# features are extracted in the process itself; they are the same either way.
+EXTRACT_JOBS = 1 if "MUTANT_UNDER_TEST" in os.environ else 2
+
+
 @pytest.fixture(scope="session")
 def parallel(flite2allison, tmp_path_factory) -> tuple[Path, Path]:
     """(slt feature folder, Allison feature folder) of the eight ``PARALLEL_PROMPTS``."""
@@ -81,14 +89,6 @@ def parallel(flite2allison, tmp_path_factory) -> tuple[Path, Path]:
     for side in ("natural", "slt"):
         extract([root / "corpus" / side / "wav.scp"], root / side, cfg, jobs=EXTRACT_JOBS)
     return root / "slt", root / "natural"
-
-
-# Extraction's pool forks from a forkserver, which only the process that started it can reach. mutmut
-# runs each mutant's tests in a process forked from the one that ran the clean suite (and started the
-# server): there a pool of two failed at once (ChildProcessError), so every mutant whose tests use
-# `parallel` was counted killed whatever it changed. Under mutmut (which sets MUTANT_UNDER_TEST) the
-# features are extracted in the process itself; they are the same either way.
-EXTRACT_JOBS = 1 if "MUTANT_UNDER_TEST" in os.environ else 2
 
 
 @pytest.fixture(scope="session")

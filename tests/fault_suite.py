@@ -1014,14 +1014,20 @@ def _wait_for_rows(log: Path, proc: subprocess.Popen, timeout: float = 300) -> b
     return False
 
 
+def _ctrl_c_in_training(args: tuple, log: Path) -> tuple[subprocess.Popen, bool, str]:
+    """Run ``args``, Ctrl-C it once its training ``log`` holds a step: (the process, whether it did, stderr)."""
+    proc = _popen(*args)
+    started = _wait_for_rows(log, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    return proc, started, err
+
+
 def interrupt_then_resume(args: tuple, first: tuple, started_by: Path, last: Path, check: tuple, what: str) -> Result:
     """Run ``args + first``, Ctrl-C as soon as its log ``started_by`` holds a step (the training loop is
     running; a fixed delay raced the end of a short training on a fast machine), then ``args --resume``;
     the result must then work (``check``, a command)."""
-    proc = _popen(*args, *first)
-    started = _wait_for_rows(started_by, proc)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    proc, started, err = _ctrl_c_in_training(args + first, started_by)
     saved = last.is_file()
     p = cli(*args, "--resume")
     c = cli(*check) if p.returncode == 0 else None
@@ -1065,10 +1071,7 @@ def _(tmp):
     (tmp / "other.toml").write_text("[postfilter]\nvae_epochs = 5\n")
     exp = tmp / "pf"
     args = ("vawgan", "train-postfilter", m / "inputs/slt", m / "inputs/natural", "-o", exp, "--ids", tmp / "ids")
-    proc = _popen(*args, "--config", tmp / "config.toml", "--device", "cpu")
-    started = _wait_for_rows(exp / "log.csv", proc)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=120)
+    _, started, _ = _ctrl_c_in_training(args + ("--config", tmp / "config.toml", "--device", "cpu"), exp / "log.csv")
     last = exp / "checkpoints/last.pt"
     before = last.read_bytes() if last.is_file() else b""
     p = cli(*args, "--resume", "--config", tmp / "other.toml", "--seed", "3")

@@ -403,7 +403,7 @@ def test_its_level_is_the_log_of_the_weighted_periodogram_averaged_with_each_kno
     removed, |DFT|² / Σw, averaged over the DFT bins with knot k's interpolation weights normalized."""
     f = adaptive()
     x = speech.double()[:, :90]
-    w = torch.cat([torch.zeros(1, 7), torch.ones(1, 70), torch.zeros(1, 13)], 1).double()
+    w = torch.zeros(1, 90, dtype=torch.float64)
     w[0, 7:77] = 1.0 / 70  # soft weights summing to 1: the power is divided by Σw itself, not a floor
     xs, ws = x[0].numpy(), w[0].numpy()
     mu = (xs * ws[:, None]).sum(0) / ws.sum()
