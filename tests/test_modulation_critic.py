@@ -2,6 +2,8 @@
 (checked against scipy), blind to offsets, reaching every frame; what a config may ask of it; and,
 on a real trajectory, a spread filter trained by it alone restores the movement a smoothing took."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -55,6 +57,17 @@ def test_the_modulation_view_sees_movement_not_offsets_and_every_frame(speech):
         critic(speech[None, :31])
     with pytest.raises(ValueError, match="even lengths"):
         ModulationCritic(39, (8,), 3, (15,))
+    with pytest.raises(ValueError, match="even lengths"):
+        ModulationCritic(39, (8,), 3, (2,))
+    assert ModulationCritic(39, (8,), 3, (4,)).windows == (4,)  # the shortest window allowed
+
+
+def test_the_modulation_critics_defaults():
+    critic = ModulationCritic()
+    first, last = critic.critics[0][0], critic.critics[0][-1]
+    assert (first.in_channels, first.out_channels, first.kernel_size) == (39, 64, (5,))
+    assert critic.windows == (16, 32, 64) and critic.bands_per_octave == 0 and last.out_channels == 1
+    assert len(critic.spectra(torch.zeros(1, 64, 39))[0][0, 0]) == 8  # every bin of the 16-frame window
 
 
 def test_the_score_is_each_windows_critic_averaged_over_frequencies_and_summed(speech):
@@ -310,10 +323,15 @@ def test_a_post_filter_with_the_speech_only_view_judges_each_side_by_its_own_spe
     real, fake, _ = task.adversary(batch, batch, torch.zeros(2, 64, 2))
     assert real.shape == fake.shape == (2, 64, 40)
     assert torch.equal(real[..., -1], nat_mask) and torch.equal(fake[..., -1], mask)
+    assert torch.equal(real[..., :-1], batch.natural)  # critic_real = "recordings": the natural crops as spoken
+    aligned = ConvPostfilterTask(dataclasses.replace(cfg, critic_real="aligned"))
+    real, _, _ = aligned.adversary(batch, batch._replace(target=0.9 * x), torch.zeros(2, 64, 2))
+    assert torch.equal(real, torch.cat([0.9 * x, mask[..., None]], -1))  # the aligned target, with the system's speech
     before = task.spread.log_gains().detach().clone()
     task.train_step(tuple(batch), "adv", StepContext(task.make_optimizers(), 0.0))
     assert not task.spread.log_gains().equal(before)
-    with pytest.raises(ValueError, match="no speech frames"):  # a batch without the natural side's speech
+    no_speech = "^critic_speech_only: the batch carries no speech frames for the natural crops$"
+    with pytest.raises(ValueError, match=no_speech):  # a batch without the natural side's speech
         task.adversary(batch._replace(natural_speech=None), batch, torch.zeros(2, 64, 2))
     # The dev monitor's score: the aligned target, or generated frames, each with the system's speech.
     with torch.no_grad():
