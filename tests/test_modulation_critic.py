@@ -53,7 +53,7 @@ def test_the_modulation_view_sees_movement_not_offsets_and_every_frame(speech):
     x = x.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x)
     assert bool((grad.abs().sum(-1) > 0).all())  # 96 frames = whole hops of 8 and 16: each frame read
-    with pytest.raises(ValueError, match="shorter than the longest window"):
+    with pytest.raises(ValueError, match=r"^a segment of 31 frames is shorter than the longest window \(32\)$"):
         critic(speech[None, :31])
     with pytest.raises(ValueError, match="even lengths"):
         ModulationCritic(39, (8,), 3, (15,))
@@ -68,6 +68,10 @@ def test_the_modulation_critics_defaults():
     assert (first.in_channels, first.out_channels, first.kernel_size) == (39, 64, (5,))
     assert critic.windows == (16, 32, 64) and critic.bands_per_octave == 0 and last.out_channels == 1
     assert len(critic.spectra(torch.zeros(1, 64, 39))[0][0, 0]) == 8  # every bin of the 16-frame window
+    # The window and the band pooling are rebuilt from the settings: not in a checkpoint, old ones load.
+    pooled = ModulationCritic(39, (8,), 3, (16, 32), bands_per_octave=2)
+    assert not [k for k in pooled.state_dict() if k.startswith(("hann", "pool"))]
+    assert {k for k, _ in pooled.named_buffers()} == {"hann16", "hann32", "pool16", "pool32"}
 
 
 def test_the_score_is_each_windows_critic_averaged_over_frequencies_and_summed(speech):
