@@ -68,6 +68,8 @@ def test_the_modulation_critics_defaults():
     assert (first.in_channels, first.out_channels, first.kernel_size) == (39, 64, (5,))
     assert critic.windows == (16, 32, 64) and critic.bands_per_octave == 0 and last.out_channels == 1
     assert len(critic.spectra(torch.zeros(1, 64, 39))[0][0, 0]) == 8  # every bin of the 16-frame window
+    # A still crop (padding repeats a frame): no movement, the power floor's −80 dB, finite.
+    assert torch.equal(critic.spectra(torch.full((1, 64, 39), 2.0))[0], torch.full((1, 39, 8), -80.0))
     # The window and the band pooling are rebuilt from the settings: not in a checkpoint, old ones load.
     pooled = ModulationCritic(39, (8,), 3, (16, 32), bands_per_octave=2)
     assert not [k for k in pooled.state_dict() if k.startswith(("hann", "pool"))]
