@@ -276,6 +276,8 @@ def test_the_gapped_periodogram_is_the_documented_estimate_and_plain_at_weight_o
     torch.testing.assert_close(modulation_power(x[None], hann, torch.ones(1, 400, dtype=torch.float64)),
                                modulation_power(x[None], hann), rtol=1e-6, atol=0)  # Welch's (checked above against scipy)
     torch.testing.assert_close(modulation_power(x[None], hann, 0.3 * mask[None]), ours[None])  # weights are relative
+    both = modulation_power(torch.stack([x, x]), hann, torch.stack([mask, soft]))  # each row by its own weights
+    torch.testing.assert_close(both, torch.stack([ours, modulation_power(x[None], hann, soft[None])[0]]))
 
 
 def test_the_gated_view_is_blind_to_the_pauses_and_gives_them_no_gradient(speech_and_mask):
