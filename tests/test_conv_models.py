@@ -393,6 +393,39 @@ def test_a_conditional_segment_critic_reads_the_condition_beside_every_view(spee
     assert not torch.allclose(critic(x, cond), critic(x, cond.flip(0)), atol=1e-4)
 
 
+def test_the_segment_critics_layers_by_hand():
+    """What each view is built of: a stack per scale reading the frames and the condition, its first
+    convolution at full rate and the rest strided by 2; the scales' inputs averaged over s frames in
+    steps of s; the difference view strided alike; the defaults; segment_critic passes the config's
+    bands and the condition's size; the refusals' messages whole."""
+    from vawgan_tts.tasks.vawgan import segment_critic
+
+    critic = SegmentCritic(39, (8, 8, 8), 5, (1, 2, 4), cond_dim=2, difference=True)
+    for stack in (*critic.critics, critic.difference):
+        convs = [m for m in stack if isinstance(m, torch.nn.Conv1d)]
+        assert convs[0].in_channels == 41 and [c.stride for c in convs] == [(1,), (2,), (2,), (1,)]
+        assert [c.kernel_size for c in convs] == [(5,)] * 3 + [(3,)] and convs[-1].out_channels == 1
+    assert isinstance(critic.pools[0], torch.nn.Identity)
+    assert [(p.kernel_size, p.stride) for p in critic.pools[1:]] == [((2,), (2,)), ((4,), (4,))]
+    default = SegmentCritic()
+    convs = [m for m in default.critics[0] if isinstance(m, torch.nn.Conv1d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs[:3]] == [(39, 64, (5,)), (64, 128, (5,)),
+                                                                                  (128, 128, (5,))]
+    assert default.scales == (1, 2, 4) and default.difference is None and default.modulation is None
+    assert not default.speech_gated
+    assert SegmentCritic(39, (8,), 3, (), modulation=(16,)).modulation.bands_per_octave == 0
+    config = VAWGANConfig(arch="conv", critic_channels=(4, 4), critic_scales=(1,), critic_modulation=(16,),
+                          critic_bands_per_octave=2)
+    built = segment_critic(config, cond_dim=3)
+    assert built.modulation.bands_per_octave == 2 and built.critics[0][0].in_channels == 42
+    with pytest.raises(ValueError, match="^a segment critic needs a view: scales, the difference view or "
+                                         "modulation windows$"):
+        SegmentCritic(39, (8,), 3, ())
+    with pytest.raises(ValueError, match="^speech gating acts on the modulation view, and there are no "
+                                         "modulation windows$"):
+        SegmentCritic(39, (8,), 3, (1,), speech_gated=True)
+
+
 def test_adv_lr_gives_the_adversarial_stage_an_optimizer_of_its_own(speech):
     """adv_lr > 0: the decoder's adversarial update goes through a fresh Adam at that rate with the
     critic's betas, and the VAE stage's optimizer is left as it was; 0 keeps the one optimizer."""
