@@ -230,6 +230,42 @@ def test_the_crop_loss_counts_exactly_the_frames_that_match_the_whole_utterance(
     assert kept > 0 and differ > 0
 
 
+def test_the_training_step_takes_the_crop_mask_and_the_configured_loss():
+    """A conv batch with positions trains on the paired frames the crop mask keeps (what conversion
+    of the whole utterance gives them), a batch without on its mask alone; loss = "trajectory" is
+    the TrajectoryError's value, refused in one line when the run built none; the log's key is "loss"."""
+    from vawgan_tts.batching import crop_interior, frame_positions
+    from vawgan_tts.tasks.dnn_converter import TrajectoryError
+
+    from conftest import RecordingContext
+
+    torch.manual_seed(0)
+    cfg = DNNConverterConfig(arch="conv", channels=(8,), kernel=5, dilations=(1,), segment=16)
+    task = DNNConverterTask(cfg, 39, DIM_OUT)
+    x, y = torch.randn(2, 16, 39), torch.randn(2, 16, DIM_OUT)
+    mask = torch.ones(2, 16)
+    whole = torch.from_numpy(frame_positions(40))
+    pos = torch.stack([whole[10:26], whole[:16]])  # a crop inside an utterance, one at its start
+    kept = mask * crop_interior(pos, task.model.receptive_field // 2)
+    assert 0 < float(kept.sum()) < 32
+    with torch.no_grad():  # the recording context steps nothing: the weights stay as they are
+        on_kept, on_mask = float(task.loss(x, y, kept)), float(task.loss(x, y, mask))
+    out = task.train_step((x, y, mask, pos), "dnn", RecordingContext(task.make_optimizers()))
+    assert set(out) == {"loss"}
+    assert float(out["loss"]) == pytest.approx(on_kept, rel=1e-6) and on_kept != pytest.approx(on_mask, rel=1e-3)
+    plain = task.train_step((x, y, kept), "dnn", RecordingContext(task.make_optimizers()))
+    assert float(plain["loss"]) == pytest.approx(on_kept, rel=1e-6)
+    traj = DNNConverterTask(DNNConverterConfig(arch="conv", channels=(8,), kernel=5, dilations=(1,), segment=16,
+                                               loss="trajectory"), 39, DIM_OUT)
+    with pytest.raises(RuntimeError, match="^loss = 'trajectory' needs the TrajectoryError the training run builds$"):
+        traj.loss(x, y, mask)
+    traj.trajectory = TrajectoryError(16, np.zeros(DIM_OUT), np.ones(DIM_OUT), np.ones(DIM_OUT))
+    with torch.no_grad():
+        expected = traj.trajectory(traj.model(x), y, mask)
+        assert float(traj.loss(x, y, mask)) == pytest.approx(float(expected), rel=1e-6)
+        assert float(expected) != pytest.approx(float(((traj.model(x) - y) ** 2).mean()), rel=1e-3)
+
+
 # ------------------------------------------------------------------ the trajectory loss (MGE)
 
 
