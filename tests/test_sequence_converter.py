@@ -139,6 +139,27 @@ def test_utterances_shorter_than_the_crop_are_padded_with_masked_frames(parallel
         torch.testing.assert_close(x[n:], x[n - 1:n].expand(longest - n, 39))  # the edge frame repeats
 
 
+def test_the_crop_batches_pad_short_utterances_and_carry_positions_with_mask_crop_edges(parallel, tmp_path):
+    """_segment_batches: every training utterance, one shorter than the crop padded to its length; with
+    mask_crop_edges a fourth stream of each frame's position (frame_positions), without it three."""
+    from vawgan_tts.batching import frame_positions
+    from vawgan_tts.runs.converter import _segment_batches
+
+    pairs = _aligned_pairs(parallel, TRAIN)
+    lengths = [len(pairs.src[u]) for u in TRAIN]
+    crop = min(lengths) + 8  # the shortest utterance is padded to it
+    assert crop <= max(lengths)
+    cfg = DNNConverterConfig(arch="conv", segment=crop, mask_crop_edges=True)
+    norm = _normalization(pairs, TRAIN, cfg)
+    batches = _segment_batches(pairs, TRAIN, norm, cfg, tmp_path)
+    assert len(batches.paired) == 4 and batches.length == crop
+    assert [len(s) for s in batches.paired] == [sum(max(n, crop) for n in lengths)] * 4
+    expected = torch.cat([torch.from_numpy(frame_positions(n, crop)) for n in lengths])
+    assert torch.equal(batches.paired[3], expected)
+    plain = _segment_batches(pairs, TRAIN, norm, DNNConverterConfig(arch="conv", segment=crop), tmp_path)
+    assert len(plain.paired) == 3 and torch.equal(plain.paired[2], batches.paired[2])
+
+
 def test_sequence_converter_trains_and_converts_whole_utterances(seq_trained, parallel):
     exp, summary = seq_trained
     src_dir, tgt_dir = parallel
