@@ -287,6 +287,31 @@ def test_the_training_step_takes_the_crop_mask_and_the_configured_loss():
         assert float(expected) != pytest.approx(float(((traj.model(x) - y) ** 2).mean()), rel=1e-3)
 
 
+def test_predict_utterance_and_the_model_choice_for_each_arch():
+    """predict_utterance: the frame arch's MLP over each frame's context window (edges repeated), the
+    conv arch's network over the whole trajectory, both in eval mode; converter_model builds each
+    arch with the config's dropout."""
+    from vawgan_tts.runs.converter import context_windows, predict_utterance
+    from vawgan_tts.tasks.dnn_converter import converter_model
+
+    torch.manual_seed(0)
+    x = np.random.default_rng(0).standard_normal((30, 39)).astype(np.float32)
+    frame = DNNConverterTask(DNNConverterConfig(hidden=16, layers=2, context=2, dropout=0.5), 39, DIM_OUT)
+    got = predict_utterance(frame, x)
+    assert not frame.model.training and got.shape == (30, DIM_OUT)
+    with torch.no_grad():
+        want = frame.model(torch.from_numpy(context_windows(x, 2).astype(np.float32))).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    conv = DNNConverterTask(DNNConverterConfig(arch="conv", channels=(8,), kernel=5, dilations=(1,), dropout=0.5),
+                            39, DIM_OUT)
+    got = predict_utterance(conv, x)
+    with torch.no_grad():
+        np.testing.assert_allclose(got, conv.model(torch.from_numpy(x)[None])[0].numpy(), rtol=1e-6, atol=1e-6)
+    for arch, extra in (("frame", {}), ("conv", {"channels": (8,), "dilations": (1,)})):
+        model = converter_model(DNNConverterConfig(arch=arch, dropout=0.3, **extra), 39, DIM_OUT)
+        assert {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)} == {0.3}  # after each hidden layer
+
+
 # ------------------------------------------------------------------ the trajectory loss (MGE)
 
 
