@@ -310,6 +310,14 @@ def test_predict_utterance_and_the_model_choice_for_each_arch():
     for arch, extra in (("frame", {}), ("conv", {"channels": (8,), "dilations": (1,)})):
         model = converter_model(DNNConverterConfig(arch=arch, dropout=0.3, **extra), 39, DIM_OUT)
         assert {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)} == {0.3}  # after each hidden layer
+    conv = converter_model(DNNConverterConfig(arch="conv", dropout=0.3, channels=(8, 8), dilations=(1, 2)), 39, DIM_OUT)
+    kinds = [type(m).__name__ for m in conv.net]
+    assert kinds.count("Dropout") == 2 and all(kinds[i - 1] == "ReLU" for i, k in enumerate(kinds) if k == "Dropout")
+    for plain in (ConvConverter(39, 8, (8,), 5, (1,)), converter_model(DNNConverterConfig(arch="conv", channels=(8,),
+                                                                                          dilations=(1,)), 39, 8)):
+        assert not any(isinstance(m, torch.nn.Dropout) for m in plain.modules())  # none at dropout 0, the default
+    with pytest.raises(ValueError, match="^2 hidden layers need as many dilations, not 1$"):
+        ConvConverter(39, 8, (8, 8), 5, (1,))
 
 
 # ------------------------------------------------------------------ the trajectory loss (MGE)
