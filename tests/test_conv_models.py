@@ -435,10 +435,10 @@ def test_adv_lr_gives_the_adversarial_stage_an_optimizer_of_its_own(speech):
     base = dict(arch="conv", channels=(16, 16), dilations=(1, 2), latent=4, critic_channels=(8, 8),
                 adv_balance="fixed", segment=32)
     assert set(ConvVAWGANTask(VAWGANConfig(**base)).make_optimizers()) == {"vae", "critic"}
-    task = ConvVAWGANTask(VAWGANConfig(**base, adv_lr=3e-5, critic_betas=(0.5, 0.9)))
+    task = ConvVAWGANTask(VAWGANConfig(**base, adv_lr=3e-5, critic_betas=(0.3, 0.8)))
     optimizers = task.make_optimizers()
     assert optimizers["adv_vae"].param_groups[0]["lr"] == 3e-5
-    assert optimizers["adv_vae"].param_groups[0]["betas"] == (0.5, 0.9)
+    assert optimizers["adv_vae"].param_groups[0]["betas"] == optimizers["critic"].param_groups[0]["betas"] == (0.3, 0.8)
     x = (speech[:, :64].reshape(2, 32, 39), torch.ones(2, 32))
     before = [p.detach().clone() for p in task.vae.parameters()]
     task.train_step(x, "adv", StepContext(optimizers, 0.0))
