@@ -160,6 +160,22 @@ def test_the_crop_batches_pad_short_utterances_and_carry_positions_with_mask_cro
     assert len(plain.paired) == 3 and torch.equal(plain.paired[2], batches.paired[2])
 
 
+def test_the_output_normalization_per_dimension_or_per_stream(parallel):
+    """output_scale: "dimension" standardizes each of the 117 targets by its own deviation; "stream"
+    gives each stream (statics, Δ, ΔΔ) one scale, the root mean square of its 39 deviations; the
+    means and the inputs' statistics are the same either way."""
+    pairs = _aligned_pairs(parallel, TRAIN)
+    y = np.concatenate([pairs.dyn[u] for u in TRAIN])
+    per_dim = _normalization(pairs, TRAIN, DNNConverterConfig())
+    np.testing.assert_allclose(per_dim.y_std, y.std(0), rtol=1e-9)
+    per_stream = _normalization(pairs, TRAIN, DNNConverterConfig(output_scale="stream"))
+    rms = np.sqrt((y.std(0).reshape(3, 39) ** 2).mean(1))
+    np.testing.assert_allclose(per_stream.y_std, np.repeat(rms, 39), rtol=1e-9)
+    for a, b in ((per_dim.y_mean, per_stream.y_mean), (per_dim.x_mean, per_stream.x_mean),
+                 (per_dim.x_std, per_stream.x_std)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_sequence_converter_trains_and_converts_whole_utterances(seq_trained, parallel):
     exp, summary = seq_trained
     src_dir, tgt_dir = parallel
