@@ -164,6 +164,8 @@ def test_the_output_normalization_per_dimension_or_per_stream(parallel):
     """output_scale: "dimension" standardizes each of the 117 targets by its own deviation; "stream"
     gives each stream (statics, Δ, ΔΔ) one scale, the root mean square of its 39 deviations; the
     means and the inputs' statistics are the same either way."""
+    from vawgan_tts.runs.converter import input_columns
+
     pairs = _aligned_pairs(parallel, TRAIN)
     y = np.concatenate([pairs.dyn[u] for u in TRAIN])
     per_dim = _normalization(pairs, TRAIN, DNNConverterConfig())
@@ -174,6 +176,14 @@ def test_the_output_normalization_per_dimension_or_per_stream(parallel):
     for a, b in ((per_dim.y_mean, per_stream.y_mean), (per_dim.x_mean, per_stream.x_mean),
                  (per_dim.x_std, per_stream.x_std)):
         np.testing.assert_array_equal(a, b)
+    x = np.concatenate([pairs.src[u][pairs.rows[u], input_columns(DNNConverterConfig())] for u in TRAIN])
+    np.testing.assert_allclose(per_dim.x_std, x.std(0), rtol=1e-9)
+    # What MLPG weighs the streams by, in normalized units: ones until the residuals are measured; with
+    # the trajectory loss the targets' own variances (ones as well when each dimension is its own unit).
+    np.testing.assert_array_equal(per_stream.residual_var, np.ones(DIM_OUT))
+    traj = _normalization(pairs, TRAIN, DNNConverterConfig(arch="conv", loss="trajectory", output_scale="stream"))
+    np.testing.assert_allclose(traj.residual_var, y.var(0) / np.repeat(rms, 39) ** 2, rtol=1e-9)
+    assert traj.residual_var.std() > 0.1
 
 
 def test_sequence_converter_trains_and_converts_whole_utterances(seq_trained, parallel):
