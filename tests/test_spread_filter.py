@@ -181,14 +181,14 @@ def test_the_filters_loss_is_the_critics_score_and_at_a_weight_the_filtered_nll(
 
     seg = batch(speech)
     grads = {}
-    for lam in (0.0, 5.0):
+    for lam in (0.0, 0.5, 5.0):  # a weight below 1 too
         torch.manual_seed(0)
         task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, adv_weight=0.0, spread_taps=9, spread_likelihood=lam))
         with torch.no_grad():
             task.spread.log_gains.normal_(0, 0.3)
         ctx = RecordingContext(task.make_optimizers())
         torch.manual_seed(1)
-        task.train_step(seg, "adv", ctx)
+        out = task.train_step(seg, "adv", ctx)
         grads[lam] = ctx.grads["spread"][id(task.spread.log_gains)]
         # The same draws again (the critic's z and ε, the decoder's z, then the filter's z) by hand.
         torch.manual_seed(1)
@@ -200,7 +200,9 @@ def test_the_filters_loss_is_the_critics_score_and_at_a_weight_the_filtered_nll(
         loss = -task.critic(task.spread(y)).mean() + lam * task.nll(seg, task.spread(y))
         loss.backward()
         torch.testing.assert_close(grads[lam], task.spread.log_gains.grad)
-    assert not torch.allclose(grads[0.0], grads[5.0])
+        with torch.no_grad():  # the logged score: the critic's, of the filtered output
+            torch.testing.assert_close(out["spread_score"], task.critic(task.spread(y)).mean())
+    assert not torch.allclose(grads[0.0], grads[0.5]) and not torch.allclose(grads[0.5], grads[5.0])
 
 
 def test_a_checkpoint_whose_weights_do_not_fit_is_refused_in_one_line(tmp_path):
