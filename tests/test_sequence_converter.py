@@ -235,7 +235,8 @@ def test_sequence_converter_from_the_cli_and_its_refusals(seq_trained, parallel,
 
 
 def test_a_crop_longer_than_every_utterance_is_refused_naming_the_source(parallel, tmp_path):
-    with pytest.raises(VawganError, match=r"slt.*\[dnn\] segment = 5000 frames is longer than every training utterance"):
+    too_long = r"slt.*\[dnn\] segment = 5000 frames is longer than every training utterance"
+    with pytest.raises(VawganError, match=too_long):
         train_converter(tmp_path / "e", _config(*parallel, dnn__segment=5000, dnn__rounds=1), jobs=1, progress=False)
 
 
