@@ -337,8 +337,8 @@ def test_predict_utterance_and_the_model_choice_for_each_arch():
     for arch, extra in (("frame", {}), ("conv", {"channels": (8,), "dilations": (1,)})):
         model = converter_model(DNNConverterConfig(arch=arch, dropout=0.3, **extra), 39, DIM_OUT)
         assert {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)} == {0.3}  # after each hidden layer
-    conv = converter_model(DNNConverterConfig(arch="conv", dropout=0.3, channels=(8, 8), dilations=(1, 2)), 39, DIM_OUT)
-    kinds = [type(m).__name__ for m in conv.net]
+    two = converter_model(DNNConverterConfig(arch="conv", dropout=0.3, channels=(8, 8), dilations=(1, 2)), 39, DIM_OUT)
+    kinds = [type(m).__name__ for m in two.net]
     assert kinds.count("Dropout") == 2 and all(kinds[i - 1] == "ReLU" for i, k in enumerate(kinds) if k == "Dropout")
     for plain in (ConvConverter(39, 8, (8,), 5, (1,)), converter_model(DNNConverterConfig(arch="conv", channels=(8,),
                                                                                           dilations=(1,)), 39, 8)):
