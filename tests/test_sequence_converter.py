@@ -2,6 +2,7 @@
 trained on random crops with a mask of the frames DTW paired, end to end on real data (flite's slt
 speaking Allison's prompts, converted towards her recordings), and checked against the frame arch."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -303,8 +304,7 @@ def test_the_training_step_takes_the_crop_mask_and_the_configured_loss():
     assert float(out["loss"]) == pytest.approx(on_kept, rel=1e-6) and on_kept != pytest.approx(on_mask, rel=1e-3)
     plain = task.train_step((x, y, kept), "dnn", RecordingContext(task.make_optimizers()))
     assert float(plain["loss"]) == pytest.approx(on_kept, rel=1e-6)
-    traj = DNNConverterTask(DNNConverterConfig(arch="conv", channels=(8,), kernel=5, dilations=(1,), segment=16,
-                                               loss="trajectory"), 39, DIM_OUT)
+    traj = DNNConverterTask(dataclasses.replace(cfg, loss="trajectory"), 39, DIM_OUT)
     with pytest.raises(RuntimeError, match="^loss = 'trajectory' needs the TrajectoryError the training run builds$"):
         traj.loss(x, y, mask)
     traj.trajectory = TrajectoryError(16, np.zeros(DIM_OUT), np.ones(DIM_OUT), np.ones(DIM_OUT))
