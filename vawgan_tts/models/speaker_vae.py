@@ -1,7 +1,8 @@
 """The voice-conversion VAE of VAWGAN (Hsu et al. 2017): a speaker-independent code z from the
 frame alone, and a decoder that rebuilds the frame from z and a learned speaker embedding, the
 embedding fed to every layer (not only the first) so the speaker cannot be washed out in depth.
-The conditional critic judges a frame as a frame of a given speaker."""
+The conditional critic judges a frame as a frame of a given speaker; the code's speaker classifier,
+through a reversed gradient, pushes the speaker out of z."""
 
 from __future__ import annotations
 
@@ -67,6 +68,42 @@ class SpeakerCritic(nn.Module):
     def forward(self, x: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
         onehot = nn.functional.one_hot(speaker, self.n_speakers).to(x.dtype)
         return self.net(torch.cat([x, onehot], dim=-1)).squeeze(-1)
+
+
+class _ReverseGradient(torch.autograd.Function):
+    """The identity forward; backward, the gradient times −``weight`` (Ganin & Lempitsky 2015)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: float) -> torch.Tensor:
+        ctx.weight = weight
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return -ctx.weight * grad, None
+
+
+class CodeSpeakerClassifier(nn.Module):
+    """Which speaker a code μ came from: an MLP over μ (..., J) -> speaker logits (..., S), read through
+    a gradient reversal layer (Ganin & Lempitsky 2015, "Unsupervised domain adaptation by
+    backpropagation"). One loss, its cross-entropy, trains both sides: the classifier's weights descend
+    it, and the encoder, which receives the gradient times −``weight``, ascends it, so that z carries
+    as little of the speaker as the classifier can find. The decoder, which is given the speaker, is
+    then left to supply it (Chou et al. 2018 train an adversarial speaker classifier on the code of a
+    conversion autoencoder to this end)."""
+
+    def __init__(self, latent: int, hidden: tuple[int, ...], n_speakers: int, weight: float):
+        super().__init__()
+        self.weight = weight
+        self.net = mlp([latent, *hidden, n_speakers])
+
+    def forward(self, mu: torch.Tensor, speaker: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Codes (..., J) and their speakers (...) -> (cross-entropy per code (...), whether the
+        classifier named the speaker (...) in {0., 1.})."""
+        logits = self.net(_ReverseGradient.apply(mu, self.weight))
+        ce = nn.functional.cross_entropy(logits.flatten(0, -2), speaker.flatten(), reduction="none")
+        hit = (logits.argmax(-1) == speaker).to(mu.dtype)
+        return ce.view(speaker.shape), hit
 
 
 class AsSpeaker(nn.Module):

@@ -12,6 +12,9 @@ differently:
                      permutation), against frames converted *to those frames' speakers* from the
                      batch's codes — conversion, not reconstruction, is what must look real —
                      judged by the conditional critic with that speaker fixed
+  latent_loss(μ, x)  with ``z_adversary`` > 0: the cross-entropy of a speaker classifier on the
+                     codes, read through a reversed gradient (models/speaker_vae.py), part of L_vae
+                     in the VAE and adversarial stages alike (the encoder is trained in both)
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ import torch
 from ..config import check_choice, check_ranges
 from ..errors import VawganError
 from ..features import MODEL_DIM
-from ..models.speaker_vae import AsSpeaker, ConvSpeakerVAE, SegmentSpeakerCritic, SpeakerCritic, SpeakerVAE
+from ..models.speaker_vae import (AsSpeaker, CodeSpeakerClassifier, ConvSpeakerVAE, SegmentSpeakerCritic, SpeakerCritic,
+                                  SpeakerVAE)
+from .base import adam, masked_frame_mean
 from .vawgan import VAWGANConfig, VAWGANTask, check_conv_likelihood, masked_nll, segment_critic
 
 
@@ -36,12 +41,14 @@ class VAWGANVCConfig(VAWGANConfig):
     embed_dim: int = 16  # speaker embedding size
     speakers: tuple[str, ...] = ()  # names, in the order of their indices
     normalization: str = "global"  # global: one mean/std over all speakers; speaker: each speaker's own
+    z_adversary: float = 0.0  # > 0: a speaker classifier on μ, its gradient reversed at the encoder times this
+    z_adversary_hidden: tuple[int, ...] = (256,)  # ... the classifier's hidden layers
 
     SECTION = "vc"
 
     def __post_init__(self):
         super().__post_init__()
-        check_ranges(self, embed_dim=">= 1")
+        check_ranges(self, embed_dim=">= 1", z_adversary=">= 0", z_adversary_hidden=">= 1")
         check_choice(self, "normalization", ("global", "speaker"))
         if len(self.speakers) < 2 or len(set(self.speakers)) != len(self.speakers):
             raise VawganError(None, f"[vc] speakers = {list(self.speakers)}: give two or more distinct names")
@@ -49,6 +56,43 @@ class VAWGANVCConfig(VAWGANConfig):
 
 class VAWGANVCTask(VAWGANTask):
     name = "vawgan_vc"
+
+    def __init__(self, config: VAWGANVCConfig, extra: dict | None = None):
+        super().__init__(config, extra)
+        self.z_adversary = (CodeSpeakerClassifier(config.latent, config.z_adversary_hidden, len(config.speakers),
+                                                  config.z_adversary) if config.z_adversary > 0 else None)
+        if self.z_adversary is not None:
+            self.metric_names = (*self.metric_names, "z_speaker_ce", "z_speaker_acc")
+
+    def modules(self):
+        return super().modules() | ({"z_adversary": self.z_adversary} if self.z_adversary is not None else {})
+
+    def make_optimizers(self):
+        """VAWGAN's; the code's speaker classifier is stepped with the encoder, by the VAE's optimizer
+        (and the adversarial stage's own, with ``adv_lr``), its loss being part of L_vae."""
+        optimizers = super().make_optimizers()
+        if self.z_adversary is not None:
+            c = self.config
+            both = [*self.vae.parameters(), *self.z_adversary.parameters()]
+            optimizers["vae"] = adam(both, c.lr)
+            if c.adv_lr > 0:
+                optimizers["adv_vae"] = adam(both, c.adv_lr, tuple(c.critic_betas))
+        return optimizers
+
+    def speakers_of_codes(self, x) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Each code's speaker, and which codes count (None: all): here one code per frame."""
+        return x[1], None
+
+    def latent_loss(self, mu, x):
+        if self.z_adversary is None:
+            return 0.0, {}
+        speakers, mask = self.speakers_of_codes(x)
+        ce, hit = self.z_adversary(mu, speakers)
+        if mask is None:
+            ce, acc = ce.mean(), hit.mean()
+        else:
+            ce, acc = masked_frame_mean(ce, mask), masked_frame_mean(hit, mask)
+        return ce, {"z_speaker_ce": ce.detach(), "z_speaker_acc": acc.detach()}
 
     def build(self, config: VAWGANVCConfig):
         n = len(config.speakers)
@@ -121,6 +165,10 @@ class ConvVAWGANVCTask(VAWGANVCTask):
 
     def generate(self, z: torch.Tensor, x: SpeakerCrops) -> torch.Tensor:
         return self.vae.decode(z, x.speaker)
+
+    def speakers_of_codes(self, x: SpeakerCrops):
+        """A code per frame of each crop, its crop's speaker; the speech frames count (the likelihood's)."""
+        return x.speaker[:, None].expand_as(x.speech), x.speech
 
     def nll(self, target: SpeakerCrops, y: torch.Tensor) -> torch.Tensor:
         return masked_nll(target.frames, y, target.speech)
