@@ -2,6 +2,7 @@
 non-parallel split, `vawgan train-vc` and `vawgan convert --to` on real slt and Allison features."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -103,6 +104,134 @@ def test_the_conditional_critic_gradient_penalty_penalizes_any_departure_from_un
     with torch.no_grad():
         critic.net[0].weight[0, :39].mul_(3.0 / w)
     assert gradient_penalty(judge, real, fake).item() == pytest.approx(4.0, rel=1e-5)  # (3 − 1)²
+
+
+def _code_ce_gradients(task, x, labels):
+    """Reference: the gradients of the classifier's plain cross-entropy on μ (no reversal) with
+    respect to the encoder's and the classifier's parameters."""
+    mu, _ = task.encode((x, labels))
+    ce = torch.nn.functional.cross_entropy(task.z_adversary.net(mu), labels)
+    params = [*task.vae.encoder.parameters(), *task.vae.to_mu.parameters(), *task.z_adversary.parameters()]
+    return ce, dict(zip(map(id, params), torch.autograd.grad(ce, params)))
+
+
+@pytest.mark.parametrize("stage", ["vae", "adv"])
+def test_the_code_classifier_descends_its_cross_entropy_and_the_encoder_ascends_it_times_the_weight(batch, stage):
+    """z_adversary = w adds the speaker classifier's cross-entropy on μ to L_vae, in both stages that
+    train the encoder: the classifier gets its plain gradient, the encoder −w times it, the decoder
+    nothing from it; its figures are logged."""
+    x, labels = batch
+    w = 0.7
+    grads = {}
+    for weight in (0.0, w):
+        task = _task(z_adversary=weight)  # same seed: the same VAE and critic, the classifier built last
+        ctx = RecordingContext(task.make_optimizers())
+        torch.manual_seed(3)
+        out = task.train_step((x, labels), stage, ctx)
+        grads[weight] = (task, ctx.grads["vae"], out)
+    (t0, g0, out0), (tw, gw, outw) = grads[0.0], grads[w]
+    assert t0.z_adversary is None and "z_speaker_ce" not in out0 and "z_adversary" not in t0.modules()
+    assert tw.modules()["z_adversary"] is tw.z_adversary and "z_speaker_acc" in tw.metric_names
+    ce, ref = _code_ce_gradients(tw, x, labels)
+    assert outw["z_speaker_ce"].item() == pytest.approx(ce.item(), rel=1e-6)
+    with torch.no_grad():
+        logits = tw.z_adversary.net(tw.encode((x, labels))[0])
+    assert outw["z_speaker_acc"].item() == pytest.approx((logits.argmax(-1) == labels).float().mean().item())
+    for p in tw.z_adversary.parameters():  # the classifier descends the cross-entropy
+        torch.testing.assert_close(gw[id(p)], ref[id(p)], rtol=1e-4, atol=1e-7)
+    encoder = zip([*t0.vae.encoder.parameters(), *t0.vae.to_mu.parameters()],
+                  [*tw.vae.encoder.parameters(), *tw.vae.to_mu.parameters()])
+    for p0, pw in encoder:  # the encoder gets L_vae's gradient and −w times the classifier's
+        torch.testing.assert_close(gw[id(pw)] - g0[id(p0)], -w * ref[id(pw)], rtol=1e-3, atol=1e-6)
+    for p0, pw in zip(t0.vae.decoder.parameters(), tw.vae.decoder.parameters()):
+        torch.testing.assert_close(gw[id(pw)], g0[id(p0)], rtol=1e-5, atol=1e-7)
+
+
+def test_the_adversarial_stage_own_optimizer_also_trains_the_code_classifier(batch):
+    x, labels = batch
+    task = _task(z_adversary=0.5, adv_lr=1e-4)
+    optimizers = task.make_optimizers()
+    stepped = {name: {id(p) for g in opt.param_groups for p in g["params"]} for name, opt in optimizers.items()}
+    classifier = {id(p) for p in task.z_adversary.parameters()}
+    assert classifier <= stepped["vae"] and classifier <= stepped["adv_vae"]
+    assert not classifier & stepped["critic"]
+    assert {id(p) for p in task.vae.parameters()} <= stepped["adv_vae"]
+
+
+def test_conv_code_classifier_counts_the_speech_frames_of_each_crop_as_its_speaker():
+    from vawgan_tts.tasks.vawgan_vc import ConvVAWGANVCTask, SpeakerCrops
+
+    seed_everything(0)
+    task = ConvVAWGANVCTask(VAWGANVCConfig(speakers=("a", "b", "c"), arch="conv", channels=(8,), dilations=(1,),
+                                           critic_channels=(8,), critic_scales=(1,), segment=16, z_adversary=0.5))
+    frames = torch.randn(2, 16, 39)
+    speech = torch.ones(2, 16)
+    speech[0, :5] = 0
+    speech[1, 10:] = 0
+    crops = SpeakerCrops(frames, speech, torch.tensor([2, 0]))
+    mu, _ = task.encode(crops)
+    ce, logged = task.further_loss(crops, crops, mu, None, None, 0.1)
+    per_frame = torch.nn.functional.cross_entropy(task.z_adversary.net(mu).transpose(1, 2),
+                                                  torch.tensor([[2] * 16, [0] * 16]), reduction="none")
+    torch.testing.assert_close(ce, (per_frame * speech).sum() / speech.sum())
+    assert logged["z_speaker_ce"].item() == pytest.approx(ce.item())
+
+
+def test_the_cycle_converts_to_another_speaker_encodes_again_and_decodes_as_the_own_speaker(batch):
+    """CycleVAE's term against a reference built by hand from the same draws: the conversion's
+    speaker is never the frame's own, the way back is scored against the frame, and the term enters
+    L_vae times its weight with the step's KL weight."""
+    from vawgan_tts.models.gaussian import kl_to_standard_normal
+
+    x, labels = batch
+    labels = labels.clone()
+    labels[::3] = 2  # three speakers, so the other speaker is a draw
+    seed_everything(0)
+    task = VAWGANVCTask(VAWGANVCConfig(speakers=("allison", "slt", "rms"), cycle_weight=2.0))
+    mu, logvar = task.encode((x, labels))
+    z = mu + 0.1
+    torch.manual_seed(5)
+    nll, kl = task.cycle((x, labels), x, z)
+    torch.manual_seed(5)
+    to = (labels + torch.randint(1, 3, labels.shape)) % 3
+    assert not (to == labels).any() and set(to[labels == 0].tolist()) == {1, 2}
+    mu2, logvar2 = task.vae.encode(task.vae.decode(z, to))
+    back = task.vae.decode(mu2 + torch.exp(0.5 * logvar2) * torch.randn_like(mu2), labels)
+    torch.testing.assert_close(nll, (0.5 * (math.log(2 * math.pi) + (x - back) ** 2)).mean())
+    torch.testing.assert_close(kl, kl_to_standard_normal(mu2, logvar2).mean())
+    torch.manual_seed(5)
+    loss, logged = task.further_loss((x, labels), x, mu, logvar, z, 0.25)
+    torch.testing.assert_close(loss, 2.0 * (nll + 0.25 * kl))
+    assert logged["cycle_nll"] == nll and logged["cycle_kl"] == kl
+    assert {"cycle_nll", "cycle_kl"} <= set(task.metric_names)
+
+
+def test_the_cycle_trains_the_decoder_on_the_speakers_a_batch_is_converted_to(batch):
+    """A batch of one speaker's frames: without the cycle the other speakers' embeddings get no
+    gradient (the decoder only reconstructs); with it they do, in both stages that train the VAE."""
+    x, _ = batch
+    labels = torch.zeros(len(x), dtype=torch.long)
+    for stage in ("vae", "adv"):
+        for weight in (0.0, 1.0):
+            task = VAWGANVCTask(VAWGANVCConfig(speakers=("allison", "slt", "rms"), cycle_weight=weight))
+            ctx = RecordingContext(task.make_optimizers())
+            torch.manual_seed(3)
+            out = task.train_step((x, labels), stage, ctx)
+            grad = ctx.grads["vae"][id(task.vae.decoder.embedding.weight)]
+            others = grad[1:].abs().sum().item()
+            if weight == 0:  # (the adversarial stage's critic judges conversions to the batch's own speakers)
+                assert others == 0 and "cycle_nll" not in out, stage
+            else:
+                assert others > 0 and out["cycle_nll"] > 0, stage
+
+
+def test_z_adversary_settings_are_checked():
+    with pytest.raises(VawganError, match="z_adversary"):
+        VAWGANVCConfig(speakers=("a", "b"), z_adversary=-0.1)
+    with pytest.raises(VawganError, match="z_adversary_hidden"):
+        VAWGANVCConfig(speakers=("a", "b"), z_adversary_hidden=(0,))
+    with pytest.raises(VawganError, match="cycle_weight"):
+        VAWGANVCConfig(speakers=("a", "b"), cycle_weight=-1.0)
 
 
 def test_disjoint_shares_give_no_prompt_to_two_speakers():
@@ -231,6 +360,7 @@ def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speake
     """arch = "conv": `train-vc` on crops of both voices, `convert --to` on whole utterances; the
     speaker reaches the output through the decoder only, and the conditional segment critic reads it."""
     from vawgan_tts.features import load_features
+    from vawgan_tts.runs.folder import checkpoint_path
     from vawgan_tts.runs.vawgan_vc import load_vc
     from vawgan_tts.tasks.vawgan_vc import ConvVAWGANVCTask, SpeakerCrops
 
@@ -238,7 +368,8 @@ def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speake
     (tmp_path / "train.ids").write_text("\n".join(PARALLEL_PROMPTS[:6]) + "\n")
     conf = tmp_path / "vc.toml"
     conf.write_text("[vc]\narch = \"conv\"\nchannels = [32, 32]\ndilations = [1, 2]\ncritic_channels = [16, 16]\n"
-                    "segment = 48\nsegments_per_batch = 8\nvae_epochs = 2\ncritic_epochs = 1\nadv_epochs = 1\n")
+                    "segment = 48\nsegments_per_batch = 8\nvae_epochs = 2\ncritic_epochs = 1\nadv_epochs = 1\n"
+                    "z_adversary = 0.5\n")
     exp = tmp_path / "exp"
     r = runner.invoke(app, ["train-vc", f"allison={natural}", f"slt={slt}", "-o", str(exp), "--ids",
                             str(tmp_path / "train.ids"), "-c", str(conf)])
@@ -246,6 +377,11 @@ def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speake
     trained = load_vc(exp)
     task = trained.task
     assert isinstance(task, ConvVAWGANVCTask)
+    # The code's speaker classifier was trained and saved with the model, and comes back with it.
+    assert "z_speaker_ce" in (exp / "log.csv").read_text().splitlines()[0]
+    saved = torch.load(checkpoint_path(exp, "adv", "last"), weights_only=False)["model"]["z_adversary"]
+    assert saved.keys() == task.z_adversary.state_dict().keys()
+    assert all(torch.equal(p, saved[k]) for k, p in task.z_adversary.state_dict().items())
     out = tmp_path / "to-allison"
     r = runner.invoke(app, ["convert", str(slt), "-m", str(exp), "--to", "allison", "-o", str(out),
                             "--ids", str(tmp_path / "train.ids")])

@@ -1,7 +1,7 @@
 """VAWGAN: a frame VAE, then a Wasserstein critic, then adversarial training of the decoder.
 
 Stages (data, not branches in the trainer):
-  vae     the VAE alone: Gaussian negative log-likelihood + KL (+ a task's term on the codes, latent_loss)
+  vae     the VAE alone: Gaussian negative log-likelihood + KL (+ a task's further terms, further_loss)
   critic  the critic alone against reconstructions of the (frozen) VAE
   adv     per batch: (1) update the critic, (2) update the VAE, where the decoder (the generator)
           gets L_vae + L_adv and the encoder L_vae only
@@ -206,9 +206,11 @@ class VAWGANTask(TaskBase):
         """KL(q(z|x) ‖ N(0, I)) per latent dimension."""
         return self._reduce(kl_to_standard_normal(mu, logvar))
 
-    def latent_loss(self, mu: torch.Tensor, x) -> tuple[torch.Tensor | float, dict[str, torch.Tensor]]:
-        """A further term of L_vae on the codes μ of encoder inputs ``x``, and what to log of it:
-        none here (0, {}); VAWGAN-VC's speaker classifier on the code is one."""
+    def further_loss(self, x, target, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, beta: float
+                     ) -> tuple[torch.Tensor | float, dict[str, torch.Tensor]]:
+        """Further terms of L_vae for encoder inputs ``x`` with posterior (μ, log σ²), its sample ``z``
+        and the KL weight ``beta`` of the step, and what to log of them: none here (0, {});
+        VAWGAN-VC's speaker classifier on the code and its cycle are such terms."""
         return 0.0, {}
 
     def kl_weight(self, ctx: StepContext, stage: str) -> float:
@@ -221,12 +223,13 @@ class VAWGANTask(TaskBase):
 
     def _vae_step(self, x, target, ctx):
         mu, logvar = self.encode(x)
-        y = self.generate(reparameterize(mu, logvar), x)
+        z = reparameterize(mu, logvar)
+        y = self.generate(z, x)
         nll, kl = self.nll(target, y), self.kl(mu, logvar)
         beta = self.kl_weight(ctx, "vae")
         loss = nll + beta * kl
-        latent, logged = self.latent_loss(mu, x)
-        ctx.step("vae", loss + latent)
+        further, logged = self.further_loss(x, target, mu, logvar, z, beta)
+        ctx.step("vae", loss + further)
         return {"vae_loss": loss.detach(), "nll": nll.detach(), "kl": kl.detach(), "kl_weight": mu.new_tensor(beta),
                 **logged}
 
@@ -250,7 +253,7 @@ class VAWGANTask(TaskBase):
             z = reparameterize(mu, logvar)
             nll, kl = self.nll(target, self.generate(z, x)), self.kl(mu, logvar)
             l_vae = nll + self.config.kl_weight * kl
-            latent, logged = self.latent_loss(mu, x)
+            further, logged = self.further_loss(x, target, mu, logvar, z, self.config.kl_weight)
             # The adversarial path starts from a detached z, so it cannot reach the encoder.
             ratio = self.config.adv_balance == "ratio"
             e1 = -self.nll(target, self.generate(z.detach(), x)) if ratio else None  # mean log-likelihood
@@ -260,7 +263,7 @@ class VAWGANTask(TaskBase):
             # the weight alone setting its share beside L_vae (docs/design.md says why)
             alpha = (e1 / e2).abs().detach() if ratio else e2.new_tensor(1.0)
             l_adv = -(e1 + alpha * e2) if ratio else -e2
-            ctx.step("adv_vae" if self.config.adv_lr > 0 else "vae", l_vae + latent + self.config.adv_weight * l_adv)
+            ctx.step("adv_vae" if self.config.adv_lr > 0 else "vae", l_vae + further + self.config.adv_weight * l_adv)
         return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
                       "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": mu.new_tensor(self.config.kl_weight),
                       **logged}

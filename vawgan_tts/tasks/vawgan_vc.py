@@ -12,9 +12,14 @@ differently:
                      permutation), against frames converted *to those frames' speakers* from the
                      batch's codes — conversion, not reconstruction, is what must look real —
                      judged by the conditional critic with that speaker fixed
-  latent_loss(μ, x)  with ``z_adversary`` > 0: the cross-entropy of a speaker classifier on the
-                     codes, read through a reversed gradient (models/speaker_vae.py), part of L_vae
-                     in the VAE and adversarial stages alike (the encoder is trained in both)
+  further_loss(…)    two optional terms of L_vae, in the VAE and adversarial stages alike (the
+                     encoder is trained in both): with ``z_adversary`` > 0, the cross-entropy of a
+                     speaker classifier on the codes, read through a reversed gradient
+                     (models/speaker_vae.py); with ``cycle_weight`` > 0, the cycle of CycleVAE
+                     (Tobing et al. 2019): each frame converted to another speaker, encoded again
+                     and decoded as its own speaker must come back (its NLL, and the KL of the
+                     converted frame's code), so the decoder is trained on the pairs conversion
+                     gives it (a code of one speaker, another's embedding), not on reconstruction only
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import torch
 from ..config import check_choice, check_ranges
 from ..errors import VawganError
 from ..features import MODEL_DIM
+from ..models.gaussian import reparameterize
 from ..models.speaker_vae import (AsSpeaker, CodeSpeakerClassifier, ConvSpeakerVAE, SegmentSpeakerCritic, SpeakerCritic,
                                   SpeakerVAE)
 from .base import adam, masked_frame_mean
@@ -43,12 +49,13 @@ class VAWGANVCConfig(VAWGANConfig):
     normalization: str = "global"  # global: one mean/std over all speakers; speaker: each speaker's own
     z_adversary: float = 0.0  # > 0: a speaker classifier on μ, its gradient reversed at the encoder times this
     z_adversary_hidden: tuple[int, ...] = (256,)  # ... the classifier's hidden layers
+    cycle_weight: float = 0.0  # > 0: CycleVAE's cycle (convert, encode, decode as the own speaker) in L_vae, times this
 
     SECTION = "vc"
 
     def __post_init__(self):
         super().__post_init__()
-        check_ranges(self, embed_dim=">= 1", z_adversary=">= 0", z_adversary_hidden=">= 1")
+        check_ranges(self, embed_dim=">= 1", z_adversary=">= 0", z_adversary_hidden=">= 1", cycle_weight=">= 0")
         check_choice(self, "normalization", ("global", "speaker"))
         if len(self.speakers) < 2 or len(set(self.speakers)) != len(self.speakers):
             raise VawganError(None, f"[vc] speakers = {list(self.speakers)}: give two or more distinct names")
@@ -63,6 +70,8 @@ class VAWGANVCTask(VAWGANTask):
                                                   config.z_adversary) if config.z_adversary > 0 else None)
         if self.z_adversary is not None:
             self.metric_names = (*self.metric_names, "z_speaker_ce", "z_speaker_acc")
+        if config.cycle_weight > 0:
+            self.metric_names = (*self.metric_names, "cycle_nll", "cycle_kl")
 
     def modules(self):
         return super().modules() | ({"z_adversary": self.z_adversary} if self.z_adversary is not None else {})
@@ -79,20 +88,41 @@ class VAWGANVCTask(VAWGANTask):
                 optimizers["adv_vae"] = adam(both, c.adv_lr, tuple(c.critic_betas))
         return optimizers
 
+    def speakers(self, x) -> torch.Tensor:
+        """The speaker of each example of a batch (B,)."""
+        return x[1]
+
     def speakers_of_codes(self, x) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Each code's speaker, and which codes count (None: all): here one code per frame."""
         return x[1], None
 
-    def latent_loss(self, mu, x):
-        if self.z_adversary is None:
-            return 0.0, {}
-        speakers, mask = self.speakers_of_codes(x)
-        ce, hit = self.z_adversary(mu, speakers)
-        if mask is None:
-            ce, acc = ce.mean(), hit.mean()
-        else:
-            ce, acc = masked_frame_mean(ce, mask), masked_frame_mean(hit, mask)
-        return ce, {"z_speaker_ce": ce.detach(), "z_speaker_acc": acc.detach()}
+    def further_loss(self, x, target, mu, logvar, z, beta):
+        loss, logged = 0.0, {}
+        if self.z_adversary is not None:
+            speakers, mask = self.speakers_of_codes(x)
+            ce, hit = self.z_adversary(mu, speakers)
+            if mask is None:
+                ce, acc = ce.mean(), hit.mean()
+            else:
+                ce, acc = masked_frame_mean(ce, mask), masked_frame_mean(hit, mask)
+            loss = loss + ce
+            logged |= {"z_speaker_ce": ce.detach(), "z_speaker_acc": acc.detach()}
+        if self.config.cycle_weight > 0:
+            nll, kl = self.cycle(x, target, z)
+            loss = loss + self.config.cycle_weight * (nll + beta * kl)
+            logged |= {"cycle_nll": nll.detach(), "cycle_kl": kl.detach()}
+        return loss, logged
+
+    def cycle(self, x, target, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """CycleVAE's cycle (Tobing et al. 2019) from codes ``z`` of ``x``: each example decoded as a
+        speaker drawn uniformly from the others, that conversion encoded again, a sample of its code
+        decoded as the example's own speaker. (NLL of the way back against ``target``, KL of the
+        conversion's code); every step of it differentiable."""
+        own = self.speakers(x)
+        n = len(self.config.speakers)
+        to = (own + torch.randint(1, n, own.shape, device=own.device)) % n
+        mu2, logvar2 = self.vae.encode(self.vae.decode(z, to))
+        return self.nll(target, self.generate(reparameterize(mu2, logvar2), x)), self.kl(mu2, logvar2)
 
     def build(self, config: VAWGANVCConfig):
         n = len(config.speakers)
@@ -165,6 +195,9 @@ class ConvVAWGANVCTask(VAWGANVCTask):
 
     def generate(self, z: torch.Tensor, x: SpeakerCrops) -> torch.Tensor:
         return self.vae.decode(z, x.speaker)
+
+    def speakers(self, x: SpeakerCrops) -> torch.Tensor:
+        return x.speaker
 
     def speakers_of_codes(self, x: SpeakerCrops):
         """A code per frame of each crop, its crop's speaker; the speech frames count (the likelihood's)."""
