@@ -56,7 +56,8 @@ def main(exp: str, stage: str = "vae", n_train: int = 60) -> None:
     dev = open("lists/dev.ids").read().split()
     converter = SpeakerConverter(exp, next(iter(folders)), None, stage=stage)
     probe = MLPClassifier((256,), max_iter=200, random_state=0).fit(*codes(converter, folders, train))
-    print(f"{exp} {stage}: speaker accuracy of a probe on the code (dev) {probe.score(*codes(converter, folders, dev)):.3f}")
+    accuracy = probe.score(*codes(converter, folders, dev))
+    print(f"{exp} {stage}: speaker accuracy of a probe on the code (dev) {accuracy:.3f}")
     for name, folder in folders.items():
         print(f"{exp} {stage}: reconstruction MCD {name} {reconstruction_mcd(exp, name, folder, dev, stage):.3f} dB")
 
