@@ -60,7 +60,7 @@ bench: install data
 # Results are kept in mutants/ (git-ignored): a rerun re-tests only what changed. docs/testing.md.
 mutation: install data
 	$(PIP) "mutmut==3.8.1"
-	OMP_NUM_THREADS=1 $(BIN)/mutmut run $$(grep -v '^#' tests/mutation_scope.txt)
+	OMP_NUM_THREADS=1 VAWGAN_TEST_PARALLEL_CACHE=$(CURDIR)/.cache/test-parallel $(BIN)/mutmut run $$(grep -v '^#' tests/mutation_scope.txt)
 	$(BIN)/mutmut results
 
 # After adding tests: test the survivors of the last run again, then run as above.

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import warnings
@@ -68,16 +69,36 @@ def flite2allison() -> dict[str, Path]:
 # `parallel` was counted killed whatever it changed. Under mutmut (which sets MUTANT_UNDER_TEST) the
 # features are extracted in the process itself; they are the same either way.
 EXTRACT_JOBS = 1 if "MUTANT_UNDER_TEST" in os.environ else 2
+# A folder named by this variable keeps `parallel`'s corpus and features from one session to the next.
+# mutmut starts a session per mutant, in a process forked from its own, which would build them again
+# there, flite's pool and all; `make mutation` names .cache/test-parallel, so they are built once. Unset
+# (CI, `make test`): a temporary folder per session.
+PARALLEL_CACHE = "VAWGAN_TEST_PARALLEL_CACHE"
 
 
 @pytest.fixture(scope="session")
 def parallel(flite2allison, tmp_path_factory) -> tuple[Path, Path]:
     """(slt feature folder, Allison feature folder) of the eight ``PARALLEL_PROMPTS``."""
+    cache = os.environ.get(PARALLEL_CACHE)
+    if not cache:
+        return _build_parallel(tmp_path_factory.mktemp("parallel"), flite2allison)
+    root = Path(cache)  # built in place (the features' manifests name the WAVs by path), one session at a time
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / ".complete").is_file():
+            shutil.rmtree(root, ignore_errors=True)  # a build cut short
+            root.mkdir()
+            _build_parallel(root, flite2allison)
+            (root / ".complete").touch()
+    return root / "slt", root / "natural"
+
+
+def _build_parallel(root: Path, flite2allison) -> tuple[Path, Path]:
     from vawgan_tts.extract import ExtractConfig
     from vawgan_tts.corpus import Flite, prepare_parallel_corpus, read_transcripts
     from vawgan_tts.extract import run as extract
 
-    root = tmp_path_factory.mktemp("parallel")
     rec = root / "rec"
     rec.mkdir()
     for p in PARALLEL_PROMPTS:

@@ -131,7 +131,7 @@ def test_the_code_classifier_descends_its_cross_entropy_and_the_encoder_ascends_
         grads[weight] = (task, ctx.grads["vae"], out)
     (t0, g0, out0), (tw, gw, outw) = grads[0.0], grads[w]
     assert t0.z_adversary is None and "z_speaker_ce" not in out0 and "z_adversary" not in t0.modules()
-    assert tw.modules()["z_adversary"] is tw.z_adversary and "z_speaker_acc" in tw.metric_names
+    assert tw.modules()["z_adversary"] is tw.z_adversary and tw.metric_names[-2:] == ("z_speaker_ce", "z_speaker_acc")
     ce, ref = _code_ce_gradients(tw, x, labels)
     assert outw["z_speaker_ce"].item() == pytest.approx(ce.item(), rel=1e-6)
     with torch.no_grad():
@@ -156,6 +156,10 @@ def test_the_adversarial_stage_own_optimizer_also_trains_the_code_classifier(bat
     assert classifier <= stepped["vae"] and classifier <= stepped["adv_vae"]
     assert not classifier & stepped["critic"]
     assert {id(p) for p in task.vae.parameters()} <= stepped["adv_vae"]
+    assert optimizers["adv_vae"].defaults["lr"] == 1e-4 and optimizers["adv_vae"].defaults["betas"] == (0.5, 0.9)
+    assert "adv_vae" not in _task(z_adversary=0.5).make_optimizers()  # adv_lr = 0: the VAE's own goes on
+    extra = {"mean": torch.zeros(39)}
+    assert VAWGANVCTask(VAWGANVCConfig(speakers=("a", "b"), z_adversary=0.5), extra).extra is extra
 
 
 def test_conv_code_classifier_counts_the_speech_frames_of_each_crop_as_its_speaker():
@@ -190,11 +194,16 @@ def test_the_cycle_converts_to_another_speaker_encodes_again_and_decodes_as_the_
     task = VAWGANVCTask(VAWGANVCConfig(speakers=("allison", "slt", "rms"), cycle_weight=2.0))
     mu, logvar = task.encode((x, labels))
     z = mu + 0.1
+    decoded_as = []  # the speakers the cycle decodes as, in order
+    decode = task.vae.decode
+    task.vae.decode = lambda z_, speaker: decoded_as.append(speaker) or decode(z_, speaker)
     torch.manual_seed(5)
     nll, kl = task.cycle((x, labels), x, z)
+    task.vae.decode = decode
     torch.manual_seed(5)
     to = (labels + torch.randint(1, 3, labels.shape)) % 3
     assert not (to == labels).any() and set(to[labels == 0].tolist()) == {1, 2}
+    assert len(decoded_as) == 2 and torch.equal(decoded_as[0], to) and torch.equal(decoded_as[1], labels)
     mu2, logvar2 = task.vae.encode(task.vae.decode(z, to))
     back = task.vae.decode(mu2 + torch.exp(0.5 * logvar2) * torch.randn_like(mu2), labels)
     torch.testing.assert_close(nll, (0.5 * (math.log(2 * math.pi) + (x - back) ** 2)).mean())
@@ -203,7 +212,22 @@ def test_the_cycle_converts_to_another_speaker_encodes_again_and_decodes_as_the_
     loss, logged = task.further_loss((x, labels), x, mu, logvar, z, 0.25)
     torch.testing.assert_close(loss, 2.0 * (nll + 0.25 * kl))
     assert logged["cycle_nll"] == nll and logged["cycle_kl"] == kl
-    assert {"cycle_nll", "cycle_kl"} <= set(task.metric_names)
+    assert task.metric_names[-2:] == ("cycle_nll", "cycle_kl")
+    # With the code's classifier too, both terms are added and both logged.
+    seed_everything(0)
+    both = VAWGANVCTask(VAWGANVCConfig(speakers=("allison", "slt", "rms"), cycle_weight=0.5, z_adversary=0.3))
+    assert both.metric_names[-4:] == ("z_speaker_ce", "z_speaker_acc", "cycle_nll", "cycle_kl")
+    torch.manual_seed(5)
+    nll, kl = both.cycle((x, labels), x, z)
+    ce, _ = both.z_adversary(mu, labels)
+    torch.manual_seed(5)
+    loss, logged = both.further_loss((x, labels), x, mu, logvar, z, 0.25)
+    torch.testing.assert_close(loss, ce.mean() + 0.5 * (nll + 0.25 * kl))
+    assert set(logged) == {"z_speaker_ce", "z_speaker_acc", "cycle_nll", "cycle_kl"}
+    # A weight of 1 is on; 0 is off, with nothing logged.
+    assert "cycle_nll" in VAWGANVCTask(VAWGANVCConfig(speakers=("a", "b"), cycle_weight=1.0)).metric_names
+    off = VAWGANVCTask(VAWGANVCConfig(speakers=("a", "b")))
+    assert "cycle_nll" not in off.metric_names and off.further_loss((x, labels), x, mu, logvar, z, 0.25) == (0.0, {})
 
 
 def test_the_cycle_trains_the_decoder_on_the_speakers_a_batch_is_converted_to(batch):
@@ -232,6 +256,68 @@ def test_z_adversary_settings_are_checked():
         VAWGANVCConfig(speakers=("a", "b"), z_adversary_hidden=(0,))
     with pytest.raises(VawganError, match="cycle_weight"):
         VAWGANVCConfig(speakers=("a", "b"), cycle_weight=-1.0)
+    with pytest.raises(VawganError, match="embed_dim"):
+        VAWGANVCConfig(speakers=("a", "b"), embed_dim=0)
+    for speakers in (("a",), ("a", "b", "a")):
+        with pytest.raises(VawganError, match=r"\[vc\] speakers = \[.*'a'.*\]: give two or more distinct names"):
+            VAWGANVCConfig(speakers=speakers)
+    assert VAWGANVCConfig(speakers=("a", "b"), normalization="speaker").normalization == "speaker"
+
+
+def test_the_frame_speaker_vae_and_critic_by_hand():
+    """The frame VC model's layers computed by hand: the encoder's last hidden layer rectified before
+    μ and log σ²; every decoder layer reads [h, e], rectified between layers, not after the last; the
+    critic one score per frame; the decoder variance learned only when asked."""
+    from vawgan_tts.models.speaker_vae import SpeakerVAE
+
+    torch.manual_seed(0)
+    vae = SpeakerVAE(39, (8, 6, 4), 3, n_speakers=2, embed_dim=5)
+    x, z, spk = torch.randn(7, 39), torch.randn(7, 3), torch.tensor([0, 1, 1, 0, 1, 0, 0])
+    relu = torch.relu
+    l1, l2, l3 = (m for m in vae.encoder if isinstance(m, torch.nn.Linear))
+    h = relu(l3(relu(l2(relu(l1(x))))))
+    mu, logvar = vae.encode(x)
+    torch.testing.assert_close(mu, vae.to_mu(h))
+    torch.testing.assert_close(logvar, vae.to_logvar(h))
+    e = vae.decoder.embedding(spk)
+    assert e.shape == (7, 5)
+    d1, d2, d3, d4 = vae.decoder.layers
+    y = d4(torch.cat([relu(d3(torch.cat([relu(d2(torch.cat([relu(d1(torch.cat([z, e], -1))), e], -1))), e], -1))), e], -1))
+    torch.testing.assert_close(vae.decode(z, spk), y)
+    assert not vae.obs_logvar.requires_grad
+    assert SpeakerVAE(39, (8,), 3, 2, learn_variance=True).obs_logvar.requires_grad
+    for variance, learned in (("learned", True), ("unit", False)):
+        assert _task(decoder_variance=variance).vae.obs_logvar.requires_grad is learned
+    critic = SpeakerCritic(39, (8,), 2)
+    assert critic(x, spk).shape == (7,)
+    torch.testing.assert_close(critic(x, spk), critic.net(torch.cat([x, torch.nn.functional.one_hot(spk, 2).float()], -1))[:, 0])
+
+
+def test_the_conv_speaker_vae_and_critic_read_the_speaker_beside_every_frame():
+    from vawgan_tts.models.speaker_vae import ConvSpeakerVAE
+    from vawgan_tts.tasks.vawgan_vc import ConvVAWGANVCTask
+
+    torch.manual_seed(0)
+    vae = ConvSpeakerVAE(39, (8, 8), 3, 3, (1, 2), n_speakers=4)
+    assert vae.embedding.weight.shape == (4, 16)  # the default embedding size
+    assert vae.obs_logvar is vae.conv.obs_logvar and vae.receptive_field == vae.conv.receptive_field
+    z, spk = torch.randn(2, 20, 3), torch.tensor([3, 1])
+    expected = vae.conv.decode(z, vae.embedding(spk)[:, None, :].expand(-1, 20, -1))
+    torch.testing.assert_close(vae.decode(z, spk), expected)
+    x = torch.randn(2, 20, 39)
+    torch.testing.assert_close(vae.encode(x)[0], vae.conv.encode(x)[0])
+    seed_everything(0)
+    cfg = VAWGANVCConfig(speakers=("a", "b", "c"), arch="conv", channels=(8,), dilations=(1,), critic_channels=(8,),
+                         critic_scales=(1,), segment=16, embed_dim=6)
+    extra = {"mean": torch.zeros(39)}
+    task = ConvVAWGANVCTask(cfg, extra)
+    assert task.extra is extra  # what checkpoints carry
+    assert task.vae.embedding.weight.shape == (3, 6)
+    assert task.critic.n_speakers == 3
+    crops = torch.randn(3, 16, 39)
+    scores = task.critic(crops, torch.tensor([0, 1, 2]))
+    onehot = torch.nn.functional.one_hot(torch.tensor([0, 1, 2]), 3).float()[:, None, :].expand(-1, 16, -1)
+    torch.testing.assert_close(scores, task.critic.segments(crops, onehot))
 
 
 def test_disjoint_shares_give_no_prompt_to_two_speakers():
