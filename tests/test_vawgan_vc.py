@@ -286,6 +286,7 @@ def test_the_frame_speaker_vae_and_critic_by_hand():
     torch.testing.assert_close(vae.decode(z, spk), y)
     assert not vae.obs_logvar.requires_grad
     assert SpeakerVAE(39, (8,), 3, 2, learn_variance=True).obs_logvar.requires_grad
+    assert SpeakerVAE(39, (8,), 3, 2).decoder.embedding.weight.shape == (2, 16)  # the default embedding size
     for variance, learned in (("learned", True), ("unit", False)):
         assert _task(decoder_variance=variance).vae.obs_logvar.requires_grad is learned
     critic = SpeakerCritic(39, (8,), 2)
@@ -315,9 +316,52 @@ def test_the_conv_speaker_vae_and_critic_read_the_speaker_beside_every_frame():
     assert task.vae.embedding.weight.shape == (3, 6)
     assert task.critic.n_speakers == 3
     crops = torch.randn(3, 16, 39)
-    scores = task.critic(crops, torch.tensor([0, 1, 2]))
-    onehot = torch.nn.functional.one_hot(torch.tensor([0, 1, 2]), 3).float()[:, None, :].expand(-1, 16, -1)
+    scores = task.critic(crops, torch.tensor([0, 1, 1]))  # the last speaker absent: still three channels
+    onehot = torch.nn.functional.one_hot(torch.tensor([0, 1, 1]), 3).float()[:, None, :].expand(-1, 16, -1)
     torch.testing.assert_close(scores, task.critic.segments(crops, onehot))
+
+
+def test_the_conv_task_answers_the_steps_questions_for_crops_of_one_speaker_each():
+    """What the conv VC task gives VAWGAN's steps, by hand: crops with a speaker label per frame
+    become SpeakerCrops with one speaker per crop; the likelihood counts speech frames only; the
+    decoder reads the crop's speaker; the adversary reorders the real crops and converts the codes to
+    the reordered crops' speakers; the critic scores crops and SpeakerCrops alike. vc_task picks the
+    class by arch; a speaker's index is looked up by name, or refused in one line."""
+    from vawgan_tts.tasks.vawgan_vc import ConvVAWGANVCTask, vc_task
+
+    seed_everything(0)
+    cfg = VAWGANVCConfig(speakers=("a", "b", "c"), arch="conv", channels=(8,), dilations=(1,), critic_channels=(8,),
+                         critic_scales=(1,), segment=16)
+    task = vc_task(cfg)
+    assert type(task) is ConvVAWGANVCTask and type(vc_task(VAWGANVCConfig(speakers=("a", "b")))) is VAWGANVCTask
+    extra = {"mean": torch.zeros(39)}
+    assert vc_task(cfg, extra).extra is extra
+    frames, speech = torch.randn(3, 16, 39), torch.ones(3, 16)
+    speech[1, 4:] = 0
+    labels = torch.tensor([2, 0, 1])[:, None].expand(-1, 16)
+    x, target = task.pair((frames, speech, labels))
+    assert x is target and torch.equal(x.speaker, torch.tensor([2, 0, 1])) and x.frames is frames and x.speech is speech
+    z = torch.randn(3, 16, cfg.latent)
+    y = task.generate(z, x)
+    torch.testing.assert_close(y, task.vae.decode(z, torch.tensor([2, 0, 1])))
+    per_frame = (0.5 * (math.log(2 * math.pi) + (frames - y) ** 2)).mean(-1)
+    torch.testing.assert_close(task.nll(target, y), (per_frame * speech).sum() / speech.sum())
+    torch.manual_seed(1)
+    real, fake, judge = task.adversary(x, target, z)
+    torch.manual_seed(1)
+    order = torch.randperm(3)
+    assert not torch.equal(order, torch.arange(3))
+    torch.testing.assert_close(real, frames[order])
+    torch.testing.assert_close(fake, task.vae.decode(z, x.speaker[order]))
+    assert torch.equal(judge.speaker, x.speaker[order]) and judge.critic is task.critic
+    torch.testing.assert_close(task.critic_score(x, x), task.critic(frames, x.speaker))
+    torch.testing.assert_close(task.critic_score(y, x), task.critic(y, x.speaker))
+    assert task.speaker_index("c") == 2
+    with pytest.raises(VawganError, match="unknown speaker 'd'; this model knows a, b, c"):
+        task.speaker_index("d")
+    frame_task = _task()
+    xs, spk = torch.randn(5, 39), torch.tensor([0, 1, 1, 0, 1])
+    torch.testing.assert_close(frame_task.critic_score(xs, (xs, spk)), frame_task.critic(xs, spk))
 
 
 def test_disjoint_shares_give_no_prompt_to_two_speakers():
