@@ -151,6 +151,7 @@ def report(
     extra: Annotated[Optional[list[str]], typer.Option("--extra", help="For a converter: NAME=DIR of a further system's .npz and .wav of the same prompts (e.g. from `vawgan enhance`); repeat.")] = None,
     source: Annotated[Optional[str], typer.Option("--from", help="For a VAWGAN-VC model: the source speaker of the direction to report.")] = None,
     to: Annotated[Optional[str], typer.Option("--to", help="For a VAWGAN-VC model: the target speaker.")] = None,
+    checkpoint: Annotated[CheckpointChoice, typer.Option("--checkpoint", help="A VAWGAN or VAWGAN-VC model: each stage's last checkpoint, or its best dev epoch (working files then in EXP/systems-best).")] = CheckpointChoice["last"],
 ):
     """Run every system on the eval list, evaluate, and write an HTML report with audio.
 
@@ -161,7 +162,8 @@ def report(
 
     chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems is not None else None
     options = dict(show=show, n_show=n_audio, systems=chosen, systems_dir=systems_dir, n_resamples=resamples,
-                   jobs=jobs or default_jobs(), **({"reference": reference} if reference is not None else {}))
+                   jobs=jobs or default_jobs(), checkpoint=checkpoint.value,
+                   **({"reference": reference} if reference is not None else {}))
     with progress_bar("steps") as progress:
         task = progress.add_task("report", total=None)
         result = build_experiment_report(exp, output, read_id_list(ids), feats, source, to, parse_systems(extra, "--extra"),

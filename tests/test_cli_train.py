@@ -98,6 +98,10 @@ def test_train_stage_by_stage_then_report(feats, tmp_path):
     assert r.exit_code == 0, r.output
     assert set(json.loads((tmp_path / "r2" / "metrics.json").read_text())["systems"]) == {"vae", "gv-pf"}
     assert sorted(p.name for p in (tmp_path / "r2" / "audio").iterdir()) == ["gv-pf", "natural", "vae"]
+    # --checkpoint best reaches the systems: this run had no dev set, so there is no best epoch to use.
+    r = invoke("report", exp, "-o", tmp_path / "r3", "--ids", feats / "eval.ids", "--systems", "vae",
+               "--checkpoint", "best", "-j", "1")
+    assert r.exit_code == 2 and "no best checkpoint of stage 'vae'" in " ".join(r.output.split()), r.output
     assert [p.name for p in (tmp_path / "r2" / "audio" / "vae").iterdir()] == ["vm-goodbye.wav"]
     r = invoke("report", exp, "-o", tmp_path / "r3", "--ids", feats / "eval.ids", "--systems", "vae,wavenet")
     assert r.exit_code == 2 and "wavenet not known here; choose from copy, vae" in " ".join(r.output.split())

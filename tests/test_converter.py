@@ -195,6 +195,10 @@ def test_report_plays_and_scores_extra_systems(trained, tmp_path):
     r = runner.invoke(app, ["report", str(exp), "-o", str(tmp_path / "rep2"), "--ids", str(_ids(tmp_path, DEV)),
                             "--extra", f"x={tmp_path / 'nothing'}"])
     assert r.exit_code == 2 and "no features for 2 report prompt(s)" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["report", str(exp), "-o", str(tmp_path / "rep3"), "--ids", str(_ids(tmp_path, DEV)),
+                            "--checkpoint", "best"])
+    assert r.exit_code == 2 and "--checkpoint is for a VAWGAN or VAWGAN-VC model's report" in " ".join(r.output.split())
+    assert not (tmp_path / "rep3").exists()
 
 
 def _source(exp):

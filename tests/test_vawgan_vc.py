@@ -486,6 +486,48 @@ def test_per_speaker_normalization_moves_the_statistics_from_source_to_target(pa
     assert out.mcep.shape == load_features(slt / f"{PARALLEL_PROMPTS[6]}.npz").mcep.shape
 
 
+def test_a_vc_report_of_the_best_dev_epochs_converts_with_them_and_keeps_its_own_working_files(parallel, tmp_path):
+    """`vawgan report --checkpoint best`: each stage's best dev epoch converts, into EXP/systems-best, the
+    last epoch's working files left alone; without a dev set there is no best epoch, one line says so."""
+    from vawgan_tts.features import load_features
+    from vawgan_tts.runs.vawgan_vc import SpeakerConverter
+
+    slt, natural = parallel
+    (tmp_path / "train.ids").write_text("\n".join(PARALLEL_PROMPTS[:6]) + "\n")
+    (tmp_path / "dev.ids").write_text("\n".join(PARALLEL_PROMPTS[6:]) + "\n")
+    conf = tmp_path / "vc.toml"
+    conf.write_text("[train]\nbatch_size = 128\n[vc]\nvae_epochs = 2\ncritic_epochs = 1\nadv_epochs = 2\n")
+    exp = tmp_path / "exp"
+    r = runner.invoke(app, ["train-vc", f"allison={natural}", f"slt={slt}", "-o", str(exp), "--ids",
+                            str(tmp_path / "train.ids"), "--dev-ids", str(tmp_path / "dev.ids"), "-c", str(conf)])
+    assert r.exit_code == 0, r.output
+    report = ["report", str(exp), "--from", "slt", "--to", "allison", "--ids", str(tmp_path / "dev.ids"),
+              "--resamples", "100", "--n-audio", "0"]
+    r = runner.invoke(app, [*report, "-o", str(tmp_path / "rep-last")])
+    assert r.exit_code == 0, r.output
+    last = exp / "systems" / "slt-to-allison" / "vawgan-vc" / f"{PARALLEL_PROMPTS[6]}.npz"
+    before = last.read_bytes()
+    # Whichever epoch was best, make the adversarial stage's best checkpoint unlike its last one.
+    best_path = exp / "checkpoints" / "adv_best.pt"
+    ckpt = torch.load(best_path, weights_only=False)
+    bias = [k for k in ckpt["model"]["vae"] if k.startswith("decoder.layers.") and k.endswith(".bias")][-1]
+    ckpt["model"]["vae"][bias] = ckpt["model"]["vae"][bias] + 0.5
+    torch.save(ckpt, best_path)
+    r = runner.invoke(app, [*report, "--checkpoint", "best", "-o", str(tmp_path / "rep-best")])
+    assert r.exit_code == 0, r.output
+    assert last.read_bytes() == before
+    src = load_features(slt / f"{PARALLEL_PROMPTS[6]}.npz")
+    for name, stage in (("vae-vc", "vae"), ("vawgan-vc", "adv")):
+        got = load_features(exp / "systems-best" / "slt-to-allison" / name / f"{PARALLEL_PROMPTS[6]}.npz")
+        want = SpeakerConverter(exp, "allison", "slt", stage=stage, which="best")(src)
+        np.testing.assert_allclose(got.mcep, want.mcep, atol=1e-6)
+    assert np.abs(got.mcep - load_features(last).mcep).max() > 0.1  # not the last epoch's
+    (exp / "checkpoints" / "adv_best.pt").unlink()
+    r = runner.invoke(app, [*report, "--checkpoint", "best", "-o", str(tmp_path / "rep-none")])
+    assert r.exit_code == 2 and "no best checkpoint of stage 'adv'" in " ".join(r.output.split()), r.output
+    assert "Traceback" not in r.output
+
+
 def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speaker(parallel, tmp_path):
     """arch = "conv": `train-vc` on crops of both voices, `convert --to` on whole utterances; the
     speaker reaches the output through the decoder only, and the conditional segment critic reads it."""

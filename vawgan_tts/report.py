@@ -31,7 +31,7 @@ import numpy as np
 
 from . import extract
 from . import feature_folder
-from .choices import SYSTEMS
+from .choices import CHECKPOINTS, SYSTEMS
 from .enhance import enhancement_systems
 from .errors import VawganError
 from .feature_folder import ExtractConfig, has_utterance, load_utterance
@@ -78,9 +78,11 @@ def _check_systems(chosen: Sequence[str] | None, known: Sequence[str]) -> list[s
 def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], feats_dir: str | Path | None = None,
                  systems: Sequence[str] | None = None, n_show: int = N_SHOW, show: Sequence[str] | None = None,
                  reference: str | None = "vae", systems_dir: str | Path | None = None, jobs: int = 1,
-                 n_resamples: int | None = None, on_progress: Progress | None = None) -> dict:
+                 n_resamples: int | None = None, on_progress: Progress | None = None, checkpoint: str = "last") -> dict:
     """The enhancement layout: natural recordings and each system's output on the same utterances.
-    ``jobs``: processes for the systems' synthesis, the copy's re-analysis, the evaluation and the figures."""
+    ``jobs``: processes for the systems' synthesis, the copy's re-analysis, the evaluation and the figures;
+    ``checkpoint``: each stage's ``last`` or its ``best`` dev epoch (the default working folder:
+    EXP/systems-best for the latter, so that the two do not mix)."""
     from .runs.folder import CONFIG
     from .runs.vawgan import experiment_feats, load_experiment_config
 
@@ -89,10 +91,10 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
     if feats_dir is None:
         feats_dir = experiment_feats(exp_dir, load_experiment_config(exp_dir / CONFIG))
     feats_dir = Path(feats_dir)
-    sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / "systems"
+    sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / _systems_folder(checkpoint)
     eval_dirs = {name: sys_root / name for name in systems}
     steps = _Steps(on_progress, len(ids) + 2 + ("copy" in systems))
-    synthesize_systems(feats_dir, eval_dirs, ids, functools.partial(enhancement_systems, exp_dir, tuple(systems)),
+    synthesize_systems(feats_dir, eval_dirs, ids, functools.partial(enhancement_systems, exp_dir, tuple(systems), checkpoint),
                        jobs=jobs, on_progress=lambda _: steps("systems"))
     wav_dirs = dict(eval_dirs)
     if "copy" in systems:
@@ -165,10 +167,11 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
                     n_show: int = N_SHOW, show: Sequence[str] | None = None, systems: Sequence[str] | None = None,
                     reference: str | None = "vae-vc", systems_dir: str | Path | None = None,
                     extra: dict[str, Path] | None = None, n_resamples: int | None = None, jobs: int = 1,
-                    on_progress: Progress | None = None) -> dict:
+                    on_progress: Progress | None = None, checkpoint: str = "last") -> dict:
     """One direction of a VAWGAN-VC model (`vawgan train-vc`): the source speaker's held-out prompts,
     converted by VAE-VC and VAWGAN-VC (and ``extra`` systems, e.g. the parallel DNN), against the
-    target speaker's own recordings of them, aligned by DTW."""
+    target speaker's own recordings of them, aligned by DTW; each stage's ``last`` checkpoint or its
+    ``best`` dev epoch (the default working folder: EXP/systems-best for the latter)."""
     from .runs.folder import CONFIG
     from .runs.vawgan_vc import SHARES, speaker_folders, vc_systems
 
@@ -186,12 +189,12 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
                                 f"e.g. {sorted(seen & set(ids))[0]}: report on held-out prompts")
     extra = _extra_systems(extra, VC_NOTES, ids)
     systems = _check_systems(systems, [*VC_NOTES, *extra])
-    sys_root = (Path(systems_dir) if systems_dir is not None else exp_dir / "systems") / f"{source}-to-{target}"
+    sys_root = (Path(systems_dir) if systems_dir is not None else exp_dir / _systems_folder(checkpoint)) / f"{source}-to-{target}"
     run = {name: "vae" if name == "vae-vc" else "adv" for name in ("vae-vc", "vawgan-vc") if name in systems}
     steps = _Steps(on_progress, len(ids) * bool(run) + 2)
     if run:
         synthesize_systems(feats[source], {name: sys_root / name for name in run}, ids,
-                           functools.partial(vc_systems, exp_dir, source, target, run), jobs=jobs,
+                           functools.partial(vc_systems, exp_dir, source, target, run, checkpoint), jobs=jobs,
                            on_progress=lambda _: steps("conversion"))
     eval_dirs, wavs = {}, {}
     for name in systems:
@@ -222,6 +225,11 @@ def build_experiment_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
         raise VawganError(exp_dir, "--extra is for a converter's report (the parallel layout)")
     if feats_dir is not None and kind != "vawgan":
         raise VawganError(exp_dir, "--feats is for an enhancement VAWGAN's report; a converter's natural side is its target")
+    if options.get("checkpoint", "last") != "last" and kind == "converter":
+        raise VawganError(exp_dir, "--checkpoint is for a VAWGAN or VAWGAN-VC model's report (a converter's rounds "
+                                   "keep their best dev epoch already)")
+    if kind == "converter":
+        options.pop("checkpoint", None)
     if kind == "vc":
         if source is None or target is None:
             raise VawganError(exp_dir, "a VAWGAN-VC model: give the direction with --from SPEAKER --to SPEAKER")
@@ -229,6 +237,14 @@ def build_experiment_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     if kind == "converter":
         return build_conversion_report(exp_dir, out_dir, ids, extra=extra, **options)
     return build_report(exp_dir, out_dir, ids, feats_dir, **options)
+
+
+def _systems_folder(checkpoint: str) -> str:
+    """The default folder, in the experiment, of a report's working files (every system's features and
+    WAVs) for each stage's ``checkpoint``."""
+    if checkpoint not in CHECKPOINTS:
+        raise VawganError(None, f"--checkpoint {checkpoint!r}: choose from {', '.join(CHECKPOINTS)}")
+    return "systems" if checkpoint == "last" else f"systems-{checkpoint}"
 
 
 def _extra_systems(extra: dict[str, Path] | None, own: Sequence[str], ids: Sequence[str]) -> dict[str, Path]:

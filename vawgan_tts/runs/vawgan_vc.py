@@ -249,11 +249,13 @@ class SpeakerConverter:
         return dataclasses.replace(feats, mcep=mcep, f0=f0.astype(feats.f0.dtype))
 
 
-def vc_systems(exp_dir: str | Path, source: str, target: str, stages: Mapping[str, str]
+def vc_systems(exp_dir: str | Path, source: str, target: str, stages: Mapping[str, str], checkpoint: str = "last"
                ) -> Callable[[Features], dict[str, Features]]:
     """A report's VC systems (name → stage, "vae" or "adv") of one direction as one transform
-    (``synthesis.synthesize_systems``; picklable through ``functools.partial``)."""
-    converters = {name: SpeakerConverter(exp_dir, target, source, stage=stage) for name, stage in stages.items()}
+    (``synthesis.synthesize_systems``; picklable through ``functools.partial``); ``checkpoint``: each
+    stage's ``last`` or its ``best`` dev epoch."""
+    converters = {name: SpeakerConverter(exp_dir, target, source, stage=stage, which=checkpoint)
+                  for name, stage in stages.items()}
     return functools.partial(_convert_each, converters)
 
 
