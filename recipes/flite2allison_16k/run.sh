@@ -18,7 +18,7 @@
 #   stage 7  vc:        VAWGAN voice conversion without parallel data: five speakers (Allison, slt, rms, awb,
 #                       kal16; run stages 0-1 with each --voice first), each given a disjoint share of the
 #                       training prompts (--vc-conf, default conf/vc.toml: exp/vc; conf/vc_conv.toml: exp/vc_conv); reports of slt→allison, rms→allison, allison→slt
-#                       (source, VAE-VC, VAWGAN-VC, the parallel DNN where trained, the target), speaker
+#                       (source, VAE-VC, VAWGAN-VC at each stage's best dev epoch, the parallel DNN where trained, the target), speaker
 #                       identification of every conversion, blind MUSHRA pages (local/listening_tests.sh), RESULTS.md
 #   stage 8  seq-pf:    the sequence (conv) VAWGAN post-filter (--pf-conf, default conf/postfilter_conv_ms.toml: a spread
 #                       filter learned from a critic over modulation spectra) trained with each of
@@ -175,9 +175,11 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
       extra=(--extra "dnn=exp/$src/converted_eval")
       scores+=(--score "$src→$tgt dnn=exp/$src/converted_eval" --expect "$src→$tgt dnn=$tgt")
     fi
-    "$vawgan" report "$vc" --from "$src" --to "$tgt" -o "$vc/report_${src}_to_${tgt}" --ids lists/eval.ids "${extra[@]}"
+    # each stage's best dev epoch (chosen on dev over three seeds: rules/vc_checkpoint.md)
+    "$vawgan" report "$vc" --from "$src" --to "$tgt" -o "$vc/report_${src}_to_${tgt}" --ids lists/eval.ids \
+      --checkpoint best "${extra[@]}"
     for s in vae-vc vawgan-vc; do
-      scores+=(--score "$src→$tgt $s=$vc/systems/$src-to-$tgt/$s" --expect "$src→$tgt $s=$tgt")
+      scores+=(--score "$src→$tgt $s=$vc/systems-best/$src-to-$tgt/$s" --expect "$src→$tgt $s=$tgt")
     done
   done
   "$vawgan" speaker-id "${speakers[@]}" --ids lists/train.ids --eval-ids lists/eval.ids "${scores[@]}" -o "$vc/speaker_id.json"

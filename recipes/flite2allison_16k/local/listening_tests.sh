@@ -24,11 +24,11 @@ if [ -d "$pf/eval" ]; then
   "$vawgan" listening-test "${systems[@]}" --reference dump/natural --anchor dnn --ids lists/listening.ids \
     --listeners 20 -o "$pf/listening_test" --overwrite --title "vawgan-tts: the DNN's $voice→Allison conversion post-filtered"
 fi
-vc=exp/vc/systems/slt-to-allison
+vc=exp/vc/systems-best/slt-to-allison  # stage 7's reports: each stage's best dev epoch
 if [ -d "$vc" ]; then
   systems=(source=data/corpus/slt vae-vc="$vc/vae-vc" vawgan-vc="$vc/vawgan-vc")
   [ -f exp/slt/converted_eval/.complete ] && systems+=(dnn=exp/slt/converted_eval)
-  conv=exp/vc_conv/systems/slt-to-allison
+  conv=exp/vc_conv/systems-best/slt-to-allison
   [ -d "$conv" ] && systems+=(vae-vc-conv="$conv/vae-vc" vawgan-vc-conv="$conv/vawgan-vc")
   "$vawgan" listening-test "${systems[@]}" --reference dump/natural --anchor source --ids lists/listening.ids \
     --listeners 20 -o exp/vc/listening_test --overwrite --title "vawgan-tts: slt→Allison voice conversion"

@@ -92,7 +92,8 @@ share of the training prompts (prompt k of the sorted list to speaker k mod 5: n
 two voices), conf/vc.toml; train time {train} (2-core CPU). Eval prompts as above; each direction
 scored against the target speaker's own recording (DTW of speech frames), MCD with its 95 % bootstrap
 interval over utterances. `source`: the source speaker unconverted; `vae-vc`: the model after its VAE
-stage; `vawgan-vc`: after its adversarial stage; `dnn`: the parallel DNN converter above (trained on
+stage; `vawgan-vc`: after its adversarial stage (each stage at its best dev epoch, `--checkpoint best`:
+rules/vc_checkpoint.md); `dnn`: the parallel DNN converter above (trained on
 all the training prompts in both voices). Speaker id: a frame classifier (MLP, scikit-learn) trained on
 the training prompts of all five speakers; an utterance goes to the speaker of highest mean
 log-posterior; the share of the {sid['utterances']} eval utterances it gives to the target. `(conv)`:
