@@ -41,6 +41,19 @@ def _task(**kw):
     return VAWGANVCTask(VAWGANVCConfig(speakers=("allison", "slt"), **kw))
 
 
+def _train_vc(parallel, tmp_path, conf: str, *options: str):
+    """`vawgan train-vc allison=… slt=…` on the first six parallel prompts (tmp_path/train.ids) with the
+    config text ``conf`` and further ``options``: the experiment folder, trained."""
+    slt, natural = parallel
+    (tmp_path / "train.ids").write_text("\n".join(PARALLEL_PROMPTS[:6]) + "\n")
+    (tmp_path / "vc.toml").write_text(conf)
+    exp = tmp_path / "exp"
+    r = runner.invoke(app, ["train-vc", f"allison={natural}", f"slt={slt}", "-o", str(exp), "--ids",
+                            str(tmp_path / "train.ids"), "-c", str(tmp_path / "vc.toml"), *options])
+    assert r.exit_code == 0, r.output
+    return exp
+
+
 def test_the_speaker_embedding_changes_the_decoder_output_and_z_does_not_see_the_speaker(batch):
     x, labels = batch
     task = _task()
@@ -376,14 +389,9 @@ def test_disjoint_shares_give_no_prompt_to_two_speakers():
 
 def test_train_vc_then_convert_to_any_speaker_and_bad_input(parallel, tmp_path, allison_dir):
     slt, natural = parallel
-    (tmp_path / "train.ids").write_text("\n".join(PARALLEL_PROMPTS[:6]) + "\n")
     (tmp_path / "eval.ids").write_text("\n".join(PARALLEL_PROMPTS[6:]) + "\n")
-    conf = tmp_path / "vc.toml"
-    conf.write_text("[train]\nbatch_size = 128\n[vc]\nvae_epochs = 2\ncritic_epochs = 1\nadv_epochs = 1\n")
-    exp = tmp_path / "exp"
-    r = runner.invoke(app, ["train-vc", f"allison={natural}", f"slt={slt}", "-o", str(exp), "--ids",
-                            str(tmp_path / "train.ids"), "-c", str(conf)])
-    assert r.exit_code == 0, r.output
+    exp = _train_vc(parallel, tmp_path, "[train]\nbatch_size = 128\n[vc]\nvae_epochs = 2\ncritic_epochs = 1\n"
+                    "adv_epochs = 1\n")
     shares = json.loads((exp / "shares.json").read_text())["train"]
     assert not set(shares["allison"]) & set(shares["slt"])  # non-parallel
     assert sorted(shares["allison"] + shares["slt"]) == sorted(PARALLEL_PROMPTS[:6])
@@ -466,14 +474,8 @@ def test_per_speaker_normalization_moves_the_statistics_from_source_to_target(pa
     from vawgan_tts.runs.vawgan_vc import SpeakerConverter
 
     slt, natural = parallel
-    (tmp_path / "train.ids").write_text("\n".join(PARALLEL_PROMPTS[:6]) + "\n")
-    conf = tmp_path / "vc.toml"
-    conf.write_text('[train]\nbatch_size = 128\n[vc]\nnormalization = "speaker"\nvae_epochs = 1\ncritic_epochs = 1\n'
-                    'adv_epochs = 1\n')
-    exp = tmp_path / "exp"
-    r = runner.invoke(app, ["train-vc", f"allison={natural}", f"slt={slt}", "-o", str(exp), "--ids",
-                            str(tmp_path / "train.ids"), "-c", str(conf)])
-    assert r.exit_code == 0, r.output
+    exp = _train_vc(parallel, tmp_path, '[train]\nbatch_size = 128\n[vc]\nnormalization = "speaker"\nvae_epochs = 1\n'
+                    'critic_epochs = 1\nadv_epochs = 1\n')
     with pytest.raises(VawganError, match="name the source speaker with --from"):
         SpeakerConverter(exp, "allison")
     convert = SpeakerConverter(exp, "allison", "slt", stage="vae")
@@ -493,14 +495,9 @@ def test_a_vc_report_of_the_best_dev_epochs_converts_with_them_and_keeps_its_own
     from vawgan_tts.runs.vawgan_vc import SpeakerConverter
 
     slt, natural = parallel
-    (tmp_path / "train.ids").write_text("\n".join(PARALLEL_PROMPTS[:6]) + "\n")
     (tmp_path / "dev.ids").write_text("\n".join(PARALLEL_PROMPTS[6:]) + "\n")
-    conf = tmp_path / "vc.toml"
-    conf.write_text("[train]\nbatch_size = 128\n[vc]\nvae_epochs = 2\ncritic_epochs = 1\nadv_epochs = 2\n")
-    exp = tmp_path / "exp"
-    r = runner.invoke(app, ["train-vc", f"allison={natural}", f"slt={slt}", "-o", str(exp), "--ids",
-                            str(tmp_path / "train.ids"), "--dev-ids", str(tmp_path / "dev.ids"), "-c", str(conf)])
-    assert r.exit_code == 0, r.output
+    exp = _train_vc(parallel, tmp_path, "[train]\nbatch_size = 128\n[vc]\nvae_epochs = 2\ncritic_epochs = 1\n"
+                    "adv_epochs = 2\n", "--dev-ids", str(tmp_path / "dev.ids"))
     report = ["report", str(exp), "--from", "slt", "--to", "allison", "--ids", str(tmp_path / "dev.ids"),
               "--resamples", "100", "--n-audio", "0"]
     r = runner.invoke(app, [*report, "-o", str(tmp_path / "rep-last")])
@@ -537,15 +534,9 @@ def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speake
     from vawgan_tts.tasks.vawgan_vc import ConvVAWGANVCTask, SpeakerCrops
 
     slt, natural = parallel
-    (tmp_path / "train.ids").write_text("\n".join(PARALLEL_PROMPTS[:6]) + "\n")
-    conf = tmp_path / "vc.toml"
-    conf.write_text("[vc]\narch = \"conv\"\nchannels = [32, 32]\ndilations = [1, 2]\ncritic_channels = [16, 16]\n"
-                    "segment = 48\nsegments_per_batch = 8\nvae_epochs = 2\ncritic_epochs = 1\nadv_epochs = 1\n"
-                    "z_adversary = 0.5\n")
-    exp = tmp_path / "exp"
-    r = runner.invoke(app, ["train-vc", f"allison={natural}", f"slt={slt}", "-o", str(exp), "--ids",
-                            str(tmp_path / "train.ids"), "-c", str(conf)])
-    assert r.exit_code == 0, r.output
+    exp = _train_vc(parallel, tmp_path, "[vc]\narch = \"conv\"\nchannels = [32, 32]\ndilations = [1, 2]\n"
+                    "critic_channels = [16, 16]\nsegment = 48\nsegments_per_batch = 8\nvae_epochs = 2\n"
+                    "critic_epochs = 1\nadv_epochs = 1\nz_adversary = 0.5\n")
     trained = load_vc(exp)
     task = trained.task
     assert isinstance(task, ConvVAWGANVCTask)
