@@ -78,7 +78,8 @@ def _check_systems(chosen: Sequence[str] | None, known: Sequence[str]) -> list[s
 def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], feats_dir: str | Path | None = None,
                  systems: Sequence[str] | None = None, n_show: int = N_SHOW, show: Sequence[str] | None = None,
                  reference: str | None = "vae", systems_dir: str | Path | None = None, jobs: int = 1,
-                 n_resamples: int | None = None, on_progress: Progress | None = None, checkpoint: str = "last") -> dict:
+                 n_resamples: int | None = None, on_progress: Progress | None = None,
+                 checkpoint: str = "last") -> dict:
     """The enhancement layout: natural recordings and each system's output on the same utterances.
     ``jobs``: processes for the systems' synthesis, the copy's re-analysis, the evaluation and the figures;
     ``checkpoint``: each stage's ``last`` or its ``best`` dev epoch (the default working folder:
@@ -94,7 +95,8 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
     sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / _systems_folder(checkpoint)
     eval_dirs = {name: sys_root / name for name in systems}
     steps = _Steps(on_progress, len(ids) + 2 + ("copy" in systems))
-    synthesize_systems(feats_dir, eval_dirs, ids, functools.partial(enhancement_systems, exp_dir, tuple(systems), checkpoint),
+    synthesize_systems(feats_dir, eval_dirs, ids,
+                       functools.partial(enhancement_systems, exp_dir, tuple(systems), checkpoint),
                        jobs=jobs, on_progress=lambda _: steps("systems"))
     wav_dirs = dict(eval_dirs)
     if "copy" in systems:
@@ -189,7 +191,8 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
                                 f"e.g. {sorted(seen & set(ids))[0]}: report on held-out prompts")
     extra = _extra_systems(extra, VC_NOTES, ids)
     systems = _check_systems(systems, [*VC_NOTES, *extra])
-    sys_root = (Path(systems_dir) if systems_dir is not None else exp_dir / _systems_folder(checkpoint)) / f"{source}-to-{target}"
+    sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / _systems_folder(checkpoint)
+    sys_root = sys_root / f"{source}-to-{target}"
     run = {name: "vae" if name == "vae-vc" else "adv" for name in ("vae-vc", "vawgan-vc") if name in systems}
     steps = _Steps(on_progress, len(ids) * bool(run) + 2)
     if run:
@@ -225,11 +228,9 @@ def build_experiment_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
         raise VawganError(exp_dir, "--extra is for a converter's report (the parallel layout)")
     if feats_dir is not None and kind != "vawgan":
         raise VawganError(exp_dir, "--feats is for an enhancement VAWGAN's report; a converter's natural side is its target")
-    if options.get("checkpoint", "last") != "last" and kind == "converter":
+    if kind == "converter" and options.pop("checkpoint", "last") != "last":
         raise VawganError(exp_dir, "--checkpoint is for a VAWGAN or VAWGAN-VC model's report (a converter's rounds "
                                    "keep their best dev epoch already)")
-    if kind == "converter":
-        options.pop("checkpoint", None)
     if kind == "vc":
         if source is None or target is None:
             raise VawganError(exp_dir, "a VAWGAN-VC model: give the direction with --from SPEAKER --to SPEAKER")

@@ -94,7 +94,7 @@ class VAWGANVCTask(VAWGANTask):
 
     def speakers_of_codes(self, x) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Each code's speaker, and which codes count (None: all): here one code per frame."""
-        return x[1], None
+        return self.speakers(x), None
 
     def further_loss(self, x, target, mu, logvar, z, beta):
         loss, logged = 0.0, {}
@@ -201,7 +201,7 @@ class ConvVAWGANVCTask(VAWGANVCTask):
 
     def speakers_of_codes(self, x: SpeakerCrops):
         """A code per frame of each crop, its crop's speaker; the speech frames count (the likelihood's)."""
-        return x.speaker[:, None].expand_as(x.speech), x.speech
+        return self.speakers(x)[:, None].expand_as(x.speech), x.speech
 
     def nll(self, target: SpeakerCrops, y: torch.Tensor) -> torch.Tensor:
         return masked_nll(target.frames, y, target.speech)
