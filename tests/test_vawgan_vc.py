@@ -175,6 +175,54 @@ def test_the_adversarial_stage_own_optimizer_also_trains_the_code_classifier(bat
     assert VAWGANVCTask(VAWGANVCConfig(speakers=("a", "b"), z_adversary=0.5), extra).extra is extra
 
 
+class _CountingContext(RecordingContext):
+    """RecordingContext that also counts the steps asked of each optimizer."""
+
+    def __init__(self, optimizers):
+        super().__init__(optimizers)
+        self.count = {}
+
+    def step(self, name, loss):
+        self.count[name] = self.count.get(name, 0) + 1
+        super().step(name, loss)
+
+
+@pytest.mark.parametrize("stage", ["vae", "adv"])
+def test_a_classifier_trained_apart_takes_its_steps_and_the_encoder_descends_its_confusion(batch, stage):
+    """z_adversary_steps = k: the classifier has an Adam of its own and takes k steps per step on the
+    codes held fixed (its plain cross-entropy); the encoder gets L_vae's gradient plus w times the
+    confusion loss's (the cross-entropy of the uniform distribution to the classifier's posterior),
+    the classifier nothing from the VAE's loss."""
+    x, labels = batch
+    w, k = 0.4, 3
+    grads = {}
+    for weight in (0.0, w):
+        task = _task(z_adversary=weight, z_adversary_steps=k)
+        ctx = _CountingContext(task.make_optimizers())
+        torch.manual_seed(3)
+        out = task.train_step((x, labels), stage, ctx)
+        grads[weight] = (task, ctx, out)
+    (t0, c0, _), (tw, cw, outw) = grads[0.0], grads[w]
+    classifier = [*tw.z_adversary.parameters()]
+    optimizers = tw.make_optimizers()
+    assert {id(p) for g in optimizers["z_adversary"].param_groups for p in g["params"]} == set(map(id, classifier))
+    assert not set(map(id, classifier)) & {id(p) for g in optimizers["vae"].param_groups for p in g["params"]}
+    assert cw.count["z_adversary"] == k and "z_adversary" not in c0.count
+    mu, _ = tw.encode((x, labels))
+    ce = torch.nn.functional.cross_entropy(tw.z_adversary.net(mu.detach()), labels)
+    for p, g in zip(classifier, torch.autograd.grad(ce, classifier)):
+        torch.testing.assert_close(cw.grads["z_adversary"][id(p)], g, rtol=1e-4, atol=1e-7)
+    encoder = [*tw.vae.encoder.parameters(), *tw.vae.to_mu.parameters()]
+    confusion = (-torch.log_softmax(tw.z_adversary.net(mu), -1).mean(-1)).mean()
+    ref = torch.autograd.grad(confusion, encoder)
+    for p0, pw, g in zip([*t0.vae.encoder.parameters(), *t0.vae.to_mu.parameters()], encoder, ref):
+        torch.testing.assert_close(cw.grads["vae"][id(pw)] - c0.grads["vae"][id(p0)], w * g, rtol=1e-3, atol=1e-6)
+    assert outw["z_confusion"].item() == pytest.approx(confusion.item(), rel=1e-5)
+    assert outw["z_speaker_ce"].item() == pytest.approx(ce.item(), rel=1e-5)
+    assert tw.metric_names[-3:] == ("z_speaker_ce", "z_speaker_acc", "z_confusion")
+    assert tw.z_adversary.weight == 1.0  # trained apart, nothing is reversed
+
+
 def test_conv_code_classifier_counts_the_speech_frames_of_each_crop_as_its_speaker():
     from vawgan_tts.tasks.vawgan_vc import ConvVAWGANVCTask, SpeakerCrops
 
@@ -269,6 +317,8 @@ def test_z_adversary_settings_are_checked():
         VAWGANVCConfig(speakers=("a", "b"), z_adversary_hidden=(0,))
     with pytest.raises(VawganError, match="cycle_weight"):
         VAWGANVCConfig(speakers=("a", "b"), cycle_weight=-1.0)
+    with pytest.raises(VawganError, match="z_adversary_steps"):
+        VAWGANVCConfig(speakers=("a", "b"), z_adversary_steps=-1)
     with pytest.raises(VawganError, match="embed_dim"):
         VAWGANVCConfig(speakers=("a", "b"), embed_dim=0)
     for speakers in (("a",), ("a", "b", "a")):

@@ -105,6 +105,13 @@ class CodeSpeakerClassifier(nn.Module):
         hit = (logits.argmax(-1) == speaker).to(mu.dtype)
         return ce.view(speaker.shape), hit
 
+    def confusion(self, mu: torch.Tensor) -> torch.Tensor:
+        """The domain-confusion loss of codes (..., J) (Tzeng et al. 2015): the cross-entropy between
+        the uniform distribution over speakers and the classifier's posterior, per code (...); least
+        where the classifier cannot tell the speakers apart, with no reward for naming the wrong one.
+        No reversal: the encoder descends it, the classifier, trained apart, is held fixed."""
+        return -nn.functional.log_softmax(self.net(mu), dim=-1).mean(-1)
+
 
 class AsSpeaker(nn.Module):
     """The critic with the speaker fixed: a module of the frame alone, for the shared critic step

@@ -206,11 +206,12 @@ class VAWGANTask(TaskBase):
         """KL(q(z|x) ‖ N(0, I)) per latent dimension."""
         return self._reduce(kl_to_standard_normal(mu, logvar))
 
-    def further_loss(self, x, target, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, beta: float
-                     ) -> tuple[torch.Tensor | float, dict[str, torch.Tensor]]:
+    def further_loss(self, x, target, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, beta: float,
+                     ctx: StepContext | None = None) -> tuple[torch.Tensor | float, dict[str, torch.Tensor]]:
         """Further terms of L_vae for encoder inputs ``x`` with posterior (μ, log σ²), its sample ``z``
         and the KL weight ``beta`` of the step, and what to log of them: none here (0, {});
-        VAWGAN-VC's speaker classifier on the code and its cycle are such terms."""
+        VAWGAN-VC's speaker classifier on the code and its cycle are such terms. ``ctx``: the step's,
+        for a term whose own model takes its own steps first (None: none taken)."""
         return 0.0, {}
 
     def kl_weight(self, ctx: StepContext, stage: str) -> float:
@@ -228,7 +229,7 @@ class VAWGANTask(TaskBase):
         nll, kl = self.nll(target, y), self.kl(mu, logvar)
         beta = self.kl_weight(ctx, "vae")
         loss = nll + beta * kl
-        further, logged = self.further_loss(x, target, mu, logvar, z, beta)
+        further, logged = self.further_loss(x, target, mu, logvar, z, beta, ctx)
         ctx.step("vae", loss + further)
         return {"vae_loss": loss.detach(), "nll": nll.detach(), "kl": kl.detach(), "kl_weight": mu.new_tensor(beta),
                 **logged}
@@ -253,7 +254,7 @@ class VAWGANTask(TaskBase):
             z = reparameterize(mu, logvar)
             nll, kl = self.nll(target, self.generate(z, x)), self.kl(mu, logvar)
             l_vae = nll + self.config.kl_weight * kl
-            further, logged = self.further_loss(x, target, mu, logvar, z, self.config.kl_weight)
+            further, logged = self.further_loss(x, target, mu, logvar, z, self.config.kl_weight, ctx)
             # The adversarial path starts from a detached z, so it cannot reach the encoder.
             ratio = self.config.adv_balance == "ratio"
             e1 = -self.nll(target, self.generate(z.detach(), x)) if ratio else None  # mean log-likelihood

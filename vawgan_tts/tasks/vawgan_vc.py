@@ -15,7 +15,9 @@ differently:
   further_loss(…)    two optional terms of L_vae, in the VAE and adversarial stages alike (the
                      encoder is trained in both): with ``z_adversary`` > 0, the cross-entropy of a
                      speaker classifier on the codes, read through a reversed gradient
-                     (models/speaker_vae.py); with ``cycle_weight`` > 0, the cycle of CycleVAE
+                     (models/speaker_vae.py), or, with ``z_adversary_steps`` = k > 0, that classifier
+                     trained apart (k steps of its own per step) and the encoder on its confusion
+                     loss (Tzeng et al. 2015); with ``cycle_weight`` > 0, the cycle of CycleVAE
                      (Tobing et al. 2019): each frame converted to another speaker, encoded again
                      and decoded as its own speaker must come back (its NLL, and the KL of the
                      converted frame's code), so the decoder is trained on the pairs conversion
@@ -37,6 +39,7 @@ from ..models.speaker_vae import (AsSpeaker, CodeSpeakerClassifier, ConvSpeakerV
                                   SpeakerVAE)
 from .base import adam, masked_frame_mean
 from .vawgan import VAWGANConfig, VAWGANTask, check_conv_likelihood, masked_nll, segment_critic
+from .wgan import frozen
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,13 +52,16 @@ class VAWGANVCConfig(VAWGANConfig):
     normalization: str = "global"  # global: one mean/std over all speakers; speaker: each speaker's own
     z_adversary: float = 0.0  # > 0: a speaker classifier on μ, its gradient reversed at the encoder times this
     z_adversary_hidden: tuple[int, ...] = (256,)  # ... the classifier's hidden layers
+    z_adversary_steps: int = 0  # 0: the reversed gradient, one loss; k > 0: the classifier trained apart (its own
+    #                             Adam, k steps on the batch's codes per step), the encoder on the confusion loss × w
     cycle_weight: float = 0.0  # > 0: CycleVAE's cycle (convert, encode, decode as the own speaker) in L_vae, times this
 
     SECTION = "vc"
 
     def __post_init__(self):
         super().__post_init__()
-        check_ranges(self, embed_dim=">= 1", z_adversary=">= 0", z_adversary_hidden=">= 1", cycle_weight=">= 0")
+        check_ranges(self, embed_dim=">= 1", z_adversary=">= 0", z_adversary_hidden=">= 1", z_adversary_steps=">= 0",
+                     cycle_weight=">= 0")
         check_choice(self, "normalization", ("global", "speaker"))
         if len(self.speakers) < 2 or len(set(self.speakers)) != len(self.speakers):
             raise VawganError(None, f"[vc] speakers = {list(self.speakers)}: give two or more distinct names")
@@ -66,10 +72,13 @@ class VAWGANVCTask(VAWGANTask):
 
     def __init__(self, config: VAWGANVCConfig, extra: dict | None = None):
         super().__init__(config, extra)
+        reversed_weight = config.z_adversary if config.z_adversary_steps == 0 else 1.0  # apart: no reversal to reach
         self.z_adversary = (CodeSpeakerClassifier(config.latent, config.z_adversary_hidden, len(config.speakers),
-                                                  config.z_adversary) if config.z_adversary > 0 else None)
+                                                  reversed_weight) if config.z_adversary > 0 else None)
         if self.z_adversary is not None:
             self.metric_names = (*self.metric_names, "z_speaker_ce", "z_speaker_acc")
+            if config.z_adversary_steps:
+                self.metric_names = (*self.metric_names, "z_confusion")
         if config.cycle_weight > 0:
             self.metric_names = (*self.metric_names, "cycle_nll", "cycle_kl")
 
@@ -78,10 +87,13 @@ class VAWGANVCTask(VAWGANTask):
 
     def make_optimizers(self):
         """VAWGAN's; the code's speaker classifier is stepped with the encoder, by the VAE's optimizer
-        (and the adversarial stage's own, with ``adv_lr``), its loss being part of L_vae."""
+        (and the adversarial stage's own, with ``adv_lr``), its loss being part of L_vae; trained apart
+        (``z_adversary_steps`` > 0), by an Adam of its own at the VAE's rate."""
         optimizers = super().make_optimizers()
-        if self.z_adversary is not None:
-            c = self.config
+        c = self.config
+        if self.z_adversary is not None and c.z_adversary_steps:
+            optimizers["z_adversary"] = adam(self.z_adversary.parameters(), c.lr)
+        elif self.z_adversary is not None:
             both = [*self.vae.parameters(), *self.z_adversary.parameters()]
             optimizers["vae"] = adam(both, c.lr)
             if c.adv_lr > 0:
@@ -96,16 +108,26 @@ class VAWGANVCTask(VAWGANTask):
         """Each code's speaker, and which codes count (None: all): here one code per frame."""
         return self.speakers(x), None
 
-    def further_loss(self, x, target, mu, logvar, z, beta):
+    def further_loss(self, x, target, mu, logvar, z, beta, ctx=None):
         loss, logged = 0.0, {}
         if self.z_adversary is not None:
             speakers, mask = self.speakers_of_codes(x)
-            ce, hit = self.z_adversary(mu, speakers)
-            if mask is None:
-                ce, acc = ce.mean(), hit.mean()
+            mean = (lambda v: v.mean()) if mask is None else (lambda v: masked_frame_mean(v, mask))  # noqa: E731
+            steps = self.config.z_adversary_steps
+            for _ in range(steps if ctx is not None else 0):  # the classifier apart, on the codes as they are
+                ce, _ = self.z_adversary(mu.detach(), speakers)
+                ctx.step("z_adversary", mean(ce))
+            if steps:
+                with torch.no_grad():
+                    ce, hit = self.z_adversary(mu, speakers)
+                with frozen(self.z_adversary):
+                    confusion = mean(self.z_adversary.confusion(mu))
+                loss = loss + self.config.z_adversary * confusion
+                logged["z_confusion"] = confusion.detach()
             else:
-                ce, acc = masked_frame_mean(ce, mask), masked_frame_mean(hit, mask)
-            loss = loss + ce
+                ce, hit = self.z_adversary(mu, speakers)
+                loss = loss + mean(ce)
+            ce, acc = mean(ce), mean(hit)
             logged |= {"z_speaker_ce": ce.detach(), "z_speaker_acc": acc.detach()}
         if self.config.cycle_weight > 0:
             nll, kl = self.cycle(x, target, z)
