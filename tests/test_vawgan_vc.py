@@ -310,6 +310,29 @@ def test_the_cycle_trains_the_decoder_on_the_speakers_a_batch_is_converted_to(ba
                 assert others > 0 and out["cycle_nll"] > 0, stage
 
 
+def test_conv_confusion_counts_the_speech_frames_and_without_a_step_context_takes_no_steps():
+    """The confusion loss of a conv task by hand: per frame, the mean over speakers of −log posterior,
+    averaged over the speech frames; called without the step's context, the classifier takes no step."""
+    from vawgan_tts.tasks.vawgan_vc import ConvVAWGANVCTask, SpeakerCrops
+
+    seed_everything(0)
+    task = ConvVAWGANVCTask(VAWGANVCConfig(speakers=("a", "b", "c"), arch="conv", channels=(8,), dilations=(1,),
+                                           critic_channels=(8,), critic_scales=(1,), segment=16, z_adversary=0.5,
+                                           z_adversary_steps=2))
+    frames, speech = torch.randn(2, 16, 39), torch.ones(2, 16)
+    speech[0, :6] = 0
+    crops = SpeakerCrops(frames, speech, torch.tensor([2, 0]))
+    mu, _ = task.encode(crops)
+    before = [p.detach().clone() for p in task.z_adversary.parameters()]
+    loss, logged = task.further_loss(crops, crops, mu, None, None, 0.1)
+    assert all(torch.equal(a, p) for a, p in zip(before, task.z_adversary.parameters()))
+    probs = torch.softmax(task.z_adversary.net(mu), dim=2)  # (B, T, speakers)
+    per_frame = -torch.log(probs).mean(2)
+    expected = (per_frame * speech).sum() / speech.sum()
+    torch.testing.assert_close(logged["z_confusion"], expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(loss, 0.5 * expected, rtol=1e-5, atol=1e-6)
+
+
 def test_z_adversary_settings_are_checked():
     with pytest.raises(VawganError, match="z_adversary"):
         VAWGANVCConfig(speakers=("a", "b"), z_adversary=-0.1)
