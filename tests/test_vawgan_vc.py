@@ -368,7 +368,10 @@ def test_the_frame_speaker_vae_and_critic_by_hand():
     e = vae.decoder.embedding(spk)
     assert e.shape == (7, 5)
     d1, d2, d3, d4 = vae.decoder.layers
-    y = d4(torch.cat([relu(d3(torch.cat([relu(d2(torch.cat([relu(d1(torch.cat([z, e], -1))), e], -1))), e], -1))), e], -1))
+    h = relu(d1(torch.cat([z, e], -1)))
+    h = relu(d2(torch.cat([h, e], -1)))
+    h = relu(d3(torch.cat([h, e], -1)))
+    y = d4(torch.cat([h, e], -1))
     torch.testing.assert_close(vae.decode(z, spk), y)
     assert not vae.obs_logvar.requires_grad
     assert SpeakerVAE(39, (8,), 3, 2, learn_variance=True).obs_logvar.requires_grad
@@ -377,7 +380,8 @@ def test_the_frame_speaker_vae_and_critic_by_hand():
         assert _task(decoder_variance=variance).vae.obs_logvar.requires_grad is learned
     critic = SpeakerCritic(39, (8,), 2)
     assert critic(x, spk).shape == (7,)
-    torch.testing.assert_close(critic(x, spk), critic.net(torch.cat([x, torch.nn.functional.one_hot(spk, 2).float()], -1))[:, 0])
+    onehot = torch.nn.functional.one_hot(spk, 2).float()
+    torch.testing.assert_close(critic(x, spk), critic.net(torch.cat([x, onehot], -1))[:, 0])
 
 
 def test_the_conv_speaker_vae_and_critic_read_the_speaker_beside_every_frame():

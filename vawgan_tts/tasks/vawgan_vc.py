@@ -111,29 +111,35 @@ class VAWGANVCTask(VAWGANTask):
     def further_loss(self, x, target, mu, logvar, z, beta, ctx=None):
         loss, logged = 0.0, {}
         if self.z_adversary is not None:
-            speakers, mask = self.speakers_of_codes(x)
-            mean = (lambda v: v.mean()) if mask is None else (lambda v: masked_frame_mean(v, mask))  # noqa: E731
-            steps = self.config.z_adversary_steps
-            for _ in range(steps if ctx is not None else 0):  # the classifier apart, on the codes as they are
-                ce, _ = self.z_adversary(mu.detach(), speakers)
-                ctx.step("z_adversary", mean(ce))
-            if steps:
-                with torch.no_grad():
-                    ce, hit = self.z_adversary(mu, speakers)
-                with frozen(self.z_adversary):
-                    confusion = mean(self.z_adversary.confusion(mu))
-                loss = loss + self.config.z_adversary * confusion
-                logged["z_confusion"] = confusion.detach()
-            else:
-                ce, hit = self.z_adversary(mu, speakers)
-                loss = loss + mean(ce)
-            ce, acc = mean(ce), mean(hit)
-            logged |= {"z_speaker_ce": ce.detach(), "z_speaker_acc": acc.detach()}
+            loss, logged = self.code_adversary(x, mu, ctx)
         if self.config.cycle_weight > 0:
             nll, kl = self.cycle(x, target, z)
             loss = loss + self.config.cycle_weight * (nll + beta * kl)
             logged |= {"cycle_nll": nll.detach(), "cycle_kl": kl.detach()}
         return loss, logged
+
+    def code_adversary(self, x, mu: torch.Tensor, ctx=None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The code's speaker classifier's term of L_vae for codes ``mu`` of ``x``, and what to log. Read
+        through its reversed gradient: its cross-entropy. Trained apart (``z_adversary_steps`` = k): first
+        k steps of its own on the codes held fixed (none without the step's ``ctx``), then the encoder's
+        confusion loss times ``z_adversary``, the classifier held fixed."""
+        speakers, mask = self.speakers_of_codes(x)
+
+        def mean(v: torch.Tensor) -> torch.Tensor:
+            return v.mean() if mask is None else masked_frame_mean(v, mask)
+
+        steps = self.config.z_adversary_steps
+        if not steps:
+            ce, hit = self.z_adversary(mu, speakers)
+            return mean(ce), {"z_speaker_ce": mean(ce).detach(), "z_speaker_acc": mean(hit).detach()}
+        for _ in range(steps if ctx is not None else 0):
+            ctx.step("z_adversary", mean(self.z_adversary(mu.detach(), speakers)[0]))
+        with torch.no_grad():
+            ce, hit = self.z_adversary(mu, speakers)
+        with frozen(self.z_adversary):
+            confusion = mean(self.z_adversary.confusion(mu))
+        return self.config.z_adversary * confusion, {"z_speaker_ce": mean(ce), "z_speaker_acc": mean(hit),
+                                                     "z_confusion": confusion.detach()}
 
     def cycle(self, x, target, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """CycleVAE's cycle (Tobing et al. 2019) from codes ``z`` of ``x``: each example decoded as a
