@@ -219,6 +219,8 @@ def test_a_classifier_trained_apart_takes_its_steps_and_the_encoder_descends_its
         torch.testing.assert_close(cw.grads["vae"][id(pw)] - c0.grads["vae"][id(p0)], w * g, rtol=1e-3, atol=1e-6)
     assert outw["z_confusion"].item() == pytest.approx(confusion.item(), rel=1e-5)
     assert outw["z_speaker_ce"].item() == pytest.approx(ce.item(), rel=1e-5)
+    hits = (tw.z_adversary.net(mu).argmax(-1) == labels).float().mean()
+    assert outw["z_speaker_acc"].item() == pytest.approx(hits.item())
     assert tw.metric_names[-3:] == ("z_speaker_ce", "z_speaker_acc", "z_confusion")
     assert tw.z_adversary.weight == 1.0  # trained apart, nothing is reversed
 
