@@ -142,8 +142,11 @@ def speaker_id(
 ):
     """Train a speaker classifier on mel-cepstral frames; report which speaker each utterance sounds like."""
     from vawgan_tts.evaluation import parse_systems
+    from vawgan_tts.outputs import claim_file
     from vawgan_tts.speaker_id import identify_sets
 
+    if output is not None:  # before the classifier trains
+        claim_file(output, [ids, eval_ids], "counts")
     expected = {name: str(who) for name, who in parse_systems(expect, "--expect").items()}
     result = identify_sets(parse_systems(speakers, "SPEAKERS"), read_id_list(ids), read_id_list(eval_ids),
                            parse_systems(score, "--score"), expected, seed=seed or 0, output=output)

@@ -152,17 +152,19 @@ def report(
     source: Annotated[Optional[str], typer.Option("--from", help="For a VAWGAN-VC model: the source speaker of the direction to report.")] = None,
     to: Annotated[Optional[str], typer.Option("--to", help="For a VAWGAN-VC model: the target speaker.")] = None,
     checkpoint: Annotated[CheckpointChoice, typer.Option("--checkpoint", help="A VAWGAN or VAWGAN-VC model: each stage's last checkpoint, or its best dev epoch (working files then in EXP/systems-best).")] = CheckpointChoice["last"],
+    overwrite: ReplaceOption = False,
 ):
     """Run every system on the eval list, evaluate, and write an HTML report with audio.
 
     For a converter (from `vawgan train-converter`): the source voice, the conversion and the natural
-    target of each held-out prompt side by side, aligned by DTW."""
+    target of each held-out prompt side by side, aligned by DTW. OUTPUT is new or holds this same report
+    (refreshed); another report there is replaced only with --overwrite, and only once the new one is whole."""
     from vawgan_tts.evaluation import parse_systems
     from vawgan_tts.report import build_experiment_report
 
     chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems is not None else None
     options = dict(show=show, n_show=n_audio, systems=chosen, systems_dir=systems_dir, n_resamples=resamples,
-                   jobs=jobs or default_jobs(), checkpoint=checkpoint.value,
+                   jobs=jobs or default_jobs(), checkpoint=checkpoint.value, overwrite=overwrite,
                    **({"reference": reference} if reference is not None else {}))
     with progress_bar("steps") as progress:
         task = progress.add_task("report", total=None)

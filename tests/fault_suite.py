@@ -796,6 +796,109 @@ def _(tmp):
     return Result(outcome, ok and first.returncode == 0, has_traceback(p), (tmp / "test-key.json").read_bytes() != key)
 
 
+def report_of(tmp: Path, exp: Path | None = None, *options) -> tuple[Path, subprocess.CompletedProcess, tuple]:
+    """A report of the shared tiny VAWGAN (or ``exp``) at tmp/report, one system, one played prompt: (the
+    report folder, the command's result, the command)."""
+    t = trained(tmp.parent / "_shared")
+    (tmp / "ids").write_text("\n".join(GOOD[:2]) + "\n")
+    args = ("vawgan", "report", exp or t.exp, "-o", tmp / "report", "--ids", tmp / "ids", "--systems", "vae",
+            "--show", GOOD[0], "--resamples", "100", "-j", "1", "--systems-dir", tmp / "systems", *options)
+    return tmp / "report", cli(*args), args
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path → bytes)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@case("outputs", "report -o a folder holding another experiment's report", "refused; its page, metrics and audio kept")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    report, first, _ = report_of(tmp)
+    before = tree(report)
+    other = tmp / "exp-copy"
+    shutil.copytree(t.exp, other)
+    (tmp / "ids").write_text(f"{GOOD[0]}\n")
+    p = cli("vawgan", "report", other, "-o", report, "--ids", tmp / "ids", "--systems", "vae", "--resamples", "100")
+    outcome, ok = refused(p, "report", "--overwrite")
+    return Result(outcome, ok and first.returncode == 0 and "index.html" in before, has_traceback(p),
+                  tree(report) != before)
+
+
+@case("outputs", "report -o a folder holding the user's own audio/", "refused; the audio kept")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    mine = tmp / "mine"
+    good_wavs(mine / "audio", GOOD[:1])
+    before = tree(mine)
+    (tmp / "ids").write_text(f"{GOOD[0]}\n")
+    p = cli("vawgan", "report", t.exp, "-o", mine, "--ids", tmp / "ids", "--systems", "vae", "--resamples", "100")
+    outcome, ok = refused(p, "did not write", "--overwrite")
+    return Result(outcome, ok, has_traceback(p), tree(mine) != before)
+
+
+@case("outputs", "report -o the experiment folder", "refused before any work; the experiment untouched")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    exp = tmp / "exp"
+    shutil.copytree(t.exp, exp)
+    before = tree(exp)
+    (tmp / "ids").write_text(f"{GOOD[0]}\n")
+    p = cli("vawgan", "report", exp, "-o", exp, "--ids", tmp / "ids", "--systems", "vae")
+    outcome, ok = refused(p, "input")
+    return Result(outcome, ok, has_traceback(p), tree(exp) != before)
+
+
+@case("outputs", "report again that fails after its evaluation (a played WAV gone)",
+      "one-line error; the earlier report kept whole")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    feats, wavs = tmp / "feats", tmp / "wavs"
+    shutil.copytree(t.feats, feats)
+    good_wavs(wavs, GOOD[:2])
+    manifest = feats / "manifest.tsv"
+    rows = manifest.read_text().splitlines()
+    manifest.write_text("\n".join([rows[0], *(r.split("\t")[0] + "\t" + str(wavs / (r.split("\t")[0] + ".wav")) + "\t"
+                                              + "\t".join(r.split("\t")[2:]) for r in rows[1:])]) + "\n")
+    report, first, args = report_of(tmp, None, "--feats", feats)
+    before = tree(report)
+    (wavs / f"{GOOD[0]}.wav").unlink()
+    p = cli(*args)
+    outcome, ok = refused(p, GOOD[0], "to play")
+    left = [q.name for q in report.iterdir() if q.name.startswith(".partial")]
+    return Result(outcome + (f"; left {left}" if left else ""), ok and first.returncode == 0 and not left,
+                  has_traceback(p), tree(report) != before)
+
+
+@case("outputs", "report again: the same experiment and options; then --overwrite with another",
+      "done again (exit 0); replaced (exit 0)")
+def _(tmp):
+    t = trained(tmp.parent / "_shared")
+    report, first, args = report_of(tmp)
+    again = cli(*args)
+    other = tmp / "exp-copy"
+    shutil.copytree(t.exp, other)
+    p = cli("vawgan", "report", other, *args[3:], "--overwrite")
+    mark = json.loads((report / ".vawgan-output.json").read_text())
+    ok = (first.returncode == again.returncode == p.returncode == 0 and (report / "index.html").is_file()
+          and str(other.resolve()) in mark["inputs"])
+    return Result(f"exit {first.returncode}, {again.returncode}, then {p.returncode}", ok,
+                  any(map(has_traceback, (first, again, p))))
+
+
+@case("outputs", "speaker-id -o its --eval-ids list, or a feature folder", "refused before training; the list and folder kept")
+def _(tmp):
+    m = models(tmp)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    before, feats = (tmp / "ids").read_bytes(), contents(m / "inputs/natural")
+    speakers = (f"slt={m / 'inputs/slt'}", f"natural={m / 'inputs/natural'}")
+    ps = [cli("vawgan", "speaker-id", *speakers, "--ids", tmp / "ids", "--eval-ids", tmp / "ids", "-o", out)
+          for out in (tmp / "ids", m / "inputs/natural")]
+    (o1, ok1), (o2, ok2) = refused(ps[0], "input"), refused(ps[1], "is a folder")
+    lost = (tmp / "ids").read_bytes() != before or contents(m / "inputs/natural") != feats
+    return Result(f"{o1}; {o2}", ok1 and ok2, any(map(has_traceback, ps)), lost)
+
+
 @case("settings", "speaker-id scores 8 kHz features beside 16 kHz speakers", "refused, naming both settings")
 def _(tmp):
     m = models(tmp)

@@ -82,9 +82,10 @@ def test_train_stage_by_stage_then_report(feats, tmp_path):
     assert len([s for s in parser.refs if s.endswith(".png")]) == 5 + 2  # + each played utterance's figure
     used = {report / unquote(ref) for ref in parser.refs}
     assert all(p.is_file() for p in used), used
-    # Shareable: nothing in the folder that the page does not use, besides the metrics it shows.
+    # Shareable: nothing in the folder that the page does not use, besides the metrics it shows and the
+    # record of what wrote the folder (outputs.py); no staged folder is left.
     shipped = {p for p in report.rglob("*") if p.is_file()}
-    assert shipped - used == {report / "metrics.json", report / "index.html"}, shipped - used
+    assert shipped - used == {report / "metrics.json", report / "index.html", report / ".vawgan-output.json"}, shipped - used
     assert (exp / "systems" / "vawgan" / "vm-goodbye.npz").is_file()  # the working files stay with the experiment
     assert re.search(r"<td[^>]*>\d+\.\d{3}<br><small>\[", page)  # a mean and its interval
     assert "p = " in page and "Provenance" in page and "vawgan-tts 0." in page
@@ -105,8 +106,9 @@ def test_train_stage_by_stage_then_report(feats, tmp_path):
     assert [p.name for p in (tmp_path / "r2" / "audio" / "vae").iterdir()] == ["vm-goodbye.wav"]
     r = invoke("report", exp, "-o", tmp_path / "r3", "--ids", feats / "eval.ids", "--systems", "vae,wavenet")
     assert r.exit_code == 2 and "wavenet not known here; choose from copy, vae" in " ".join(r.output.split())
-    r = invoke("report", exp, "-o", tmp_path / "r3", "--ids", feats / "eval.ids", "--show", "nope")
-    assert r.exit_code == 2 and "--show 'nope': not among the 2 evaluated utterances" in r.output
+    r = invoke("report", exp, "-o", tmp_path / "r4", "--ids", feats / "eval.ids", "--show", "nope")
+    assert r.exit_code == 2 and "--show 'nope': not among the --ids prompts" in r.output
+    assert not (tmp_path / "r4").exists()  # refused before any work
 
 
 def test_dry_run_and_resume(feats, tmp_path):

@@ -38,6 +38,7 @@ from .significance import (CONFIDENCE, N_RESAMPLES, bootstrap_interval, jackknif
                            weighted_nanmean)
 
 METRICS_JSON = "metrics.json"
+CORPUS_FIGURES = ("gv.png", "ms.png", "scatter.png")  # what evaluate() draws, beside the two tables
 MS_PLOT_DIMS = (1, 2, 5, 13)
 SCATTER_POINTS = 4000
 
@@ -324,10 +325,10 @@ def evaluate(
         rng = np.random.default_rng(0)
         frames = {NATURAL: nat_acc.sample(rng)} | {n: a.sample(rng) for n, a in acc.items()}
         figures = [(plot_gv, ({NATURAL: nat_a["gv"].mean(0)} | {k: g["gv"].mean(0) for k, g in gen_a.items()},
-                              out_dir / "gv.png")),
+                              out_dir / CORPUS_FIGURES[0])),
                    (plot_ms, ({NATURAL: M.to_db(nat_a["ms"].mean(0))} | {k: M.to_db(g["ms"].mean(0)) for k, g in gen_a.items()},
-                              freqs, MS_PLOT_DIMS, out_dir / "ms.png")),
-                   (plot_scatter, (frames, out_dir / "scatter.png"))]
+                              freqs, MS_PLOT_DIMS, out_dir / CORPUS_FIGURES[1])),
+                   (plot_scatter, (frames, out_dir / CORPUS_FIGURES[2]))]
     # The corpus statistics (the MS arrays are tens of MB) go to each worker once, not with each task;
     # the figures are drawn by the same workers, first, while the others take the intervals.
     data = (gen_a, nat_a, freqs, reference, n_resamples, seed)

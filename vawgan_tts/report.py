@@ -11,6 +11,12 @@ REPORT/                          only what the page uses
 SYSTEMS/ (default EXP/systems/)  every system's features and WAVs of the eval list: the working
                                  files, not part of the report
 
+The report folder follows outputs.py's rule: new, or holding a report of the same experiment, layout,
+direction, checkpoint and inputs (then refreshed), or refused in one line unless ``overwrite``; an
+input (the experiment, a feature folder, an --extra folder) is never the report folder. The report is
+written in a hidden folder inside it and replaces the earlier one only when whole: a report that
+fails or is interrupted leaves the earlier one as it was.
+
 Played utterances default to a spread over the per-utterance MCD (best, median, worst, averaged
 over the systems); ``show`` names them instead. Every path in the page is URL-encoded, so an id with
 ``#``, ``%`` or a space plays.
@@ -35,9 +41,10 @@ from .choices import CHECKPOINTS, SYSTEMS
 from .enhance import enhancement_systems
 from .errors import VawganError
 from .feature_folder import ExtractConfig, has_utterance, load_utterance
-from .evaluation import FIGURES, evaluate
+from .evaluation import CORPUS_FIGURES, FIGURES, METRICS_JSON, PER_UTTERANCE_CSV, evaluate
 from .features import envelope_db
 from .fileio import write_text_atomic
+from .outputs import claim_folder, staged
 from .plots import NATURAL, plot_utterance
 from .processes import pool_or_none
 from .provenance import provenance
@@ -45,6 +52,10 @@ from .synthesis import synthesize_systems
 
 REPORT_SYSTEMS = SYSTEMS
 N_SHOW = 3
+TRAINING_FIGURES = ("curves.png", "critic.png")  # the experiment's own, copied when it has them
+# What a report consists of, in the order it is published (outputs.staged): the page last.
+REPORT_FILES = (METRICS_JSON, PER_UTTERANCE_CSV, *CORPUS_FIGURES, *TRAINING_FIGURES, "audio", "utterances",
+                "index.html")
 SYSTEM_NOTES = {
     "copy": "WORLD analysis–synthesis, analysed again: the vocoder's own loss, the floor for every system",
     "vae": "VAE reconstruction (z = μ) after the VAE stage: accurate, over-smoothed",
@@ -79,11 +90,12 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
                  systems: Sequence[str] | None = None, n_show: int = N_SHOW, show: Sequence[str] | None = None,
                  reference: str | None = "vae", systems_dir: str | Path | None = None, jobs: int = 1,
                  n_resamples: int | None = None, on_progress: Progress | None = None,
-                 checkpoint: str = "last") -> dict:
+                 checkpoint: str = "last", overwrite: bool = False) -> dict:
     """The enhancement layout: natural recordings and each system's output on the same utterances.
     ``jobs``: processes for the systems' synthesis, the copy's re-analysis, the evaluation and the figures;
     ``checkpoint``: each stage's ``last`` or its ``best`` dev epoch (the default working folder:
-    EXP/systems-best for the latter, so that the two do not mix)."""
+    EXP/systems-best for the latter, so that the two do not mix); ``overwrite``: replace another
+    report in ``out_dir`` (module docstring)."""
     from .runs.folder import CONFIG
     from .runs.vawgan import experiment_feats, load_experiment_config
 
@@ -93,6 +105,8 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
         feats_dir = experiment_feats(exp_dir, load_experiment_config(exp_dir / CONFIG))
     feats_dir = Path(feats_dir)
     sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / _systems_folder(checkpoint)
+    reference = _reference(reference, "vae", systems)
+    _claim_report(out_dir, f"report --checkpoint {checkpoint}", [exp_dir, feats_dir], overwrite, ids, show)
     eval_dirs = {name: sys_root / name for name in systems}
     steps = _Steps(on_progress, len(ids) + 2 + ("copy" in systems))
     synthesize_systems(feats_dir, eval_dirs, ids,
@@ -108,7 +122,7 @@ def build_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str], f
     columns = [("natural", NATURAL, feature_folder.sources(feats_dir))]
     columns += [(name, name, {u: wav_dirs[name] / f"{u}.wav" for u in ids}) for name in systems]
     return write_report(exp_dir, out_dir, ids, feats_dir, eval_dirs, columns, align="auto", n_show=n_show, show=show,
-                  reference=_reference(reference, "vae", systems), floor="copy", notes=SYSTEM_NOTES,
+                  reference=reference, floor="copy", notes=SYSTEM_NOTES,
                   n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG, jobs=jobs)
 
 
@@ -116,13 +130,13 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
                             show: Sequence[str] | None = None, systems: Sequence[str] | None = None,
                             reference: str | None = "converted", systems_dir: str | Path | None = None,
                             extra: dict[str, Path] | None = None, n_resamples: int | None = None, jobs: int = 1,
-                            on_progress: Progress | None = None) -> dict:
+                            on_progress: Progress | None = None, overwrite: bool = False) -> dict:
     """The parallel layout: the source voice, its conversion and the target speaker's natural
     recording of each prompt, side by side; metrics with DTW alignment to the natural recording.
     ``extra``: name → folder of further systems' ``<id>.npz`` and ``<id>.wav`` (e.g. the converter's
     output enhanced by `vawgan enhance`), evaluated and played beside the others. ``jobs``: processes
     for conversion and synthesis (each prompt converted once for all the converter's systems), the
-    evaluation and the figures."""
+    evaluation and the figures. ``overwrite``: replace another report in ``out_dir`` (module docstring)."""
     from .runs.converter import CONFIG, Converter, conversion_systems
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
@@ -138,6 +152,8 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
         raise VawganError(None, f"{len(trained & set(ids))} report prompt(s) were used in training, e.g. "
                                 f"{sorted(trained & set(ids))[0]}: report on held-out prompts")
     sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / "systems"
+    reference = _reference(reference, "converted", systems)
+    _claim_report(out_dir, "report", [exp_dir, source, target, *extra.values()], overwrite, ids, show)
     postfilters = {"converted": None, "converted+gv-pf": "gv", "converted+ms-pf": "ms"}
     run = {name: pf for name, pf in postfilters.items() if name in systems}
     steps = _Steps(on_progress, len(ids) * bool(run) + 2)
@@ -154,7 +170,7 @@ def build_conversion_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     columns = [(headings.get(n, n), n, wavs[n]) for n in systems] + [("natural target", NATURAL, feature_folder.sources(target))]
     notes = {**CONVERSION_NOTES, **{name: f"given with --extra ({folder})" for name, folder in extra.items()}}
     return write_report(exp_dir, out_dir, ids, target, eval_dirs, columns, align="dtw", n_show=n_show, show=show,
-                  reference=_reference(reference, "converted", systems), floor="source", notes=notes,
+                  reference=reference, floor="source", notes=notes,
                   n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG, jobs=jobs)
 
 
@@ -169,11 +185,12 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
                     n_show: int = N_SHOW, show: Sequence[str] | None = None, systems: Sequence[str] | None = None,
                     reference: str | None = "vae-vc", systems_dir: str | Path | None = None,
                     extra: dict[str, Path] | None = None, n_resamples: int | None = None, jobs: int = 1,
-                    on_progress: Progress | None = None, checkpoint: str = "last") -> dict:
+                    on_progress: Progress | None = None, checkpoint: str = "last", overwrite: bool = False) -> dict:
     """One direction of a VAWGAN-VC model (`vawgan train-vc`): the source speaker's held-out prompts,
     converted by VAE-VC and VAWGAN-VC (and ``extra`` systems, e.g. the parallel DNN), against the
     target speaker's own recordings of them, aligned by DTW; each stage's ``last`` checkpoint or its
-    ``best`` dev epoch (the default working folder: EXP/systems-best for the latter)."""
+    ``best`` dev epoch (the default working folder: EXP/systems-best for the latter). ``overwrite``:
+    replace another report in ``out_dir`` (module docstring)."""
     from .runs.folder import CONFIG
     from .runs.vawgan_vc import SHARES, speaker_folders, vc_systems
 
@@ -193,6 +210,9 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
     systems = _check_systems(systems, [*VC_NOTES, *extra])
     sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / _systems_folder(checkpoint)
     sys_root = sys_root / f"{source}-to-{target}"
+    reference = _reference(reference, "vae-vc", systems)
+    _claim_report(out_dir, f"report --from {source} --to {target} --checkpoint {checkpoint}",
+                  [exp_dir, feats[source], feats[target], *extra.values()], overwrite, ids, show)
     run = {name: "vae" if name == "vae-vc" else "adv" for name in ("vae-vc", "vawgan-vc") if name in systems}
     steps = _Steps(on_progress, len(ids) * bool(run) + 2)
     if run:
@@ -208,7 +228,7 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
     columns.append((f"{target} (target)", NATURAL, feature_folder.sources(feats[target])))
     notes = {**VC_NOTES, **{name: f"given with --extra ({folder})" for name, folder in extra.items()}}
     return write_report(exp_dir, out_dir, ids, Path(feats[target]), eval_dirs, columns, align="dtw", n_show=n_show,
-                        show=show, reference=_reference(reference, "vae-vc", systems), floor="source", notes=notes,
+                        show=show, reference=reference, floor="source", notes=notes,
                         n_resamples=n_resamples, steps=steps, config=exp_dir / CONFIG, jobs=jobs)
 
 
@@ -238,6 +258,16 @@ def build_experiment_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
     if kind == "converter":
         return build_conversion_report(exp_dir, out_dir, ids, extra=extra, **options)
     return build_report(exp_dir, out_dir, ids, feats_dir, **options)
+
+
+def _claim_report(out_dir: Path, result: str, inputs: Sequence[str | Path], overwrite: bool, ids: Sequence[str],
+                  show: Sequence[str] | None) -> None:
+    """Before any work: every ``--show`` utterance is a report prompt, and ``out_dir`` may take this
+    report (:func:`.outputs.claim_folder`: new, the same report, or ``overwrite``)."""
+    unknown = [u for u in show or () if u not in set(ids)]
+    if unknown:
+        raise VawganError(None, f"--show {unknown[0]!r}: not among the --ids prompts")
+    claim_folder(out_dir, result, inputs, overwrite, written=REPORT_FILES)
 
 
 def _systems_folder(checkpoint: str) -> str:
@@ -303,57 +333,60 @@ def write_report(exp_dir: Path, out_dir: Path, ids: Sequence[str], natural_dir: 
                  steps: "_Steps | None" = None, config: Path | None = None, jobs: int = 1) -> dict:
     """Evaluate ``eval_dirs`` (name → feature folder) against ``natural_dir`` (in ``jobs`` processes),
     then write the shareable folder: metrics, figures, the played WAVs (``columns``: heading, folder
-    key, id → WAV), the page."""
-    kwargs = {"n_resamples": n_resamples} if n_resamples else {}
-    result = evaluate(natural_dir, eval_dirs, out_dir, ids=ids, align=align, reference=reference,
-                      annotations={"provenance": provenance(config)}, jobs=jobs, **kwargs)
-    if steps:
-        steps("evaluation")
-    evaluated = sorted({r["utterance"] for r in result["per_utterance"]})
-    if show is not None:
-        missing = [u for u in show if u not in evaluated]
-        if missing:
-            raise VawganError(None, f"--show {missing[0]!r}: not among the {len(evaluated)} evaluated utterances")
-        listen, labels = list(dict.fromkeys(show)), {}
-    else:
-        ranked = [n for n in eval_dirs if n != floor] or list(eval_dirs)
-        mcd = {u: np.nanmean([r["mcd_db"] for r in result["per_utterance"] if r["utterance"] == u and r["system"] in ranked])
-               for u in evaluated}
-        listen = spread(mcd, n_show)
-        order = sorted(mcd, key=lambda u: (mcd[u], u))
-        labels = {u: f"rank {order.index(u) + 1} of {len(order)} by MCD, {mcd[u]:.2f} dB" for u in listen}
-    # Only the played WAVs go into the report folder; a stale folder from an earlier report is replaced.
-    shutil.rmtree(out_dir / "audio", ignore_errors=True)
-    shutil.rmtree(out_dir / "utterances", ignore_errors=True)
-    page_columns = []
-    for heading, key, wavs in columns:
-        folder = _slug(key)
-        for utt in listen:
-            if utt not in wavs or not Path(wavs[utt]).is_file():
-                raise VawganError(Path(wavs.get(utt, eval_dirs.get(key, natural_dir))), f"no WAV of {utt!r} to play")
-            dst = out_dir / "audio" / folder / f"{utt}.wav"
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(wavs[utt], dst)
-        page_columns.append((heading, ("audio", folder)))
-    figures = {utt: ("utterances", f"{k + 1}.png") for k, utt in enumerate(listen)}
-    (out_dir / "utterances").mkdir(parents=True, exist_ok=True)
-    draw = [(_plot_utterance, (natural_dir, eval_dirs, utt, out_dir.joinpath(*figures[utt]))) for utt in listen]
-    with pool_or_none(jobs, len(draw), __name__) as pool:
-        if pool is None:
-            for fn, args in draw:
-                fn(*args)
+    key, id → WAV), the page. Everything is written into a staged folder that replaces the earlier
+    report in ``out_dir`` only when whole (:func:`.outputs.staged`)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with staged(out_dir, REPORT_FILES) as stage:
+        kwargs = {"n_resamples": n_resamples} if n_resamples else {}
+        result = evaluate(natural_dir, eval_dirs, stage, ids=ids, align=align, reference=reference,
+                          annotations={"provenance": provenance(config)}, jobs=jobs, **kwargs)
+        if steps:
+            steps("evaluation")
+        evaluated = sorted({r["utterance"] for r in result["per_utterance"]})
+        if show is not None:
+            missing = [u for u in show if u not in evaluated]
+            if missing:
+                raise VawganError(None, f"--show {missing[0]!r}: not among the {len(evaluated)} evaluated utterances")
+            listen, labels = list(dict.fromkeys(show)), {}
         else:
-            for done in [pool.submit(fn, *args) for fn, args in draw]:
-                done.result()
-    for png in ("curves.png", "critic.png"):
-        if (exp_dir / png).is_file():
-            shutil.copy(exp_dir / png, out_dir / png)
-    write_text_atomic(out_dir / "index.html", render_html(result, list(eval_dirs), listen, exp_dir, page_columns,
-                                                          notes=notes or {}, floor=floor, labels=labels, figures=figures,
-                                                          has_curves=(out_dir / "curves.png").is_file()))
-    if steps:
-        steps("page")
-    return result
+            ranked = [n for n in eval_dirs if n != floor] or list(eval_dirs)
+            mcd = {u: np.nanmean([r["mcd_db"] for r in result["per_utterance"]
+                                  if r["utterance"] == u and r["system"] in ranked]) for u in evaluated}
+            listen = spread(mcd, n_show)
+            order = sorted(mcd, key=lambda u: (mcd[u], u))
+            labels = {u: f"rank {order.index(u) + 1} of {len(order)} by MCD, {mcd[u]:.2f} dB" for u in listen}
+        # Only the played WAVs go into the report (the stage is new: nothing of an earlier report stays).
+        page_columns = []
+        for heading, key, wavs in columns:
+            column = _slug(key)
+            for utt in listen:
+                if utt not in wavs or not Path(wavs[utt]).is_file():
+                    raise VawganError(Path(wavs.get(utt, eval_dirs.get(key, natural_dir))),
+                                      f"no WAV of {utt!r} to play")
+                dst = stage / "audio" / column / f"{utt}.wav"
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(wavs[utt], dst)
+            page_columns.append((heading, ("audio", column)))
+        figures = {utt: ("utterances", f"{k + 1}.png") for k, utt in enumerate(listen)}
+        (stage / "utterances").mkdir(parents=True, exist_ok=True)
+        draw = [(_plot_utterance, (natural_dir, eval_dirs, utt, stage.joinpath(*figures[utt]))) for utt in listen]
+        with pool_or_none(jobs, len(draw), __name__) as pool:
+            if pool is None:
+                for fn, args in draw:
+                    fn(*args)
+            else:
+                for done in [pool.submit(fn, *args) for fn, args in draw]:
+                    done.result()
+        for png in TRAINING_FIGURES:
+            if (exp_dir / png).is_file():
+                shutil.copy(exp_dir / png, stage / png)
+        page = render_html(result, list(eval_dirs), listen, exp_dir, page_columns, notes=notes or {}, floor=floor,
+                           labels=labels, figures=figures, has_curves=(stage / "curves.png").is_file())
+        write_text_atomic(stage / "index.html", page)
+        if steps:
+            steps("page")
+        return result
 
 
 Progress = Callable[[str, int, int], None]  # (step, done, total): the report's progress, for a bar

@@ -70,7 +70,7 @@ done
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   echo "== stage 6: synthesize the eval list with every system, evaluate, report"
   [ -f "$exp/train.times" ] && awk '{s+=$2} END {print s " s (" NR " stages, 2-core CPU)"}' "$exp/train.times" > "$exp/train.time"
-  "$vawgan" report "$exp" -o "$exp/report" --ids data/eval.ids --jobs "$jobs"
+  "$vawgan" report "$exp" -o "$exp/report" --ids data/eval.ids --jobs "$jobs" --overwrite
   # A blind MUSHRA test of the enhancers on 10 eval prompts (hidden reference: the recording; anchor: the VAE).
   head -n 10 data/eval.ids > "$exp/listening.ids"
   rm -rf "$exp/listening_test" "$exp/listening_test-key.json"

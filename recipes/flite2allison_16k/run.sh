@@ -93,7 +93,7 @@ fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   echo "== stage 3: convert the eval prompts, evaluate, report"
-  "$vawgan" report "$exp" -o "$exp/report" --ids lists/eval.ids
+  "$vawgan" report "$exp" -o "$exp/report" --ids lists/eval.ids --overwrite
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
@@ -151,7 +151,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
     [ -d "$d" ] && systems+=(--generated "dnn-adv-$(basename "$(dirname "$d")" | cut -c5-)=$d")
   done
   "$vawgan" eval --natural dump/natural "${systems[@]}" --ids lists/eval.ids --align dtw -o "$pf/eval"
-  "$vawgan" report "$exp" -o "$pf/report" --ids lists/eval.ids \
+  "$vawgan" report "$exp" -o "$pf/report" --ids lists/eval.ids --overwrite \
     --extra "VAWGAN pf=$pf/eval/dnn+vawgan" --extra "natural-only VAWGAN=$pf/eval/dnn+natural-vawgan"
   "$python" local/tradeoff.py "$voice"
   "$python" local/results.py
@@ -176,7 +176,7 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
       scores+=(--score "$src→$tgt dnn=exp/$src/converted_eval" --expect "$src→$tgt dnn=$tgt")
     fi
     # each stage's best dev epoch (chosen on dev over three seeds: rules/vc_checkpoint.md)
-    "$vawgan" report "$vc" --from "$src" --to "$tgt" -o "$vc/report_${src}_to_${tgt}" --ids lists/eval.ids \
+    "$vawgan" report "$vc" --from "$src" --to "$tgt" -o "$vc/report_${src}_to_${tgt}" --ids lists/eval.ids --overwrite \
       --checkpoint best "${extra[@]}"
     for s in vae-vc vawgan-vc; do
       scores+=(--score "$src→$tgt $s=$vc/systems-best/$src-to-$tgt/$s" --expect "$src→$tgt $s=$tgt")
@@ -200,7 +200,7 @@ if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
   extra=()
   for d in "$exp"/seqdnn/eval/*-s0; do [ -d "$d" ] && extra+=(--extra "seq $(basename "$d")=$d"); done
   rm -rf "$exp/seqdnn/report"
-  "$vawgan" report "$exp" -o "$exp/seqdnn/report" --ids lists/eval.ids "${extra[@]}"
+  "$vawgan" report "$exp" -o "$exp/seqdnn/report" --ids lists/eval.ids --overwrite "${extra[@]}"
   "$python" local/results.py
 fi
 echo "done: $(pwd)/$exp"

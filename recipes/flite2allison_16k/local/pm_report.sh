@@ -19,4 +19,4 @@ for d in "$pm"/eval/pm+*-s0; do
   extra+=(--extra "${name%-s0}=$d")
 done
 rm -rf "$pm/report"
-"$vawgan" report "$exp" -o "$pm/report" --ids lists/eval.ids "${extra[@]}"
+"$vawgan" report "$exp" -o "$pm/report" --ids lists/eval.ids --overwrite "${extra[@]}"
