@@ -899,6 +899,16 @@ def _(tmp):
     return Result(f"{o1}; {o2}", ok1 and ok2, any(map(has_traceback, ps)), lost)
 
 
+@case("outputs", "eval -o the folder of a system it scores", "refused before any work; the folder untouched")
+def _(tmp):
+    m = models(tmp)
+    before = contents(m / "inputs/slt")
+    p = cli("vawgan", "eval", "--natural", m / "inputs/natural", "--generated", f"slt={m / 'inputs/slt'}",
+            "-o", m / "inputs/slt")
+    outcome, ok = refused(p, "input")
+    return Result(outcome, ok, has_traceback(p), contents(m / "inputs/slt") != before)
+
+
 @case("settings", "speaker-id scores 8 kHz features beside 16 kHz speakers", "refused, naming both settings")
 def _(tmp):
     m = models(tmp)

@@ -31,6 +31,7 @@ from .errors import VawganError
 from .feature_folder import feature_ids, uniform_settings, utterance_path
 from .features import SPEECH_THRESHOLD_DB, Features, load_features, speech_mask
 from .fileio import write_text_atomic
+from .outputs import refuse_input_folder
 from . import metrics as M
 from .plots import NATURAL, plot_gv, plot_ms, plot_scatter
 from .processes import pool_or_none
@@ -265,6 +266,7 @@ def evaluate(
         raise VawganError(None, f"{NATURAL!r} is the reference; name the system something else")
     if reference is not None and reference not in systems:
         raise VawganError(None, f"--reference {reference!r} is not among the systems ({', '.join(systems)})")
+    refuse_input_folder(out_dir, [natural_dir, *systems.values()])
     natural_dir = Path(natural_dir)
     common = set(feature_ids(natural_dir))
     if not common:

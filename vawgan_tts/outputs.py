@@ -39,14 +39,7 @@ def claim_folder(out_dir: str | Path, result: str, inputs: Sequence[str | Path],
     patterns of the files and folders such a result consists of. Refused in one line: the folder is
     one of the inputs, or holds an input file; it holds another result, or such files that no command
     marked (unless ``overwrite``: then they are removed first)."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise VawganError(out, "is a file, not a folder: give a folder for the results")
-    target = out.resolve()
-    for given in inputs:
-        path = Path(given).resolve()
-        if target == path or (path.is_file() and path.parent == target):
-            raise VawganError(out, f"is an input of this command ({given}); write the results to another folder")
+    out = refuse_input_folder(out_dir, inputs)
     mark = out / MARK
     held = None
     if mark.is_file():
@@ -65,6 +58,20 @@ def claim_folder(out_dir: str | Path, result: str, inputs: Sequence[str | Path],
         _remove(out, written)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(mark, json.dumps(wanted, indent=1) + "\n")
+    return out
+
+
+def refuse_input_folder(out_dir: str | Path, inputs: Sequence[str | Path]) -> Path:
+    """``out_dir`` as a folder for results that is none of ``inputs`` (folders or files) nor the folder of
+    an input file, and not a file; refused in one line."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise VawganError(out, "is a file, not a folder: give a folder for the results")
+    target = out.resolve()
+    for given in inputs:
+        path = Path(given).resolve()
+        if target == path or (path.is_file() and path.parent == target):
+            raise VawganError(out, f"is an input of this command ({given}); write the results to another folder")
     return out
 
 
