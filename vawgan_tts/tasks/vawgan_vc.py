@@ -165,13 +165,13 @@ class VAWGANVCTask(VAWGANTask):
         return self.vae.encode(x[0])
 
     def generate(self, z: torch.Tensor, x) -> torch.Tensor:
-        return self.vae.decode(z, x[1])
+        return self.vae.decode(z, self.speakers(x))
 
     def critic_score(self, frames: torch.Tensor, x) -> torch.Tensor:
-        return self.critic(frames, x[1])
+        return self.critic(frames, self.speakers(x))
 
     def adversary(self, x, target, z):
-        frames, speakers = x
+        frames, speakers = x[0], self.speakers(x)
         order = torch.randperm(len(speakers), device=speakers.device)
         to = speakers[order]
         return frames[order], self.vae.decode(z, to), AsSpeaker(self.critic, to)
@@ -222,7 +222,7 @@ class ConvVAWGANVCTask(VAWGANVCTask):
         return self.vae.encode(x.frames)
 
     def generate(self, z: torch.Tensor, x: SpeakerCrops) -> torch.Tensor:
-        return self.vae.decode(z, x.speaker)
+        return self.vae.decode(z, self.speakers(x))
 
     def speakers(self, x: SpeakerCrops) -> torch.Tensor:
         return x.speaker
@@ -235,11 +235,12 @@ class ConvVAWGANVCTask(VAWGANVCTask):
         return masked_nll(target.frames, y, target.speech)
 
     def critic_score(self, frames, x: SpeakerCrops) -> torch.Tensor:
-        return self.critic(frames.frames if isinstance(frames, SpeakerCrops) else frames, x.speaker)
+        return self.critic(frames.frames if isinstance(frames, SpeakerCrops) else frames, self.speakers(x))
 
     def adversary(self, x: SpeakerCrops, target, z):
-        order = torch.randperm(len(x.speaker), device=x.speaker.device)
-        to = x.speaker[order]
+        own = self.speakers(x)
+        order = torch.randperm(len(own), device=own.device)
+        to = own[order]
         return x.frames[order], self.vae.decode(z, to), AsSpeaker(self.critic, to)
 
     @torch.no_grad()
