@@ -25,8 +25,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from vawgan_tts.choices import (ALIGNMENTS, CHECKPOINTS, CONVERTER_POSTFILTERS, CRITICS, ENHANCE_METHODS, F0_METHODS,
-                                INFERENCE_Z, LISTENING_TESTS, SYSTEMS, VAWGAN_STAGES)
+from vawgan_tts.choices import (ALIGNMENTS, CHECKPOINTS, CODE_MOVES, CONVERTER_POSTFILTERS, CRITICS, ENHANCE_METHODS,
+                                F0_METHODS, INFERENCE_Z, LISTENING_TESTS, SYSTEMS, VAWGAN_STAGES)
 from vawgan_tts.errors import VawganError
 
 console = Console(stderr=True)
@@ -199,10 +199,11 @@ def choices(name: str, values) -> type[Enum]:
 
 
 (F0Method, StageName, CriticKind, SystemName, CheckpointChoice, AlignChoice, PostfilterChoice, EnhanceMethod, InferenceZ,
- TestKind) = (choices(name, values) for name, values in (
+ TestKind, CodeChoice) = (choices(name, values) for name, values in (
     ("F0Method", F0_METHODS), ("StageName", (*VAWGAN_STAGES, "all")), ("CriticKind", CRITICS), ("SystemName", SYSTEMS),
     ("CheckpointChoice", CHECKPOINTS), ("AlignChoice", ALIGNMENTS), ("PostfilterChoice", CONVERTER_POSTFILTERS),
-    ("EnhanceMethod", ENHANCE_METHODS), ("InferenceZ", INFERENCE_Z), ("TestKind", LISTENING_TESTS)))
+    ("EnhanceMethod", ENHANCE_METHODS), ("InferenceZ", INFERENCE_Z), ("TestKind", LISTENING_TESTS),
+    ("CodeChoice", CODE_MOVES)))
 
 
 def make_app(help: str) -> typer.Typer:

@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from vawgan_tts.cli.common import (BatchSizeOption, CheckpointChoice, ConfigOption, DevIdsOption, DeviceOption,
-                                   EXIT_PARTIAL, EnhanceMethod, IdsOption, InferenceZ, OutputOption, OverwriteOption,
+from vawgan_tts.cli.common import (BatchSizeOption, CheckpointChoice, CodeChoice, ConfigOption, DevIdsOption,
+                                   DeviceOption, EXIT_PARTIAL, EnhanceMethod, IdsOption, InferenceZ, OutputOption, OverwriteOption,
                                    PostfilterChoice, ReplaceOption, ResumeOption, SeedOption, StageName,
                                    TrainIdsOption, default_jobs, fail, out, progress_bar, read_id_list, say,
                                    refuse_settings_on_resume, synthesize_ids, table)
@@ -88,6 +88,7 @@ def convert(
     source: Annotated[Optional[str], typer.Option("--from", help="VAWGAN-VC: the source speaker, for its log-F0 statistics [default: each utterance's own].")] = None,
     stage: Annotated[Optional[str], typer.Option("--stage", help="VAWGAN-VC: adv (VAWGAN-VC) or vae (VAE-VC, after the VAE stage) [default: adv].")] = None,
     members: Annotated[Optional[int], typer.Option("--members", min=1, help="A parallel converter trained with [dnn] members = K: convert with its first N networks only [default: all K].")] = None,
+    code: Annotated[Optional[CodeChoice], typer.Option("--code", help="VAWGAN-VC: the source's codes as they are, or moved by the mean (shift) or mean and deviation (standardize) of the two speakers' training codes; needs --from [default: as-is].")] = None,
     overwrite: ReplaceOption = False,
 ):
     """Convert a source speaker's features to the target speaker's and write WAVs through WORLD.
@@ -96,9 +97,10 @@ def convert(
     with a VAWGAN-VC model (`vawgan train-vc`) any trained speaker: --to SPEAKER."""
     from vawgan_tts.runs.apply import open_converter
 
-    transform = open_converter(model, to, source, stage, postfilter and postfilter.value, adversarial, members)
+    transform = open_converter(model, to, source, stage, postfilter and postfilter.value, adversarial, members,
+                               code and code.value)
     options = {"--postfilter": postfilter and postfilter.value, "--adversarial": adversarial, "--to": to, "--from": source, "--stage": stage,
-               "--members": members}
+               "--members": members, "--code": code and code.value}
     n = synthesize_ids(feats, output, ids, transform, "convert", " ".join(["convert", *(f"{k} {v}" for k, v in options.items() if v is not None)]),
                        model, overwrite)
     out.print(f"converted {n} utterances (.npz + .wav) → {output}")

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vawgan_tts.cli import conversion, listening
-from vawgan_tts.cli.common import (AlignChoice, BatchSizeOption, CheckpointChoice, ConfigOption, CriticKind,
+from vawgan_tts.cli.common import (AlignChoice, BatchSizeOption, CheckpointChoice, CodeChoice, ConfigOption, CriticKind,
                                    DeviceOption, DryRunOption, EXIT_PARTIAL, F0Method, IdsOption, OverwriteOption,
                                    ReplaceOption, ResumeOption, SeedOption, StageName, SystemName, default_jobs,
                                    handle_errors, make_app, out, print_dry_run, progress_bar, read_id_list, synthesize_ids,
@@ -152,6 +152,7 @@ def report(
     source: Annotated[Optional[str], typer.Option("--from", help="For a VAWGAN-VC model: the source speaker of the direction to report.")] = None,
     to: Annotated[Optional[str], typer.Option("--to", help="For a VAWGAN-VC model: the target speaker.")] = None,
     checkpoint: Annotated[CheckpointChoice, typer.Option("--checkpoint", help="A VAWGAN or VAWGAN-VC model: each stage's last checkpoint, or its best dev epoch (working files then in EXP/systems-best).")] = CheckpointChoice["last"],
+    code: Annotated[CodeChoice, typer.Option("--code", help="A VAWGAN-VC model: the source's codes as they are, or moved by the mean (shift) or mean and deviation (standardize) of the two speakers' training codes (working files then in EXP/systems[-best]-<code>).")] = CodeChoice["as-is"],
     overwrite: ReplaceOption = False,
 ):
     """Run every system on the eval list, evaluate, and write an HTML report with audio.
@@ -164,7 +165,7 @@ def report(
 
     chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems is not None else None
     options = dict(show=show, n_show=n_audio, systems=chosen, systems_dir=systems_dir, n_resamples=resamples,
-                   jobs=jobs or default_jobs(), checkpoint=checkpoint.value, overwrite=overwrite,
+                   jobs=jobs or default_jobs(), checkpoint=checkpoint.value, code=code.value, overwrite=overwrite,
                    **({"reference": reference} if reference is not None else {}))
     with progress_bar("steps") as progress:
         task = progress.add_task("report", total=None)

@@ -7,6 +7,8 @@ CRITICS = ("gp", "clip")
 ADV_BALANCE = ("ratio", "fixed")  # how VAWGAN weighs the critic's term beside the likelihood
 SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")
 CHECKPOINTS = ("last", "best")  # a stage's checkpoint at its end, or at its best dev epoch
+# VAWGAN-VC's code at conversion: μ of the source frame as it is, or moved by the two speakers' code statistics
+CODE_MOVES = ("as-is", "shift", "standardize")
 ALIGNMENTS = ("auto", "dtw")  # how `vawgan eval` pairs frames: identity when lengths agree, or always DTW
 CONVERTER_POSTFILTERS = ("gv", "ms")  # `vawgan convert --postfilter`: on the converter's output, with its own statistics
 # `vawgan enhance --method`: what is applied to a system's output (docs/cli.md)

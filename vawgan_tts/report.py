@@ -37,7 +37,7 @@ import numpy as np
 
 from . import extract
 from . import feature_folder
-from .choices import CHECKPOINTS, SYSTEMS
+from .choices import CHECKPOINTS, CODE_MOVES, SYSTEMS
 from .enhance import enhancement_systems
 from .errors import VawganError
 from .feature_folder import ExtractConfig, has_utterance, load_utterance
@@ -185,12 +185,14 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
                     n_show: int = N_SHOW, show: Sequence[str] | None = None, systems: Sequence[str] | None = None,
                     reference: str | None = "vae-vc", systems_dir: str | Path | None = None,
                     extra: dict[str, Path] | None = None, n_resamples: int | None = None, jobs: int = 1,
-                    on_progress: Progress | None = None, checkpoint: str = "last", overwrite: bool = False) -> dict:
+                    on_progress: Progress | None = None, checkpoint: str = "last", code: str = "as-is",
+                    overwrite: bool = False) -> dict:
     """One direction of a VAWGAN-VC model (`vawgan train-vc`): the source speaker's held-out prompts,
     converted by VAE-VC and VAWGAN-VC (and ``extra`` systems, e.g. the parallel DNN), against the
     target speaker's own recordings of them, aligned by DTW; each stage's ``last`` checkpoint or its
-    ``best`` dev epoch (the default working folder: EXP/systems-best for the latter). ``overwrite``:
-    replace another report in ``out_dir`` (module docstring)."""
+    ``best`` dev epoch (the default working folder: EXP/systems-best for the latter); ``code``: the
+    source's codes as they are or moved to the target's (:mod:`.runs.vawgan_vc`; working folder
+    EXP/systems[-best]-<code>). ``overwrite``: replace another report in ``out_dir`` (module docstring)."""
     from .runs.folder import CONFIG
     from .runs.vawgan_vc import SHARES, speaker_folders, vc_systems
 
@@ -208,16 +210,16 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
                                 f"e.g. {sorted(seen & set(ids))[0]}: report on held-out prompts")
     extra = _extra_systems(extra, VC_NOTES, ids)
     systems = _check_systems(systems, [*VC_NOTES, *extra])
-    sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / _systems_folder(checkpoint)
+    sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / _systems_folder(checkpoint, code)
     sys_root = sys_root / f"{source}-to-{target}"
     reference = _reference(reference, "vae-vc", systems)
-    _claim_report(out_dir, f"report --from {source} --to {target} --checkpoint {checkpoint}",
+    _claim_report(out_dir, f"report --from {source} --to {target} --checkpoint {checkpoint} --code {code}",
                   [exp_dir, feats[source], feats[target], *extra.values()], overwrite, ids, show)
     run = {name: "vae" if name == "vae-vc" else "adv" for name in ("vae-vc", "vawgan-vc") if name in systems}
     steps = _Steps(on_progress, len(ids) * bool(run) + 2)
     if run:
         synthesize_systems(feats[source], {name: sys_root / name for name in run}, ids,
-                           functools.partial(vc_systems, exp_dir, source, target, run, checkpoint), jobs=jobs,
+                           functools.partial(vc_systems, exp_dir, source, target, run, checkpoint, code), jobs=jobs,
                            on_progress=lambda _: steps("conversion"))
     eval_dirs, wavs = {}, {}
     for name in systems:
@@ -248,6 +250,8 @@ def build_experiment_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
         raise VawganError(exp_dir, "--extra is for a converter's report (the parallel layout)")
     if feats_dir is not None and kind != "vawgan":
         raise VawganError(exp_dir, "--feats is for an enhancement VAWGAN's report; a converter's natural side is its target")
+    if kind != "vc" and options.pop("code", "as-is") != "as-is":
+        raise VawganError(exp_dir, "--code moves a VAWGAN-VC model's codes (`vawgan train-vc`)")
     if kind == "converter" and options.pop("checkpoint", "last") != "last":
         raise VawganError(exp_dir, "--checkpoint is for a VAWGAN or VAWGAN-VC model's report (a converter's rounds "
                                    "keep their best dev epoch already)")
@@ -270,12 +274,15 @@ def _claim_report(out_dir: Path, result: str, inputs: Sequence[str | Path], over
     claim_folder(out_dir, result, inputs, overwrite, written=REPORT_FILES)
 
 
-def _systems_folder(checkpoint: str) -> str:
+def _systems_folder(checkpoint: str, code: str = "as-is") -> str:
     """The default folder, in the experiment, of a report's working files (every system's features and
-    WAVs) for each stage's ``checkpoint``."""
+    WAVs) for each stage's ``checkpoint`` and a VC model's ``code``: systems, systems-best, systems-shift,
+    systems-best-shift, …"""
     if checkpoint not in CHECKPOINTS:
         raise VawganError(None, f"--checkpoint {checkpoint!r}: choose from {', '.join(CHECKPOINTS)}")
-    return "systems" if checkpoint == "last" else f"systems-{checkpoint}"
+    if code not in CODE_MOVES:
+        raise VawganError(None, f"--code {code!r}: choose from {', '.join(CODE_MOVES)}")
+    return "-".join(["systems", *([checkpoint] if checkpoint != "last" else []), *([code] if code != "as-is" else [])])
 
 
 def _extra_systems(extra: dict[str, Path] | None, own: Sequence[str], ids: Sequence[str]) -> dict[str, Path]:

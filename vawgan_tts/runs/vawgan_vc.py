@@ -13,6 +13,13 @@ EXP/
 Non-parallel: the sorted training prompts are dealt to the speakers in turn (prompt k to speaker
 k mod S), so no sentence is seen in two voices during training; the dev prompts the same way.
 Each checkpoint carries the normalization and every speaker's log-F0 mean and deviation.
+
+The code at conversion (``code``, `vawgan convert|report --code`): ``as-is`` decodes μ of each source
+frame as the target; ``shift`` moves it by the difference of the two speakers' mean codes first
+(z − m_src + m_tgt), ``standardize`` by their means and deviations ((z − m_src) / s_src · s_tgt + m_tgt).
+m_s and s_s are per dimension, over the speech frames of speaker s's own training share (nothing
+parallel), computed from its feature folder when the converter opens. Measured on the dev prompts
+(recipes/flite2allison_16k/rules/vc_code_transport.md).
 """
 
 from __future__ import annotations
@@ -28,12 +35,13 @@ import torch
 
 from .. import distributed
 from ..batching import TensorBatches, consecutive_crops
+from ..choices import CODE_MOVES
 from ..config import check_choice, load_run_config
 from ..data.frames import denormalize, load_frames, normalize
 from ..errors import VawganError
 from ..feature_folder import FeatureSettings, has_utterance, load_utterance, uniform_settings
 from ..f0 import LogF0Stats, convert_f0
-from ..features import Features, FeatureStats
+from ..features import Features, FeatureStats, speech_mask
 from ..fileio import write_text_atomic
 from ..tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask, vc_task
 from ..trainer import Trainer, TrainerConfig, seed_everything
@@ -210,13 +218,44 @@ def load_vc(exp_dir: str | Path, stage: str = "adv", which: str = "last") -> Tra
                      make=lambda cfg, ckpt: vc_task(cfg, ckpt["extra"]))
 
 
-class SpeakerConverter:
-    """Features -> features of speaker ``to``: c1..c39 through the encoder (z = μ) and the decoder
-    with ``to``'s embedding; log F0 by the Gaussian transform from ``source``'s statistics (the
-    model's, when the source speaker is named; else the utterance's own voiced frames) to ``to``'s;
-    c0, V/UV and aperiodicity of the input."""
+def code_statistics(trained: Trained, stats_in: FeatureStats, folder: str | Path, ids: Sequence[str]
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and deviation (latent,) of the code μ over the speech frames of a speaker's prompts ``ids``
+    in ``folder`` (the frames its training selected: [vc] drop_silence and silence_threshold_db),
+    each utterance encoded whole and normalized with ``stats_in``."""
+    if not ids:
+        raise VawganError(folder, "this speaker had no training prompts: its codes have no statistics")
+    v = trained.task.config
+    codes = []
+    for utt in ids:
+        mcep = load_utterance(Path(folder), utt).mcep
+        mu = trained.task.codes(torch.from_numpy(normalize(mcep[:, 1:], stats_in)))
+        codes.append(mu[torch.from_numpy(speech_mask(mcep[:, 0], v.silence_threshold_db))] if v.drop_silence else mu)
+    codes = torch.cat(codes)
+    return codes.mean(0), codes.std(0)
 
-    def __init__(self, exp_dir: str | Path, to: str, source: str | None = None, stage: str = "adv", which: str = "last"):
+
+def code_move(code: str, source: tuple[torch.Tensor, torch.Tensor], target: tuple[torch.Tensor, torch.Tensor]
+              ) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The move of codes (…, latent) from ``source``'s (mean, deviation) to ``target``'s (module docstring)."""
+    (m_s, s_s), (m_t, s_t) = source, target
+    if code == "shift":
+        return lambda z: z - m_s + m_t
+    if code == "standardize":
+        return lambda z: (z - m_s) / s_s.clamp_min(1e-8) * s_t + m_t
+    raise VawganError(None, f"--code {code!r}: choose from {', '.join(CODE_MOVES)}")
+
+
+class SpeakerConverter:
+    """Features -> features of speaker ``to``: c1..c39 through the encoder (z = μ, or moved by ``code``:
+    module docstring) and the decoder with ``to``'s embedding; log F0 by the Gaussian transform from
+    ``source``'s statistics (the model's, when the source speaker is named; else the utterance's own
+    voiced frames) to ``to``'s; c0, V/UV and aperiodicity of the input."""
+
+    def __init__(self, exp_dir: str | Path, to: str, source: str | None = None, stage: str = "adv", which: str = "last",
+                 code: str = "as-is"):
+        if code not in CODE_MOVES:
+            raise VawganError(None, f"--code {code!r}: choose from {', '.join(CODE_MOVES)}")
         self.trained = load_vc(exp_dir, stage, which)
         self.task, stats, extra = self.trained.task, self.trained.normalization, self.trained.extra
         self.to = self.task.speaker_index(to)
@@ -234,11 +273,19 @@ class SpeakerConverter:
             self.stats_in = self.stats_out = stats
         self.f0 = {s: LogF0Stats(*v) for s, v in extra["f0"].items()}
         self.source, self.target = source, to
+        self.move = None
+        if code != "as-is":
+            if source is None:
+                raise VawganError(None, f"--code {code} moves the source speaker's codes: name it with --from")
+            folders, shares = speaker_folders(exp_dir), json.loads((Path(exp_dir) / SHARES).read_text())["train"]
+            of = {who: code_statistics(self.trained, self.stats_in if who == source else self.stats_out, folders[who],
+                                       shares[who]) for who in (source, to)}
+            self.move = code_move(code, of[source], of[to])
 
     def __call__(self, feats: Features) -> Features:
         self.trained.check(feats, "the VAWGAN-VC model")
         x = torch.from_numpy(normalize(feats.mcep[:, 1:], self.stats_in))
-        y = denormalize(self.task.convert(x, self.to).numpy(), self.stats_out)
+        y = denormalize(self.task.convert(x, self.to, self.move).numpy(), self.stats_out)
         mcep = np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], axis=1)
         voiced_f0 = np.where(feats.vuv, feats.f0, 0.0)
         if self.source is not None:
@@ -249,12 +296,12 @@ class SpeakerConverter:
         return dataclasses.replace(feats, mcep=mcep, f0=f0.astype(feats.f0.dtype))
 
 
-def vc_systems(exp_dir: str | Path, source: str, target: str, stages: Mapping[str, str], checkpoint: str = "last"
-               ) -> Callable[[Features], dict[str, Features]]:
+def vc_systems(exp_dir: str | Path, source: str, target: str, stages: Mapping[str, str], checkpoint: str = "last",
+               code: str = "as-is") -> Callable[[Features], dict[str, Features]]:
     """A report's VC systems (name → stage, "vae" or "adv") of one direction as one transform
     (``synthesis.synthesize_systems``; picklable through ``functools.partial``); ``checkpoint``: each
-    stage's ``last`` or its ``best`` dev epoch."""
-    converters = {name: SpeakerConverter(exp_dir, target, source, stage=stage, which=checkpoint)
+    stage's ``last`` or its ``best`` dev epoch; ``code``: the code at conversion (module docstring)."""
+    converters = {name: SpeakerConverter(exp_dir, target, source, stage=stage, which=checkpoint, code=code)
                   for name, stage in stages.items()}
     return functools.partial(_convert_each, converters)
 

@@ -27,7 +27,7 @@ differently:
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import torch
 
@@ -182,10 +182,22 @@ class VAWGANVCTask(VAWGANTask):
         return self.config.speakers.index(name)
 
     @torch.no_grad()
-    def convert(self, frames: torch.Tensor, to: int) -> torch.Tensor:
-        """Normalized frames (B, D) -> the decoder's frames for z = μ and speaker ``to``."""
-        mu, _ = self.vae.encode(frames)
-        return self.vae.decode(mu, torch.full((len(frames),), to, dtype=torch.long, device=frames.device))
+    def codes(self, frames: torch.Tensor) -> torch.Tensor:
+        """A normalized utterance (T, D), whole -> the code μ of each of its frames (T, latent)."""
+        return self.vae.encode(frames)[0]
+
+    @torch.no_grad()
+    def decode_as(self, z: torch.Tensor, to: int) -> torch.Tensor:
+        """Codes (T, latent) of an utterance -> the decoder's frames (T, D) for speaker ``to``."""
+        return self.vae.decode(z, torch.full((len(z),), to, dtype=torch.long, device=z.device))
+
+    @torch.no_grad()
+    def convert(self, frames: torch.Tensor, to: int,
+                move: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """A normalized utterance (T, D), whole -> the decoder's frames for z = μ, or ``move``(μ) (the
+        codes moved towards the target's: runs/vawgan_vc.py), and speaker ``to``."""
+        z = self.codes(frames)
+        return self.decode_as(move(z) if move is not None else z, to)
 
 
 class SpeakerCrops(NamedTuple):
@@ -244,10 +256,13 @@ class ConvVAWGANVCTask(VAWGANVCTask):
         return x.frames[order], self.vae.decode(z, to), AsSpeaker(self.critic, to)
 
     @torch.no_grad()
-    def convert(self, frames: torch.Tensor, to: int) -> torch.Tensor:
-        """A normalized utterance (T, D), whole -> the decoder's trajectory for z = μ and speaker ``to``."""
-        mu, _ = self.vae.encode(frames[None])
-        return self.vae.decode(mu, torch.full((1,), to, dtype=torch.long, device=frames.device))[0]
+    def codes(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.vae.encode(frames[None])[0][0]
+
+    @torch.no_grad()
+    def decode_as(self, z: torch.Tensor, to: int) -> torch.Tensor:
+        """The whole trajectory of codes (T, latent) -> the decoder's trajectory (T, D) for speaker ``to``."""
+        return self.vae.decode(z[None], torch.full((1,), to, dtype=torch.long, device=z.device))[0]
 
 
 def vc_task(config: VAWGANVCConfig, extra: dict | None = None) -> VAWGANVCTask:
