@@ -1008,6 +1008,17 @@ def _(tmp):
     return Result(outcome, ok and not (tmp / "rep").exists(), has_traceback(p))
 
 
+@case("options", "convert / report --code on a parallel converter", "refused before any work")
+def _(tmp):
+    m = models(tmp)
+    (tmp / "ids").write_text(f"{PROMPT}\n")
+    ps = [cli("vawgan", "convert", m / "inputs/slt", "-m", m / "converter", "--code", "shift", "-o", tmp / "out"),
+          cli("vawgan", "report", m / "converter", "-o", tmp / "rep", "--ids", tmp / "ids", "--code", "shift")]
+    (o1, ok1), (o2, ok2) = refused(ps[0], "--code", "VAWGAN-VC"), refused(ps[1], "--code", "VAWGAN-VC")
+    return Result(f"{o1}; {o2}", ok1 and ok2 and not (tmp / "out").exists() and not (tmp / "rep").exists(),
+                  any(map(has_traceback, ps)))
+
+
 @case("options", "train --config mixing frame and conv options", "refused before any work, naming the option and the arch")
 def _(tmp):
     t = trained(tmp.parent / "_shared")

@@ -604,6 +604,60 @@ def test_a_vc_report_of_the_best_dev_epochs_converts_with_them_and_keeps_its_own
     assert "Traceback" not in r.output
 
 
+def test_the_code_moves_take_the_source_speakers_codes_to_the_target_speakers_statistics(parallel, tmp_path):
+    """--code shift | standardize: μ of every source frame moved by the two speakers' code statistics
+    (their own training shares' speech frames) before the decoder reads it, written out by hand here;
+    --from is needed, and a report with --code keeps its own working files."""
+    from vawgan_tts.features import load_features
+    from vawgan_tts.runs.vawgan_vc import SpeakerConverter, load_vc
+
+    slt, natural = parallel
+    exp = _train_vc(parallel, tmp_path, "[train]\nbatch_size = 128\n[vc]\nvae_epochs = 2\ncritic_epochs = 1\n"
+                    "adv_epochs = 1\n")
+    with pytest.raises(VawganError, match="--code shift moves the source speaker's codes: name it with --from"):
+        SpeakerConverter(exp, "allison", code="shift")
+    with pytest.raises(VawganError, match="--code 'turn': choose from as-is, shift, standardize"):
+        SpeakerConverter(exp, "allison", "slt", code="turn")
+    trained = load_vc(exp, "vae")
+    stats, vae = trained.normalization, trained.task.vae
+    shares = json.loads((exp / "shares.json").read_text())["train"]
+
+    def codes(folder, ids):
+        with torch.no_grad():
+            return vae.encode(torch.from_numpy(normalize(load_frames(folder, ids, 30.0), stats)))[0]
+
+    source, target = codes(slt, shares["slt"]), codes(natural, shares["allison"])
+    m_s, s_s, m_t, s_t = source.mean(0), source.std(0), target.mean(0), target.std(0)
+    assert (m_s - m_t).abs().max() > 0.05  # the two speakers' codes differ: the moves below are not the identity
+    src = load_features(slt / f"{PARALLEL_PROMPTS[6]}.npz")
+    x = torch.from_numpy(normalize(src.mcep[:, 1:], stats))
+    with torch.no_grad():
+        mu = vae.encode(x)[0]
+        by_hand = {"as-is": mu, "shift": mu - m_s + m_t, "standardize": (mu - m_s) / s_s * s_t + m_t}
+    allison = torch.zeros(len(x), dtype=torch.long)
+    for code, z in by_hand.items():
+        convert = SpeakerConverter(exp, "allison", "slt", stage="vae", code=code)
+        with torch.no_grad():
+            want = vae.decode(z, allison).numpy() * stats.std + stats.mean
+        np.testing.assert_allclose(convert(src).mcep[:, 1:], want, atol=1e-4)
+        moved = convert.move(source) if convert.move is not None else source
+        if code != "as-is":  # the source's training codes, moved, have the target's mean (and deviation)
+            np.testing.assert_allclose(moved.mean(0), m_t, atol=1e-5)
+        if code == "standardize":
+            np.testing.assert_allclose(moved.std(0), s_t, atol=1e-5)
+    r = runner.invoke(app, ["convert", str(slt), "-m", str(exp), "--to", "allison", "--code", "shift", "-o",
+                            str(tmp_path / "out"), "--ids", str(tmp_path / "train.ids")])
+    assert r.exit_code == 2 and "name it with --from" in " ".join(r.output.split()), r.output
+    (tmp_path / "dev.ids").write_text(f"{PARALLEL_PROMPTS[6]}\n")
+    r = runner.invoke(app, ["report", str(exp), "--from", "slt", "--to", "allison", "--ids", str(tmp_path / "dev.ids"),
+                            "--code", "shift", "--resamples", "100", "--n-audio", "0", "-o", str(tmp_path / "rep")])
+    assert r.exit_code == 0, r.output
+    got = load_features(exp / "systems-shift" / "slt-to-allison" / "vae-vc" / f"{PARALLEL_PROMPTS[6]}.npz")
+    np.testing.assert_allclose(got.mcep, SpeakerConverter(exp, "allison", "slt", stage="vae", code="shift")(src).mcep,
+                               atol=1e-6)
+    assert not (exp / "systems").exists()
+
+
 def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speaker(parallel, tmp_path):
     """arch = "conv": `train-vc` on crops of both voices, `convert --to` on whole utterances; the
     speaker reaches the output through the decoder only, and the conditional segment critic reads it."""
