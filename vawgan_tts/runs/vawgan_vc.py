@@ -20,6 +20,10 @@ frame as the target; ``shift`` moves it by the difference of the two speakers' m
 m_s and s_s are per dimension, over the speech frames of speaker s's own training share (nothing
 parallel), computed from its feature folder when the converter opens. Measured on the dev prompts
 (recipes/flite2allison_16k/rules/vc_code_transport.md).
+
+The readout (``knn``, `--knn K`): the decoder (0), or kNN-VC's (Baas et al. 2023): the mean c1..c39 of
+the K frames of the target's own training share (every frame) whose codes are nearest to the (moved)
+code, so the output is made of the target's real frames (rules/vc_knn.md).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import dataclasses
 import functools
 import json
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -43,6 +47,7 @@ from ..feature_folder import FeatureSettings, has_utterance, load_utterance, uni
 from ..f0 import LogF0Stats, convert_f0
 from ..features import Features, FeatureStats, speech_mask
 from ..fileio import write_text_atomic
+from ..knn import nearest_mean
 from ..tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask, vc_task
 from ..trainer import Trainer, TrainerConfig, seed_everything
 from ..outputs import claim_experiment
@@ -218,21 +223,35 @@ def load_vc(exp_dir: str | Path, stage: str = "adv", which: str = "last") -> Tra
                      make=lambda cfg, ckpt: vc_task(cfg, ckpt["extra"]))
 
 
-def code_statistics(trained: Trained, stats_in: FeatureStats, folder: str | Path, ids: Sequence[str]
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and deviation (latent,) of the code μ over the speech frames of a speaker's prompts ``ids``
-    in ``folder`` (the frames its training selected: [vc] drop_silence and silence_threshold_db),
-    each utterance encoded whole and normalized with ``stats_in``."""
+class SpeakerCodes(NamedTuple):
+    """Every frame of a speaker's prompts: its code μ (N, latent), its c1..c39 (N, 39), and whether its
+    training selected it (N,) ([vc] drop_silence and silence_threshold_db)."""
+
+    codes: torch.Tensor
+    frames: torch.Tensor
+    selected: torch.Tensor
+
+
+def speaker_codes(trained: Trained, stats: FeatureStats, folder: str | Path, ids: Sequence[str]) -> SpeakerCodes:
+    """:class:`SpeakerCodes` of the prompts ``ids`` in ``folder``, each utterance normalized with ``stats``
+    and encoded whole."""
     if not ids:
-        raise VawganError(folder, "this speaker had no training prompts: its codes have no statistics")
+        raise VawganError(folder, "this speaker had no training prompts: there are no codes of its own")
     v = trained.task.config
-    codes = []
+    codes, frames, selected = [], [], []
     for utt in ids:
         mcep = load_utterance(Path(folder), utt).mcep
-        mu = trained.task.codes(torch.from_numpy(normalize(mcep[:, 1:], stats_in)))
-        codes.append(mu[torch.from_numpy(speech_mask(mcep[:, 0], v.silence_threshold_db))] if v.drop_silence else mu)
-    codes = torch.cat(codes)
-    return codes.mean(0), codes.std(0)
+        codes.append(trained.task.codes(torch.from_numpy(normalize(mcep[:, 1:], stats))))
+        frames.append(torch.from_numpy(np.ascontiguousarray(mcep[:, 1:], dtype=np.float32)))
+        keep = speech_mask(mcep[:, 0], v.silence_threshold_db) if v.drop_silence else np.ones(len(mcep), bool)
+        selected.append(torch.from_numpy(keep))
+    return SpeakerCodes(torch.cat(codes), torch.cat(frames), torch.cat(selected))
+
+
+def code_statistics(codes: SpeakerCodes) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and deviation (latent,) of a speaker's codes over the frames its training selected."""
+    chosen = codes.codes[codes.selected]
+    return chosen.mean(0), chosen.std(0)
 
 
 def code_move(code: str, source: tuple[torch.Tensor, torch.Tensor], target: tuple[torch.Tensor, torch.Tensor]
@@ -248,14 +267,17 @@ def code_move(code: str, source: tuple[torch.Tensor, torch.Tensor], target: tupl
 
 class SpeakerConverter:
     """Features -> features of speaker ``to``: c1..c39 through the encoder (z = μ, or moved by ``code``:
-    module docstring) and the decoder with ``to``'s embedding; log F0 by the Gaussian transform from
-    ``source``'s statistics (the model's, when the source speaker is named; else the utterance's own
-    voiced frames) to ``to``'s; c0, V/UV and aperiodicity of the input."""
+    module docstring) and the decoder with ``to``'s embedding, or with ``knn`` = k > 0 the mean c1..c39 of
+    the k frames of ``to``'s own training share whose codes are nearest (:mod:`vawgan_tts.knn`); log F0 by
+    the Gaussian transform from ``source``'s statistics (the model's, when the source speaker is named;
+    else the utterance's own voiced frames) to ``to``'s; c0, V/UV and aperiodicity of the input."""
 
     def __init__(self, exp_dir: str | Path, to: str, source: str | None = None, stage: str = "adv", which: str = "last",
-                 code: str = "as-is"):
+                 code: str = "as-is", knn: int = 0):
         if code not in CODE_MOVES:
             raise VawganError(None, f"--code {code!r}: choose from {', '.join(CODE_MOVES)}")
+        if knn < 0:
+            raise VawganError(None, f"--knn {knn}: give a number of frames, or 0 for the decoder")
         self.trained = load_vc(exp_dir, stage, which)
         self.task, stats, extra = self.trained.task, self.trained.normalization, self.trained.extra
         self.to = self.task.speaker_index(to)
@@ -273,19 +295,28 @@ class SpeakerConverter:
             self.stats_in = self.stats_out = stats
         self.f0 = {s: LogF0Stats(*v) for s, v in extra["f0"].items()}
         self.source, self.target = source, to
-        self.move = None
-        if code != "as-is":
-            if source is None:
-                raise VawganError(None, f"--code {code} moves the source speaker's codes: name it with --from")
+        self.move, self.pool, self.knn = None, None, knn
+        if code != "as-is" and source is None:
+            raise VawganError(None, f"--code {code} moves the source speaker's codes: name it with --from")
+        if code != "as-is" or knn:
             folders, shares = speaker_folders(exp_dir), json.loads((Path(exp_dir) / SHARES).read_text())["train"]
-            of = {who: code_statistics(self.trained, self.stats_in if who == source else self.stats_out, folders[who],
-                                       shares[who]) for who in (source, to)}
-            self.move = code_move(code, of[source], of[to])
+            target = speaker_codes(self.trained, self.stats_out, folders[to], shares[to])
+        if code != "as-is":
+            own = speaker_codes(self.trained, self.stats_in, folders[source], shares[source])
+            self.move = code_move(code, code_statistics(own), code_statistics(target))
+        if knn:
+            if knn > len(target.codes):
+                raise VawganError(folders[to], f"--knn {knn}: {to}'s training share has {len(target.codes)} frames")
+            self.pool = target
 
     def __call__(self, feats: Features) -> Features:
         self.trained.check(feats, "the VAWGAN-VC model")
         x = torch.from_numpy(normalize(feats.mcep[:, 1:], self.stats_in))
-        y = denormalize(self.task.convert(x, self.to, self.move).numpy(), self.stats_out)
+        if self.pool is None:
+            y = denormalize(self.task.convert(x, self.to, self.move).numpy(), self.stats_out)
+        else:
+            z = self.task.codes(x)
+            y = nearest_mean(self.move(z) if self.move else z, self.pool.codes, self.pool.frames, self.knn).numpy()
         mcep = np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], axis=1)
         voiced_f0 = np.where(feats.vuv, feats.f0, 0.0)
         if self.source is not None:
@@ -297,11 +328,12 @@ class SpeakerConverter:
 
 
 def vc_systems(exp_dir: str | Path, source: str, target: str, stages: Mapping[str, str], checkpoint: str = "last",
-               code: str = "as-is") -> Callable[[Features], dict[str, Features]]:
+               code: str = "as-is", knn: int = 0) -> Callable[[Features], dict[str, Features]]:
     """A report's VC systems (name → stage, "vae" or "adv") of one direction as one transform
     (``synthesis.synthesize_systems``; picklable through ``functools.partial``); ``checkpoint``: each
-    stage's ``last`` or its ``best`` dev epoch; ``code``: the code at conversion (module docstring)."""
-    converters = {name: SpeakerConverter(exp_dir, target, source, stage=stage, which=checkpoint, code=code)
+    stage's ``last`` or its ``best`` dev epoch; ``code``, ``knn``: the code at conversion and the readout
+    (module docstring)."""
+    converters = {name: SpeakerConverter(exp_dir, target, source, stage=stage, which=checkpoint, code=code, knn=knn)
                   for name, stage in stages.items()}
     return functools.partial(_convert_each, converters)
 
