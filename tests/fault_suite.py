@@ -1008,13 +1008,13 @@ def _(tmp):
     return Result(outcome, ok and not (tmp / "rep").exists(), has_traceback(p))
 
 
-@case("options", "convert / report --code on a parallel converter", "refused before any work")
+@case("options", "convert --code / report --knn on a parallel converter", "refused before any work")
 def _(tmp):
     m = models(tmp)
     (tmp / "ids").write_text(f"{PROMPT}\n")
     ps = [cli("vawgan", "convert", m / "inputs/slt", "-m", m / "converter", "--code", "shift", "-o", tmp / "out"),
-          cli("vawgan", "report", m / "converter", "-o", tmp / "rep", "--ids", tmp / "ids", "--code", "shift")]
-    (o1, ok1), (o2, ok2) = refused(ps[0], "--code", "VAWGAN-VC"), refused(ps[1], "--code", "VAWGAN-VC")
+          cli("vawgan", "report", m / "converter", "-o", tmp / "rep", "--ids", tmp / "ids", "--knn", "4")]
+    (o1, ok1), (o2, ok2) = refused(ps[0], "--code", "VAWGAN-VC"), refused(ps[1], "--knn", "VAWGAN-VC")
     return Result(f"{o1}; {o2}", ok1 and ok2 and not (tmp / "out").exists() and not (tmp / "rep").exists(),
                   any(map(has_traceback, ps)))
 

@@ -658,6 +658,40 @@ def test_the_code_moves_take_the_source_speakers_codes_to_the_target_speakers_st
     assert not (exp / "systems").exists()
 
 
+def test_the_knn_readout_is_made_of_the_target_speakers_own_training_frames(parallel, tmp_path):
+    """--knn K: each converted frame is the mean c1..c39 of the K frames of the target's training share whose
+    codes are nearest to the source frame's (moved) code; with K = 1, one of those frames exactly."""
+    from vawgan_tts.feature_folder import load_utterance
+    from vawgan_tts.features import load_features
+    from vawgan_tts.runs.vawgan_vc import SpeakerConverter, load_vc
+
+    slt, natural = parallel
+    exp = _train_vc(parallel, tmp_path, "[train]\nbatch_size = 128\n[vc]\nvae_epochs = 2\ncritic_epochs = 1\n"
+                    "adv_epochs = 1\n")
+    shares = json.loads((exp / "shares.json").read_text())["train"]
+    own = np.concatenate([load_utterance(natural, u).mcep[:, 1:] for u in shares["allison"]]).astype(np.float32)
+    trained = load_vc(exp, "vae")
+    stats, vae = trained.normalization, trained.task.vae
+    with torch.no_grad():
+        keys = torch.cat([vae.encode(torch.from_numpy(normalize(load_utterance(natural, u).mcep[:, 1:], stats)))[0]
+                          for u in shares["allison"]])
+    src = load_features(slt / f"{PARALLEL_PROMPTS[6]}.npz")
+    with torch.no_grad():
+        z = vae.encode(torch.from_numpy(normalize(src.mcep[:, 1:], stats)))[0]
+    one = SpeakerConverter(exp, "allison", "slt", stage="vae", knn=1)(src).mcep[:, 1:]
+    nearest = torch.cdist(z, keys).argmin(1).numpy()
+    np.testing.assert_allclose(one, own[nearest], atol=1e-6)  # Allison's own frames, chosen by code
+    assert len(np.unique(nearest)) > 10 and one.shape == src.mcep[:, 1:].shape
+    shifted = SpeakerConverter(exp, "allison", "slt", stage="vae", code="shift", knn=3)
+    by_hand = own[torch.cdist(shifted.move(z), keys).topk(3, largest=False).indices.numpy()].mean(1)
+    np.testing.assert_allclose(shifted(src).mcep[:, 1:], by_hand, atol=1e-5)
+    np.testing.assert_array_equal(shifted(src).mcep[:, 0], src.mcep[:, 0])  # c0 is the source's, as ever
+    with pytest.raises(VawganError, match=f"--knn {len(own) + 1}: allison's training share has {len(own)} frames"):
+        SpeakerConverter(exp, "allison", "slt", knn=len(own) + 1)
+    with pytest.raises(VawganError, match="--knn -1"):
+        SpeakerConverter(exp, "allison", "slt", knn=-1)
+
+
 def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speaker(parallel, tmp_path):
     """arch = "conv": `train-vc` on crops of both voices, `convert --to` on whole utterances; the
     speaker reaches the output through the decoder only, and the conditional segment critic reads it."""
