@@ -33,6 +33,8 @@ def test_nearest_mean_in_chunks_is_the_same_and_k_is_checked(monkeypatch):
     monkeypatch.setattr(knn, "CHUNK", 16)  # 70 queries in five chunks, the last one short
     torch.testing.assert_close(knn.nearest_mean(queries, keys, values, 4), whole)
     assert knn.nearest_mean(queries[:0], keys, values, 4).shape == (0, 3)
+    # every key (k = N): the mean of all the values, for every query
+    torch.testing.assert_close(knn.nearest_mean(queries, keys, values, 100), values.mean(0).expand(70, 3))
     # a query that is a key gets that key's value back with k = 1
     torch.testing.assert_close(knn.nearest_mean(keys[[5, 9]], keys, values, 1), values[[5, 9]])
     for k in (0, 101):

@@ -1,6 +1,7 @@
 """VAWGAN voice conversion: the speaker-conditioned decoder and critic, the shared step rules, the
 non-parallel split, `vawgan train-vc` and `vawgan convert --to` on real slt and Allison features."""
 
+import dataclasses
 import json
 import math
 
@@ -690,6 +691,22 @@ def test_the_knn_readout_is_made_of_the_target_speakers_own_training_frames(para
         SpeakerConverter(exp, "allison", "slt", knn=len(own) + 1)
     with pytest.raises(VawganError, match="--knn -1"):
         SpeakerConverter(exp, "allison", "slt", knn=-1)
+    # The frames the code statistics count are those training selected: [vc] drop_silence, silence_threshold_db.
+    from vawgan_tts.features import speech_mask
+    from vawgan_tts.runs.vawgan_vc import speaker_codes
+
+    c0 = np.concatenate([load_utterance(natural, u).mcep[:, 0] for u in shares["allison"]])
+    for drop, threshold in ((True, 10.0), (False, 10.0)):
+        trained.task.config = dataclasses.replace(trained.task.config, drop_silence=drop, silence_threshold_db=threshold)
+        got = speaker_codes(trained, stats, natural, shares["allison"])
+        want = np.concatenate([speech_mask(load_utterance(natural, u).mcep[:, 0], threshold) if drop
+                               else np.ones(len(load_utterance(natural, u).mcep), bool) for u in shares["allison"]])
+        np.testing.assert_array_equal(got.selected.numpy(), want)
+        assert got.frames.dtype == torch.float32 and len(got.codes) == len(c0)
+    assert 0 < want.sum() and not speech_mask(c0, 10.0).all()  # the threshold leaves some frames out
+    with pytest.raises(VawganError, match="this speaker had no training prompts: there are no codes of its own") as e:
+        speaker_codes(trained, stats, natural, [])
+    assert str(natural) in str(e.value)
 
 
 def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speaker(parallel, tmp_path):
