@@ -609,8 +609,9 @@ def test_the_code_moves_take_the_source_speakers_codes_to_the_target_speakers_st
     """--code shift | standardize: μ of every source frame moved by the two speakers' code statistics
     (their own training shares' speech frames) before the decoder reads it, written out by hand here;
     --from is needed, and a report with --code keeps its own working files."""
+    from vawgan_tts.f0 import LogF0Stats, convert_f0
     from vawgan_tts.features import load_features
-    from vawgan_tts.runs.vawgan_vc import SpeakerConverter, load_vc
+    from vawgan_tts.runs.vawgan_vc import SpeakerConverter, code_move, load_vc
 
     slt, natural = parallel
     exp = _train_vc(parallel, tmp_path, "[train]\nbatch_size = 128\n[vc]\nvae_epochs = 2\ncritic_epochs = 1\n"
@@ -646,6 +647,23 @@ def test_the_code_moves_take_the_source_speakers_codes_to_the_target_speakers_st
             np.testing.assert_allclose(moved.mean(0), m_t, atol=1e-5)
         if code == "standardize":
             np.testing.assert_allclose(moved.std(0), s_t, atol=1e-5)
+    with pytest.raises(VawganError, match="--code 'turn': choose from as-is, shift, standardize"):
+        code_move("turn", (m_s, s_s), (m_t, s_t))
+    # Beside the code, the converter's own parts: c0 and dtypes kept, log F0 by the Gaussian transform from the
+    # source's statistics (--from: the model's; without: the utterance's own voiced frames) to the target's.
+    convert = SpeakerConverter(exp, "allison", "slt", stage="vae")
+    f0 = {who: LogF0Stats(*v) for who, v in trained.extra["f0"].items()}
+    voiced = np.where(src.vuv, src.f0, 0.0)
+    for out, own in ((convert(src), f0["slt"]), (SpeakerConverter(exp, "allison", stage="vae")(src),
+                                                 LogF0Stats.from_f0([voiced[voiced > 0]]))):
+        np.testing.assert_allclose(out.f0, np.where(src.vuv, convert_f0(voiced, own, f0["allison"]), src.f0), rtol=1e-6)
+        assert out.f0.dtype == src.f0.dtype and out.mcep.dtype == src.mcep.dtype
+        np.testing.assert_array_equal(out.mcep[:, 0], src.mcep[:, 0])
+    assert abs(f0["slt"].mean - LogF0Stats.from_f0([voiced]).mean) > 1e-3  # the two sources of statistics differ
+    with pytest.raises(VawganError, match="the input utterance: too few voiced frames"):
+        SpeakerConverter(exp, "allison", stage="vae")(dataclasses.replace(src, vuv=np.zeros_like(src.vuv)))
+    with pytest.raises(VawganError, match="the VAWGAN-VC model"):
+        convert(dataclasses.replace(src, fs=8000))
     r = runner.invoke(app, ["convert", str(slt), "-m", str(exp), "--to", "allison", "--code", "shift", "-o",
                             str(tmp_path / "out"), "--ids", str(tmp_path / "train.ids")])
     assert r.exit_code == 2 and "name it with --from" in " ".join(r.output.split()), r.output
