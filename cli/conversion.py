@@ -10,8 +10,8 @@ import typer
 from rich.markup import escape
 
 from vawgan_tts.cli.common import (BatchSizeOption, CheckpointChoice, CodeChoice, ConfigOption, DevIdsOption,
-                                   DeviceOption, EXIT_PARTIAL, EnhanceMethod, IdsOption, InferenceZ, OutputOption, OverwriteOption,
-                                   PostfilterChoice, ReplaceOption, ResumeOption, SeedOption, StageName,
+                                   DeviceOption, EXIT_PARTIAL, EnhanceMethod, IdsOption, InferenceZ, OutputOption,
+                                   OverwriteOption, PostfilterChoice, ReplaceOption, ResumeOption, SeedOption, StageName,
                                    TrainIdsOption, default_jobs, fail, out, progress_bar, read_id_list, say,
                                    refuse_settings_on_resume, synthesize_ids, table)
 
