@@ -715,7 +715,8 @@ def test_the_knn_readout_is_made_of_the_target_speakers_own_training_frames(para
 
     c0 = np.concatenate([load_utterance(natural, u).mcep[:, 0] for u in shares["allison"]])
     for drop, threshold in ((True, 10.0), (False, 10.0)):
-        trained.task.config = dataclasses.replace(trained.task.config, drop_silence=drop, silence_threshold_db=threshold)
+        config = dataclasses.replace(trained.task.config, drop_silence=drop, silence_threshold_db=threshold)
+        trained.task.config = config
         got = speaker_codes(trained, stats, natural, shares["allison"])
         want = np.concatenate([speech_mask(load_utterance(natural, u).mcep[:, 0], threshold) if drop
                                else np.ones(len(load_utterance(natural, u).mcep), bool) for u in shares["allison"]])

@@ -28,7 +28,8 @@ SYSTEMS = {"vae": "vae-vc", "adv": "vawgan-vc"}
 def converter(exp: str, src: str, tgt: str, stage: str, variant: str) -> SpeakerConverter:
     """The variant's converter; reencode is as-is's with the codes passed through the decoder and the
     encoder once more."""
-    conv = SpeakerConverter(exp, tgt, src, stage=stage, which="best", code="as-is" if variant == "reencode" else variant)
+    code = "as-is" if variant == "reencode" else variant
+    conv = SpeakerConverter(exp, tgt, src, stage=stage, which="best", code=code)
     if variant == "reencode":
         conv.move = lambda z: conv.task.codes(conv.task.decode_as(z, conv.to))
     return conv
