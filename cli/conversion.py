@@ -89,6 +89,7 @@ def convert(
     stage: Annotated[Optional[str], typer.Option("--stage", help="VAWGAN-VC: adv (VAWGAN-VC) or vae (VAE-VC, after the VAE stage) [default: adv].")] = None,
     members: Annotated[Optional[int], typer.Option("--members", min=1, help="A parallel converter trained with [dnn] members = K: convert with its first N networks only [default: all K].")] = None,
     code: Annotated[Optional[CodeChoice], typer.Option("--code", help="VAWGAN-VC: the source's codes as they are, or moved by the mean (shift) or mean and deviation (standardize) of the two speakers' training codes; needs --from [default: as-is].")] = None,
+    checkpoint: Annotated[Optional[CheckpointChoice], typer.Option("--checkpoint", help="VAWGAN-VC: each stage's last checkpoint, or its best dev epoch (a model trained with --dev-ids) [default: last].")] = None,
     knn: Annotated[Optional[int], typer.Option("--knn", min=0, metavar="K", help="VAWGAN-VC: read each frame out of the target's own training frames, the mean of the K whose codes are nearest (kNN-VC), instead of the decoder [default: 0, the decoder].")] = None,
     overwrite: ReplaceOption = False,
 ):
@@ -99,9 +100,10 @@ def convert(
     from vawgan_tts.runs.apply import open_converter
 
     transform = open_converter(model, to, source, stage, postfilter and postfilter.value, adversarial, members,
-                               code and code.value, knn)
+                               code and code.value, knn, checkpoint and checkpoint.value)
     options = {"--postfilter": postfilter and postfilter.value, "--adversarial": adversarial, "--to": to, "--from": source, "--stage": stage,
-               "--members": members, "--code": code and code.value, "--knn": knn}
+               "--members": members, "--code": code and code.value, "--knn": knn,
+               "--checkpoint": checkpoint and checkpoint.value}
     n = synthesize_ids(feats, output, ids, transform, "convert", " ".join(["convert", *(f"{k} {v}" for k, v in options.items() if v is not None)]),
                        model, overwrite)
     out.print(f"converted {n} utterances (.npz + .wav) → {output}")

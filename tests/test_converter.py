@@ -153,7 +153,7 @@ def test_a_prompt_missing_on_one_side_is_named_and_left_out(parallel, tmp_path):
     assert summary["rounds"][0]["aligned"] == len(TRAIN) - 1
 
 
-def test_report_in_the_parallel_layout(trained, tmp_path):
+def test_report_in_the_parallel_layout(trained, parallel, tmp_path):
     from vawgan_tts.report import build_conversion_report
 
     exp, _, _ = trained
@@ -199,6 +199,10 @@ def test_report_plays_and_scores_extra_systems(trained, tmp_path):
                             "--checkpoint", "best"])
     assert r.exit_code == 2 and "--checkpoint is for a VAWGAN or VAWGAN-VC model's report" in " ".join(r.output.split())
     assert not (tmp_path / "rep3").exists()
+    r = runner.invoke(app, ["convert", str(parallel[0]), "-m", str(exp), "--checkpoint", "best", "-o",
+                            str(tmp_path / "c3"), "--ids", str(_ids(tmp_path, DEV))])
+    assert r.exit_code == 2 and "--checkpoint is for a VAWGAN-VC model" in " ".join(r.output.split())
+    assert not (tmp_path / "c3").exists()
 
 
 def _source(exp):

@@ -599,6 +599,12 @@ def test_a_vc_report_of_the_best_dev_epochs_converts_with_them_and_keeps_its_own
         want = SpeakerConverter(exp, "allison", "slt", stage=stage, which="best")(src)
         np.testing.assert_allclose(got.mcep, want.mcep, atol=1e-6)
     assert np.abs(got.mcep - load_features(last).mcep).max() > 0.1  # not the last epoch's
+    # `vawgan convert --checkpoint best` converts with the same best epoch as the report.
+    r = runner.invoke(app, ["convert", str(slt), "-m", str(exp), "--to", "allison", "--from", "slt", "--checkpoint",
+                            "best", "-o", str(tmp_path / "conv-best"), "--ids", str(tmp_path / "dev.ids")])
+    assert r.exit_code == 0, r.output
+    np.testing.assert_allclose(load_features(tmp_path / "conv-best" / f"{PARALLEL_PROMPTS[6]}.npz").mcep, got.mcep,
+                               atol=1e-6)
     (exp / "checkpoints" / "adv_best.pt").unlink()
     r = runner.invoke(app, [*report, "--checkpoint", "best", "-o", str(tmp_path / "rep-none")])
     assert r.exit_code == 2 and "no best checkpoint of stage 'adv'" in " ".join(r.output.split()), r.output
