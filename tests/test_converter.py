@@ -153,7 +153,7 @@ def test_a_prompt_missing_on_one_side_is_named_and_left_out(parallel, tmp_path):
     assert summary["rounds"][0]["aligned"] == len(TRAIN) - 1
 
 
-def test_report_in_the_parallel_layout(trained, parallel, tmp_path):
+def test_report_in_the_parallel_layout(trained, tmp_path):
     from vawgan_tts.report import build_conversion_report
 
     exp, _, _ = trained
@@ -177,7 +177,7 @@ def test_report_in_the_parallel_layout(trained, parallel, tmp_path):
         build_conversion_report(exp, tmp_path / "r2", [TRAIN[0]])
 
 
-def test_report_plays_and_scores_extra_systems(trained, tmp_path):
+def test_report_plays_and_scores_extra_systems(trained, parallel, tmp_path):
     """`vawgan report EXP --extra NAME=DIR`: e.g. the conversion enhanced by `vawgan enhance`."""
     exp, _, _ = trained
     r = runner.invoke(app, ["convert", str(_source(exp)),
