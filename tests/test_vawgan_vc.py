@@ -774,3 +774,15 @@ def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speake
         assert (task.convert(x, 0) - task.convert(x, 1)).abs().mean() > 1e-4  # the decoder does
         scores = task.critic(x[None, :48].expand(2, -1, -1), torch.tensor([0, 1]))
     assert scores[0] != scores[1]  # the critic judges a crop as a given speaker's
+    # --code and --knn on the conv arch: codes of whole utterances, one per frame; with k = 1 and the codes
+    # shifted, every frame is one of Allison's own training frames, the one whose code is nearest.
+    from vawgan_tts.feature_folder import load_utterance
+    from vawgan_tts.runs.vawgan_vc import SpeakerConverter
+
+    shares = json.loads((exp / "shares.json").read_text())["train"]
+    own = np.concatenate([load_utterance(natural, u).mcep[:, 1:] for u in shares["allison"]]).astype(np.float32)
+    keys = torch.cat([task.codes(torch.from_numpy(((load_utterance(natural, u).mcep[:, 1:] - stats.mean) / stats.std)
+                                                  .astype(np.float32))) for u in shares["allison"]])
+    knn = SpeakerConverter(exp, "allison", "slt", code="shift", knn=1)
+    nearest = torch.cdist(knn.move(task.codes(x)), keys).argmin(1).numpy()
+    np.testing.assert_allclose(knn(src).mcep[:, 1:], own[nearest], atol=1e-5)
