@@ -70,3 +70,26 @@ def test_a_claim_refuses_a_file_for_a_folder(tmp_path):
     with pytest.raises(VawganError, match="is a file, not a folder"):
         claim_folder(tmp_path / "ids", "report", [tmp_path / "exp"])
     assert (tmp_path / "ids").read_text() == "a\n"
+
+
+def test_a_stage_that_a_killed_run_left_is_removed_by_the_next(tmp_path):
+    """kill -9 in the middle of a result leaves its staged folder (no cleanup runs); the next result into
+    the folder removes it, and leaves alone a stage whose process still runs (another run writing)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, signal, sys; from vawgan_tts.outputs import staged\n"
+        "with staged(sys.argv[1], ['metrics.json']) as s:\n"
+        "    (s / 'metrics.json').write_text('half')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"), str(tmp_path)])
+    assert killed.returncode == -signal.SIGKILL
+    [left] = [p.name for p in tmp_path.iterdir()]
+    assert left.startswith(".partial-") and (tmp_path / left / "metrics.json").read_text() == "half"
+    live = tmp_path / f".partial-{os.getpid()}-running"
+    live.mkdir()
+    with staged(tmp_path, WRITTEN) as stage:
+        (stage / "metrics.json").write_text("new metrics")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "metrics.json"]

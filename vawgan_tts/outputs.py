@@ -26,6 +26,7 @@ from .fileio import write_text_atomic
 
 MARK = ".vawgan-output.json"
 WRITTEN = ("*.npz", "*.wav", "failed.tsv")  # what a results folder's command writes (and --overwrite removes)
+STAGE_PREFIX = ".partial-"  # + "<pid>-<random>": a result being written whole (staged)
 
 
 def _resolved(paths: Sequence[str | Path]) -> list[str]:
@@ -82,9 +83,11 @@ def staged(out_dir: str | Path, written: Sequence[str]) -> Iterator[Path]:
     what ``out_dir`` holds under that pattern is removed and the staged files and folders take its place
     (a file by one rename, a folder by a rename with the old one moved aside first); so a result whose
     last pattern is its page never shows a page whose files are missing. On an error (or Ctrl-C) the
-    staged folder is removed and ``out_dir`` is left as it was: the earlier result, whole."""
+    staged folder is removed and ``out_dir`` is left as it was: the earlier result, whole. A staged folder
+    that a killed run left (its process gone: ``.partial-<pid>-…``) is removed first."""
     out = Path(out_dir)
-    stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
+    _remove_abandoned_stages(out)
+    stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=out))
     try:
         yield stage
         for pattern in written:
@@ -100,6 +103,24 @@ def staged(out_dir: str | Path, written: Sequence[str]) -> Iterator[Path]:
                 os.replace(new, dst)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _remove_abandoned_stages(out: Path) -> None:
+    """Remove the staged folders in ``out`` whose process has ended (killed before its cleanup ran)."""
+    for stage in out.glob(f"{STAGE_PREFIX}*"):
+        pid = stage.name[len(STAGE_PREFIX):].split("-", 1)[0]
+        if not (pid.isdigit() and _running(int(pid))):
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _remove(out: Path, written: Sequence[str]) -> None:
