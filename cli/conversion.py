@@ -136,6 +136,30 @@ def train_vc(
     out.print(f"VAWGAN-VC ({', '.join(folders)}) → {output}")
 
 
+def prematch(
+    model: Annotated[Path, typer.Argument(help="VAWGAN-VC experiment folder (from `vawgan train-vc`).")],
+    speaker: Annotated[str, typer.Option("--speaker", help="The speaker whose own prompts are read out: the target of the conversions to post-filter.")],
+    knn: Annotated[int, typer.Option("--knn", min=1, metavar="K", help="Frames averaged per frame: the conversions' --knn.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the read-out .npz features and the share lists train.ids, dev.ids.")],
+    stage: Annotated[str, typer.Option("--stage", help="adv (VAWGAN-VC) or vae (VAE-VC): the conversions' --stage.")] = "adv",
+    checkpoint: Annotated[CheckpointChoice, typer.Option("--checkpoint", help="Each stage's last checkpoint, or its best dev epoch: the conversions' --checkpoint.")] = CheckpointChoice["last"],
+    overwrite: ReplaceOption = False,
+):
+    """A speaker's own prompts read out of its other frames as `convert --knn K` reads a conversion to it
+    (kNN-VC's prematching): pairs with its recordings for `vawgan train-postfilter`.
+
+    Each prompt of the speaker's training share is read out of the rest of the share (its own frames left
+    out); each of its dev share out of the whole share. Then: `vawgan train-postfilter OUT FEATS --ids
+    OUT/train.ids --dev-ids OUT/dev.ids`, and `vawgan enhance` the conversions with it."""
+    from vawgan_tts.runs.vawgan_vc import prematch as read_out
+
+    with progress_bar("utts") as progress:
+        task = progress.add_task("prematch", total=None)
+        train, dev = read_out(model, speaker, output, knn, stage, checkpoint.value, overwrite,
+                              on_progress=lambda _: progress.advance(task))
+    out.print(f"{speaker}'s {len(train)} training and {len(dev)} dev prompts read out (k = {knn}) → {output}")
+
+
 def speaker_id(
     speakers: Annotated[list[str], typer.Argument(help="NAME=FEATS of each speaker the classifier knows (feature folders).")],
     ids: Annotated[Path, typer.Option("--ids", help="Prompts to train the classifier on (every speaker's recordings of them).")],

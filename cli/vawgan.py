@@ -218,6 +218,7 @@ COMMANDS = (
     ("convert", conversion.convert),
     ("train-vc", conversion.train_vc),
     ("speaker-id", conversion.speaker_id),
+    ("prematch", conversion.prematch),
     ("train-postfilter", conversion.train_postfilter),
     ("enhance", conversion.enhance),
     ("eval", evaluate),

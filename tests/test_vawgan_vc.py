@@ -566,6 +566,13 @@ def test_per_speaker_normalization_moves_the_statistics_from_source_to_target(pa
     np.testing.assert_allclose(convert.stats_out.std, target.std, rtol=1e-5)
     out = convert(load_features(slt / f"{PARALLEL_PROMPTS[6]}.npz"))
     assert out.mcep.shape == load_features(slt / f"{PARALLEL_PROMPTS[6]}.npz").mcep.shape
+    # prematch reads Allison's prompts in her own units, as a conversion to her reads its output.
+    from vawgan_tts.runs.vawgan_vc import load_vc, prematch
+
+    train, _ = prematch(exp, "allison", tmp_path / "prematch", 2, stage="vae")
+    got = load_features(tmp_path / "prematch" / f"{train[0]}.npz").mcep[:, 1:]
+    want = _nearest_by_hand(load_vc(exp, "vae"), convert.stats_out, natural, train[1:], train[0], 2)
+    np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 def test_a_vc_report_of_the_best_dev_epochs_converts_with_them_and_keeps_its_own_working_files(parallel, tmp_path):
@@ -732,6 +739,74 @@ def test_the_knn_readout_is_made_of_the_target_speakers_own_training_frames(para
     with pytest.raises(VawganError) as e:
         speaker_codes(trained, stats, natural, [])
     assert str(e.value) == f"{natural}: this speaker had no training prompts: there are no codes of its own"
+
+
+def _nearest_by_hand(trained, stats, folder, pool_ids, utt, k):
+    """The mean c1..c39 of the k frames of ``pool_ids`` whose codes are nearest to ``utt``'s, frame by frame."""
+    from vawgan_tts.feature_folder import load_utterance
+
+    def code(u):
+        return trained.task.codes(torch.from_numpy(normalize(load_utterance(folder, u).mcep[:, 1:], stats)))
+
+    frames = np.concatenate([load_utterance(folder, u).mcep[:, 1:] for u in pool_ids])
+    keys = torch.cat([code(u) for u in pool_ids])
+    return frames[torch.cdist(code(utt), keys).topk(k, largest=False).indices.numpy()].mean(1)
+
+
+def test_prematch_reads_each_prompt_out_of_the_speakers_other_frames(parallel, tmp_path):
+    """`vawgan prematch`: each prompt of the speaker's training share read out as `convert --knn K` reads a
+    conversion to it, from the rest of the share (its own frames left out); a dev prompt from the whole
+    share; c0, F0, V/UV, aperiodicity the recording's; the share lists beside them. Mistakes: one line."""
+    from vawgan_tts.feature_folder import load_utterance
+    from vawgan_tts.features import load_features
+    from vawgan_tts.runs.vawgan_vc import load_vc
+
+    slt, natural = parallel
+    (tmp_path / "dev.ids").write_text("\n".join(PARALLEL_PROMPTS[6:]) + "\n")
+    exp = _train_vc(parallel, tmp_path, "[train]\nbatch_size = 128\n[vc]\nvae_epochs = 2\ncritic_epochs = 1\n"
+                    "adv_epochs = 1\n", "--dev-ids", str(tmp_path / "dev.ids"))
+    shares = json.loads((exp / "shares.json").read_text())
+    train, dev = shares["train"]["allison"], shares["dev"]["allison"]
+    assert len(train) == 3 and len(dev) == 1
+    out = tmp_path / "prematch"
+    base = ["prematch", str(exp), "--speaker", "allison", "-o", str(out), "--stage", "vae", "--checkpoint", "best"]
+    r = runner.invoke(app, [*base, "--knn", "2"])
+    assert r.exit_code == 0, r.output
+    assert "allison's 3 training and 1 dev prompts read out (k = 2)" in r.output
+    assert (out / "train.ids").read_text().split() == train and (out / "dev.ids").read_text().split() == dev
+    trained = load_vc(exp, "vae", "best")
+    for utt in train + dev:
+        pool = [u for u in train if u != utt]
+        got, rec = load_features(out / f"{utt}.npz"), load_utterance(natural, utt)
+        want = _nearest_by_hand(trained, trained.normalization, natural, pool, utt, 2)
+        np.testing.assert_allclose(got.mcep[:, 1:], want, atol=1e-5)
+        np.testing.assert_array_equal(got.mcep[:, 0], rec.mcep[:, 0])
+        for name in ("f0", "vuv", "bap"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(rec, name))
+    # k = 1 on a training prompt: every frame one of the other prompts' frames, none its own.
+    r = runner.invoke(app, [*base, "--knn", "1"])
+    assert r.exit_code == 2 and "give --overwrite" in r.output  # another k's read-out is not replaced silently
+    r = runner.invoke(app, [*base, "--knn", "1", "--overwrite"])
+    assert r.exit_code == 0, r.output
+    others = np.concatenate([load_utterance(natural, u).mcep[:, 1:] for u in train[1:]])
+    got = load_features(out / f"{train[0]}.npz").mcep[:, 1:]
+    assert all((np.abs(others - f).max(1) < 1e-6).any() for f in got)
+    own = load_utterance(natural, train[0]).mcep[:, 1:]
+    assert not any((np.abs(own - f).max(1) < 1e-6).any() for f in got)
+    # Mistakes.
+    longest = max(len(load_utterance(natural, u).mcep) for u in train)
+    least = sum(len(load_utterance(natural, u).mcep) for u in train) - longest
+    for args, line in (
+        (["--knn", str(least + 1)], f"{natural}: --knn {least + 1}: allison's training share less its longest prompt "
+                                    f"has {least} frames"),
+        (["--knn", "1", "--speaker", "kal16"], "unknown speaker 'kal16'; this model knows allison, slt"),
+        (["--knn", "1", "-o", str(exp)], f"is an input of this command ({exp})"),
+        (["--knn", "1", "--stage", "critic"], "--stage critic: choose vae (VAE-VC) or adv (VAWGAN-VC)"),
+    ):
+        r = runner.invoke(app, [*base, *args])  # a repeated option: its last value
+        assert r.exit_code != 0 and line in r.output and "Traceback" not in r.output, (args, r.output)
+        assert len(r.output.strip().splitlines()) == 1, r.output
+    assert (out / "train.ids").read_text().split() == train  # nothing written by the refused runs
 
 
 def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speaker(parallel, tmp_path):

@@ -3,6 +3,7 @@
 F0_METHODS = ("harvest", "dio")
 F0_FLOOR_HZ, F0_CEIL_HZ = 71.0, 800.0  # the F0 search range by default (WORLD's)
 VAWGAN_STAGES = ("vae", "critic", "adv")
+VC_MODELS = ("vae", "adv")  # the VAWGAN-VC stage a conversion uses (`--stage`): VAE-VC, VAWGAN-VC
 CRITICS = ("gp", "clip")
 ADV_BALANCE = ("ratio", "fixed")  # how VAWGAN weighs the critic's term beside the likelihood
 SYSTEMS = ("copy", "vae", "vawgan", "gv-pf", "ms-pf")

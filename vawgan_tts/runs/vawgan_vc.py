@@ -24,6 +24,11 @@ parallel), computed from its feature folder when the converter opens. Measured o
 The readout (``knn``, `--knn K`): the decoder (0), or kNN-VC's (Baas et al. 2023): the mean c1..c39 of
 the K frames of the target's own training share (every frame) whose codes are nearest to the (moved)
 code, so the output is made of the target's real frames (rules/vc_knn.md).
+
+Prematching (:func:`prematch`, `vawgan prematch`): a speaker's own prompts read out the same way, each
+from the rest of its training share — what kNN-VC trains its vocoder on, so that it learns to undo what
+the readout does. Here those (readout, recording) pairs train a pair post-filter (`vawgan
+train-postfilter`) that gives the readout's output back its spread (rules/vc_prematch.md).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ import torch
 
 from .. import distributed
 from ..batching import TensorBatches, consecutive_crops
-from ..choices import CODE_MOVES
+from ..choices import CODE_MOVES, VC_MODELS
 from ..config import check_choice, load_run_config
 from ..data.frames import denormalize, load_frames, normalize
 from ..errors import VawganError
@@ -219,8 +224,19 @@ def speaker_folders(exp_dir: str | Path) -> dict[str, Path]:
 def load_vc(exp_dir: str | Path, stage: str = "adv", which: str = "last") -> Trained:
     """The task at the end of ``stage`` (vae: VAE-VC; adv: VAWGAN-VC) with its normalization."""
     require_kind(exp_dir, "vc")
+    if stage not in VC_MODELS:
+        raise VawganError(None, f"--stage {stage}: choose vae (VAE-VC) or adv (VAWGAN-VC)")
     return load_task(checkpoint_path(exp_dir, stage, which), VAWGANVCTask, VAWGANVCConfig,
                      make=lambda cfg, ckpt: vc_task(cfg, ckpt["extra"]))
+
+
+def speaker_stats(trained: Trained, speaker: str) -> FeatureStats:
+    """The normalization of ``speaker``'s frames: every speaker's together ([vc] normalization = "global")
+    or its own ("speaker")."""
+    k = trained.task.speaker_index(speaker)
+    if trained.task.config.normalization != "speaker":
+        return trained.normalization
+    return FeatureStats(mean=trained.extra["speaker_mean"][k].numpy(), std=trained.extra["speaker_std"][k].numpy(), count=0)
 
 
 class SpeakerCodes(NamedTuple):
@@ -285,14 +301,11 @@ class SpeakerConverter:
             self.task.speaker_index(source)
             if source == to:
                 raise VawganError(None, f"--to {to!r} is the source speaker: nothing to convert")
-        if self.task.config.normalization == "speaker":
-            if source is None:
-                raise VawganError(None, "this model normalizes each speaker with its own statistics: name the source "
-                                        "speaker with --from")
-            of = lambda k: FeatureStats(mean=extra["speaker_mean"][k].numpy(), std=extra["speaker_std"][k].numpy(), count=0)  # noqa: E731
-            self.stats_in, self.stats_out = of(self.task.speaker_index(source)), of(self.to)
-        else:
-            self.stats_in = self.stats_out = stats
+        if self.task.config.normalization == "speaker" and source is None:
+            raise VawganError(None, "this model normalizes each speaker with its own statistics: name the source "
+                                    "speaker with --from")
+        self.stats_in = speaker_stats(self.trained, source) if source is not None else stats
+        self.stats_out = speaker_stats(self.trained, to)
         self.f0 = {s: LogF0Stats(*v) for s, v in extra["f0"].items()}
         self.source, self.target = source, to
         self.move, self.pool, self.knn = None, None, knn
@@ -340,3 +353,45 @@ def vc_systems(exp_dir: str | Path, source: str, target: str, stages: Mapping[st
 
 def _convert_each(converters: Mapping[str, "SpeakerConverter"], feats: Features) -> dict[str, Features]:
     return {name: convert(feats) for name, convert in converters.items()}
+
+
+PREMATCH_FILES = ("*.npz", "train.ids", "dev.ids")  # what `vawgan prematch` writes (and --overwrite removes)
+
+
+def prematch(exp_dir: str | Path, speaker: str, out_dir: str | Path, knn: int, stage: str = "adv", which: str = "last",
+             overwrite: bool = False, on_progress: Callable[[str], None] | None = None) -> tuple[list[str], list[str]]:
+    """``speaker``'s own prompts read out as `--knn` reads a conversion to it (module docstring): each prompt
+    of its training share from the rest of the share (the prompt's own frames left out of the pool), each
+    of its dev share from the whole share; c1..c39 the mean of the ``knn`` pool frames whose codes (μ of
+    ``stage``'s encoder at checkpoint ``which``) are nearest; c0, F0, V/UV and aperiodicity the recording's.
+    Writes OUT/<id>.npz, OUT/train.ids and OUT/dev.ids (the shares) into ``out_dir``, claimed first
+    (:func:`.outputs.claim_folder`). Returns the two shares."""
+    from ..feature_folder import save_utterance
+    from ..outputs import claim_folder
+
+    if knn < 1:
+        raise VawganError(None, f"--knn {knn}: give the number of frames the conversion reads out (1 or more)")
+    trained = load_vc(exp_dir, stage, which)
+    stats = speaker_stats(trained, speaker)
+    folder = speaker_folders(exp_dir)[speaker]
+    shares = json.loads((Path(exp_dir) / SHARES).read_text())
+    train, dev = shares["train"][speaker], shares.get("dev", {}).get(speaker, [])
+    if not train:
+        raise VawganError(folder, f"{speaker} was given no training prompts: there are no frames to read out of")
+    own = [speaker_codes(trained, stats, folder, [utt]) for utt in train]  # the pool, prompt by prompt
+    least = sum(len(c.codes) for c in own) - max((len(c.codes) for c in own), default=0)
+    if knn > least:
+        raise VawganError(folder, f"--knn {knn}: {speaker}'s training share less its longest prompt has {least} frames")
+    claim_folder(out_dir, f"prematch {speaker} --knn {knn} --stage {stage} --checkpoint {which}", [exp_dir, folder],
+                 overwrite, written=PREMATCH_FILES)
+    for i, utt in enumerate(train + dev):
+        pool = [c for j, c in enumerate(own) if j != i]
+        feats = load_utterance(folder, utt)
+        z = trained.task.codes(torch.from_numpy(normalize(feats.mcep[:, 1:], stats)))
+        y = nearest_mean(z, torch.cat([c.codes for c in pool]), torch.cat([c.frames for c in pool]), knn).numpy()
+        save_utterance(out_dir, utt, feats.replace(mcep=np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], 1)))
+        if on_progress is not None:
+            on_progress(utt)
+    for name, ids in (("train", train), ("dev", dev)):
+        write_text_atomic(Path(out_dir) / f"{name}.ids", "".join(f"{u}\n" for u in ids))
+    return train, dev
