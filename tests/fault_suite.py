@@ -1019,6 +1019,18 @@ def _(tmp):
                   any(map(has_traceback, ps)))
 
 
+@case("options", "prematch: an unknown speaker, --stage critic, a parallel converter as EXP", "refused before any work")
+def _(tmp):
+    m = models(tmp)
+    base = ("vawgan", "prematch", "--knn", "4", "-o", tmp / "out")
+    ps = [cli(*base, m / "vc", "--speaker", "allison"), cli(*base, m / "vc", "--speaker", "natural", "--stage", "critic"),
+          cli(*base, m / "converter", "--speaker", "natural")]
+    checks = [refused(ps[0], "unknown speaker 'allison'", "slt, natural"), refused(ps[1], "--stage critic", "vae", "adv"),
+              refused(ps[2], "parallel converter")]
+    return Result("; ".join(o for o, _ in checks), all(ok for _, ok in checks) and not (tmp / "out").exists(),
+                  any(map(has_traceback, ps)))
+
+
 @case("options", "train --config mixing frame and conv options", "refused before any work, naming the option and the arch")
 def _(tmp):
     t = trained(tmp.parent / "_shared")

@@ -18,7 +18,8 @@
 #   stage 7  vc:        VAWGAN voice conversion without parallel data: five speakers (Allison, slt, rms, awb,
 #                       kal16; run stages 0-1 with each --voice first), each given a disjoint share of the
 #                       training prompts (--vc-conf, default conf/vc.toml: exp/vc; conf/vc_conv.toml: exp/vc_conv); reports of slt→allison, rms→allison, allison→slt
-#                       (source, VAE-VC, VAWGAN-VC at each stage's best dev epoch, the parallel DNN where trained, the target), speaker
+#                       (source, VAE-VC, VAWGAN-VC at each stage's best dev epoch, the kNN readout and its post-filter
+#                       trained on the target's prematched prompts, the parallel DNN where trained, the target), speaker
 #                       identification of every conversion, blind MUSHRA pages (local/listening_tests.sh), RESULTS.md
 #   stage 8  seq-pf:    the sequence (conv) VAWGAN post-filter (--pf-conf, default conf/postfilter_conv_ms.toml: a spread
 #                       filter learned from a critic over modulation spectra) trained with each of
@@ -167,6 +168,19 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
   start=$(date +%s)
   "$vawgan" train-vc "${speakers[@]}" -o "$vc" --ids lists/train.ids --dev-ids lists/dev.ids --config "$vc_conf" --overwrite
   echo "train $(( $(date +%s) - start )) s" > "$vc/train.time"
+  feats_of() { if [ "$1" = allison ]; then echo dump/natural; else echo "dump/$1"; fi; }
+  # The kNN readout (rules/vc_knn.md: the VAE stage's codes, shifted, the mean of the 16 nearest of the
+  # target's own training frames) and its post-filter, trained on the target's own prompts read out of her
+  # other frames (rules/vc_prematch.md; the adversarial stage as spupn-l05's, rules/postfilter_mean.md)
+  for tgt in allison slt; do
+    pf=$vc/prematch_pf_$tgt
+    "$vawgan" prematch "$vc" --speaker "$tgt" --knn 16 --stage vae --checkpoint best -o "$vc/prematch_$tgt" --overwrite
+    "$vawgan" train-postfilter "$vc/prematch_$tgt" "$(feats_of "$tgt")" -o "$pf/conv_ms_pm" --ids "$vc/prematch_$tgt/train.ids" \
+      --dev-ids "$vc/prematch_$tgt/dev.ids" --config conf/postfilter_conv_ms_pm.toml --jobs "$jobs" --overwrite
+    "$python" local/adv_again.py "$pf/conv_ms_pm" "$pf/spupn-l05" 24 spread_taps=0 \
+      spread_knots=0,0.78,1.1,1.56,2.2,3.12,4.42,6.25,8.84,12.5,17.7,25,35.4,50,70.7,99 critic_modulation=16,32,64,128,256 \
+      segment=256 spread_lr=0.01 spread_likelihood=0.5 critic_bands_per_octave=2 critic_speech_only=true crop_per_utterance=true
+  done
   scores=()
   for direction in slt:allison rms:allison allison:slt; do
     src=${direction%%:*}; tgt=${direction##*:}
@@ -175,6 +189,12 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
       extra=(--extra "dnn=exp/$src/converted_eval")
       scores+=(--score "$src→$tgt dnn=exp/$src/converted_eval" --expect "$src→$tgt dnn=$tgt")
     fi
+    knn=$vc/knn_${src}_to_${tgt}
+    "$vawgan" convert "$(feats_of "$src")" -m "$vc" --from "$src" --to "$tgt" --stage vae --checkpoint best --code shift \
+      --knn 16 --ids lists/eval.ids -o "$knn" --overwrite
+    "$vawgan" enhance "$knn" -m "$vc/prematch_pf_$tgt/spupn-l05" --z mean --ids lists/eval.ids -o "$knn+pf" --overwrite
+    extra+=(--extra "knn=$knn" --extra "knn+pf=$knn+pf")
+    scores+=(--score "$src→$tgt knn+pf=$knn+pf" --expect "$src→$tgt knn+pf=$tgt")
     # each stage's best dev epoch (chosen on dev over three seeds: rules/vc_checkpoint.md)
     "$vawgan" report "$vc" --from "$src" --to "$tgt" -o "$vc/report_${src}_to_${tgt}" --ids lists/eval.ids --overwrite \
       --checkpoint best "${extra[@]}"

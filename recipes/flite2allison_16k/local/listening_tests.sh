@@ -7,7 +7,8 @@
 #                                      with the two-part post-filter (local/mean_postfilter.sh), seed 0 of
 #                                      each configuration scored on PM's eval output (exp/<voice>/pm/eval/)
 # exp/vc/listening_test/               stage 7: slt→allison — the source (the anchor), the parallel DNN,
-#                                      VAE-VC and VAWGAN-VC, and their conv versions when exp/vc_conv exists
+#                                      VAE-VC and VAWGAN-VC, the kNN readout and its post-filter, and their
+#                                      conv versions when exp/vc_conv exists
 set -euo pipefail
 voice=$1
 vawgan=${VAWGAN:-vawgan}
@@ -28,6 +29,7 @@ vc=exp/vc/systems-best/slt-to-allison  # stage 7's reports: each stage's best de
 if [ -d "$vc" ]; then
   systems=(source=data/corpus/slt vae-vc="$vc/vae-vc" vawgan-vc="$vc/vawgan-vc")
   [ -f exp/slt/converted_eval/.complete ] && systems+=(dnn=exp/slt/converted_eval)
+  [ -d exp/vc/knn_slt_to_allison+pf ] && systems+=(knn=exp/vc/knn_slt_to_allison knn+pf=exp/vc/knn_slt_to_allison+pf)
   conv=exp/vc_conv/systems-best/slt-to-allison
   [ -d "$conv" ] && systems+=(vae-vc-conv="$conv/vae-vc" vawgan-vc-conv="$conv/vawgan-vc")
   "$vawgan" listening-test "${systems[@]}" --reference dump/natural --anchor source --ids lists/listening.ids \

@@ -93,7 +93,11 @@ two voices), conf/vc.toml; train time {train} (2-core CPU). Eval prompts as abov
 scored against the target speaker's own recording (DTW of speech frames), MCD with its 95 % bootstrap
 interval over utterances. `source`: the source speaker unconverted; `vae-vc`: the model after its VAE
 stage; `vawgan-vc`: after its adversarial stage (each stage at its best dev epoch, `--checkpoint best`:
-rules/vc_checkpoint.md); `dnn`: the parallel DNN converter above (trained on
+rules/vc_checkpoint.md); `knn`: the VAE stage's codes, shifted by the two speakers' mean codes, read out
+as the mean of the 16 nearest of the target's own training frames (`--code shift --knn 16`,
+rules/vc_knn.md); `knn+pf`: that output through a pair post-filter trained on the target's own prompts
+read out the same way from her other frames (`vawgan prematch`, rules/vc_prematch.md); `dnn`: the
+parallel DNN converter above (trained on
 all the training prompts in both voices). Speaker id: a frame classifier (MLP, scikit-learn) trained on
 the training prompts of all five speakers; an utterance goes to the speaker of highest mean
 log-posterior; the share of the {sid['utterances']} eval utterances it gives to the target. `(conv)`:
