@@ -91,6 +91,7 @@ def convert(
     code: Annotated[Optional[CodeChoice], typer.Option("--code", help="VAWGAN-VC: the source's codes as they are, or moved by the mean (shift) or mean and deviation (standardize) of the two speakers' training codes; needs --from [default: as-is].")] = None,
     checkpoint: Annotated[Optional[CheckpointChoice], typer.Option("--checkpoint", help="VAWGAN-VC: each stage's last checkpoint, or its best dev epoch (a model trained with --dev-ids) [default: last].")] = None,
     knn: Annotated[Optional[int], typer.Option("--knn", min=0, metavar="K", help="VAWGAN-VC: read each frame out of the target's own training frames, the mean of the K whose codes are nearest (kNN-VC), instead of the decoder [default: 0, the decoder].")] = None,
+    knn_context: Annotated[Optional[int], typer.Option("--knn-context", min=0, metavar="C", help="VAWGAN-VC with --knn: match each frame by the codes of the C frames either side of it too, in the source and in the target's prompts alike [default: 0, its own code].")] = None,
     overwrite: ReplaceOption = False,
 ):
     """Convert a source speaker's features to the target speaker's and write WAVs through WORLD.
@@ -100,9 +101,9 @@ def convert(
     from vawgan_tts.runs.apply import open_converter
 
     transform = open_converter(model, to, source, stage, postfilter and postfilter.value, adversarial, members,
-                               code and code.value, knn, checkpoint and checkpoint.value)
+                               code and code.value, knn, checkpoint and checkpoint.value, knn_context)
     options = {"--postfilter": postfilter and postfilter.value, "--adversarial": adversarial, "--to": to, "--from": source, "--stage": stage,
-               "--members": members, "--code": code and code.value, "--knn": knn,
+               "--members": members, "--code": code and code.value, "--knn": knn, "--knn-context": knn_context,
                "--checkpoint": checkpoint and checkpoint.value}
     n = synthesize_ids(feats, output, ids, transform, "convert", " ".join(["convert", *(f"{k} {v}" for k, v in options.items() if v is not None)]),
                        model, overwrite)
@@ -143,6 +144,7 @@ def prematch(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the read-out .npz features and the share lists train.ids, dev.ids.")],
     stage: Annotated[str, typer.Option("--stage", help="adv (VAWGAN-VC) or vae (VAE-VC): the conversions' --stage.")] = "adv",
     checkpoint: Annotated[CheckpointChoice, typer.Option("--checkpoint", help="Each stage's last checkpoint, or its best dev epoch: the conversions' --checkpoint.")] = CheckpointChoice["last"],
+    knn_context: Annotated[int, typer.Option("--knn-context", min=0, metavar="C", help="Match by the codes of the C frames either side too: the conversions' --knn-context.")] = 0,
     overwrite: ReplaceOption = False,
 ):
     """A speaker's own prompts read out of its other frames as `convert --knn K` reads a conversion to it
@@ -156,7 +158,7 @@ def prematch(
     with progress_bar("utts") as progress:
         task = progress.add_task("prematch", total=None)
         train, dev = read_out(model, speaker, output, knn, stage, checkpoint.value, overwrite,
-                              on_progress=lambda _: progress.advance(task))
+                              on_progress=lambda _: progress.advance(task), knn_context=knn_context)
     out.print(f"{speaker}'s {len(train)} training and {len(dev)} dev prompts read out (k = {knn}) → {output}")
 
 

@@ -154,6 +154,7 @@ def report(
     checkpoint: Annotated[CheckpointChoice, typer.Option("--checkpoint", help="A VAWGAN or VAWGAN-VC model: each stage's last checkpoint, or its best dev epoch (working files then in EXP/systems-best).")] = CheckpointChoice["last"],
     code: Annotated[CodeChoice, typer.Option("--code", help="A VAWGAN-VC model: the source's codes as they are, or moved by the mean (shift) or mean and deviation (standardize) of the two speakers' training codes (working files then in EXP/systems[-best]-<code>).")] = CodeChoice["as-is"],
     knn: Annotated[int, typer.Option("--knn", min=0, metavar="K", help="A VAWGAN-VC model: read each converted frame out of the target's own training frames, the mean of the K whose codes are nearest (kNN-VC), instead of the decoder; 0: the decoder.")] = 0,
+    knn_context: Annotated[int, typer.Option("--knn-context", min=0, metavar="C", help="A VAWGAN-VC model with --knn: match each frame by the codes of the C frames either side of it too (working files then in EXP/systems[-…]-knn<K>-ctx<C>); 0: its own code.")] = 0,
     overwrite: ReplaceOption = False,
 ):
     """Run every system on the eval list, evaluate, and write an HTML report with audio.
@@ -166,7 +167,7 @@ def report(
 
     chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems is not None else None
     options = dict(show=show, n_show=n_audio, systems=chosen, systems_dir=systems_dir, n_resamples=resamples,
-                   jobs=jobs or default_jobs(), checkpoint=checkpoint.value, code=code.value, knn=knn,
+                   jobs=jobs or default_jobs(), checkpoint=checkpoint.value, code=code.value, knn=knn, knn_context=knn_context,
                    overwrite=overwrite,
                    **({"reference": reference} if reference is not None else {}))
     with progress_bar("steps") as progress:

@@ -569,9 +569,9 @@ def test_per_speaker_normalization_moves_the_statistics_from_source_to_target(pa
     # prematch reads Allison's prompts in her own units, as a conversion to her reads its output.
     from vawgan_tts.runs.vawgan_vc import load_vc, prematch
 
-    train, _ = prematch(exp, "allison", tmp_path / "prematch", 2, stage="vae")
+    train, _ = prematch(exp, "allison", tmp_path / "prematch", 2)  # as `convert`: the adversarial stage's last
     got = load_features(tmp_path / "prematch" / f"{train[0]}.npz").mcep[:, 1:]
-    want = _nearest_by_hand(load_vc(exp, "vae"), convert.stats_out, natural, train[1:], train[0], 2)
+    want = _nearest_by_hand(load_vc(exp), convert.stats_out, natural, train[1:], train[0], 2)  # its defaults: the same
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
@@ -722,6 +722,30 @@ def test_the_knn_readout_is_made_of_the_target_speakers_own_training_frames(para
         SpeakerConverter(exp, "allison", "slt", knn=len(own) + 1)
     with pytest.raises(VawganError, match="--knn -1"):
         SpeakerConverter(exp, "allison", "slt", knn=-1)
+    # --knn-context C: frames matched by the codes of t-C..t+C side by side, each prompt's windows its own.
+    from vawgan_tts.runs.converter import context_windows
+
+    with torch.no_grad():
+        own_codes = [vae.encode(torch.from_numpy(normalize(load_utterance(natural, u).mcep[:, 1:], stats)))[0].numpy()
+                     for u in shares["allison"]]
+    wide_keys = torch.from_numpy(np.concatenate([context_windows(c, 2) for c in own_codes]))
+    wide = SpeakerConverter(exp, "allison", "slt", stage="vae", code="shift", knn=3, knn_context=2)
+    query = torch.from_numpy(context_windows(wide.move(z).numpy(), 2))
+    by_hand = own[torch.cdist(query, wide_keys).topk(3, largest=False).indices.numpy()].mean(1)
+    np.testing.assert_allclose(wide(src).mcep[:, 1:], by_hand, atol=1e-5)
+    assert np.abs(by_hand - shifted(src).mcep[:, 1:]).max() > 1e-3  # the window changes which frames match
+    (tmp_path / "dev.ids").write_text(f"{PARALLEL_PROMPTS[6]}\n")
+    r = runner.invoke(app, ["report", str(exp), "--from", "slt", "--to", "allison", "--ids", str(tmp_path / "dev.ids"),
+                            "--code", "shift", "--knn", "3", "--knn-context", "2", "--resamples", "100", "--n-audio", "0",
+                            "-o", str(tmp_path / "rep")])
+    assert r.exit_code == 0, r.output
+    got = load_features(exp / "systems-shift-knn3-ctx2" / "slt-to-allison" / "vae-vc" / f"{PARALLEL_PROMPTS[6]}.npz")
+    np.testing.assert_allclose(got.mcep[:, 1:], by_hand, atol=1e-5)
+    for knn, context, line in ((0, 1, "--knn-context 1 widens the kNN readout's match: give --knn K too"),
+                               (3, -1, "--knn-context -1: give a number of frames either side, or 0")):
+        with pytest.raises(VawganError) as e:
+            SpeakerConverter(exp, "allison", "slt", knn=knn, knn_context=context)
+        assert str(e.value) == line
     # The frames the code statistics count are those training selected: [vc] drop_silence, silence_threshold_db.
     from vawgan_tts.features import speech_mask
     from vawgan_tts.runs.vawgan_vc import speaker_codes
@@ -783,6 +807,22 @@ def test_prematch_reads_each_prompt_out_of_the_speakers_other_frames(parallel, t
         np.testing.assert_array_equal(got.mcep[:, 0], rec.mcep[:, 0])
         for name in ("f0", "vuv", "bap"):
             np.testing.assert_array_equal(getattr(got, name), getattr(rec, name))
+    # --knn-context: each prompt's windows its own, the prompt left out as before.
+    r = runner.invoke(app, [*base, "--knn", "2", "--knn-context", "1", "--overwrite"])
+    assert r.exit_code == 0, r.output
+    from vawgan_tts.runs.converter import context_windows
+
+    def code(u):
+        return trained.task.codes(torch.from_numpy(normalize(load_utterance(natural, u).mcep[:, 1:],
+                                                             trained.normalization))).numpy()
+
+    for utt in (train[1], dev[0]):
+        pool = [u for u in train if u != utt]
+        keys = torch.from_numpy(np.concatenate([context_windows(code(u), 1) for u in pool]))
+        frames = np.concatenate([load_utterance(natural, u).mcep[:, 1:] for u in pool])
+        nearest = torch.cdist(torch.from_numpy(context_windows(code(utt), 1)), keys).topk(2, largest=False).indices
+        np.testing.assert_allclose(load_features(out / f"{utt}.npz").mcep[:, 1:], frames[nearest.numpy()].mean(1),
+                                   atol=1e-5)
     # k = 1 on a training prompt: every frame one of the other prompts' frames, none its own.
     r = runner.invoke(app, [*base, "--knn", "1"])
     assert r.exit_code == 2 and "give --overwrite" in r.output  # another k's read-out is not replaced silently

@@ -186,17 +186,17 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
                     reference: str | None = "vae-vc", systems_dir: str | Path | None = None,
                     extra: dict[str, Path] | None = None, n_resamples: int | None = None, jobs: int = 1,
                     on_progress: Progress | None = None, checkpoint: str = "last", code: str = "as-is",
-                    knn: int = 0, overwrite: bool = False) -> dict:
+                    knn: int = 0, knn_context: int = 0, overwrite: bool = False) -> dict:
     """One direction of a VAWGAN-VC model (`vawgan train-vc`): the source speaker's held-out prompts,
     converted by VAE-VC and VAWGAN-VC (and ``extra`` systems, e.g. the parallel DNN), against the
     target speaker's own recordings of them, aligned by DTW; each stage's ``last`` checkpoint or its
     ``best`` dev epoch (the default working folder: EXP/systems-best for the latter); ``code``: the
     source's codes as they are or moved to the target's, and ``knn``: the readout, the decoder (0) or the
-    mean of the ``knn`` nearest of the target's frames (:mod:`.runs.vawgan_vc`; working folder
-    EXP/systems[-best][-<code>][-knn<k>]). ``overwrite``: replace another report in ``out_dir`` (module
+    mean of the ``knn`` nearest of the target's frames, matched in windows of ``knn_context`` frames either
+    side (:mod:`.runs.vawgan_vc`; working folder EXP/systems[-best][-<code>][-knn<k>[-ctx<c>]]). ``overwrite``: replace another report in ``out_dir`` (module
     docstring)."""
     from .runs.folder import CONFIG
-    from .runs.vawgan_vc import SHARES, speaker_folders, vc_systems
+    from .runs.vawgan_vc import SHARES, check_knn_context, speaker_folders, vc_systems
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
     feats = speaker_folders(exp_dir)
@@ -212,17 +212,20 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
                                 f"e.g. {sorted(seen & set(ids))[0]}: report on held-out prompts")
     extra = _extra_systems(extra, VC_NOTES, ids)
     systems = _check_systems(systems, [*VC_NOTES, *extra])
-    sys_root = Path(systems_dir) if systems_dir is not None else exp_dir / _systems_folder(checkpoint, code, knn)
+    check_knn_context(knn, knn_context)
+    sys_root = (Path(systems_dir) if systems_dir is not None
+                else exp_dir / _systems_folder(checkpoint, code, knn, knn_context))
     sys_root = sys_root / f"{source}-to-{target}"
     reference = _reference(reference, "vae-vc", systems)
     _claim_report(out_dir, f"report --from {source} --to {target} --checkpoint {checkpoint} --code {code} "
-                           f"--knn {knn}",
+                           f"--knn {knn}" + (f" --knn-context {knn_context}" if knn_context else ""),
                   [exp_dir, feats[source], feats[target], *extra.values()], overwrite, ids, show)
     run = {name: "vae" if name == "vae-vc" else "adv" for name in ("vae-vc", "vawgan-vc") if name in systems}
     steps = _Steps(on_progress, len(ids) * bool(run) + 2)
     if run:
         synthesize_systems(feats[source], {name: sys_root / name for name in run}, ids,
-                           functools.partial(vc_systems, exp_dir, source, target, run, checkpoint, code, knn),
+                           functools.partial(vc_systems, exp_dir, source, target, run, checkpoint, code, knn,
+                                             knn_context),
                            jobs=jobs, on_progress=lambda _: steps("conversion"))
     eval_dirs, wavs = {}, {}
     for name in systems:
@@ -253,8 +256,8 @@ def build_experiment_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
         raise VawganError(exp_dir, "--extra is for a converter's report (the parallel layout)")
     if feats_dir is not None and kind != "vawgan":
         raise VawganError(exp_dir, "--feats is for an enhancement VAWGAN's report; a converter's natural side is its target")
-    if kind != "vc" and (options.pop("code", "as-is") != "as-is" or options.pop("knn", 0)):
-        raise VawganError(exp_dir, "--code and --knn are for a VAWGAN-VC model's conversion (`vawgan train-vc`)")
+    if kind != "vc" and (options.pop("code", "as-is") != "as-is" or options.pop("knn", 0) or options.pop("knn_context", 0)):
+        raise VawganError(exp_dir, "--code, --knn and --knn-context are for a VAWGAN-VC model's conversion (`vawgan train-vc`)")
     if kind == "converter" and options.pop("checkpoint", "last") != "last":
         raise VawganError(exp_dir, "--checkpoint is for a VAWGAN or VAWGAN-VC model's report (a converter's rounds "
                                    "keep their best dev epoch already)")
@@ -277,16 +280,16 @@ def _claim_report(out_dir: Path, result: str, inputs: Sequence[str | Path], over
     claim_folder(out_dir, result, inputs, overwrite, written=REPORT_FILES)
 
 
-def _systems_folder(checkpoint: str, code: str = "as-is", knn: int = 0) -> str:
+def _systems_folder(checkpoint: str, code: str = "as-is", knn: int = 0, knn_context: int = 0) -> str:
     """The default folder, in the experiment, of a report's working files (every system's features and
-    WAVs) for each stage's ``checkpoint`` and a VC model's ``code`` and ``knn``: systems, systems-best,
-    systems-shift, systems-best-shift-knn16, …"""
+    WAVs) for each stage's ``checkpoint`` and a VC model's ``code``, ``knn`` and ``knn_context``: systems,
+    systems-best, systems-shift, systems-best-shift-knn16, systems-best-shift-knn16-ctx1, …"""
     if checkpoint not in CHECKPOINTS:
         raise VawganError(None, f"--checkpoint {checkpoint!r}: choose from {', '.join(CHECKPOINTS)}")
     if code not in CODE_MOVES:
         raise VawganError(None, f"--code {code!r}: choose from {', '.join(CODE_MOVES)}")
     return "-".join(["systems", *([checkpoint] if checkpoint != "last" else []), *([code] if code != "as-is" else []),
-                     *([f"knn{knn}"] if knn else [])])
+                     *([f"knn{knn}"] if knn else []), *([f"ctx{knn_context}"] if knn_context else [])])
 
 
 def _extra_systems(extra: dict[str, Path] | None, own: Sequence[str], ids: Sequence[str]) -> dict[str, Path]:

@@ -22,11 +22,13 @@ from .vawgan_vc import SpeakerConverter
 
 def open_converter(model: str | Path, to: str | None = None, source: str | None = None, stage: str | None = None,
                    postfilter: str | None = None, adversarial: float | None = None, members: int | None = None,
-                   code: str | None = None, knn: int | None = None, checkpoint: str | None = None):
+                   code: str | None = None, knn: int | None = None, checkpoint: str | None = None,
+                   knn_context: int | None = None):
     """What `vawgan convert` applies: a parallel converter (with its post-filter, adversarial
     converter, or the first ``members`` networks of its ensemble) or, for a VAWGAN-VC model, the
     conversion to speaker ``to`` (from ``source``, after ``stage`` at its ``checkpoint``, the source's
-    codes moved by ``code``, read out by the decoder or by ``knn`` nearest frames of ``to``); options of
+    codes moved by ``code``, read out by the decoder or by ``knn`` nearest frames of ``to``, matched in
+    windows of ``knn_context`` frames either side); options of
     the other kind are refused in one line."""
     kind = require_kind(model, "converter", "vc")
     if kind == "vc":
@@ -37,9 +39,9 @@ def open_converter(model: str | Path, to: str | None = None, source: str | None 
         if stage not in (None, "adv", "vae"):
             raise VawganError(None, f"--stage {stage!r}: choose from adv, vae")
         return SpeakerConverter(model, to, source, stage=stage or "adv", which=checkpoint or "last",
-                                code=code or "as-is", knn=knn or 0)
-    if any(given is not None for given in (to, source, stage, code, knn)):
-        raise VawganError(model, "--to, --from, --stage, --code and --knn are for a VAWGAN-VC model "
+                                code=code or "as-is", knn=knn or 0, knn_context=knn_context or 0)
+    if any(given is not None for given in (to, source, stage, code, knn, knn_context)):
+        raise VawganError(model, "--to, --from, --stage, --code, --knn and --knn-context are for a VAWGAN-VC model "
                                  "(`vawgan train-vc`)")
     if checkpoint is not None:
         raise VawganError(model, "--checkpoint is for a VAWGAN-VC model (a converter's rounds keep their best dev "

@@ -23,7 +23,9 @@ parallel), computed from its feature folder when the converter opens. Measured o
 
 The readout (``knn``, `--knn K`): the decoder (0), or kNN-VC's (Baas et al. 2023): the mean c1..c39 of
 the K frames of the target's own training share (every frame) whose codes are nearest to the (moved)
-code, so the output is made of the target's real frames (rules/vc_knn.md).
+code, so the output is made of the target's real frames (rules/vc_knn.md). With ``knn_context`` = C
+(`--knn-context C`) frames are matched by the codes of frames t−C..t+C side by side (each utterance's
+edge frames repeated), in the source and in every prompt of the pool alike (rules/vc_knn_context.md).
 
 Prematching (:func:`prematch`, `vawgan prematch`): a speaker's own prompts read out the same way, each
 from the rest of its training share — what kNN-VC trains its vocoder on, so that it learns to undo what
@@ -56,6 +58,7 @@ from ..knn import nearest_mean
 from ..tasks.vawgan_vc import VAWGANVCConfig, VAWGANVCTask, vc_task
 from ..trainer import Trainer, TrainerConfig, seed_everything
 from ..outputs import claim_experiment
+from .converter import context_windows
 from .experiment import Trained, load_task, require_kind
 from .folder import CONFIG, NORMALIZATION, checkpoint_path, fit
 from .vawgan import dev_monitor, plot_experiment_curves, speech_crops, trajectories
@@ -264,6 +267,30 @@ def speaker_codes(trained: Trained, stats: FeatureStats, folder: str | Path, ids
     return SpeakerCodes(torch.cat(codes), torch.cat(frames), torch.cat(selected))
 
 
+def prompt_codes(trained: Trained, stats: FeatureStats, folder: str | Path, ids: Sequence[str]) -> list[SpeakerCodes]:
+    """:func:`speaker_codes` of each prompt of ``ids`` on its own, in order (the pool of a readout, whose
+    windows stay inside a prompt and whose prompts can be left out one at a time)."""
+    if not ids:
+        speaker_codes(trained, stats, folder, ids)  # its refusal
+    return [speaker_codes(trained, stats, folder, [utt]) for utt in ids]
+
+
+def windowed(codes: Sequence[torch.Tensor], context: int) -> torch.Tensor:
+    """The codes (T_i, latent) of utterances -> (Σ T_i, (2·context+1)·latent): each frame's code beside those
+    of the ``context`` frames either side of it in its own utterance (edge frames repeated)."""
+    if context == 0:
+        return torch.cat(list(codes))
+    return torch.cat([torch.from_numpy(context_windows(c.numpy(), context)) for c in codes])
+
+
+def check_knn_context(knn: int, knn_context: int) -> None:
+    """``--knn-context`` is a count of frames, and widens a readout that is given."""
+    if knn_context < 0:
+        raise VawganError(None, f"--knn-context {knn_context}: give a number of frames either side, or 0")
+    if knn_context and not knn:
+        raise VawganError(None, f"--knn-context {knn_context} widens the kNN readout's match: give --knn K too")
+
+
 def code_statistics(codes: SpeakerCodes) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and deviation (latent,) of a speaker's codes over the frames its training selected."""
     chosen = codes.codes[codes.selected]
@@ -289,11 +316,12 @@ class SpeakerConverter:
     else the utterance's own voiced frames) to ``to``'s; c0, V/UV and aperiodicity of the input."""
 
     def __init__(self, exp_dir: str | Path, to: str, source: str | None = None, stage: str = "adv", which: str = "last",
-                 code: str = "as-is", knn: int = 0):
+                 code: str = "as-is", knn: int = 0, knn_context: int = 0):
         if code not in CODE_MOVES:
             raise VawganError(None, f"--code {code!r}: choose from {', '.join(CODE_MOVES)}")
         if knn < 0:
             raise VawganError(None, f"--knn {knn}: give a number of frames, or 0 for the decoder")
+        check_knn_context(knn, knn_context)
         self.trained = load_vc(exp_dir, stage, which)
         self.task, stats, extra = self.trained.task, self.trained.normalization, self.trained.extra
         self.to = self.task.speaker_index(to)
@@ -308,19 +336,20 @@ class SpeakerConverter:
         self.stats_out = speaker_stats(self.trained, to)
         self.f0 = {s: LogF0Stats(*v) for s, v in extra["f0"].items()}
         self.source, self.target = source, to
-        self.move, self.pool, self.knn = None, None, knn
+        self.move, self.pool, self.knn, self.context = None, None, knn, knn_context
         if code != "as-is" and source is None:
             raise VawganError(None, f"--code {code} moves the source speaker's codes: name it with --from")
         if code != "as-is" or knn:
             folders, shares = speaker_folders(exp_dir), json.loads((Path(exp_dir) / SHARES).read_text())["train"]
-            target = speaker_codes(self.trained, self.stats_out, folders[to], shares[to])
+            prompts = prompt_codes(self.trained, self.stats_out, folders[to], shares[to])
+            target = SpeakerCodes(*map(torch.cat, zip(*prompts)))
         if code != "as-is":
             own = speaker_codes(self.trained, self.stats_in, folders[source], shares[source])
             self.move = code_move(code, code_statistics(own), code_statistics(target))
         if knn:
             if knn > len(target.codes):
                 raise VawganError(folders[to], f"--knn {knn}: {to}'s training share has {len(target.codes)} frames")
-            self.pool = target
+            self.pool, self.keys = target, windowed([p.codes for p in prompts], knn_context)
 
     def __call__(self, feats: Features) -> Features:
         self.trained.check(feats, "the VAWGAN-VC model")
@@ -329,7 +358,8 @@ class SpeakerConverter:
             y = denormalize(self.task.convert(x, self.to, self.move).numpy(), self.stats_out)
         else:
             z = self.task.codes(x)
-            y = nearest_mean(self.move(z) if self.move else z, self.pool.codes, self.pool.frames, self.knn).numpy()
+            z = windowed([self.move(z) if self.move else z], self.context)
+            y = nearest_mean(z, self.keys, self.pool.frames, self.knn).numpy()
         mcep = np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], axis=1)
         voiced_f0 = np.where(feats.vuv, feats.f0, 0.0)
         if self.source is not None:
@@ -341,12 +371,13 @@ class SpeakerConverter:
 
 
 def vc_systems(exp_dir: str | Path, source: str, target: str, stages: Mapping[str, str], checkpoint: str = "last",
-               code: str = "as-is", knn: int = 0) -> Callable[[Features], dict[str, Features]]:
+               code: str = "as-is", knn: int = 0, knn_context: int = 0) -> Callable[[Features], dict[str, Features]]:
     """A report's VC systems (name → stage, "vae" or "adv") of one direction as one transform
     (``synthesis.synthesize_systems``; picklable through ``functools.partial``); ``checkpoint``: each
-    stage's ``last`` or its ``best`` dev epoch; ``code``, ``knn``: the code at conversion and the readout
-    (module docstring)."""
-    converters = {name: SpeakerConverter(exp_dir, target, source, stage=stage, which=checkpoint, code=code, knn=knn)
+    stage's ``last`` or its ``best`` dev epoch; ``code``, ``knn``, ``knn_context``: the code at conversion and
+    the readout (module docstring)."""
+    converters = {name: SpeakerConverter(exp_dir, target, source, stage=stage, which=checkpoint, code=code, knn=knn,
+                                         knn_context=knn_context)
                   for name, stage in stages.items()}
     return functools.partial(_convert_each, converters)
 
@@ -359,11 +390,13 @@ PREMATCH_FILES = ("*.npz", "train.ids", "dev.ids")  # what `vawgan prematch` wri
 
 
 def prematch(exp_dir: str | Path, speaker: str, out_dir: str | Path, knn: int, stage: str = "adv", which: str = "last",
-             overwrite: bool = False, on_progress: Callable[[str], None] | None = None) -> tuple[list[str], list[str]]:
+             overwrite: bool = False, on_progress: Callable[[str], None] | None = None, knn_context: int = 0
+             ) -> tuple[list[str], list[str]]:
     """``speaker``'s own prompts read out as `--knn` reads a conversion to it (module docstring): each prompt
     of its training share from the rest of the share (the prompt's own frames left out of the pool), each
     of its dev share from the whole share; c1..c39 the mean of the ``knn`` pool frames whose codes (μ of
-    ``stage``'s encoder at checkpoint ``which``) are nearest; c0, F0, V/UV and aperiodicity the recording's.
+    ``stage``'s encoder at checkpoint ``which``, in windows of ``knn_context`` frames either side) are nearest;
+    c0, F0, V/UV and aperiodicity the recording's.
     Writes OUT/<id>.npz, OUT/train.ids and OUT/dev.ids (the shares) into ``out_dir``, claimed first
     (:func:`.outputs.claim_folder`). Returns the two shares."""
     from ..feature_folder import save_utterance
@@ -371,6 +404,7 @@ def prematch(exp_dir: str | Path, speaker: str, out_dir: str | Path, knn: int, s
 
     if knn < 1:
         raise VawganError(None, f"--knn {knn}: give the number of frames the conversion reads out (1 or more)")
+    check_knn_context(knn, knn_context)
     trained = load_vc(exp_dir, stage, which)
     stats = speaker_stats(trained, speaker)
     folder = speaker_folders(exp_dir)[speaker]
@@ -378,17 +412,18 @@ def prematch(exp_dir: str | Path, speaker: str, out_dir: str | Path, knn: int, s
     train, dev = shares["train"][speaker], shares.get("dev", {}).get(speaker, [])
     if not train:
         raise VawganError(folder, f"{speaker} was given no training prompts: there are no frames to read out of")
-    own = [speaker_codes(trained, stats, folder, [utt]) for utt in train]  # the pool, prompt by prompt
+    own = prompt_codes(trained, stats, folder, train)  # the pool, prompt by prompt
     least = sum(len(c.codes) for c in own) - max((len(c.codes) for c in own), default=0)
     if knn > least:
         raise VawganError(folder, f"--knn {knn}: {speaker}'s training share less its longest prompt has {least} frames")
-    claim_folder(out_dir, f"prematch {speaker} --knn {knn} --stage {stage} --checkpoint {which}", [exp_dir, folder],
-                 overwrite, written=PREMATCH_FILES)
+    claim_folder(out_dir, f"prematch {speaker} --knn {knn} --knn-context {knn_context} --stage {stage} "
+                          f"--checkpoint {which}", [exp_dir, folder], overwrite, written=PREMATCH_FILES)
+    keys = [windowed([c.codes], knn_context) for c in own]
     for i, utt in enumerate(train + dev):
-        pool = [c for j, c in enumerate(own) if j != i]
+        pool = [j for j in range(len(own)) if j != i]
         feats = load_utterance(folder, utt)
-        z = trained.task.codes(torch.from_numpy(normalize(feats.mcep[:, 1:], stats)))
-        y = nearest_mean(z, torch.cat([c.codes for c in pool]), torch.cat([c.frames for c in pool]), knn).numpy()
+        z = windowed([trained.task.codes(torch.from_numpy(normalize(feats.mcep[:, 1:], stats)))], knn_context)
+        y = nearest_mean(z, torch.cat([keys[j] for j in pool]), torch.cat([own[j].frames for j in pool]), knn).numpy()
         save_utterance(out_dir, utt, feats.replace(mcep=np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], 1)))
         if on_progress is not None:
             on_progress(utt)
