@@ -167,7 +167,8 @@ def report(
 
     chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems is not None else None
     options = dict(show=show, n_show=n_audio, systems=chosen, systems_dir=systems_dir, n_resamples=resamples,
-                   jobs=jobs or default_jobs(), checkpoint=checkpoint.value, code=code.value, knn=knn, knn_context=knn_context,
+                   jobs=jobs or default_jobs(), checkpoint=checkpoint.value, code=code.value, knn=knn,
+                   knn_context=knn_context,
                    overwrite=overwrite,
                    **({"reference": reference} if reference is not None else {}))
     with progress_bar("steps") as progress:

@@ -1023,9 +1023,11 @@ def _(tmp):
 def _(tmp):
     m = models(tmp)
     base = ("vawgan", "prematch", "--knn", "4", "-o", tmp / "out")
-    ps = [cli(*base, m / "vc", "--speaker", "allison"), cli(*base, m / "vc", "--speaker", "natural", "--stage", "critic"),
+    ps = [cli(*base, m / "vc", "--speaker", "allison"),
+          cli(*base, m / "vc", "--speaker", "natural", "--stage", "critic"),
           cli(*base, m / "converter", "--speaker", "natural")]
-    checks = [refused(ps[0], "unknown speaker 'allison'", "slt, natural"), refused(ps[1], "--stage critic", "vae", "adv"),
+    checks = [refused(ps[0], "unknown speaker 'allison'", "slt, natural"),
+              refused(ps[1], "--stage critic", "vae", "adv"),
               refused(ps[2], "parallel converter")]
     return Result("; ".join(o for o, _ in checks), all(ok for _, ok in checks) and not (tmp / "out").exists(),
                   any(map(has_traceback, ps)))

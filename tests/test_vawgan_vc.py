@@ -736,8 +736,8 @@ def test_the_knn_readout_is_made_of_the_target_speakers_own_training_frames(para
     assert np.abs(by_hand - shifted(src).mcep[:, 1:]).max() > 1e-3  # the window changes which frames match
     (tmp_path / "dev.ids").write_text(f"{PARALLEL_PROMPTS[6]}\n")
     r = runner.invoke(app, ["report", str(exp), "--from", "slt", "--to", "allison", "--ids", str(tmp_path / "dev.ids"),
-                            "--code", "shift", "--knn", "3", "--knn-context", "2", "--resamples", "100", "--n-audio", "0",
-                            "-o", str(tmp_path / "rep")])
+                            "--code", "shift", "--knn", "3", "--knn-context", "2", "--resamples", "100",
+                            "--n-audio", "0", "-o", str(tmp_path / "rep")])
     assert r.exit_code == 0, r.output
     got = load_features(exp / "systems-shift-knn3-ctx2" / "slt-to-allison" / "vae-vc" / f"{PARALLEL_PROMPTS[6]}.npz")
     np.testing.assert_allclose(got.mcep[:, 1:], by_hand, atol=1e-5)

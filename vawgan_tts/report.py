@@ -193,8 +193,8 @@ def build_vc_report(exp_dir: str | Path, out_dir: str | Path, ids: Sequence[str]
     ``best`` dev epoch (the default working folder: EXP/systems-best for the latter); ``code``: the
     source's codes as they are or moved to the target's, and ``knn``: the readout, the decoder (0) or the
     mean of the ``knn`` nearest of the target's frames, matched in windows of ``knn_context`` frames either
-    side (:mod:`.runs.vawgan_vc`; working folder EXP/systems[-best][-<code>][-knn<k>[-ctx<c>]]). ``overwrite``: replace another report in ``out_dir`` (module
-    docstring)."""
+    side (:mod:`.runs.vawgan_vc`; working folder EXP/systems[-best][-<code>][-knn<k>[-ctx<c>]]).
+    ``overwrite``: replace another report in ``out_dir`` (module docstring)."""
     from .runs.folder import CONFIG
     from .runs.vawgan_vc import SHARES, check_knn_context, speaker_folders, vc_systems
 
@@ -256,15 +256,18 @@ def build_experiment_report(exp_dir: str | Path, out_dir: str | Path, ids: Seque
         raise VawganError(exp_dir, "--extra is for a converter's report (the parallel layout)")
     if feats_dir is not None and kind != "vawgan":
         raise VawganError(exp_dir, "--feats is for an enhancement VAWGAN's report; a converter's natural side is its target")
-    if kind != "vc" and (options.pop("code", "as-is") != "as-is" or options.pop("knn", 0) or options.pop("knn_context", 0)):
-        raise VawganError(exp_dir, "--code, --knn and --knn-context are for a VAWGAN-VC model's conversion (`vawgan train-vc`)")
+    code, knn, knn_context = options.pop("code", "as-is"), options.pop("knn", 0), options.pop("knn_context", 0)
+    if kind != "vc" and (code != "as-is" or knn or knn_context):
+        raise VawganError(exp_dir, "--code, --knn and --knn-context are for a VAWGAN-VC model's conversion "
+                                   "(`vawgan train-vc`)")
     if kind == "converter" and options.pop("checkpoint", "last") != "last":
         raise VawganError(exp_dir, "--checkpoint is for a VAWGAN or VAWGAN-VC model's report (a converter's rounds "
                                    "keep their best dev epoch already)")
     if kind == "vc":
         if source is None or target is None:
             raise VawganError(exp_dir, "a VAWGAN-VC model: give the direction with --from SPEAKER --to SPEAKER")
-        return build_vc_report(exp_dir, out_dir, ids, source, target, extra=extra, **options)
+        return build_vc_report(exp_dir, out_dir, ids, source, target, extra=extra, code=code, knn=knn,
+                               knn_context=knn_context, **options)
     if kind == "converter":
         return build_conversion_report(exp_dir, out_dir, ids, extra=extra, **options)
     return build_report(exp_dir, out_dir, ids, feats_dir, **options)

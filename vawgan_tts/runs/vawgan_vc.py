@@ -239,7 +239,8 @@ def speaker_stats(trained: Trained, speaker: str) -> FeatureStats:
     k = trained.task.speaker_index(speaker)
     if trained.task.config.normalization != "speaker":
         return trained.normalization
-    return FeatureStats(mean=trained.extra["speaker_mean"][k].numpy(), std=trained.extra["speaker_std"][k].numpy(), count=0)
+    extra = trained.extra
+    return FeatureStats(mean=extra["speaker_mean"][k].numpy(), std=extra["speaker_std"][k].numpy(), count=0)
 
 
 class SpeakerCodes(NamedTuple):
@@ -424,7 +425,8 @@ def prematch(exp_dir: str | Path, speaker: str, out_dir: str | Path, knn: int, s
         feats = load_utterance(folder, utt)
         z = windowed([trained.task.codes(torch.from_numpy(normalize(feats.mcep[:, 1:], stats)))], knn_context)
         y = nearest_mean(z, torch.cat([keys[j] for j in pool]), torch.cat([own[j].frames for j in pool]), knn).numpy()
-        save_utterance(out_dir, utt, feats.replace(mcep=np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], 1)))
+        mcep = np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], axis=1)
+        save_utterance(out_dir, utt, feats.replace(mcep=mcep))
         if on_progress is not None:
             on_progress(utt)
     for name, ids in (("train", train), ("dev", dev)):
