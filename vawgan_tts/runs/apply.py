@@ -36,8 +36,6 @@ def open_converter(model: str | Path, to: str | None = None, source: str | None 
             raise VawganError(model, "a VAWGAN-VC model converts to any of its speakers: give --to SPEAKER")
         if postfilter is not None or adversarial is not None or members is not None:
             raise VawganError(model, "--postfilter, --adversarial and --members are for a parallel converter")
-        if stage not in (None, "adv", "vae"):
-            raise VawganError(None, f"--stage {stage!r}: choose from adv, vae")
         return SpeakerConverter(model, to, source, stage=stage or "adv", which=checkpoint or "last",
                                 code=code or "as-is", knn=knn or 0, knn_context=knn_context or 0)
     if any(given is not None for given in (to, source, stage, code, knn, knn_context)):

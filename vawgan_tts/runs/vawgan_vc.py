@@ -417,8 +417,9 @@ def prematch(exp_dir: str | Path, speaker: str, out_dir: str | Path, knn: int, s
     least = sum(len(c.codes) for c in own) - max((len(c.codes) for c in own), default=0)
     if knn > least:
         raise VawganError(folder, f"--knn {knn}: {speaker}'s training share less its longest prompt has {least} frames")
-    claim_folder(out_dir, f"prematch {speaker} --knn {knn} --knn-context {knn_context} --stage {stage} "
-                          f"--checkpoint {which}", [exp_dir, folder], overwrite, written=PREMATCH_FILES)
+    readout = f"--knn {knn}" + (f" --knn-context {knn_context}" if knn_context else "")
+    claim_folder(out_dir, f"prematch {speaker} {readout} --stage {stage} --checkpoint {which}", [exp_dir, folder],
+                 overwrite, written=PREMATCH_FILES)
     keys = [windowed([c.codes], knn_context) for c in own]
     for i, utt in enumerate(train + dev):
         pool = [j for j in range(len(own)) if j != i]
