@@ -284,6 +284,12 @@ def windowed(codes: Sequence[torch.Tensor], context: int) -> torch.Tensor:
     return torch.cat([torch.from_numpy(context_windows(c.numpy(), context)) for c in codes])
 
 
+def read_out(codes: torch.Tensor, keys: torch.Tensor, frames: torch.Tensor, knn: int, context: int) -> np.ndarray:
+    """The readout of one utterance's codes (T, latent): the mean c1..c39 (T, 39) of the ``knn`` rows of
+    ``frames`` whose ``keys`` (the pool's codes, :func:`windowed` by ``context``) are nearest to its own."""
+    return nearest_mean(windowed([codes], context), keys, frames, knn).numpy()
+
+
 def check_knn_context(knn: int, knn_context: int) -> None:
     """``--knn-context`` is a count of frames, and widens a readout that is given."""
     if knn_context < 0:
@@ -359,8 +365,7 @@ class SpeakerConverter:
             y = denormalize(self.task.convert(x, self.to, self.move).numpy(), self.stats_out)
         else:
             z = self.task.codes(x)
-            z = windowed([self.move(z) if self.move else z], self.context)
-            y = nearest_mean(z, self.keys, self.pool.frames, self.knn).numpy()
+            y = read_out(self.move(z) if self.move else z, self.keys, self.pool.frames, self.knn, self.context)
         mcep = np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], axis=1)
         voiced_f0 = np.where(feats.vuv, feats.f0, 0.0)
         if self.source is not None:
@@ -424,8 +429,8 @@ def prematch(exp_dir: str | Path, speaker: str, out_dir: str | Path, knn: int, s
     for i, utt in enumerate(train + dev):
         pool = [j for j in range(len(own)) if j != i]
         feats = load_utterance(folder, utt)
-        z = windowed([trained.task.codes(torch.from_numpy(normalize(feats.mcep[:, 1:], stats)))], knn_context)
-        y = nearest_mean(z, torch.cat([keys[j] for j in pool]), torch.cat([own[j].frames for j in pool]), knn).numpy()
+        z = trained.task.codes(torch.from_numpy(normalize(feats.mcep[:, 1:], stats)))
+        y = read_out(z, torch.cat([keys[j] for j in pool]), torch.cat([own[j].frames for j in pool]), knn, knn_context)
         mcep = np.concatenate([feats.mcep[:, :1], y.astype(feats.mcep.dtype)], axis=1)
         save_utterance(out_dir, utt, feats.replace(mcep=mcep))
         if on_progress is not None:
