@@ -569,7 +569,9 @@ def test_per_speaker_normalization_moves_the_statistics_from_source_to_target(pa
     # prematch reads Allison's prompts in her own units, as a conversion to her reads its output.
     from vawgan_tts.runs.vawgan_vc import load_vc, prematch
 
-    train, _ = prematch(exp, "allison", tmp_path / "prematch", 2)  # as `convert`: the adversarial stage's last
+    seen = []
+    train, dev = prematch(exp, "allison", tmp_path / "prematch", 2, on_progress=seen.append)  # `convert`'s defaults
+    assert seen == train + dev  # each prompt named as it is written
     got = load_features(tmp_path / "prematch" / f"{train[0]}.npz").mcep[:, 1:]
     want = _nearest_by_hand(load_vc(exp), convert.stats_out, natural, train[1:], train[0], 2)  # its defaults: the same
     np.testing.assert_allclose(got, want, atol=1e-5)
@@ -805,6 +807,7 @@ def test_prematch_reads_each_prompt_out_of_the_speakers_other_frames(parallel, t
         want = _nearest_by_hand(trained, trained.normalization, natural, pool, utt, 2)
         np.testing.assert_allclose(got.mcep[:, 1:], want, atol=1e-5)
         np.testing.assert_array_equal(got.mcep[:, 0], rec.mcep[:, 0])
+        assert got.mcep.dtype == rec.mcep.dtype
         for name in ("f0", "vuv", "bap"):
             np.testing.assert_array_equal(getattr(got, name), getattr(rec, name))
     # --knn-context: each prompt's windows its own, the prompt left out as before.
