@@ -800,6 +800,9 @@ def test_prematch_reads_each_prompt_out_of_the_speakers_other_frames(parallel, t
     assert r.exit_code == 0, r.output
     assert "allison's 3 training and 1 dev prompts read out (k = 2)" in r.output
     assert (out / "train.ids").read_text().split() == train and (out / "dev.ids").read_text().split() == dev
+    from vawgan_tts.outputs import MARK
+
+    assert json.loads((out / MARK).read_text())["result"] == "prematch allison --knn 2 --stage vae --checkpoint best"
     trained = load_vc(exp, "vae", "best")
     for utt in train + dev:
         pool = [u for u in train if u != utt]
@@ -811,8 +814,11 @@ def test_prematch_reads_each_prompt_out_of_the_speakers_other_frames(parallel, t
         for name in ("f0", "vuv", "bap"):
             np.testing.assert_array_equal(getattr(got, name), getattr(rec, name))
     # --knn-context: each prompt's windows its own, the prompt left out as before.
+    r = runner.invoke(app, [*base, "--knn", "2", "--knn-context", "1"])
+    assert r.exit_code == 2 and "give --overwrite" in r.output  # another readout's pairs are not replaced silently
     r = runner.invoke(app, [*base, "--knn", "2", "--knn-context", "1", "--overwrite"])
     assert r.exit_code == 0, r.output
+    assert json.loads((out / MARK).read_text())["result"].startswith("prematch allison --knn 2 --knn-context 1 ")
     from vawgan_tts.runs.converter import context_windows
 
     def code(u):
@@ -850,6 +856,18 @@ def test_prematch_reads_each_prompt_out_of_the_speakers_other_frames(parallel, t
         assert r.exit_code != 0 and line in r.output and "Traceback" not in r.output, (args, r.output)
         assert len(r.output.strip().splitlines()) == 1, r.output
     assert (out / "train.ids").read_text().split() == train  # nothing written by the refused runs
+    # A folder holding a list of the user's (a share list's name) is not taken; K = the frames left is.
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "train.ids").write_text("my own list\n")
+    r = runner.invoke(app, [*base, "--knn", "1", "-o", str(mine)])
+    assert r.exit_code == 2 and "did not write" in r.output and (mine / "train.ids").read_text() == "my own list\n"
+    from vawgan_tts.runs.vawgan_vc import prematch, prompt_codes
+
+    assert prematch(exp, "allison", tmp_path / "widest", least, stage="vae")[0] == train
+    with pytest.raises(VawganError) as e:
+        prompt_codes(trained, trained.normalization, natural, [])
+    assert str(e.value) == f"{natural}: this speaker had no training prompts: there are no codes of its own"
 
 
 def test_conv_vc_trains_converts_whole_utterances_and_keeps_z_free_of_the_speaker(parallel, tmp_path):
