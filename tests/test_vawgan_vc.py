@@ -865,6 +865,18 @@ def test_prematch_reads_each_prompt_out_of_the_speakers_other_frames(parallel, t
     from vawgan_tts.runs.vawgan_vc import prematch, prompt_codes
 
     assert prematch(exp, "allison", tmp_path / "widest", least, stage="vae")[0] == train
+    with pytest.raises(VawganError, match="give --overwrite"):  # the library's default, as the command's
+        prematch(exp, "allison", tmp_path / "widest", 1, stage="vae")
+    with pytest.raises(VawganError) as e:
+        prematch(exp, "allison", tmp_path / "none", 0)
+    assert str(e.value) == "--knn 0: give the number of frames the conversion reads out (1 or more)"
+    # An experiment whose shares.json predates the dev shares; a speaker given no training prompt.
+    (exp / "shares.json").write_text(json.dumps({"train": shares["train"]}))
+    assert prematch(exp, "allison", tmp_path / "old", 1, stage="vae") == (train, [])
+    (exp / "shares.json").write_text(json.dumps({"train": {**shares["train"], "allison": []}}))
+    with pytest.raises(VawganError) as e:
+        prematch(exp, "allison", tmp_path / "empty", 1, stage="vae")
+    assert str(e.value) == f"{natural}: allison was given no training prompts: there are no frames to read out of"
     with pytest.raises(VawganError) as e:
         prompt_codes(trained, trained.normalization, natural, [])
     assert str(e.value) == f"{natural}: this speaker had no training prompts: there are no codes of its own"
