@@ -263,7 +263,8 @@ def test_mean_postfilter_trains_pm_on_the_dnn_output_and_scores_it_beside_stage_
 def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_experiment(parallel, tmp_path):
     """local/adv_again.py on a tiny pair post-filter trained on four real prompts: with a setting that
     changes the critic's view it trains the critic and adversarial stages again into OUT, whose config
-    carries the new settings; an experiment without its post-filter statistics (one still training) is
+    carries the new settings, and whose every stage `vawgan enhance` applies (the VAE stage's checkpoint,
+    copied, says the new critic's shape too); an experiment without its post-filter statistics (one still training) is
     refused in one line before OUT, which holds an earlier run, is touched."""
     import tomllib
 
@@ -276,11 +277,17 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
             "--config", "pf.toml")
     assert r.returncode == 0, r.stderr
     adv_again = (sys.executable, str(REPO / "recipes/flite2allison_16k/local/adv_again.py"))
-    r = run(*adv_again, "exp/pf", "exp/again", "2", "critic_speech_only=true", "spread_likelihood=0.5")
+    r = run(*adv_again, "exp/pf", "exp/again", "2", "critic_speech_only=true", "critic_modulation=16,32",
+            "spread_likelihood=0.5")
     assert r.returncode == 0, r.stderr
     cfg = tomllib.loads((work / "exp/again/config.toml").read_text())["postfilter"]
     assert (cfg["critic_speech_only"], cfg["spread_likelihood"], cfg["adv_epochs"]) == (True, 0.5, 2)
     assert {"critic.pt", "adv.pt"} <= {p.name for p in (work / "exp/again/checkpoints").iterdir()}
+    for method in ("gv-pf", "vawgan"):  # the copied VAE stage's checkpoint fits the new critic's config too
+        r = run(vawgan, "enhance", "dump/slt", "-m", "exp/again", "--method", method, "--ids", "lists/dev.ids",
+                "-o", f"exp/again_{method}")
+        assert r.returncode == 0, r.stderr
+        assert len(list((work / f"exp/again_{method}").glob("*.npz"))) == len(dev)
     before = sorted(p.name for p in (work / "exp/again").rglob("*"))
     (work / "exp/pf/postfilter_stats.npz").unlink()
     r = run(*adv_again, "exp/pf", "exp/again", "1")

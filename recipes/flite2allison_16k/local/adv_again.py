@@ -81,6 +81,7 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
         if new_critic:  # this config's critic, as initialized, and no optimizer state for it
             ckpt["model"]["critic"] = task.critic.state_dict()
             ckpt["optim"].pop("critic", None)
+        ckpt["config"] = task.config_dict()  # what the weights now fit: `vawgan enhance --method vae|gv-pf|ms-pf` reads it
         for part, module in modules.items():  # a part the experiment lacks, or has in another shape
             state = module.state_dict()  # (a spread filter, or one of another tap count): as initialized
             old = ckpt["model"].get(part)
