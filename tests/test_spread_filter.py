@@ -8,7 +8,7 @@ from vawgan_tts.errors import VawganError
 from vawgan_tts.features import load_features
 from vawgan_tts.models.spread_filter import KnotSpreadFilter, SpreadFilter
 from vawgan_tts.steps import StepContext
-from vawgan_tts.tasks.vawgan_postfilter import ConvPostfilterTask, Segments, VAWGANPostfilterConfig
+from vawgan_tts.tasks.vawgan_postfilter import ConvPostfilterTask, Segments, VAWGANPostfilterConfig, filtered_in_crops
 
 from conftest import PARALLEL_PROMPTS as PROMPTS
 
@@ -534,6 +534,72 @@ def test_the_speech_span_setting_without_a_filter_is_refused_in_one_line():
     with pytest.raises(VawganError, match="spread_speech_only"):  # a conv option
         VAWGANPostfilterConfig(arch="frame", spread_speech_only=True)
     assert VAWGANPostfilterConfig(**SMALL, spread_taps=9, spread_speech_only=True).spread_speech_only
+
+
+# ---------------------------------------------------------------- the filter in crops of the training length
+
+
+def test_in_crops_a_long_trajectory_is_filtered_crop_by_crop_and_cross_faded(speech):
+    """filtered_in_crops: frames only the first crop holds (before half a crop) are that crop's output,
+    the last ones the last crop's; a constant, and the identity filter's input, pass unchanged; between,
+    each frame lies between the outputs of the crops that hold it."""
+    torch.manual_seed(0)
+    f = KnotSpreadFilter(39, (0.0, 1.0, 4.0, 16.0))
+    with torch.no_grad():
+        f.knot_log_gains.normal_(0, 0.5)
+        length = 64
+        n = speech.shape[1] - (speech.shape[1] - length) % (length // 2)  # the last crop on the half-crop grid
+        x = speech[0, :n]
+        assert n > 2 * length
+        y = filtered_in_crops(f, x, length)
+        torch.testing.assert_close(y[: length // 2], f(x[None, :length])[0, : length // 2])
+        torch.testing.assert_close(y[-length // 2 :], f(x[None, -length:])[0, -length // 2 :])
+        first, second = f(x[None, :length])[0], f(x[None, length // 2 : length // 2 + length])[0]
+        t = slice(length // 2, length)  # held by these two crops only
+        both = torch.stack([first[t], second[: length // 2]])
+        assert (y[t] >= both.min(0).values - 1e-5).all() and (y[t] <= both.max(0).values + 1e-5).all()
+        assert not torch.allclose(y, f(x[None])[0], atol=1e-3)  # not the whole trajectory's filter
+        torch.testing.assert_close(filtered_in_crops(torch.nn.Identity(), x, length), x)
+        c = torch.full((3 * length + 5, 39), 2.5)
+        torch.testing.assert_close(filtered_in_crops(f, c, length), c)
+
+
+def test_with_spread_crop_only_spans_longer_than_the_crop_are_cut(speech):
+    """spread_crop = L: a speech span of at most L frames is filtered whole (as without the setting), a
+    longer one in crops of L; without spread_speech_only the whole row likewise."""
+    torch.manual_seed(0)
+    cfg = dict(SMALL, spread_knots=(0.0, 1.0, 4.0, 16.0), spread_speech_only=True)
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(**cfg, spread_crop=48))
+    plain = ConvPostfilterTask(VAWGANPostfilterConfig(**cfg))
+    rows = ConvPostfilterTask(VAWGANPostfilterConfig(**dict(cfg, spread_speech_only=False), spread_crop=48))
+    with torch.no_grad():
+        task.spread.knot_log_gains.normal_(0, 0.5)
+        plain.spread.load_state_dict(task.spread.state_dict())
+        rows.spread.load_state_dict(task.spread.state_dict())
+        y = speech[0, :240].reshape(2, 120, 39)
+        voiced = torch.zeros(2, 120)
+        voiced[0, 10:50] = 1  # a span of 40 frames
+        voiced[1, 5:110] = 1  # of 105
+        out, whole = task.spread_out(y, voiced), plain.spread_out(y, voiced)
+        torch.testing.assert_close(out[0], whole[0])
+        torch.testing.assert_close(out[1, 5:110], filtered_in_crops(task.spread, y[1, 5:110], 48))
+        torch.testing.assert_close(out[1, :5], y[1, :5])
+        torch.testing.assert_close(out[1, 110:], y[1, 110:])
+        assert not torch.allclose(out[1], whole[1], atol=1e-3)
+        torch.testing.assert_close(rows.spread_out(y, voiced)[1], filtered_in_crops(task.spread, y[1], 48))
+
+
+def test_spread_crop_settings_that_cannot_work_are_refused_in_one_line():
+    for bad, match in ((dict(spread_crop=64), "gives none"),
+                       (dict(spread_crop=2, spread_knots=(0.0, 1.0)), "at least 4"),
+                       (dict(spread_crop=64, spread_knots=(1.0, 4.0), spread_adaptive=True), "choose one"),
+                       (dict(spread_crop=-1, spread_knots=(0.0, 1.0)), "spread_crop")):
+        with pytest.raises(VawganError, match=match) as err:
+            VAWGANPostfilterConfig(**SMALL, **bad)
+        assert "\n" not in str(err.value)
+    with pytest.raises(VawganError, match="spread_crop"):  # a conv option
+        VAWGANPostfilterConfig(arch="frame", spread_crop=64)
+    assert VAWGANPostfilterConfig(**SMALL, spread_taps=9, spread_crop=64).spread_crop == 64
 
 
 def test_the_critic_trains_the_filter_over_the_speech_span(speech):

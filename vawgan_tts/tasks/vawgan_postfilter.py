@@ -85,6 +85,9 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     spread_speech_only: bool = False  # conv arch, with a spread filter: applied to each trajectory's speech span only
     #                                   (first to last speech frame); the frames before and after keep the decoder's
     #                                   output (docs/design.md, "The spread filter over speech")
+    spread_crop: int = 0  # conv arch, with a spread filter: > 0: a trajectory (or span) longer than this many frames
+    #                       is filtered in crops of it, hop half of it, cross-faded: as training's crops were
+    #                       filtered (docs/design.md, "The spread filter in crops"); 0: whole
     critic_speech_only: bool = False  # conv arch, with critic_modulation: the modulation view over speech frames only
     #                                   (each side's: the recording's by its c0, the system's as DTW paired them)
 
@@ -92,7 +95,7 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     FRAME_ONLY = (*VAWGANConfig.FRAME_ONLY, "context")
     CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z", "spread_taps", "spread_lr",
                  "spread_likelihood", "spread_knots", "spread_rank", "spread_adaptive",
-                 "spread_speech_only", "critic_speech_only")
+                 "spread_speech_only", "spread_crop", "critic_speech_only")
 
     def __post_init__(self):
         super().__post_init__()
@@ -100,7 +103,7 @@ class VAWGANPostfilterConfig(VAWGANConfig):
         check_choice(self, "critic_real", CRITIC_REAL)
         check_choice(self, "adv_z", ("posterior", "prior"))
         check_ranges(self, context=">= 0", spread_taps=">= 0", spread_lr="> 0", spread_likelihood=">= 0",
-                     spread_rank=">= 0")
+                     spread_rank=">= 0", spread_crop=">= 0")
         if self.spread_taps % 2 == 0 and self.spread_taps:
             raise VawganError(None, f"[{self.SECTION}] spread_taps = {self.spread_taps}: must be odd (the filter centred on its frame) or 0")
         if self.spread_knots and self.spread_taps:
@@ -117,6 +120,15 @@ class VAWGANPostfilterConfig(VAWGANConfig):
         if self.spread_speech_only and not (k or self.spread_taps):
             raise VawganError(None, f"[{self.SECTION}] spread_speech_only = true places the spread filter, and "
                                     "spread_taps = 0 with spread_knots = [] gives none")
+        if self.spread_crop and not (k or self.spread_taps):
+            raise VawganError(None, f"[{self.SECTION}] spread_crop = {self.spread_crop} cuts what the spread filter "
+                                    "reads, and spread_taps = 0 with spread_knots = [] gives none")
+        if self.spread_crop and self.spread_adaptive:
+            raise VawganError(None, f"[{self.SECTION}] spread_crop = {self.spread_crop} with spread_adaptive = true: "
+                                    "the adaptive gain measures the whole span's level; choose one")
+        if self.spread_crop and self.spread_crop < 4:
+            raise VawganError(None, f"[{self.SECTION}] spread_crop = {self.spread_crop}: at least 4 frames "
+                                    "(crops overlap by half of it), or 0 for the whole trajectory")
         if self.spread_adaptive and not k:
             raise VawganError(None, f"[{self.SECTION}] spread_adaptive = true moves the knots' gains, "
                                     "and spread_knots = [] gives no knots")
@@ -205,13 +217,17 @@ class ConvPostfilterTask(VAWGANTask):
             return y
         span = speech_span(speech)
         adaptive = isinstance(self.spread, KnotSpreadFilter) and self.spread.adaptive
+        crop = self.config.spread_crop
         if not self.config.spread_speech_only:
-            return self.spread(y, span) if adaptive else self.spread(y)
+            return (self.spread(y, span) if adaptive else self.spread(y) if not crop or y.shape[1] <= crop
+                    else torch.stack([filtered_in_crops(self.spread, row, crop) for row in y]))
         rows = []
         for row, inside in zip(y, span):
             at = torch.nonzero(inside).flatten()
             first, last = int(at[0]), int(at[-1]) + 1
-            rows.append(torch.cat([row[:first], self.spread(row[None, first:last])[0], row[last:]]))
+            filtered = (filtered_in_crops(self.spread, row[first:last], crop) if crop and last - first > crop
+                        else self.spread(row[None, first:last])[0])
+            rows.append(torch.cat([row[:first], filtered, row[last:]]))
         return torch.stack(rows)
 
     def pair(self, batch) -> tuple[Segments, Segments]:
@@ -286,6 +302,21 @@ class ConvPostfilterTask(VAWGANTask):
             eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
             z = eps if how == "prior" else mu + eps * torch.exp(0.5 * logvar)
         return self.spread_out(self.generate(z, x), x.mask)
+
+
+def filtered_in_crops(spread: torch.nn.Module, x: torch.Tensor, length: int) -> torch.Tensor:
+    """One trajectory (T, D), T > ``length``, through ``spread`` in crops of ``length`` frames: starts at
+    0, length // 2, … and a last crop ending at T, each filtered as a trajectory of its own (its own mean and DFT grid, as a training crop is), the outputs
+    cross-faded: frame t is the mean of the crops that hold it, weighted by a Hann window over each crop
+    (positive at its ends, so the first and last frames, held by one crop, are that crop's). -> (T, D)."""
+    n = x.shape[0]
+    starts = list(range(0, n - length, length // 2)) + [n - length]
+    weight = torch.hann_window(length + 2, periodic=False, dtype=x.dtype, device=x.device)[1:-1, None]
+    total, norm = torch.zeros_like(x), torch.zeros(n, 1, dtype=x.dtype, device=x.device)
+    for a in starts:
+        total = total.index_add(0, torch.arange(a, a + length, device=x.device), spread(x[None, a : a + length])[0] * weight)
+        norm[a : a + length] += weight
+    return total / norm
 
 
 def speech_span(speech: torch.Tensor) -> torch.Tensor:
