@@ -558,6 +558,8 @@ def test_in_crops_a_long_trajectory_is_filtered_crop_by_crop_and_cross_faded(spe
         t = slice(length // 2, length)  # held by these two crops only
         both = torch.stack([first[t], second[: length // 2]])
         assert (y[t] >= both.min(0).values - 1e-5).all() and (y[t] <= both.max(0).values + 1e-5).all()
+        assert not torch.allclose(y[t], first[t], atol=1e-3)  # a cross-fade: crops overlap by half
+        assert not torch.allclose(y[t], second[: length // 2], atol=1e-3)
         assert not torch.allclose(y, f(x[None])[0], atol=1e-3)  # not the whole trajectory's filter
         torch.testing.assert_close(filtered_in_crops(torch.nn.Identity(), x, length), x)
         c = torch.full((3 * length + 5, 39), 2.5)
@@ -586,6 +588,10 @@ def test_with_spread_crop_only_spans_longer_than_the_crop_are_cut(speech):
         torch.testing.assert_close(out[1, :5], y[1, :5])
         torch.testing.assert_close(out[1, 110:], y[1, 110:])
         assert not torch.allclose(out[1], whole[1], atol=1e-3)
+        voiced[0, 10:58], voiced[1, 5:61] = 1, 0  # spans of 48 (the crop: whole) and 49 frames (cut)
+        out, whole = task.spread_out(y, voiced), plain.spread_out(y, voiced)
+        torch.testing.assert_close(out[0], whole[0])
+        torch.testing.assert_close(out[1, 61:110], filtered_in_crops(task.spread, y[1, 61:110], 48))
         torch.testing.assert_close(rows.spread_out(y, voiced)[1], filtered_in_crops(task.spread, y[1], 48))
 
 
@@ -597,7 +603,7 @@ def test_spread_crop_settings_that_cannot_work_are_refused_in_one_line():
         with pytest.raises(VawganError, match=match) as err:
             VAWGANPostfilterConfig(**SMALL, **bad)
         assert "\n" not in str(err.value)
-    with pytest.raises(VawganError, match="spread_crop"):  # a conv option
+    with pytest.raises(VawganError, match="spread_crop: not an option of arch = 'frame'"):  # a conv option
         VAWGANPostfilterConfig(arch="frame", spread_crop=64)
     assert VAWGANPostfilterConfig(**SMALL, spread_taps=9, spread_crop=64).spread_crop == 64
 
