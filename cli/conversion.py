@@ -230,6 +230,7 @@ def enhance(
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for analysing WAVs [default: all cores].")] = None,
     z: Annotated[Optional[InferenceZ], typer.Option("--z", help="A conv post-filter's latent: mean (z = μ), prior (noise per frame) or posterior (z ~ q(z|x)) [default: its config's].")] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of a conv post-filter's noise (prior, posterior): the same seed, the same output.")] = 0,
+    spread_crop: Annotated[Optional[int], typer.Option("--spread-crop", min=0, metavar="L", help="A conv post-filter's spread filter over spans longer than L frames in crops of L, cross-faded (0: whole) [default: its config's].")] = None,
     overwrite: ReplaceOption = False,
 ):
     """Enhance a synthesis or conversion system's output (features or WAVs) and write WAVs through WORLD."""
@@ -237,11 +238,11 @@ def enhance(
     from vawgan_tts.runs.apply import analysis_settings, open_enhancer
 
     transform = open_enhancer(model, method.value, checkpoint.value, adv_weight, system_feats, seed=seed,
-                              inference_z=z.value if z is not None else None)
+                              inference_z=z.value if z is not None else None, spread_crop=spread_crop)
     with progress_bar("utts") as progress:
         task = progress.add_task(method.value, total=None)
         options = {"--method": method.value, "--checkpoint": checkpoint.value, "--adv-weight": adv_weight,
-                   "--system-feats": system_feats, "--z": z and z.value, "--seed": seed}
+                   "--system-feats": system_feats, "--z": z and z.value, "--seed": seed, "--spread-crop": spread_crop}
         written, failed = enhance_corpus(inputs, output, transform, analysis_settings(model), read_id_list(ids),
                                          jobs=jobs or default_jobs(), on_progress=lambda _: progress.advance(task),
                                          result=" ".join(["enhance", *(f"{k} {v}" for k, v in options.items() if v is not None)]),

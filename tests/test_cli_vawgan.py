@@ -98,13 +98,15 @@ def test_an_empty_or_missing_id_list_is_one_line_everywhere(command, tmp_path):
 
 
 def test_enhance_refuses_options_an_enhancement_vawgan_does_not_have(tmp_path):
-    """--adv-weight and --z belong to a pair post-filter; with an enhancement VAWGAN they were dropped."""
+    """--adv-weight, --z and --spread-crop belong to a pair post-filter; with an enhancement VAWGAN they were
+    dropped."""
     import shutil
 
     old = Path(__file__).parent / "data" / "experiments"
     exp = tmp_path / "vawgan"
     shutil.copytree(old / "vawgan", exp)
-    for extra, word in ((["--adv-weight", "0.5"], "--adv-weight"), (["--z", "prior"], "--z")):
+    for extra, word in ((["--adv-weight", "0.5"], "--adv-weight"), (["--z", "prior"], "--z"),
+                        (["--spread-crop", "256"], "--spread-crop")):
         r = runner.invoke(app, ["enhance", str(old / "inputs" / "feats8k"), "-m", str(exp), "-o", str(tmp_path / "out"), *extra])
         assert r.exit_code == 2 and word in r.output and "enhancement VAWGAN" in r.output, r.output
         assert not (tmp_path / "out").exists()

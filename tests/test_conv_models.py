@@ -291,6 +291,22 @@ def test_a_speech_gated_post_filter_trains_per_utterance_and_applies(parallel, t
     f = load_features(system / f"{DEV[0]}.npz")
     out = pf(f)
     assert out.mcep.shape == f.mcep.shape and not np.allclose(out.mcep[:, 1:], f.mcep[:, 1:])
+    # --spread-crop: the same weights, the filter over crops of 32 frames; 0 is the whole trajectory
+    assert pf.task.config.spread_crop == 0
+    cropped = PairPostfilter(tmp_path / "exp", "vawgan", spread_crop=32)
+    assert cropped.task.config.spread_crop == 32 and len(f.mcep) > 32
+    assert not np.allclose(cropped(f).mcep, out.mcep, atol=1e-4)
+    assert np.array_equal(PairPostfilter(tmp_path / "exp", "vawgan", spread_crop=0)(f).mcep, out.mcep)
+    for method, match in (("gv-pf", "--spread-crop is for the vae and vawgan methods"),):
+        with pytest.raises(VawganError, match=match):
+            PairPostfilter(tmp_path / "exp", method, spread_crop=32)
+
+
+def test_spread_crop_without_a_spread_filter_is_refused_in_one_line(conv_trained):
+    exp, _ = conv_trained
+    with pytest.raises(VawganError, match="has none") as err:
+        PairPostfilter(exp, "vawgan", spread_crop=64)
+    assert "\n" not in str(err.value) and str(exp) in str(err.value)
 
 
 def test_conv_postfilter_noise_is_seeded(conv_trained, parallel):

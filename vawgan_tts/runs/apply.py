@@ -50,7 +50,8 @@ def open_converter(model: str | Path, to: str | None = None, source: str | None 
 
 
 def open_enhancer(model: str | Path, method: str, checkpoint: str = "last", adv_weight: float | None = None,
-                  system_feats: str | Path | None = None, seed: int = 0, inference_z: str | None = None):
+                  system_feats: str | Path | None = None, seed: int = 0, inference_z: str | None = None,
+                  spread_crop: int | None = None):
     """What `vawgan enhance` applies to another system's output: a pair post-filter's, or an enhancement
     VAWGAN's (:func:`vawgan_tts.enhance.output_enhancer`)."""
     if method not in ENHANCE_METHODS:
@@ -60,8 +61,10 @@ def open_enhancer(model: str | Path, method: str, checkpoint: str = "last", adv_
         if system_feats is not None:
             raise VawganError(model, "a pair post-filter has its own system's statistics (its training pairs); "
                                      "--system-feats is for an enhancement VAWGAN trained on natural speech")
-        return PairPostfilter(model, method, checkpoint, adv_weight, seed=seed, inference_z=inference_z)
+        return PairPostfilter(model, method, checkpoint, adv_weight, seed=seed, inference_z=inference_z,
+                              spread_crop=spread_crop)
     for given, option in ((inference_z, "--z is for a conv pair post-filter"),
+                          (spread_crop, "--spread-crop is for a conv pair post-filter's spread filter"),
                           (adv_weight, "--adv-weight is for a pair post-filter's swept weights")):
         if given is not None:
             raise VawganError(model, f"{option} (`vawgan train-postfilter`); this is an enhancement VAWGAN")

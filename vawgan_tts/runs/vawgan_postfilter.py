@@ -313,11 +313,13 @@ class PairPostfilter:
     ``adv_weight``), ``vae`` (after the VAE stage), ``gv-pf`` / ``ms-pf`` (the classical post-filters
     with the natural GV and MS and the system's MS of the training prompts). c0, F0, V/UV and
     aperiodicity pass through. A conv post-filter: ``inference_z`` overrides its configuration's
-    (mean | prior | posterior); ``seed`` seeds the noise, drawn afresh for each utterance, so an
-    utterance's output does not depend on which others are enhanced or in what order."""
+    (mean | prior | posterior), ``spread_crop`` its spread filter's crop length at enhancement (0:
+    whole; docs/design.md, "The spread filter in crops"); ``seed`` seeds the noise, drawn afresh for
+    each utterance, so an utterance's output does not depend on which others are enhanced or in what order."""
 
     def __init__(self, exp_dir: str | Path, method: str = "vawgan", checkpoint: str = "last",
-                 adv_weight: float | None = None, seed: int = 0, inference_z: str | None = None):
+                 adv_weight: float | None = None, seed: int = 0, inference_z: str | None = None,
+                 spread_crop: int | None = None):
         exp_dir = Path(exp_dir)
         if method not in PAIR_POSTFILTER_METHODS:
             raise VawganError(None, f"method {method!r}: choose from {', '.join(PAIR_POSTFILTER_METHODS)}")
@@ -328,16 +330,25 @@ class PairPostfilter:
         if not path.is_file():
             raise VawganError(path, "no such checkpoint: the post-filter's training did not reach this stage")
 
-        def with_z(cfg: VAWGANPostfilterConfig) -> VAWGANPostfilterConfig:
-            if inference_z is None:
-                return cfg
-            if cfg.arch != "conv":
-                raise VawganError(exp_dir, f"--z is for a conv post-filter (arch = \"conv\"); this one is arch = {cfg.arch!r}")
-            if method not in ("vae", "vawgan"):
-                raise VawganError(None, f"--z is for the vae and vawgan methods, not {method}")
-            return dataclasses.replace(cfg, inference_z=inference_z)
+        def with_options(cfg: VAWGANPostfilterConfig) -> VAWGANPostfilterConfig:
+            for option, value in (("--z", inference_z), ("--spread-crop", spread_crop)):
+                if value is None:
+                    continue
+                if cfg.arch != "conv":
+                    raise VawganError(exp_dir, f"{option} is for a conv post-filter (arch = \"conv\"); "
+                                               f"this one is arch = {cfg.arch!r}")
+                if method not in ("vae", "vawgan"):
+                    raise VawganError(None, f"{option} is for the vae and vawgan methods, not {method}")
+            if spread_crop and not (cfg.spread_taps or cfg.spread_knots):
+                raise VawganError(exp_dir, "--spread-crop cuts what the spread filter reads, and this post-filter "
+                                           "has none (spread_taps = 0, spread_knots = [])")
+            if spread_crop and cfg.spread_adaptive:
+                raise VawganError(exp_dir, "--spread-crop: this post-filter's spread filter is adaptive "
+                                           "(spread_adaptive = true), whose gain reads the whole span's level")
+            changed = {k: v for k, v in (("inference_z", inference_z), ("spread_crop", spread_crop)) if v is not None}
+            return dataclasses.replace(cfg, **changed) if changed else cfg
 
-        self.trained = load_task(path, VAWGANPostfilterTask, VAWGANPostfilterConfig, config=with_z,
+        self.trained = load_task(path, VAWGANPostfilterTask, VAWGANPostfilterConfig, config=with_options,
                                  make=lambda cfg, ckpt: postfilter_task(cfg, ckpt["extra"]))
         self.task, self.seed = self.trained.task, seed
         norm = self.trained.normalization
