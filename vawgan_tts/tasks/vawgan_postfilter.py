@@ -306,9 +306,10 @@ class ConvPostfilterTask(VAWGANTask):
 
 def filtered_in_crops(spread: torch.nn.Module, x: torch.Tensor, length: int) -> torch.Tensor:
     """One trajectory (T, D), T > ``length``, through ``spread`` in crops of ``length`` frames: starts at
-    0, length // 2, … and a last crop ending at T, each filtered as a trajectory of its own (its own mean and DFT grid, as a training crop is), the outputs
-    cross-faded: frame t is the mean of the crops that hold it, weighted by a Hann window over each crop
-    (positive at its ends, so the first and last frames, held by one crop, are that crop's). -> (T, D)."""
+    0, length // 2, … and a last crop ending at T, each filtered as a trajectory of its own (its own mean
+    and DFT grid, as a training crop is), the outputs cross-faded: frame t is the mean of the crops that
+    hold it, weighted by a Hann window over each crop (positive at its ends, so the first and last
+    frames, held by one crop, are that crop's). -> (T, D)."""
     n = x.shape[0]
     starts = list(range(0, n - length, length // 2)) + [n - length]
     weight = torch.hann_window(length + 2, periodic=False, dtype=x.dtype, device=x.device)[1:-1, None]
