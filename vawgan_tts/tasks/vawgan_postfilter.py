@@ -315,7 +315,8 @@ def filtered_in_crops(spread: torch.nn.Module, x: torch.Tensor, length: int) -> 
     weight = torch.hann_window(length + 2, periodic=False, dtype=x.dtype, device=x.device)[1:-1, None]
     total, norm = torch.zeros_like(x), torch.zeros(n, 1, dtype=x.dtype, device=x.device)
     for a in starts:
-        total = total.index_add(0, torch.arange(a, a + length, device=x.device), spread(x[None, a : a + length])[0] * weight)
+        held = torch.arange(a, a + length, device=x.device)
+        total = total.index_add(0, held, spread(x[None, a : a + length])[0] * weight)
         norm[a : a + length] += weight
     return total / norm
 
