@@ -339,14 +339,11 @@ class PairPostfilter:
                                                f"this one is arch = {cfg.arch!r}")
                 if method not in ("vae", "vawgan"):
                     raise VawganError(None, f"{option} is for the vae and vawgan methods, not {method}")
-            if spread_crop and not (cfg.spread_taps or cfg.spread_knots):
-                raise VawganError(exp_dir, "--spread-crop cuts what the spread filter reads, and this post-filter "
-                                           "has none (spread_taps = 0, spread_knots = [])")
-            if spread_crop and cfg.spread_adaptive:
-                raise VawganError(exp_dir, "--spread-crop: this post-filter's spread filter is adaptive "
-                                           "(spread_adaptive = true), whose gain reads the whole span's level")
             changed = {k: v for k, v in (("inference_z", inference_z), ("spread_crop", spread_crop)) if v is not None}
-            return dataclasses.replace(cfg, **changed) if changed else cfg
+            try:  # the configuration's own checks (a crop without a spread filter, or with an adaptive one)
+                return dataclasses.replace(cfg, **changed) if changed else cfg
+            except VawganError as e:
+                raise VawganError(exp_dir, f"not with this post-filter: {e.reason}") from None
 
         self.trained = load_task(path, VAWGANPostfilterTask, VAWGANPostfilterConfig, config=with_options,
                                  make=lambda cfg, ckpt: postfilter_task(cfg, ckpt["extra"]))
