@@ -551,7 +551,7 @@ def test_in_crops_a_long_trajectory_is_filtered_crop_by_crop_and_cross_faded(spe
         n = speech.shape[1] - (speech.shape[1] - length) % (length // 2)  # the last crop on the half-crop grid
         x = speech[0, :n]
         assert n > 2 * length
-        y = filtered_in_crops(f, x, length)
+        y = filtered_in_crops(f, x[None], length)[0]
         torch.testing.assert_close(y[: length // 2], f(x[None, :length])[0, : length // 2])
         torch.testing.assert_close(y[-length // 2 :], f(x[None, -length:])[0, -length // 2 :])
         first, second = f(x[None, :length])[0], f(x[None, length // 2 : length // 2 + length])[0]
@@ -561,9 +561,13 @@ def test_in_crops_a_long_trajectory_is_filtered_crop_by_crop_and_cross_faded(spe
         assert not torch.allclose(y[t], first[t], atol=1e-3)  # a cross-fade: crops overlap by half
         assert not torch.allclose(y[t], second[: length // 2], atol=1e-3)
         assert not torch.allclose(y, f(x[None])[0], atol=1e-3)  # not the whole trajectory's filter
-        torch.testing.assert_close(filtered_in_crops(torch.nn.Identity(), x, length), x)
+        torch.testing.assert_close(filtered_in_crops(torch.nn.Identity(), x[None], length)[0], x)
         c = torch.full((3 * length + 5, 39), 2.5)
-        torch.testing.assert_close(filtered_in_crops(f, c, length), c)
+        torch.testing.assert_close(filtered_in_crops(f, c[None], length)[0], c)
+        batch = torch.stack([x, x.flip(0)])  # rows filtered each on its own, in one call
+        torch.testing.assert_close(filtered_in_crops(f, batch, length)[1], filtered_in_crops(f, batch[1:], length)[0])
+        for whole in (0, n):  # no crop, or a crop as long as the trajectory: the whole trajectory's filter
+            torch.testing.assert_close(filtered_in_crops(f, x[None], whole), f(x[None]))
 
 
 def test_with_spread_crop_only_spans_longer_than_the_crop_are_cut(speech):
@@ -584,15 +588,15 @@ def test_with_spread_crop_only_spans_longer_than_the_crop_are_cut(speech):
         voiced[1, 5:110] = 1  # of 105
         out, whole = task.spread_out(y, voiced), plain.spread_out(y, voiced)
         torch.testing.assert_close(out[0], whole[0])
-        torch.testing.assert_close(out[1, 5:110], filtered_in_crops(task.spread, y[1, 5:110], 48))
+        torch.testing.assert_close(out[1, 5:110], filtered_in_crops(task.spread, y[None, 1, 5:110], 48)[0])
         torch.testing.assert_close(out[1, :5], y[1, :5])
         torch.testing.assert_close(out[1, 110:], y[1, 110:])
         assert not torch.allclose(out[1], whole[1], atol=1e-3)
         voiced[0, 10:58], voiced[1, 5:61] = 1, 0  # spans of 48 (the crop: whole) and 49 frames (cut)
         out, whole = task.spread_out(y, voiced), plain.spread_out(y, voiced)
         torch.testing.assert_close(out[0], whole[0])
-        torch.testing.assert_close(out[1, 61:110], filtered_in_crops(task.spread, y[1, 61:110], 48))
-        torch.testing.assert_close(rows.spread_out(y, voiced)[1], filtered_in_crops(task.spread, y[1], 48))
+        torch.testing.assert_close(out[1, 61:110], filtered_in_crops(task.spread, y[None, 1, 61:110], 48)[0])
+        torch.testing.assert_close(rows.spread_out(y, voiced)[1], filtered_in_crops(task.spread, y[None, 1], 48)[0])
 
 
 def test_spread_crop_settings_that_cannot_work_are_refused_in_one_line():

@@ -219,14 +219,12 @@ class ConvPostfilterTask(VAWGANTask):
         adaptive = isinstance(self.spread, KnotSpreadFilter) and self.spread.adaptive
         crop = self.config.spread_crop
         if not self.config.spread_speech_only:
-            return (self.spread(y, span) if adaptive else self.spread(y) if not crop or y.shape[1] <= crop
-                    else torch.stack([filtered_in_crops(self.spread, row, crop) for row in y]))
+            return self.spread(y, span) if adaptive else filtered_in_crops(self.spread, y, crop)
         rows = []
         for row, inside in zip(y, span):
             at = torch.nonzero(inside).flatten()
             first, last = int(at[0]), int(at[-1]) + 1
-            filtered = (filtered_in_crops(self.spread, row[first:last], crop) if crop and last - first > crop
-                        else self.spread(row[None, first:last])[0])
+            filtered = filtered_in_crops(self.spread, row[None, first:last], crop)[0]
             rows.append(torch.cat([row[:first], filtered, row[last:]]))
         return torch.stack(rows)
 
@@ -305,18 +303,20 @@ class ConvPostfilterTask(VAWGANTask):
 
 
 def filtered_in_crops(spread: torch.nn.Module, x: torch.Tensor, length: int) -> torch.Tensor:
-    """One trajectory (T, D), T > ``length``, through ``spread`` in crops of ``length`` frames: starts at
-    0, length // 2, … and a last crop ending at T, each filtered as a trajectory of its own (its own mean
-    and DFT grid, as a training crop is), the outputs cross-faded: frame t is the mean of the crops that
-    hold it, weighted by a Hann window over each crop (positive at its ends, so the first and last
-    frames, held by one crop, are that crop's). -> (T, D)."""
-    n = x.shape[0]
+    """Trajectories (B, T, D) through ``spread``: whole where ``length`` is 0 or T <= ``length``, else in
+    crops of ``length`` frames, starts at 0, length // 2, … and a last crop ending at T, each filtered as
+    a trajectory of its own (its own mean and DFT grid, as a training crop is), the outputs cross-faded:
+    frame t is the mean of the crops that hold it, weighted by a Hann window over each crop (positive at
+    its ends, so the first and last frames, held by one crop, are that crop's). -> (B, T, D)."""
+    n = x.shape[1]
+    if not length or n <= length:
+        return spread(x)
     starts = list(range(0, n - length, length // 2)) + [n - length]
     weight = torch.hann_window(length + 2, periodic=False, dtype=x.dtype, device=x.device)[1:-1, None]
     total, norm = torch.zeros_like(x), torch.zeros(n, 1, dtype=x.dtype, device=x.device)
     for a in starts:
         held = torch.arange(a, a + length, device=x.device)
-        total = total.index_add(0, held, spread(x[None, a : a + length])[0] * weight)
+        total = total.index_add(1, held, spread(x[:, a : a + length]) * weight)
         norm[a : a + length] += weight
     return total / norm
 
