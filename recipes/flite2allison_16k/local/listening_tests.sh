@@ -6,6 +6,8 @@
 #                                      seed 0 (z = μ) of every sequence post-filter configuration trained;
 #                                      with the two-part post-filter (local/mean_postfilter.sh), seed 0 of
 #                                      each configuration scored on PM's eval output (exp/<voice>/pm/eval/)
+# exp/<voice>/pm/listening_test/       without stage 8: the same page of the two-part post-filter alone, the
+#                                      DNN's GV and MS post-filters from exp/<voice>/pm/eval/dnn+{gv,ms}-pf
 # exp/vc/listening_test/               stage 7: slt→allison — the source (the anchor), the parallel DNN,
 #                                      VAE-VC and VAWGAN-VC, the kNN readout and its post-filter, and their
 #                                      conv versions when exp/vc_conv exists
@@ -14,16 +16,19 @@ voice=$1
 vawgan=${VAWGAN:-vawgan}
 head -n 10 lists/eval.ids > lists/listening.ids
 pf=exp/$voice/pfconv
-if [ -d "$pf/eval" ]; then
-  systems=(dnn="exp/$voice/converted_eval" gv-pf="$pf/eval/dnn+gv-pf" ms-pf="$pf/eval/dnn+ms-pf")
+pm=exp/$voice/pm
+refs=  # the folder that holds the DNN's GV and MS post-filters of the eval prompts, and the page's folder
+if [ -d "$pf/eval" ]; then refs=$pf; elif [ -f "$pm/eval/dnn+ms-pf/.complete" ]; then refs=$pm; fi
+if [ -n "$refs" ]; then
+  systems=(dnn="exp/$voice/converted_eval" gv-pf="$refs/eval/dnn+gv-pf" ms-pf="$refs/eval/dnn+ms-pf")
   for d in "$pf"/eval/dnn+*-s0-mean; do
     [ -d "$d" ] && systems+=("$(basename "$d" | sed 's/^dnn+//; s/-s0-mean$//')=$d")
   done
-  for d in "exp/$voice"/pm/eval/pm+*-s0; do
+  for d in "$pm"/eval/pm+*-s0; do
     [ -f "$d/.complete" ] && systems+=("$(basename "$d" | sed 's/-s0$//')=$d")
   done
   "$vawgan" listening-test "${systems[@]}" --reference dump/natural --anchor dnn --ids lists/listening.ids \
-    --listeners 20 -o "$pf/listening_test" --overwrite --title "vawgan-tts: the DNN's $voice→Allison conversion post-filtered"
+    --listeners 20 -o "$refs/listening_test" --overwrite --title "vawgan-tts: the DNN's $voice→Allison conversion post-filtered"
 fi
 vc=exp/vc/systems-best/slt-to-allison  # stage 7's reports: each stage's best dev epoch
 if [ -d "$vc" ]; then
