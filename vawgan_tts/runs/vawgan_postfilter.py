@@ -331,15 +331,16 @@ class PairPostfilter:
             raise VawganError(path, "no such checkpoint: the post-filter's training did not reach this stage")
 
         def with_options(cfg: VAWGANPostfilterConfig) -> VAWGANPostfilterConfig:
-            for option, value in (("--z", inference_z), ("--spread-crop", spread_crop)):
-                if value is None:
-                    continue
+            given = [(option, field, value) for option, field, value in
+                     (("--z", "inference_z", inference_z), ("--spread-crop", "spread_crop", spread_crop))
+                     if value is not None]
+            for option, _, _ in given:
                 if cfg.arch != "conv":
                     raise VawganError(exp_dir, f"{option} is for a conv post-filter (arch = \"conv\"); "
                                                f"this one is arch = {cfg.arch!r}")
                 if method not in ("vae", "vawgan"):
                     raise VawganError(None, f"{option} is for the vae and vawgan methods, not {method}")
-            changed = {k: v for k, v in (("inference_z", inference_z), ("spread_crop", spread_crop)) if v is not None}
+            changed = {field: value for _, field, value in given}
             try:  # the configuration's own checks (a crop without a spread filter, or with an adaptive one)
                 return dataclasses.replace(cfg, **changed) if changed else cfg
             except VawganError as e:
