@@ -620,3 +620,60 @@ def test_the_critic_trains_the_filter_over_the_speech_span(speech):
                                                      spread_speech_only=True, spread_lr=1e-2, spread_likelihood=1.0))
     task.train_step(seg, "adv", StepContext(task.make_optimizers(), 0.0))
     assert task.spread.knot_log_gains.abs().min() > 0
+
+
+def mirrored(knots=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0), seed: int = 0) -> KnotSpreadFilter:
+    f = KnotSpreadFilter(39, knots, edges="mirror")
+    f.load_state_dict(knotted(knots, seed).state_dict())
+    return f
+
+
+def test_with_mirrored_edges_it_filters_the_dct_coefficients_by_their_gains(speech):
+    """Reference: scipy's orthonormal DCT-II. The even extension x[0 … T−1], x[T−1 … 0] read circularly
+    is the DCT-II's, so filtering it on its 2T-point DFT grid is scaling DCT coefficient k by G(k·rate / 2T)."""
+    from scipy.fft import dct, idct
+
+    x = speech[0].double().numpy()[:150]
+    f = mirrored().double()
+    with torch.no_grad():
+        y = f(torch.from_numpy(x)[None])[0].numpy()
+        gains = f.gains(2 * len(x)).numpy()[: len(x)]  # at 0, rate / 2T, …, (T − 1)·rate / 2T
+    mu = x.mean(0)
+    expected = idct(gains * dct(x - mu, type=2, norm="ortho", axis=0), type=2, norm="ortho", axis=0) + mu
+    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-10)
+    with torch.no_grad():
+        torch.testing.assert_close(KnotSpreadFilter(39, edges="mirror")(speech), speech, atol=1e-5, rtol=0)
+        torch.testing.assert_close(f(torch.from_numpy(x)[None] + 3.0)[0].numpy(), y + 3.0)
+
+
+def test_mirrored_edges_give_a_fast_gain_no_step_to_ring_on():
+    """Gains of 4 at 16 Hz and above, 1 below 8 Hz: a half cosine over 100 frames (1 Hz, the DCT's first
+    basis) has nothing above 8 Hz, so with mirrored edges it comes out as it went in; padded at its
+    mean, its ends (±1 from the mean) are steps, and the gain makes them ring."""
+    f = KnotSpreadFilter(1, (0.0, 8.0, 16.0), edges="mirror")
+    with torch.no_grad():
+        f.knot_log_gains.copy_(torch.tensor([[0.0, np.log(4.0)]]))
+    padded = KnotSpreadFilter(1, (0.0, 8.0, 16.0))
+    padded.load_state_dict(f.state_dict())
+    t = torch.arange(100, dtype=torch.float64)
+    x = torch.cos(torch.pi * (t + 0.5) / 100)[None, :, None]
+    with torch.no_grad():
+        torch.testing.assert_close(f.double()(x), x, atol=1e-12, rtol=0)
+        ringing = padded.double()(x) - x
+    assert ringing[0, :5].abs().max() > 0.05 and ringing[0, 40:60].abs().max() < ringing[0, :5].abs().max() / 5
+
+
+def test_the_edges_setting_is_the_knot_forms_and_is_refused_in_one_line_elsewhere():
+    assert VAWGANPostfilterConfig(**SMALL).spread_edges == "zero"  # old experiments' configs lack it
+    task = ConvPostfilterTask(VAWGANPostfilterConfig(**SMALL, spread_knots=(0.0, 1.0), spread_edges="mirror"))
+    assert task.spread.edges == "mirror"
+    for bad, match in ((dict(spread_edges="mirror"), "gives no knot filter"),
+                       (dict(spread_edges="mirror", spread_taps=9), "gives no knot filter"),
+                       (dict(spread_edges="reflect", spread_knots=(0.0, 1.0)), "spread_edges")):
+        with pytest.raises(VawganError, match=match) as err:
+            VAWGANPostfilterConfig(**SMALL, **bad)
+        assert "\n" not in str(err.value)
+    with pytest.raises(VawganError, match="spread_edges: not an option of arch = 'frame'"):
+        VAWGANPostfilterConfig(arch="frame", spread_edges="mirror")
+    with pytest.raises(ValueError, match="edges = 'wrap'"):
+        KnotSpreadFilter(39, edges="wrap")

@@ -20,6 +20,8 @@ PAIR_POSTFILTER_METHODS = ENHANCE_METHODS
 ARCHS = ("frame", "conv")  # a VAWGAN's models: over single frames | convolutions over time (models/conv_vae.py)
 INFERENCE_Z = ("mean", "prior", "posterior")
 CRITIC_REAL = ("recordings", "aligned")  # what a conv post-filter's critic takes as natural
+# how the knot spread filter extends a trajectory past its ends: at its mean, or mirrored (no step there)
+SPREAD_EDGES = ("zero", "mirror")
 LISTENING_TESTS = ("mushra", "ab")  # `vawgan listening-test --kind`: MUSHRA ratings or AB preference
 # gen: the image sets and architectures, the toy WGAN's learning-rate decay, the seq2seq tasks and
 # the tokenizers a pairs task may use on each side (g2p uses letters and ARPAbet phones)

@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..choices import SPREAD_EDGES
+
 
 class SpreadFilter(nn.Module):
     def __init__(self, dim: int = 39, taps: int = 33):
@@ -75,7 +77,17 @@ class KnotSpreadFilter(nn.Module):
     (:func:`..postfilters.ms_postfilter`): the trajectory's mean over time is removed, the rest
     zero-padded to N (the power of two at least 2T, so the filter's response does not wrap around onto
     the utterance), multiplied by the real gain G(f) at each of its N // 2 + 1 DFT frequencies, and
-    transformed back; the mean is restored. Padding: outside the trajectory it sits at its mean.
+    transformed back; the mean is restored. Padding (``edges = "zero"``): outside the trajectory it sits at its mean.
+
+``edges = "mirror"``: the mean-removed trajectory is extended by its own reversal, x[0 … T−1], x[T−1 … 0],
+and that sequence of 2T frames is transformed whole (N = 2T: the DCT-II's even extension, so the result
+equals filtering the trajectory's DCT coefficients, coefficient k by G(k·rate / 2T); tested against
+scipy's DCT). Why: zero padding puts a step at each end wherever the first or last frame is not at the
+mean, and gains above 1 at fast modulation frequencies make that step ring into the frames near the
+ends. A short trajectory is mostly such frames: on rms's dev prompts the span filter trained with zero
+padding gave GV 1.46× natural on the prompts under 256 frames and 0.79× from 512; the same weights applied
+with mirrored ends gave 0.64× and 0.71× (recipe rules/postfilter_mean.md, addendum 29). The extension
+is continuous at both ends, so the gains act on the trajectory's own movement only.
 
     Why a second form (recipe README, "What the goal asks of the mean"): the MS post-filter's gains
     on PM's output reach GV ratio 0.98 on dev; the same gains kept at 1 below 3.1 Hz reach 0.74 and
@@ -115,8 +127,11 @@ class KnotSpreadFilter(nn.Module):
     """
 
     def __init__(self, dim: int = 39, knots: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
-                 frame_rate: float = 200.0, rank: int = 0, adaptive: bool = False):
+                 frame_rate: float = 200.0, rank: int = 0, adaptive: bool = False, edges: str = "zero"):
         super().__init__()
+        if edges not in SPREAD_EDGES:
+            raise ValueError(f"edges = {edges!r}: one of {', '.join(SPREAD_EDGES)}")
+        self.edges = edges
         knots = np.asarray(knots, np.float64)
         self.pinned = bool(knots.size and knots[0] == 0)  # a knot at 0 Hz: g(0) = 0, not learned
         free = knots[1:] if self.pinned else knots
@@ -152,6 +167,8 @@ class KnotSpreadFilter(nn.Module):
             w = np.stack([np.interp(logf, logk, eye[j]) for j in range(self.knots.size)], axis=1)
             if self.pinned:  # from g(0) = 0 to the first free knot's, linearly in frequency
                 w[:, 0] *= np.minimum(f / self.knots[0], 1.0)
+            if len(self._weights) >= 64:  # mirrored edges use a grid per trajectory length: keep the cache small
+                self._weights.clear()
             self._weights[n_fft] = torch.from_numpy(w)
         return self._weights[n_fft]
 
@@ -181,8 +198,6 @@ class KnotSpreadFilter(nn.Module):
     def forward(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
         """(B, T, D) -> (B, T, D); ``frames`` (B, T): the frames the adaptive form measures the input's
         power over (ignored without it)."""
-        n = self.fft_size(x.shape[1])
-        mu = x.mean(dim=1, keepdim=True)
         g = self.log_gains()
         if self.adaptive:
             with torch.no_grad():
@@ -191,6 +206,13 @@ class KnotSpreadFilter(nn.Module):
                     self.reference.copy_(level.mean(0))
                     self.referenced.fill_(True)
             g = g + self.slopes * (level - self.reference)  # (B, D, K)
+        t = x.shape[1]
+        mu = x.mean(dim=1, keepdim=True)
+        x = x - mu
+        if self.edges == "mirror":  # the even extension, read circularly: continuous at both ends
+            x, n = torch.cat([x, torch.flip(x, [1])], dim=1), 2 * t
+        else:
+            n = self.fft_size(t)
         gains = torch.exp(torch.einsum("fk,...dk->...fd", self.interpolation(n).to(g.device), g.double())).to(x.dtype)
-        spec = torch.fft.rfft(x - mu, n=n, dim=1) * gains
-        return torch.fft.irfft(spec, n=n, dim=1)[:, : x.shape[1]] + mu
+        spec = torch.fft.rfft(x, n=n, dim=1) * gains
+        return torch.fft.irfft(spec, n=n, dim=1)[:, :t] + mu

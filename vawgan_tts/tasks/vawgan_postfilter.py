@@ -52,7 +52,7 @@ from typing import NamedTuple
 
 import torch
 
-from ..choices import CRITIC_REAL, INFERENCE_Z
+from ..choices import CRITIC_REAL, INFERENCE_Z, SPREAD_EDGES
 from ..config import check_choice, check_ranges
 from ..errors import VawganError
 from ..features import FRAME_PERIOD_MS, MODEL_DIM
@@ -88,6 +88,9 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     spread_crop: int = 0  # conv arch, with a spread filter: > 0: a trajectory (or span) longer than this many frames
     #                       is filtered in crops of it, hop half of it, cross-faded: as training's crops were
     #                       filtered (docs/design.md, "The spread filter in crops"); 0: whole
+    spread_edges: str = "zero"  # conv arch, with spread_knots: how the knot filter extends what it filters past its
+    #                             ends: zero (at its mean, the MS post-filter's padding) | mirror (reversed: no step
+    #                             at the ends for its gains to ring on; models/spread_filter.py)
     critic_speech_only: bool = False  # conv arch, with critic_modulation: the modulation view over speech frames only
     #                                   (each side's: the recording's by its c0, the system's as DTW paired them)
 
@@ -95,13 +98,14 @@ class VAWGANPostfilterConfig(VAWGANConfig):
     FRAME_ONLY = (*VAWGANConfig.FRAME_ONLY, "context")
     CONV_ONLY = (*VAWGANConfig.CONV_ONLY, "inference_z", "critic_real", "adv_z", "spread_taps", "spread_lr",
                  "spread_likelihood", "spread_knots", "spread_rank", "spread_adaptive",
-                 "spread_speech_only", "spread_crop", "critic_speech_only")
+                 "spread_speech_only", "spread_crop", "spread_edges", "critic_speech_only")
 
     def __post_init__(self):
         super().__post_init__()
         check_choice(self, "inference_z", INFERENCE_Z)
         check_choice(self, "critic_real", CRITIC_REAL)
         check_choice(self, "adv_z", ("posterior", "prior"))
+        check_choice(self, "spread_edges", SPREAD_EDGES)
         check_ranges(self, context=">= 0", spread_taps=">= 0", spread_lr="> 0", spread_likelihood=">= 0",
                      spread_rank=">= 0", spread_crop=">= 0")
         if self.spread_taps % 2 == 0 and self.spread_taps:
@@ -114,6 +118,10 @@ class VAWGANPostfilterConfig(VAWGANConfig):
             raise VawganError(None, f"[{self.SECTION}] spread_knots = {k}: increasing modulation frequencies (Hz), "
                                     f"above 0 (a first 0 pins the gain there to 1) and below half the frame rate "
                                     f"({500.0 / FRAME_PERIOD_MS:g} Hz)")
+        if self.spread_edges != "zero" and not k:
+            raise VawganError(None, f"[{self.SECTION}] spread_edges = {self.spread_edges} sets the knot filter's "
+                                    "edges, and spread_knots = [] gives no knot filter (the taps' filter repeats "
+                                    "the edge frames)")
         if self.spread_rank and not k:
             raise VawganError(None, f"[{self.SECTION}] spread_rank = {self.spread_rank} factors the knots' gains, "
                                     "and spread_knots = [] gives no knots")
@@ -194,7 +202,7 @@ class ConvPostfilterTask(VAWGANTask):
         self.critic = segment_critic(config, speech_gated=config.critic_speech_only)
         self.spread = (SpreadFilter(MODEL_DIM, config.spread_taps) if config.spread_taps
                        else KnotSpreadFilter(MODEL_DIM, config.spread_knots, 1000.0 / FRAME_PERIOD_MS,
-                                             config.spread_rank, config.spread_adaptive)
+                                             config.spread_rank, config.spread_adaptive, config.spread_edges)
                        if config.spread_knots else None)
         if self.spread is not None:
             self.metric_names = (*self.metric_names, "spread_score")  # the critic's score of the filtered output
