@@ -42,7 +42,9 @@ decoder's output
 (docs/design.md, "A spread the critic learns"). ``spread_adaptive`` lets each knot's gain follow the
 input's own level, measured over the system's speech span (docs/design.md, "A gain that follows the
 utterance"); ``spread_speech_only`` filters that span alone and leaves the frames before and after it
-as the decoder wrote them (docs/design.md, "The spread filter over speech").
+as the decoder wrote them (docs/design.md, "The spread filter over speech"); ``spread_edges = "mirror"``
+extends what the knot filter filters by its reversal instead of zeros (docs/design.md, "The spread filter's
+edges").
 """
 
 from __future__ import annotations
