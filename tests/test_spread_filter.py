@@ -677,3 +677,16 @@ def test_the_edges_setting_is_the_knot_forms_and_is_refused_in_one_line_elsewher
         VAWGANPostfilterConfig(arch="frame", spread_edges="mirror")
     with pytest.raises(ValueError, match="edges = 'wrap'"):
         KnotSpreadFilter(39, edges="wrap")
+
+
+def test_the_grids_kept_for_mirrored_edges_stay_few_however_many_lengths_it_filters():
+    """Mirrored edges use a DFT grid of 2T points per trajectory length T; the interpolation weights kept
+    for them are bounded, and a length met again after the cache was emptied gives the same output."""
+    f = KnotSpreadFilter(2, (0.0, 1.0, 10.0), edges="mirror")
+    x = torch.randn(1, 30, 2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        first = f(x)
+        for t in range(31, 131):
+            f(torch.randn(1, t, 2))
+        assert len(f._weights) <= 64
+        torch.testing.assert_close(f(x), first)
