@@ -77,17 +77,19 @@ class KnotSpreadFilter(nn.Module):
     (:func:`..postfilters.ms_postfilter`): the trajectory's mean over time is removed, the rest
     zero-padded to N (the power of two at least 2T, so the filter's response does not wrap around onto
     the utterance), multiplied by the real gain G(f) at each of its N // 2 + 1 DFT frequencies, and
-    transformed back; the mean is restored. Padding (``edges = "zero"``): outside the trajectory it sits at its mean.
+    transformed back; the mean is restored. Padding (``edges = "zero"``): outside the trajectory it sits
+    at its mean.
 
-``edges = "mirror"``: the mean-removed trajectory is extended by its own reversal, x[0 … T−1], x[T−1 … 0],
-and that sequence of 2T frames is transformed whole (N = 2T: the DCT-II's even extension, so the result
-equals filtering the trajectory's DCT coefficients, coefficient k by G(k·rate / 2T); tested against
-scipy's DCT). Why: zero padding puts a step at each end wherever the first or last frame is not at the
-mean, and gains above 1 at fast modulation frequencies make that step ring into the frames near the
-ends. A short trajectory is mostly such frames: on rms's dev prompts the span filter trained with zero
-padding gave GV 1.46× natural on the prompts under 256 frames and 0.79× from 512; the same weights applied
-with mirrored ends gave 0.64× and 0.71× (recipe rules/postfilter_mean.md, addendum 29). The extension
-is continuous at both ends, so the gains act on the trajectory's own movement only.
+    ``edges = "mirror"``: the mean-removed trajectory is extended by its own reversal, x[0 … T−1],
+    x[T−1 … 0], and those 2T frames are transformed whole (N = 2T: the DCT-II's even extension, so the
+    result is the trajectory's DCT coefficients scaled, coefficient k by G(k·rate / 2T); tested against
+    scipy's DCT). Why: zero padding puts a step at each end wherever the first or last frame is away
+    from the mean, and gains above 1 at fast modulation frequencies make that step ring into the frames
+    near the ends. A short trajectory is mostly such frames: on rms's dev prompts the span filter
+    trained with zero padding gave GV 1.46× natural on the prompts under 256 frames and 0.79× from 512;
+    its weights applied with mirrored ends, 0.64× and 0.71×; trained with them, 0.86× and 0.93× (recipe
+    rules/postfilter_mean.md, addendum 29). The extension is continuous at both ends, so the gains act on
+    the trajectory's own movement only.
 
     Why a second form (recipe README, "What the goal asks of the mean"): the MS post-filter's gains
     on PM's output reach GV ratio 0.98 on dev; the same gains kept at 1 below 3.1 Hz reach 0.74 and
