@@ -2,6 +2,7 @@
 local/ scripts."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -265,7 +266,8 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
     changes the critic's view it trains the critic and adversarial stages again into OUT, whose config
     carries the new settings, and whose every stage `vawgan enhance` applies (the VAE stage's checkpoint,
     copied, says the new critic's shape too); an experiment without its post-filter statistics (one still training) is
-    refused in one line before OUT, which holds an earlier run, is touched."""
+    refused in one line before OUT, which holds an earlier run, is touched, as is a thread count that is not one;
+    OUT/train.time records the stages' seconds and threads."""
     import tomllib
 
     from conftest import PARALLEL_PROMPTS
@@ -283,12 +285,17 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
     cfg = tomllib.loads((work / "exp/again/config.toml").read_text())["postfilter"]
     assert (cfg["critic_speech_only"], cfg["spread_likelihood"], cfg["adv_epochs"]) == (True, 0.5, 2)
     assert {"critic.pt", "adv.pt"} <= {p.name for p in (work / "exp/again/checkpoints").iterdir()}
+    assert re.fullmatch(r"train \d+ s \(critic\+adv, 1 threads\)\n", (work / "exp/again/train.time").read_text())
     for method in ("gv-pf", "vawgan"):  # the copied VAE stage's checkpoint fits the new critic's config too
         r = run(vawgan, "enhance", "dump/slt", "-m", "exp/again", "--method", method, "--ids", "lists/dev.ids",
                 "-o", f"exp/again_{method}")
         assert r.returncode == 0, r.stderr
         assert len(list((work / f"exp/again_{method}").glob("*.npz"))) == len(dev)
     before = sorted(p.name for p in (work / "exp/again").rglob("*"))
+    r = run(*adv_again, "exp/pf", "exp/again", "1", OMP_NUM_THREADS="two")
+    assert r.returncode == 1 and "Traceback" not in r.stderr  # (libgomp says its own line about it first)
+    assert r.stderr.strip().splitlines()[-1] == "adv_again.py: OMP_NUM_THREADS='two': not a number of threads"
+    assert sorted(p.name for p in (work / "exp/again").rglob("*")) == before
     (work / "exp/pf/postfilter_stats.npz").unlink()
     r = run(*adv_again, "exp/pf", "exp/again", "1")
     assert r.returncode == 1 and r.stderr.strip().count("\n") == 0

@@ -16,13 +16,16 @@ filter of another tap count, or the knot form in place of the taps), starts as i
 identity), without optimizer state. A setting that changes the critic's shape or view
 (`critic_difference`, `critic_channels`, `critic_scales`, `critic_modulation`, `critic_bands_per_octave`,
 `critic_speech_only`), or what it is trained on (`crop_per_utterance`), gives a new critic: its stage runs
-again from the VAE stage. OUT is a post-filter folder `vawgan enhance` reads.
+again from the VAE stage. OUT is a post-filter folder `vawgan enhance` reads. It trains on one thread,
+or on OMP_NUM_THREADS; OUT/train.time records the seconds its stages took.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -42,6 +45,10 @@ CRITIC_SHAPE = ("critic_difference", "critic_channels", "critic_scales", "critic
 
 
 def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
+    threads = os.environ.get("OMP_NUM_THREADS", "1")  # one unless asked: runs go side by side, one per core
+    if not threads.isdigit() or int(threads) < 1:
+        sys.exit(f"adv_again.py: OMP_NUM_THREADS={threads!r}: not a number of threads")
+    threads = int(threads)
     config = load_pair_postfilter_config(exp / CONFIG)
     changed = to_dict(config.postfilter) | {"adv_epochs": epochs}
     for item in settings:
@@ -68,7 +75,7 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
         shutil.copyfile(exp / name, out / name)
     data = config.data
     aligned = load_alignments(exp / ALIGNMENT)
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     seed_everything(config.train.seed)
     batches, _, _ = _batches_and_dev(cfg, Path(data.system), Path(data.natural), aligned,
                                      [u for u in data.ids if u in aligned], (), FeatureStats.load(exp / NORMALIZATION),
@@ -91,8 +98,10 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
         save_checkpoint(path, ckpt)
     tables = {"train": config.train, "postfilter": cfg, "data": data}
     stages = ["critic", "adv"] if new_critic else ["adv"]
+    start = time.monotonic()
     fit(Trainer(task, batches, out, config.train, progress=False), out, tables, stages, overwrite=True,
         curves=lambda log: plot_experiment_curves(out, log))
+    (out / "train.time").write_text(f"train {time.monotonic() - start:.0f} s ({'+'.join(stages)}, {threads} threads)\n")
     print(f"{out}: the adversarial stage again ({', '.join(settings)}, {epochs} epochs)")
 
 
