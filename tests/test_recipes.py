@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from vawgan_tts.feature_folder import load_utterance
 
@@ -267,7 +268,11 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
     carries the new settings, and whose every stage `vawgan enhance` applies (the VAE stage's checkpoint,
     copied, says the new critic's shape too); an experiment without its post-filter statistics (one still training) is
     refused in one line before OUT, which holds an earlier run, is touched, as is a thread count that is not one;
-    OUT/train.time records the stages' seconds and threads."""
+    OUT/train.time records the stages' seconds and threads. With --keep-epochs each adversarial epoch is kept,
+    the last equal to the run's; local/epoch_models.py makes post-filter folders of an epoch and of the mean of
+    a span (the generator's parameters averaged, the critic the last's) that `vawgan enhance` applies, and
+    refuses, in one line and writing nothing, an epoch not kept or a span that is not one; so does adv_again.py a
+    setting it does not know, a value of the wrong kind, or epochs that are not a number."""
     import tomllib
 
     from conftest import PARALLEL_PROMPTS
@@ -279,9 +284,15 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
             "--config", "pf.toml")
     assert r.returncode == 0, r.stderr
     adv_again = (sys.executable, str(REPO / "recipes/flite2allison_16k/local/adv_again.py"))
-    r = run(*adv_again, "exp/pf", "exp/again", "2", "critic_speech_only=true", "critic_modulation=16,32",
-            "spread_likelihood=0.5")
+    r = run(*adv_again, "exp/pf", "exp/again", "2", "--keep-epochs", "critic_speech_only=true",
+            "critic_modulation=16,32", "spread_likelihood=0.5")
     assert r.returncode == 0, r.stderr
+    kept = [torch.load(work / f"exp/again/epochs/adv-e0{e}.pt", weights_only=False)["model"] for e in (1, 2)]
+    last = torch.load(work / "exp/again/checkpoints/adv.pt", weights_only=False)["model"]
+    assert sorted(p.name for p in (work / "exp/again/epochs").iterdir()) == ["adv-e01.pt", "adv-e02.pt"]
+    for part in last:  # the last epoch kept is the run's adversarial stage; the first differs from it
+        assert all(torch.equal(v, kept[1][part][k]) for k, v in last[part].items())
+    assert not all(torch.equal(v, kept[0]["vae"][k]) for k, v in last["vae"].items())
     cfg = tomllib.loads((work / "exp/again/config.toml").read_text())["postfilter"]
     assert (cfg["critic_speech_only"], cfg["spread_likelihood"], cfg["adv_epochs"]) == (True, 0.5, 2)
     assert {"critic.pt", "adv.pt"} <= {p.name for p in (work / "exp/again/checkpoints").iterdir()}
@@ -291,7 +302,36 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
                 "-o", f"exp/again_{method}")
         assert r.returncode == 0, r.stderr
         assert len(list((work / f"exp/again_{method}").glob("*.npz"))) == len(dev)
+    epoch_models = (sys.executable, str(REPO / "recipes/flite2allison_16k/local/epoch_models.py"))
+    r = run(*epoch_models, "exp/again", "exp/epochs", "1", "1-2")
+    assert r.returncode == 0, r.stderr
+    avg = torch.load(work / "exp/epochs/avg1-2/checkpoints/adv.pt", weights_only=False)["model"]
+    for part in ("vae", "spread"):  # each parameter the mean of the two epochs'; the critic is the last's
+        for k, v in avg[part].items():
+            torch.testing.assert_close(v, (kept[0][part][k] + kept[1][part][k]) / 2)
+    assert all(torch.equal(v, kept[1]["critic"][k]) for k, v in avg["critic"].items())
+    first = torch.load(work / "exp/epochs/e01/checkpoints/adv.pt", weights_only=False)["model"]
+    assert all(torch.equal(v, kept[0]["vae"][k]) for k, v in first["vae"].items())
+    outs = {}
+    for name in ("e01", "avg1-2"):  # each folder is a post-filter `vawgan enhance` applies, and they differ
+        r = run(vawgan, "enhance", "dump/slt", "-m", f"exp/epochs/{name}", "--ids", "lists/dev.ids",
+                "-o", f"exp/pf_{name}")
+        assert r.returncode == 0, r.stderr
+        outs[name] = np.load(work / f"exp/pf_{name}/{dev[0]}.npz")["mcep"]
+    assert not np.allclose(outs["e01"], outs["avg1-2"])
+    made = sorted(p.name for p in (work / "exp/epochs").rglob("*"))
+    for items, says in ((["3"], "epoch 3 was not kept (kept: 1–2)"), (["2-1"], "give an epoch NN or a span A-B"),
+                        (["1", "x"], "give an epoch NN or a span A-B")):
+        r = run(*epoch_models, "exp/again", "exp/epochs", *items)
+        assert r.returncode == 1 and says in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
+        assert sorted(p.name for p in (work / "exp/epochs").rglob("*")) == made
     before = sorted(p.name for p in (work / "exp/again").rglob("*"))
+    for args, says in ((["1", "nosuch=1"], "'nosuch=1': not KEY=VALUE of a [postfilter] setting"),
+                       (["1", "spread_lr=fast"], "'fast' is not a value of spread_lr"),
+                       (["two"], "ADV_EPOCHS 'two': not a number of epochs")):
+        r = run(*adv_again, "exp/pf", "exp/again", *args)
+        assert r.returncode == 1 and says in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
+    assert sorted(p.name for p in (work / "exp/again").rglob("*")) == before
     r = run(*adv_again, "exp/pf", "exp/again", "1", OMP_NUM_THREADS="two")
     assert r.returncode == 1 and "Traceback" not in r.stderr  # (libgomp says its own line about it first)
     assert r.stderr.strip().splitlines()[-1] == "adv_again.py: OMP_NUM_THREADS='two': not a number of threads"

@@ -3,9 +3,11 @@ changed [postfilter] settings: how stage 8's adversarial settings were chosen on
 (conf/postfilter_conv_wgan.toml lists what was tried). Then score it on the dev prompts with
 `vawgan enhance … --ids lists/dev.ids` and `vawgan eval`.
 
-Usage: python local/adv_again.py EXP OUT ADV_EPOCHS KEY=VALUE [...]
+Usage: python local/adv_again.py EXP OUT ADV_EPOCHS [--keep-epochs] KEY=VALUE [...]
   e.g. python local/adv_again.py exp/slt/pfconv/conv-s0 exp/slt/pfconv/dev_tries/nc5w05 4 \
          adv_balance=fixed adv_weight=0.05 n_critic=5
+--keep-epochs keeps the state after every adversarial epoch as OUT/epochs/adv-e<NN>.pt (NN from 01; the
+last is the run's adv.pt), from which local/epoch_models.py makes post-filter folders.
 A list is given comma-separated (spread_knots=0.5,1.0,2.0); an empty value is the empty list
 (critic_scales= leaves the critic its other views only).
 
@@ -33,6 +35,7 @@ import torch
 from vawgan_tts.alignment import load_alignments
 from vawgan_tts.checkpoint import load_checkpoint, save_checkpoint
 from vawgan_tts.config import from_dict, to_dict
+from vawgan_tts.errors import VawganError
 from vawgan_tts.features import FeatureStats
 from vawgan_tts.runs.folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS, fit
 from vawgan_tts.runs.vawgan import plot_experiment_curves
@@ -44,7 +47,17 @@ CRITIC_SHAPE = ("critic_difference", "critic_channels", "critic_scales", "critic
                 "critic_speech_only", "crop_per_utterance")
 
 
-def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
+EPOCHS = "epochs"  # OUT/epochs/adv-e<NN>.pt with --keep-epochs
+
+
+def keep_epoch(trainer: Trainer, stage: str, epoch: int) -> None:
+    """An epoch hook: the state after each adversarial epoch, as OUT/epochs/adv-e<NN>.pt (NN 1-based)."""
+    if stage == "adv":
+        (trainer.out_dir / EPOCHS).mkdir(exist_ok=True)
+        trainer.save(trainer.out_dir / EPOCHS / f"adv-e{epoch + 1:02d}.pt")
+
+
+def main(exp: Path, out: Path, epochs: int, settings: list[str], keep_epochs: bool = False) -> None:
     threads = os.environ.get("OMP_NUM_THREADS", "1")  # one unless asked: runs go side by side, one per core
     if not threads.isdigit() or int(threads) < 1:
         sys.exit(f"adv_again.py: OMP_NUM_THREADS={threads!r}: not a number of threads")
@@ -52,11 +65,16 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
     config = load_pair_postfilter_config(exp / CONFIG)
     changed = to_dict(config.postfilter) | {"adv_epochs": epochs}
     for item in settings:
-        key, value = item.split("=", 1)
+        key, equals, value = item.partition("=")
+        if key not in changed or not equals:
+            sys.exit(f"adv_again.py: {item!r}: not KEY=VALUE of a [postfilter] setting of {exp / CONFIG}")
         old = changed[key]
-        changed[key] = ([float(v) if any(c in v for c in ".eE") else int(v) for v in value.split(",") if v]
-                        if isinstance(old, list)
-                        else value == "true" if isinstance(old, bool) else type(old)(value))
+        try:
+            changed[key] = ([float(v) if any(c in v for c in ".eE") else int(v) for v in value.split(",") if v]
+                            if isinstance(old, list)
+                            else value == "true" if isinstance(old, bool) else type(old)(value))
+        except ValueError:
+            sys.exit(f"adv_again.py: {item!r}: {value!r} is not a value of {key} (like {old!r})")
     cfg = from_dict(VAWGANPostfilterConfig, changed, "the command line")
     new_critic = any(item.split("=", 1)[0] in CRITIC_SHAPE for item in settings)
     if out.resolve() == exp.resolve() or out.resolve() in exp.resolve().parents:
@@ -99,7 +117,8 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
     tables = {"train": config.train, "postfilter": cfg, "data": data}
     stages = ["critic", "adv"] if new_critic else ["adv"]
     start = time.monotonic()
-    fit(Trainer(task, batches, out, config.train, progress=False), out, tables, stages, overwrite=True,
+    hooks = [keep_epoch] if keep_epochs else []
+    fit(Trainer(task, batches, out, config.train, progress=False, hooks=hooks), out, tables, stages, overwrite=True,
         curves=lambda log: plot_experiment_curves(out, log))
     (out / "train.time").write_text(f"train {time.monotonic() - start:.0f} s ({'+'.join(stages)}, {threads} threads)\n")
     print(f"{out}: the adversarial stage again ({', '.join(settings)}, {epochs} epochs)")
@@ -108,4 +127,11 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str]) -> None:
 if __name__ == "__main__":
     if len(sys.argv) < 4:
         sys.exit(__doc__)
-    main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
+    if not sys.argv[3].isdigit():
+        sys.exit(f"adv_again.py: ADV_EPOCHS {sys.argv[3]!r}: not a number of epochs")
+    rest = sys.argv[4:]
+    try:
+        main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), [a for a in rest if a != "--keep-epochs"],
+             keep_epochs="--keep-epochs" in rest)
+    except VawganError as e:  # a setting the config refuses, an EXP that is not a post-filter: one line
+        sys.exit(f"adv_again.py: {e}")
