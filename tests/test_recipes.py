@@ -319,6 +319,9 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
         assert r.returncode == 0, r.stderr
         outs[name] = np.load(work / f"exp/pf_{name}/{dev[0]}.npz")["mcep"]
     assert not np.allclose(outs["e01"], outs["avg1-2"])
+    r = run(vawgan, "enhance", "dump/slt", "-m", "exp/epochs/avg1-2", "--method", "vae", "--ids", "lists/dev.ids",
+            "-o", "exp/pf_avg_vae")  # the folder holds the run's VAE stage too
+    assert r.returncode == 0, r.stderr
     made = sorted(p.name for p in (work / "exp/epochs").rglob("*"))
     for items, says in ((["3"], "epoch 3 was not kept (kept: 1–2)"), (["2-1"], "give an epoch NN or a span A-B"),
                         (["1", "x"], "give an epoch NN or a span A-B")):
@@ -328,7 +331,8 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
     before = sorted(p.name for p in (work / "exp/again").rglob("*"))
     for args, says in ((["1", "nosuch=1"], "'nosuch=1': not KEY=VALUE of a [postfilter] setting"),
                        (["1", "spread_lr=fast"], "'fast' is not a value of spread_lr"),
-                       (["two"], "ADV_EPOCHS 'two': not a number of epochs")):
+                       (["two"], "ADV_EPOCHS 'two': not a number of epochs"),
+                       (["1", "spread_edges=sideways"], "adv_again.py: the command line: [postfilter] spread_edges = 'sideways': choose")):
         r = run(*adv_again, "exp/pf", "exp/again", *args)
         assert r.returncode == 1 and says in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
     assert sorted(p.name for p in (work / "exp/again").rglob("*")) == before
