@@ -332,7 +332,8 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
     for args, says in ((["1", "nosuch=1"], "'nosuch=1': not KEY=VALUE of a [postfilter] setting"),
                        (["1", "spread_lr=fast"], "'fast' is not a value of spread_lr"),
                        (["two"], "ADV_EPOCHS 'two': not a number of epochs"),
-                       (["1", "spread_edges=sideways"], "adv_again.py: the command line: [postfilter] spread_edges = 'sideways': choose")):
+                       (["1", "spread_edges=sideways"],
+                        "adv_again.py: the command line: [postfilter] spread_edges = 'sideways': choose")):
         r = run(*adv_again, "exp/pf", "exp/again", *args)
         assert r.returncode == 1 and says in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
     assert sorted(p.name for p in (work / "exp/again").rglob("*")) == before
