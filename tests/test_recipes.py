@@ -3,6 +3,7 @@ local/ scripts."""
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -322,12 +323,19 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
     r = run(vawgan, "enhance", "dump/slt", "-m", "exp/epochs/avg1-2", "--method", "vae", "--ids", "lists/dev.ids",
             "-o", "exp/pf_avg_vae")  # the folder holds the run's VAE stage too
     assert r.returncode == 0, r.stderr
+    (work / "exp/epochs/e02").mkdir()
+    (work / "exp/epochs/e02/notes.txt").write_text("mine")  # not a post-filter folder: kept, and refused
     made = sorted(p.name for p in (work / "exp/epochs").rglob("*"))
     for items, says in ((["3"], "epoch 3 was not kept (kept: 1–2)"), (["2-1"], "give an epoch NN or a span A-B"),
-                        (["1", "x"], "give an epoch NN or a span A-B")):
+                        (["1", "x"], "give an epoch NN or a span A-B"),
+                        (["1", "2"], "exp/epochs/e02 holds something other than a post-filter folder")):
         r = run(*epoch_models, "exp/again", "exp/epochs", *items)
         assert r.returncode == 1 and says in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
         assert sorted(p.name for p in (work / "exp/epochs").rglob("*")) == made
+    shutil.copytree(work / "exp/again", work / "exp/nest/e01/run")  # OUT/e01 would hold RUN itself
+    r = run(*epoch_models, "exp/nest/e01/run", "exp/nest", "1")
+    assert r.returncode == 1 and "exp/nest/e01 would be replaced, and it holds exp/nest/e01/run" in r.stderr, r.stderr
+    assert (work / "exp/nest/e01/run/epochs/adv-e01.pt").is_file()
     before = sorted(p.name for p in (work / "exp/again").rglob("*"))
     for args, says in ((["1", "nosuch=1"], "'nosuch=1': not KEY=VALUE of a [postfilter] setting"),
                        (["1", "spread_lr=fast"], "'fast' is not a value of spread_lr"),

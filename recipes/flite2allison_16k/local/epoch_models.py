@@ -8,6 +8,8 @@ epoch (or the average) as its adversarial stage.
 Usage: python local/epoch_models.py RUN OUT [NN ...] [A-B ...]
   e.g. python local/epoch_models.py exp/rms/pm/mirror-nolow-l05-s0 exp/rms/pm/epochs-s0 12 24 13-24
 makes OUT/e12/, OUT/e24/ and OUT/avg13-24/ (NN and A, B count epochs from 1, as RUN/epochs/adv-e<NN>.pt do).
+A folder of OUT made so before is replaced; one that holds anything else, or RUN, is refused before anything is
+written.
 """
 
 from __future__ import annotations
@@ -75,7 +77,14 @@ def main(run: Path, out: Path, items: list[str]) -> None:
     for name in (CONFIG, NORMALIZATION, ALIGNMENT, POSTFILTER_STATS, "checkpoints/vae.pt", "checkpoints/critic.pt"):
         if not (run / name).is_file():
             sys.exit(f"epoch_models.py: {run / name}: missing: {run} is not a finished adv_again.py run")
-    for name, epochs in parse(items, kept):
+    asked = parse(items, kept)
+    for name, _ in asked:  # before anything is written: a folder made here before is replaced, nothing else
+        target = (out / name).resolve()
+        if target == run.resolve() or target in run.resolve().parents:
+            sys.exit(f"epoch_models.py: {out / name} would be replaced, and it holds {run}: give another OUT")
+        if target.exists() and not ((target / CONFIG).is_file() and (target / "checkpoints/adv.pt").is_file()):
+            sys.exit(f"epoch_models.py: {out / name} holds something other than a post-filter folder: give another OUT")
+    for name, epochs in asked:
         states = [load_checkpoint(kept[e], VAWGANPostfilterTask.name) for e in epochs]
         folder(run, out / name, averaged(states))
         print(f"{out / name}: epoch{'s' if len(epochs) > 1 else ''} {epochs[0]}"
