@@ -325,10 +325,14 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
     assert r.returncode == 0, r.stderr
     (work / "exp/epochs/e02").mkdir()
     (work / "exp/epochs/e02/notes.txt").write_text("mine")  # not a post-filter folder: kept, and refused
+    (work / "exp/epochs/avg1-1/checkpoints").mkdir(parents=True)  # an enhancement VAWGAN's: refused too
+    (work / "exp/epochs/avg1-1/config.toml").write_text("[vawgan]\n")
+    (work / "exp/epochs/avg1-1/checkpoints/adv.pt").write_bytes(b"")
     made = sorted(p.name for p in (work / "exp/epochs").rglob("*"))
     for items, says in ((["3"], "epoch 3 was not kept (kept: 1–2)"), (["2-1"], "give an epoch NN or a span A-B"),
                         (["1", "x"], "give an epoch NN or a span A-B"),
-                        (["1", "2"], "exp/epochs/e02 holds something other than a post-filter folder")):
+                        (["1", "2"], "exp/epochs/e02 holds something other than a post-filter folder"),
+                        (["1-1"], "exp/epochs/avg1-1 holds something other than a post-filter folder")):
         r = run(*epoch_models, "exp/again", "exp/epochs", *items)
         assert r.returncode == 1 and says in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
         assert sorted(p.name for p in (work / "exp/epochs").rglob("*")) == made

@@ -21,10 +21,12 @@ from pathlib import Path
 import torch
 
 from vawgan_tts.checkpoint import load_checkpoint, save_checkpoint
+from vawgan_tts.runs.experiment import experiment_kind
 from vawgan_tts.runs.folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS
 from vawgan_tts.tasks.vawgan_postfilter import VAWGANPostfilterTask
 
 KEPT = "epochs"  # adv_again.py's folder of kept epochs
+RUN_FILES = (CONFIG, NORMALIZATION, ALIGNMENT, POSTFILTER_STATS, "checkpoints/vae.pt", "checkpoints/critic.pt")
 NOT_AVERAGED = ("critic",)  # the parts enhancement does not run
 
 
@@ -46,10 +48,8 @@ def folder(run: Path, out: Path, state: dict) -> None:
     if out.exists():
         shutil.rmtree(out)
     (out / "checkpoints").mkdir(parents=True)
-    for name in (CONFIG, NORMALIZATION, ALIGNMENT, POSTFILTER_STATS):
+    for name in RUN_FILES:
         shutil.copyfile(run / name, out / name)
-    for name in ("vae.pt", "critic.pt"):
-        shutil.copyfile(run / "checkpoints" / name, out / "checkpoints" / name)
     save_checkpoint(out / "checkpoints/last.pt", state)
     save_checkpoint(out / "checkpoints/adv.pt", state)
 
@@ -74,7 +74,7 @@ def main(run: Path, out: Path, items: list[str]) -> None:
     kept = {int(p.stem.split("-e")[1]): p for p in sorted((run / KEPT).glob("adv-e*.pt"))}
     if not kept:
         sys.exit(f"epoch_models.py: {run / KEPT}: no kept epochs (train with local/adv_again.py --keep-epochs)")
-    for name in (CONFIG, NORMALIZATION, ALIGNMENT, POSTFILTER_STATS, "checkpoints/vae.pt", "checkpoints/critic.pt"):
+    for name in RUN_FILES:
         if not (run / name).is_file():
             sys.exit(f"epoch_models.py: {run / name}: missing: {run} is not a finished adv_again.py run")
     asked = parse(items, kept)
@@ -82,7 +82,8 @@ def main(run: Path, out: Path, items: list[str]) -> None:
         target = (out / name).resolve()
         if target == run.resolve() or target in run.resolve().parents:
             sys.exit(f"epoch_models.py: {out / name} would be replaced, and it holds {run}: give another OUT")
-        if target.exists() and not ((target / CONFIG).is_file() and (target / "checkpoints/adv.pt").is_file()):
+        postfilter_folder = experiment_kind(target) == "postfilter" and (target / "checkpoints/adv.pt").is_file()
+        if target.exists() and not postfilter_folder:
             sys.exit(f"epoch_models.py: {out / name} holds something other than a post-filter folder: give another OUT")
     for name, epochs in asked:
         states = [load_checkpoint(kept[e], VAWGANPostfilterTask.name) for e in epochs]
