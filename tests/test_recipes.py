@@ -311,6 +311,7 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
         for k, v in avg[part].items():
             torch.testing.assert_close(v, (kept[0][part][k] + kept[1][part][k]) / 2)
     assert all(torch.equal(v, kept[1]["critic"][k]) for k, v in avg["critic"].items())
+    assert json.loads((work / "exp/epochs/avg1-2/epoch_models.json").read_text())["epochs"] == [1, 2]
     first = torch.load(work / "exp/epochs/e01/checkpoints/adv.pt", weights_only=False)["model"]
     assert all(torch.equal(v, kept[0]["vae"][k]) for k, v in first["vae"].items())
     outs = {}
@@ -325,14 +326,12 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
     assert r.returncode == 0, r.stderr
     (work / "exp/epochs/e02").mkdir()
     (work / "exp/epochs/e02/notes.txt").write_text("mine")  # not a post-filter folder: kept, and refused
-    (work / "exp/epochs/avg1-1/checkpoints").mkdir(parents=True)  # an enhancement VAWGAN's: refused too
-    (work / "exp/epochs/avg1-1/config.toml").write_text("[vawgan]\n")
-    (work / "exp/epochs/avg1-1/checkpoints/adv.pt").write_bytes(b"")
+    shutil.copytree(work / "exp/pf", work / "exp/epochs/avg1-1")  # a trained post-filter, not made here: refused
     made = sorted(p.name for p in (work / "exp/epochs").rglob("*"))
     for items, says in ((["3"], "epoch 3 was not kept (kept: 1–2)"), (["2-1"], "give an epoch NN or a span A-B"),
                         (["1", "x"], "give an epoch NN or a span A-B"),
-                        (["1", "2"], "exp/epochs/e02 holds something other than a post-filter folder"),
-                        (["1-1"], "exp/epochs/avg1-1 holds something other than a post-filter folder")):
+                        (["1", "2"], "exp/epochs/e02 holds something this script did not make"),
+                        (["1-1"], "exp/epochs/avg1-1 holds something this script did not make")):
         r = run(*epoch_models, "exp/again", "exp/epochs", *items)
         assert r.returncode == 1 and says in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
         assert sorted(p.name for p in (work / "exp/epochs").rglob("*")) == made

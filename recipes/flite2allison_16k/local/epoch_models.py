@@ -8,12 +8,13 @@ epoch (or the average) as its adversarial stage.
 Usage: python local/epoch_models.py RUN OUT [NN ...] [A-B ...]
   e.g. python local/epoch_models.py exp/rms/pm/mirror-nolow-l05-s0 exp/rms/pm/epochs-s0 12 24 13-24
 makes OUT/e12/, OUT/e24/ and OUT/avg13-24/ (NN and A, B count epochs from 1, as RUN/epochs/adv-e<NN>.pt do).
-A folder of OUT made so before is replaced; one that holds anything else, or RUN, is refused before anything is
-written.
+A folder of OUT made so before (its epoch_models.json says which run and epochs) is replaced; one that holds
+anything else, or RUN, is refused before anything is written.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -21,12 +22,12 @@ from pathlib import Path
 import torch
 
 from vawgan_tts.checkpoint import load_checkpoint, save_checkpoint
-from vawgan_tts.runs.experiment import experiment_kind
 from vawgan_tts.runs.folder import ALIGNMENT, CONFIG, NORMALIZATION, POSTFILTER_STATS
 from vawgan_tts.tasks.vawgan_postfilter import VAWGANPostfilterTask
 
 KEPT = "epochs"  # adv_again.py's folder of kept epochs
 RUN_FILES = (CONFIG, NORMALIZATION, ALIGNMENT, POSTFILTER_STATS, "checkpoints/vae.pt", "checkpoints/critic.pt")
+MADE = "epoch_models.json"  # in each folder made here: the run and the epochs it holds
 NOT_AVERAGED = ("critic",)  # the parts enhancement does not run
 
 
@@ -43,11 +44,13 @@ def averaged(states: list[dict]) -> dict:
     return out
 
 
-def folder(run: Path, out: Path, state: dict) -> None:
-    """``out`` as a post-filter folder of ``run`` with ``state`` as its adversarial stage (written last)."""
+def folder(run: Path, out: Path, epochs: list[int], state: dict) -> None:
+    """``out`` as a post-filter folder of ``run`` with ``state`` (of ``epochs``) as its adversarial stage (written
+    last), marked as made here first (so that a folder cut short is replaced by the next call, like a whole one)."""
     if out.exists():
         shutil.rmtree(out)
     (out / "checkpoints").mkdir(parents=True)
+    (out / MADE).write_text(json.dumps({"run": str(run.resolve()), "epochs": epochs}) + "\n")
     for name in RUN_FILES:
         shutil.copyfile(run / name, out / name)
     save_checkpoint(out / "checkpoints/last.pt", state)
@@ -82,12 +85,11 @@ def main(run: Path, out: Path, items: list[str]) -> None:
         target = (out / name).resolve()
         if target == run.resolve() or target in run.resolve().parents:
             sys.exit(f"epoch_models.py: {out / name} would be replaced, and it holds {run}: give another OUT")
-        postfilter_folder = experiment_kind(target) == "postfilter" and (target / "checkpoints/adv.pt").is_file()
-        if target.exists() and not postfilter_folder:
-            sys.exit(f"epoch_models.py: {out / name} holds something other than a post-filter folder: give another OUT")
+        if target.exists() and not (target / MADE).is_file():
+            sys.exit(f"epoch_models.py: {out / name} holds something this script did not make: give another OUT")
     for name, epochs in asked:
         states = [load_checkpoint(kept[e], VAWGANPostfilterTask.name) for e in epochs]
-        folder(run, out / name, averaged(states))
+        folder(run, out / name, epochs, averaged(states))
         print(f"{out / name}: epoch{'s' if len(epochs) > 1 else ''} {epochs[0]}"
               + (f"–{epochs[-1]} averaged" if len(epochs) > 1 else ""))
 
