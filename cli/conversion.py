@@ -203,16 +203,20 @@ def train_postfilter(
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes for the alignment [default: all cores].")] = None,
     overwrite: OverwriteOption = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted training from EXP/checkpoints/last.pt (its own configuration, alignment and normalization).")] = False,
+    vae_only: Annotated[bool, typer.Option("--vae-only", help="Train the VAE stage alone (the critic and adversarial stages at 0 epochs): what a run of other critic settings starts from.")] = False,
 ):
     """Train a VAWGAN post-filter on (system output, natural) pairs of the same prompts, aligned by DTW."""
     from vawgan_tts.runs.vawgan_postfilter import load_pair_postfilter_config, parse_weights, run_postfilter
 
     weights = parse_weights(sweep)  # refused before any training, not after it
     refuse_settings_on_resume(resume, output, **{"--config": config, "--adv-weight": adv_weight, "--batch-size": batch_size,
-                                                 "--seed": seed, "--device": device})
+                                                 "--seed": seed, "--device": device, "--vae-only": vae_only or None})
+    if vae_only and weights:
+        raise fail("--vae-only trains no adversarial stage, and --sweep trains it at each weight: give one of them")
     cfg = load_pair_postfilter_config(
         config, data__system=str(system), data__natural=str(natural), data__ids=read_id_list(ids),
         data__dev_ids=read_id_list(dev_ids), postfilter__adv_weight=adv_weight,
+        postfilter__critic_epochs=0 if vae_only else None, postfilter__adv_epochs=0 if vae_only else None,
         train__batch_size=batch_size, train__seed=seed, train__device=device,
     )
     run_postfilter(output, cfg, weights, jobs=jobs or default_jobs(), overwrite=overwrite, say=say, resume=resume)

@@ -59,6 +59,8 @@ def test_extract_with_broken_files_exits_1_and_names_each(allison_few, tmp_path)
         (["eval", "--natural", ".", "--generated", "a=x", "--generated", "a=y", "-o", "e"], "already given to x"),
         (["train", ".", "-o", "x", "--seed", "-1"], "--seed"),
         (["train-postfilter", ".", ".", "-o", "x", "--ids", "ids", "--sweep", "abc"], "--sweep"),
+        (["train-postfilter", ".", ".", "-o", "x", "--ids", "ids", "--vae-only", "--sweep", "0.1"],
+         "--vae-only trains no adversarial stage, and --sweep trains it"),
     ],
 )
 def test_bad_usage_exits_2_with_one_clear_line(args, message, tmp_path, monkeypatch):

@@ -442,6 +442,51 @@ def test_the_segment_critics_layers_by_hand():
         SegmentCritic(39, (8,), 3, (1,), speech_gated=True)
 
 
+def test_a_generator_term_at_weight_0_is_left_out_and_the_step_is_the_same_to_the_bit(speech):
+    """adv_weight = 0 with no random draw in the generated side: the adversarial step does not compute the
+    generator's critic term (its log columns NaN) and trains every part (VAE, critic, spread filter) to the
+    same bits as the step that computes it and adds it at weight 0; the critic's updates read the posterior
+    encoded once, as encoding it before each update gives. adv_z = "prior" draws there, so its term is kept."""
+    import copy
+
+    from vawgan_tts.steps import StepContext
+    from vawgan_tts.tasks.vawgan_postfilter import Segments
+
+    cfg = VAWGANPostfilterConfig(arch="conv", channels=(8,), dilations=(1,), latent=2, kernel=3, critic_channels=(4, 4),
+                                 critic_scales=(), critic_modulation=(16, 32), critic_bands_per_octave=2,
+                                 critic_speech_only=True, segment=64, adv_balance="fixed", adv_weight=0.0, n_critic=3,
+                                 spread_knots=(0.0, 2.0, 8.0, 30.0), spread_edges="mirror", spread_speech_only=True,
+                                 spread_likelihood=0.5)
+    system = speech[:, :128].reshape(2, 64, 39)
+    mask = torch.ones(2, 64)
+    mask[0, :5] = mask[1, 50:] = 0
+    batch = (system, 1.2 * system, mask, speech[:, 128:256].reshape(2, 64, 39), torch.ones(2, 64))
+    torch.manual_seed(0)
+    task = ConvPostfilterTask(cfg)
+    assert not task.adversary_draws
+    computed = copy.deepcopy(task)
+    computed.adversary_draws = True  # the term computed and added at weight 0, as before it was left out
+    outs = {}
+    for name, t in (("left out", task), ("computed", computed)):
+        torch.manual_seed(5)
+        outs[name] = t.train_step(batch, "adv", StepContext(t.make_optimizers(), 0.0))
+    assert np.isnan(outs["left out"]["adv_loss"].item()) and np.isfinite(outs["computed"]["adv_loss"].item())
+    for part, module in task.modules().items():
+        other = computed.modules()[part].state_dict()
+        assert all(torch.equal(v, other[k]) for k, v in module.state_dict().items()), part
+    assert outs["left out"]["spread_score"].item() == outs["computed"]["spread_score"].item()
+    critics = []
+    for posterior in (None, True):  # one critic update from the posterior given, or encoded inside
+        t = copy.deepcopy(computed)
+        x = Segments(*batch)
+        given = t.encode(x) if posterior else None
+        torch.manual_seed(7)
+        t._update_critic(x, x, StepContext(t.make_optimizers(), 0.0), given)
+        critics.append(t.critic.state_dict())
+    assert all(torch.equal(v, critics[1][k]) for k, v in critics[0].items())
+    assert ConvPostfilterTask(VAWGANPostfilterConfig(**{**vars(cfg), "adv_z": "prior"})).adversary_draws
+
+
 def test_adv_lr_gives_the_adversarial_stage_an_optimizer_of_its_own(speech):
     """adv_lr > 0: the decoder's adversarial update goes through a fresh Adam at that rate with the
     critic's betas, and the VAE stage's optimizer is left as it was; 0 keeps the one optimizer."""

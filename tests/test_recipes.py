@@ -285,14 +285,27 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
             "--config", "pf.toml")
     assert r.returncode == 0, r.stderr
     adv_again = (sys.executable, str(REPO / "recipes/flite2allison_16k/local/adv_again.py"))
-    r = run(*adv_again, "exp/pf", "exp/again", "2", "--keep-epochs", "critic_speech_only=true",
-            "critic_modulation=16,32", "spread_likelihood=0.5")
+    new_critic = ("critic_speech_only=true", "critic_modulation=16,32", "spread_likelihood=0.5")
+    r = run(*adv_again, "exp/pf", "exp/again", "2", "--keep-epochs", *new_critic)
     assert r.returncode == 0, r.stderr
+    # With a new critic only the VAE stage is read: trained alone (critic and adversarial stages of 0
+    # epochs; the critic's epochs then given here), it gives the same run to the bit, so what the run
+    # discards need not be trained.
+    r = run(vawgan, "train-postfilter", "dump/slt", "dump/natural", "-o", "exp/pf_vae", "--ids", "lists/train.ids",
+            "--config", "pf.toml", "--vae-only")
+    assert r.returncode == 0, r.stderr
+    r = run(*adv_again, "exp/pf_vae", "exp/again_vae", "2", *new_critic)  # the critic stage's length not given
+    assert r.returncode == 1 and "trained its VAE stage alone (critic_epochs = 0)" in r.stderr, r.stderr
+    assert not (work / "exp/again_vae").exists()
+    r = run(*adv_again, "exp/pf_vae", "exp/again_vae", "2", "critic_epochs=1", *new_critic)
+    assert r.returncode == 0, r.stderr
+    alone = torch.load(work / "exp/again_vae/checkpoints/adv.pt", weights_only=False)["model"]
     kept = [torch.load(work / f"exp/again/epochs/adv-e0{e}.pt", weights_only=False)["model"] for e in (1, 2)]
     last = torch.load(work / "exp/again/checkpoints/adv.pt", weights_only=False)["model"]
     assert sorted(p.name for p in (work / "exp/again/epochs").iterdir()) == ["adv-e01.pt", "adv-e02.pt"]
     for part in last:  # the last epoch kept is the run's adversarial stage; the first differs from it
         assert all(torch.equal(v, kept[1][part][k]) for k, v in last[part].items())
+        assert all(torch.equal(v, alone[part][k]) for k, v in last[part].items())
     assert not all(torch.equal(v, kept[0]["vae"][k]) for k, v in last["vae"].items())
     cfg = tomllib.loads((work / "exp/again/config.toml").read_text())["postfilter"]
     assert (cfg["critic_speech_only"], cfg["spread_likelihood"], cfg["adv_epochs"]) == (True, 0.5, 2)

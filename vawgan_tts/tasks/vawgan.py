@@ -234,10 +234,11 @@ class VAWGANTask(TaskBase):
         return {"vae_loss": loss.detach(), "nll": nll.detach(), "kl": kl.detach(), "kl_weight": mu.new_tensor(beta),
                 **logged}
 
-    def _update_critic(self, x, target, ctx):
-        # (1) Update the critic on real frames vs the decoder's; the VAE is not touched.
+    def _update_critic(self, x, target, ctx, posterior: tuple[torch.Tensor, torch.Tensor] | None = None):
+        # (1) Update the critic on real frames vs the decoder's; the VAE is not touched. ``posterior``:
+        # q(z | x)'s (μ, log σ²) where the caller has it (the VAE unchanged since): not encoded again.
         with torch.no_grad():
-            mu, logvar = self.encode(x)
+            mu, logvar = self.encode(x) if posterior is None else posterior
             real, fake, critic = self.adversary(x, target, reparameterize(mu, logvar))
         c = self.config
         return critic_step(critic, real, fake, ctx, "critic", c.critic, c.gp_lambda, c.clip)
@@ -245,9 +246,15 @@ class VAWGANTask(TaskBase):
     def _critic_step(self, x, target, ctx):
         return self._update_critic(x, target, ctx)
 
+    # Whether drawing the critic's generated side (:meth:`adversary`) takes random numbers: a task whose
+    # draw takes none says so, and its generator term at weight 0 is then left out (:meth:`_adv_step`).
+    adversary_draws = True
+
     def _adv_step(self, x, target, ctx):
+        with torch.no_grad():  # the VAE is not touched by the critic's updates: its posterior is encoded once
+            posterior = self.encode(x)
         for _ in range(self.config.n_critic):
-            out = self._update_critic(x, target, ctx)
+            out = self._update_critic(x, target, ctx, posterior)
         # (2) Update the VAE: the encoder on L_vae only, the decoder (generator) on L_vae + L_adv.
         with frozen(self.critic):
             mu, logvar = self.encode(x)
@@ -256,15 +263,22 @@ class VAWGANTask(TaskBase):
             l_vae = nll + self.config.kl_weight * kl
             further, logged = self.further_loss(x, target, mu, logvar, z, self.config.kl_weight, ctx)
             # The adversarial path starts from a detached z, so it cannot reach the encoder.
-            ratio = self.config.adv_balance == "ratio"
-            e1 = -self.nll(target, self.generate(z.detach(), x)) if ratio else None  # mean log-likelihood
-            _, y_gen, critic = self.adversary(x, target, z.detach())
-            e2 = critic(y_gen).mean()  # mean critic score of the generated frames
-            # ratio: VAWGAN's α, so that neither term swamps the other; fixed: WGAN's generator loss,
-            # the weight alone setting its share beside L_vae (docs/design.md says why)
-            alpha = (e1 / e2).abs().detach() if ratio else e2.new_tensor(1.0)
-            l_adv = -(e1 + alpha * e2) if ratio else -e2
-            ctx.step("adv_vae" if self.config.adv_lr > 0 else "vae", l_vae + further + self.config.adv_weight * l_adv)
+            if self.config.adv_weight == 0 and not self.adversary_draws:
+                # At weight 0 the term adds exact zeros to every gradient: it is not computed (the step's
+                # result is the same to the bit, in less time), and its log columns are NaN.
+                l_adv = alpha = nll.new_tensor(float("nan"))
+                ctx.step("adv_vae" if self.config.adv_lr > 0 else "vae", l_vae + further)
+            else:
+                ratio = self.config.adv_balance == "ratio"
+                e1 = -self.nll(target, self.generate(z.detach(), x)) if ratio else None  # mean log-likelihood
+                _, y_gen, critic = self.adversary(x, target, z.detach())
+                e2 = critic(y_gen).mean()  # mean critic score of the generated frames
+                # ratio: VAWGAN's α, so that neither term swamps the other; fixed: WGAN's generator loss,
+                # the weight alone setting its share beside L_vae (docs/design.md says why)
+                alpha = (e1 / e2).abs().detach() if ratio else e2.new_tensor(1.0)
+                l_adv = -(e1 + alpha * e2) if ratio else -e2
+                ctx.step("adv_vae" if self.config.adv_lr > 0 else "vae",
+                         l_vae + further + self.config.adv_weight * l_adv)
         return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
                       "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": mu.new_tensor(self.config.kl_weight),
                       **logged}

@@ -206,6 +206,7 @@ class ConvPostfilterTask(VAWGANTask):
                        else KnotSpreadFilter(MODEL_DIM, config.spread_knots, 1000.0 / FRAME_PERIOD_MS,
                                              config.spread_rank, config.spread_adaptive, config.spread_edges)
                        if config.spread_knots else None)
+        self.adversary_draws = config.adv_z == "prior"  # the generated side's only draw (adversary_latent)
         if self.spread is not None:
             self.metric_names = (*self.metric_names, "spread_score")  # the critic's score of the filtered output
 

@@ -18,8 +18,10 @@ filter of another tap count, or the knot form in place of the taps), starts as i
 identity), without optimizer state. A setting that changes the critic's shape or view
 (`critic_difference`, `critic_channels`, `critic_scales`, `critic_modulation`, `critic_bands_per_octave`,
 `critic_speech_only`), or what it is trained on (`crop_per_utterance`), gives a new critic: its stage runs
-again from the VAE stage. OUT is a post-filter folder `vawgan enhance` reads. It trains on one thread,
-or on OMP_NUM_THREADS; OUT/train.time records the seconds its stages took.
+again from the VAE stage, and the experiment's own critic and adversarial stages are not read: it may be
+trained with `vawgan train-postfilter … --vae-only` (its VAE stage alone, the same to the bit; then give
+critic_epochs=N here, the experiment's being 0). OUT is a post-filter folder `vawgan enhance` reads. It
+trains on one thread, or on OMP_NUM_THREADS; OUT/train.time records the seconds its stages took.
 """
 
 from __future__ import annotations
@@ -76,7 +78,11 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str], keep_epochs: bo
         except ValueError:
             sys.exit(f"adv_again.py: {item!r}: {value!r} is not a value of {key} (like {old!r})")
     cfg = from_dict(VAWGANPostfilterConfig, changed, "the command line")
-    new_critic = any(item.split("=", 1)[0] in CRITIC_SHAPE for item in settings)
+    given = [item.split("=", 1)[0] for item in settings]
+    new_critic = any(key in CRITIC_SHAPE for key in given)
+    if new_critic and cfg.critic_epochs == 0 and "critic_epochs" not in given:
+        sys.exit(f"adv_again.py: {exp / CONFIG} trained its VAE stage alone (critic_epochs = 0): give critic_epochs=N "
+                 "for the new critic's stage")
     if out.resolve() == exp.resolve() or out.resolve() in exp.resolve().parents:
         sys.exit(f"adv_again.py: {out} would be emptied first, and it holds {exp}: give another OUT")
     copied = ("vae.pt",) if new_critic else ("vae.pt", "critic.pt")
