@@ -442,7 +442,8 @@ def test_the_segment_critics_layers_by_hand():
         SegmentCritic(39, (8,), 3, (1,), speech_gated=True)
 
 
-def test_a_generator_term_at_weight_0_is_left_out_and_the_step_is_the_same_to_the_bit(speech):
+@pytest.mark.parametrize("adv_lr", [0.0, 1e-3])
+def test_a_generator_term_at_weight_0_is_left_out_and_the_step_is_the_same_to_the_bit(speech, adv_lr):
     """adv_weight = 0 with no random draw in the generated side: the adversarial step does not compute the
     generator's critic term (its log columns NaN) and trains every part (VAE, critic, spread filter) to the
     same bits as the step that computes it and adds it at weight 0; the critic's updates read the posterior
@@ -456,7 +457,7 @@ def test_a_generator_term_at_weight_0_is_left_out_and_the_step_is_the_same_to_th
                                  critic_scales=(), critic_modulation=(16, 32), critic_bands_per_octave=2,
                                  critic_speech_only=True, segment=64, adv_balance="fixed", adv_weight=0.0, n_critic=3,
                                  spread_knots=(0.0, 2.0, 8.0, 30.0), spread_edges="mirror", spread_speech_only=True,
-                                 spread_likelihood=0.5)
+                                 spread_likelihood=0.5, adv_lr=adv_lr)
     system = speech[:, :128].reshape(2, 64, 39)
     mask = torch.ones(2, 64)
     mask[0, :5] = mask[1, 50:] = 0
@@ -484,7 +485,9 @@ def test_a_generator_term_at_weight_0_is_left_out_and_the_step_is_the_same_to_th
         t._update_critic(x, x, StepContext(t.make_optimizers(), 0.0), given)
         critics.append(t.critic.state_dict())
     assert all(torch.equal(v, critics[1][k]) for k, v in critics[0].items())
-    assert ConvPostfilterTask(VAWGANPostfilterConfig(**{**vars(cfg), "adv_z": "prior"})).adversary_draws
+    prior = ConvPostfilterTask(VAWGANPostfilterConfig(**{**vars(cfg), "adv_z": "prior"}))
+    assert prior.adversary_draws
+    assert np.isfinite(prior.train_step(batch, "adv", StepContext(prior.make_optimizers(), 0.0))["adv_loss"].item())
 
 
 def test_adv_lr_gives_the_adversarial_stage_an_optimizer_of_its_own(speech):

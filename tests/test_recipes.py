@@ -294,6 +294,8 @@ def test_adv_again_runs_the_adversarial_stage_again_and_refuses_an_unfinished_ex
     r = run(vawgan, "train-postfilter", "dump/slt", "dump/natural", "-o", "exp/pf_vae", "--ids", "lists/train.ids",
             "--config", "pf.toml", "--vae-only")
     assert r.returncode == 0, r.stderr
+    cfg = tomllib.loads((work / "exp/pf_vae/config.toml").read_text())["postfilter"]
+    assert (cfg["vae_epochs"], cfg["critic_epochs"], cfg["adv_epochs"]) == (1, 0, 0)
     r = run(*adv_again, "exp/pf_vae", "exp/again_vae", "2", *new_critic)  # the critic stage's length not given
     assert r.returncode == 1 and "trained its VAE stage alone (critic_epochs = 0)" in r.stderr, r.stderr
     assert not (work / "exp/again_vae").exists()
