@@ -467,14 +467,18 @@ def test_a_generator_term_at_weight_0_is_left_out_and_the_step_is_the_same_to_th
     assert not task.adversary_draws
     computed = copy.deepcopy(task)
     computed.adversary_draws = True  # the term computed and added at weight 0, as before it was left out
+    encoding = copy.deepcopy(computed)  # and each critic update encoding the batch itself, as before too
+    update = ConvPostfilterTask._update_critic
+    encoding._update_critic = lambda x, target, ctx, posterior=None: update(encoding, x, target, ctx)
     outs = {}
-    for name, t in (("left out", task), ("computed", computed)):
+    for name, t in (("left out", task), ("computed", computed), ("encoding", encoding)):
         torch.manual_seed(5)
         outs[name] = t.train_step(batch, "adv", StepContext(t.make_optimizers(), 0.0))
     assert np.isnan(outs["left out"]["adv_loss"].item()) and np.isfinite(outs["computed"]["adv_loss"].item())
     for part, module in task.modules().items():
-        other = computed.modules()[part].state_dict()
-        assert all(torch.equal(v, other[k]) for k, v in module.state_dict().items()), part
+        for other in (computed, encoding):
+            theirs = other.modules()[part].state_dict()
+            assert all(torch.equal(v, theirs[k]) for k, v in module.state_dict().items()), part
     assert outs["left out"]["spread_score"].item() == outs["computed"]["spread_score"].item()
     critics = []
     for posterior in (None, True):  # one critic update from the posterior given, or encoded inside
