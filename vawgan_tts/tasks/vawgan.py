@@ -263,12 +263,11 @@ class VAWGANTask(TaskBase):
             l_vae = nll + self.config.kl_weight * kl
             further, logged = self.further_loss(x, target, mu, logvar, z, self.config.kl_weight, ctx)
             # The adversarial path starts from a detached z, so it cannot reach the encoder.
-            if self.config.adv_weight == 0 and not self.adversary_draws:
-                # At weight 0 the term adds exact zeros to every gradient: it is not computed (the step's
-                # result is the same to the bit, in less time), and its log columns are NaN.
-                l_adv = alpha = nll.new_tensor(float("nan"))
-                ctx.step("adv_vae" if self.config.adv_lr > 0 else "vae", l_vae + further)
-            else:
+            # At weight 0 the term adds exact zeros to every gradient: unless making the generated side draws
+            # noise, it is not computed (the step's result is the same to the bit, in less time; log columns NaN).
+            loss = l_vae + further
+            l_adv = alpha = nll.new_tensor(float("nan"))
+            if self.config.adv_weight > 0 or self.adversary_draws:
                 ratio = self.config.adv_balance == "ratio"
                 e1 = -self.nll(target, self.generate(z.detach(), x)) if ratio else None  # mean log-likelihood
                 _, y_gen, critic = self.adversary(x, target, z.detach())
@@ -277,8 +276,8 @@ class VAWGANTask(TaskBase):
                 # the weight alone setting its share beside L_vae (docs/design.md says why)
                 alpha = (e1 / e2).abs().detach() if ratio else e2.new_tensor(1.0)
                 l_adv = -(e1 + alpha * e2) if ratio else -e2
-                ctx.step("adv_vae" if self.config.adv_lr > 0 else "vae",
-                         l_vae + further + self.config.adv_weight * l_adv)
+                loss = loss + self.config.adv_weight * l_adv
+            ctx.step("adv_vae" if self.config.adv_lr > 0 else "vae", loss)
         return out | {"vae_loss": l_vae.detach(), "nll": nll.detach(), "kl": kl.detach(),
                       "adv_loss": l_adv.detach(), "alpha": alpha, "kl_weight": mu.new_tensor(self.config.kl_weight),
                       **logged}
