@@ -66,8 +66,10 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str], keep_epochs: bo
     threads = int(threads)
     config = load_pair_postfilter_config(exp / CONFIG)
     changed = to_dict(config.postfilter) | {"adv_epochs": epochs}
+    given = []  # the keys set on the command line
     for item in settings:
         key, equals, value = item.partition("=")
+        given.append(key)
         if key not in changed or not equals:
             sys.exit(f"adv_again.py: {item!r}: not KEY=VALUE of a [postfilter] setting of {exp / CONFIG}")
         old = changed[key]
@@ -78,7 +80,6 @@ def main(exp: Path, out: Path, epochs: int, settings: list[str], keep_epochs: bo
         except ValueError:
             sys.exit(f"adv_again.py: {item!r}: {value!r} is not a value of {key} (like {old!r})")
     cfg = from_dict(VAWGANPostfilterConfig, changed, "the command line")
-    given = [item.split("=", 1)[0] for item in settings]
     new_critic = any(key in CRITIC_SHAPE for key in given)
     if new_critic and cfg.critic_epochs == 0 and "critic_epochs" not in given:
         sys.exit(f"adv_again.py: {exp / CONFIG} trained its VAE stage alone (critic_epochs = 0): give critic_epochs=N "
